@@ -1,0 +1,67 @@
+// Request signing between the WHMCS module and the daemon: HMAC-SHA256 with the shared secret
+// over method, path, timestamp, nonce and a hash of the body. A request outside the replay
+// window, with a nonce already seen, or with a wrong signature is refused.
+import crypto from 'node:crypto';
+
+export const HEADER_TIMESTAMP = 'x-hostbridge-timestamp';
+export const HEADER_NONCE = 'x-hostbridge-nonce';
+export const HEADER_SIGNATURE = 'x-hostbridge-signature';
+export const REPLAY_WINDOW_S = 300;
+
+export function stringToSign(method: string, path: string, timestamp: string, nonce: string, body: Buffer | string): string {
+  const bodyHash = crypto.createHash('sha256').update(body).digest('hex');
+  return `${method.toUpperCase()}\n${path}\n${timestamp}\n${nonce}\n${bodyHash}`;
+}
+
+export function sign(secret: string, method: string, path: string, timestamp: string, nonce: string, body: Buffer | string): string {
+  return 'v1=' + crypto.createHmac('sha256', secret).update(stringToSign(method, path, timestamp, nonce, body)).digest('hex');
+}
+
+/** Headers for a signed request (used by the CLI, tests and benchmarks; the PHP module does the same). */
+export function signedHeaders(secret: string, method: string, path: string, body: string): Record<string, string> {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const nonce = crypto.randomBytes(16).toString('hex');
+  return {
+    [HEADER_TIMESTAMP]: timestamp,
+    [HEADER_NONCE]: nonce,
+    [HEADER_SIGNATURE]: sign(secret, method, path, timestamp, nonce, body),
+  };
+}
+
+/** Remembers nonces for the replay window so a captured request cannot be sent again. */
+export class NonceMemory {
+  private readonly seen = new Map<string, number>();
+
+  /** False when the nonce was already used inside the window. */
+  remember(nonce: string, nowS: number): boolean {
+    if (this.seen.size > 10_000) for (const [n, exp] of this.seen) if (exp < nowS) this.seen.delete(n);
+    const exp = this.seen.get(nonce);
+    if (exp !== undefined && exp >= nowS) return false;
+    this.seen.set(nonce, nowS + 2 * REPLAY_WINDOW_S);
+    return true;
+  }
+}
+
+export type Verdict = { ok: true } | { ok: false; reason: string };
+
+export function verify(
+  secret: string, nonces: NonceMemory, method: string, path: string, headers: Record<string, string | string[] | undefined>, body: Buffer,
+  nowS = Math.floor(Date.now() / 1000),
+): Verdict {
+  const h = (name: string) => {
+    const v = headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const timestamp = h(HEADER_TIMESTAMP);
+  const nonce = h(HEADER_NONCE);
+  const signature = h(HEADER_SIGNATURE);
+  if (!timestamp || !nonce || !signature) return { ok: false, reason: 'request is not signed (X-Hostbridge-Timestamp, X-Hostbridge-Nonce and X-Hostbridge-Signature are required)' };
+  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: 'X-Hostbridge-Timestamp must be Unix seconds' };
+  if (Math.abs(nowS - Number(timestamp)) > REPLAY_WINDOW_S) return { ok: false, reason: `request timestamp is outside the ${REPLAY_WINDOW_S} s window (check the clocks of WHMCS and the daemon)` };
+  if (!/^[A-Za-z0-9_-]{16,128}$/.test(nonce)) return { ok: false, reason: 'X-Hostbridge-Nonce must be 16–128 letters, digits, "-" or "_"' };
+  const expected = Buffer.from(sign(secret, method, path, timestamp, nonce, body));
+  const given = Buffer.from(signature);
+  if (expected.length !== given.length || !crypto.timingSafeEqual(expected, given)) return { ok: false, reason: 'signature does not match: the shared secret differs from the daemon\'s' };
+  if (!nonces.remember(nonce, nowS)) return { ok: false, reason: 'nonce already used: this request was replayed' };
+  return { ok: true };
+}

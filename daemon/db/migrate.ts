@@ -1,0 +1,29 @@
+// Runs the versioned knex migrations in migrations/. The bookkeeping tables carry our prefix
+// so they sit beside WHMCS's own tables without clashing.
+import type { Knex } from 'knex';
+import { MIGRATIONS } from '../../migrations/index.ts';
+
+const source: Knex.MigrationSource<string> = {
+  getMigrations: async () => MIGRATIONS.map(([name]) => name),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const found = MIGRATIONS.find(([n]) => n === name);
+    if (!found) throw new Error(`unknown migration ${name}`);
+    return found[1];
+  },
+};
+
+const config: Knex.MigratorConfig = {
+  migrationSource: source,
+  tableName: 'mod_hostbridge_migrations',
+};
+
+export async function migrateLatest(db: Knex): Promise<string[]> {
+  const [, applied] = await db.migrate.latest(config);
+  return applied as string[];
+}
+
+export async function pendingMigrations(db: Knex): Promise<string[]> {
+  const [, pending] = await db.migrate.list(config);
+  return (pending as Array<string | { file: string }>).map((p) => (typeof p === 'string' ? p : p.file));
+}

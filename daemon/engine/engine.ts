@@ -1,0 +1,248 @@
+// The worker: claims due tasks, runs their handlers, keeps their leases alive, and records each
+// attempt. When a task finishes it looks for more work at once, so the next step of a chain
+// starts without waiting for a poll or a tick.
+import crypto from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Knex } from 'knex';
+import type { Logger } from '../log/logger.ts';
+import { globalMasker, Masker } from '../log/mask.ts';
+import { isConnectionError } from '../db/connect.ts';
+import { classifyError, errorMessage, TerminalError } from './errors.ts';
+import type { TaskContext, TaskInfo, TaskRegistry } from './registry.ts';
+import type { RetryPolicy } from './retry.ts';
+import { claimDue, finishFailed, finishSucceeded, renewLeases, type Claim } from './queries.ts';
+
+export interface EngineOptions {
+  concurrency: number;
+  leaseMs: number;
+  pollMs: number;
+  claimBatch?: number;
+  logger: Logger;
+  /** Current default retry policy (from settings). */
+  retryDefaults: () => RetryPolicy;
+  /** Live output of running tasks, line by line (the CLI prints it; the daemon logs at debug). */
+  onLine?: (task: TaskInfo, line: string) => void;
+  onFinished?: (task: TaskInfo, outcome: 'succeeded' | 'retry' | 'failed' | 'lost') => void;
+}
+
+interface Running {
+  claim: Claim;
+  controller: AbortController;
+  /** Local time until which the lease is surely ours (renewals move it forward). */
+  heldUntil: number;
+  lost: boolean;
+}
+
+const MAX_LINES_BYTES = 256 * 1024;
+
+export class Engine {
+  readonly stats = { claimed: 0, succeeded: 0, retried: 0, failed: 0, lost: 0 };
+  private readonly running = new Map<number, Running>();
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private stopping = false;
+  private loop: Promise<void> | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private readonly idle = new Set<() => void>();
+
+  constructor(private readonly db: Knex, private readonly registry: TaskRegistry, private readonly opts: EngineOptions) {}
+
+  start(): void {
+    if (this.loop) return;
+    this.stopping = false;
+    this.loop = this.dispatch();
+    this.renewTimer = setInterval(() => void this.renew(), Math.max(100, Math.floor(this.opts.leaseMs / 3)));
+    this.renewTimer.unref();
+  }
+
+  /** Asks the dispatcher to look for due work now (after an enqueue, a completion, an admin action). */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /** Stops claiming, lets running tasks finish for up to graceMs, then returns. Unfinished tasks are retaken by lease expiry. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    await this.loop;
+    this.loop = null;
+    if (this.running.size > 0) {
+      await Promise.race([new Promise<void>((r) => this.idle.add(r)), sleep(graceMs)]);
+    }
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    for (const r of this.running.values()) r.controller.abort(new Error('daemon stopping'));
+  }
+
+  private async dispatch(): Promise<void> {
+    let errorStreak = 0;
+    const types = this.registry.names();
+    const batch = this.opts.claimBatch ?? this.opts.concurrency;
+    while (!this.stopping) {
+      this.woken = false;
+      const free = this.opts.concurrency - this.running.size;
+      let asked = 0;
+      let got = 0;
+      if (free > 0) {
+        asked = Math.min(free, batch);
+        try {
+          const claims = await claimDue(this.db, { owner: crypto.randomUUID(), limit: asked, leaseMs: this.opts.leaseMs, types });
+          errorStreak = 0;
+          got = claims.length;
+          for (const c of claims) this.launch(c);
+        } catch (err) {
+          errorStreak++;
+          const wait = Math.min(5000, 100 * 2 ** Math.min(errorStreak, 6));
+          this.opts.logger.warn(`cannot claim tasks: ${errorMessage(err)}; trying again in ${wait} ms`, { code: (err as { code?: string }).code });
+          await sleep(wait);
+          continue;
+        }
+      }
+      if (got > 0 && got === asked) continue; // there may be more due work
+      if (!this.woken) await this.waitForWake(this.opts.pollMs);
+    }
+  }
+
+  private waitForWake(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        done();
+      };
+    });
+  }
+
+  private launch(claim: Claim): void {
+    this.stats.claimed++;
+    const r: Running = { claim, controller: new AbortController(), heldUntil: Date.now() + this.opts.leaseMs, lost: false };
+    this.running.set(claim.id, r);
+    void this.execute(r).finally(() => {
+      this.running.delete(claim.id);
+      if (this.running.size === 0) for (const f of this.idle) f();
+      this.wake();
+    });
+  }
+
+  private info(c: Claim): TaskInfo {
+    let args: unknown = null;
+    if (c.args !== null) args = JSON.parse(c.args);
+    return {
+      id: Number(c.id), chainId: c.chain_id === null ? null : Number(c.chain_id), stepNo: c.step_no,
+      serviceId: c.service_id, operation: c.operation, step: c.step, type: c.type, target: c.target, args, attempt: c.attempts,
+    };
+  }
+
+  private async execute(r: Running): Promise<void> {
+    const { claim } = r;
+    const masker = new Masker(globalMasker);
+    const lines: string[] = [];
+    let bytes = 0;
+    const started = performance.now();
+    let task: TaskInfo = {
+      id: Number(claim.id), chainId: claim.chain_id, stepNo: claim.step_no, serviceId: claim.service_id, operation: claim.operation,
+      step: claim.step, type: claim.type, target: claim.target, args: null, attempt: claim.attempts,
+    };
+    const log = (line: string) => {
+      const masked = masker.mask(String(line));
+      bytes += masked.length + 1;
+      lines.push(masked);
+      while (bytes > MAX_LINES_BYTES && lines.length > 1) bytes -= lines.shift()!.length + 1;
+      this.opts.onLine?.(task, masked);
+    };
+    let ok = false;
+    let result: unknown;
+    let error: unknown;
+    try {
+      try {
+        task = this.info(claim);
+      } catch {
+        throw new TerminalError(`task arguments are not valid JSON`);
+      }
+      const type = this.registry.get(claim.type);
+      if (!type) throw new TerminalError(`no handler for task type "${claim.type}" in this daemon`);
+      const ctx: TaskContext = { task, log, secret: (v) => void masker.add(v), signal: r.controller.signal };
+      result = await type.run(ctx);
+      ok = true;
+    } catch (err) {
+      error = err;
+    }
+    const durationMs = performance.now() - started;
+    if (r.lost) {
+      this.stats.lost++;
+      this.opts.onFinished?.(task, 'lost');
+      this.opts.logger.warn(`task ${claim.id} (${claim.type}) lost its lease while running; its result is discarded and the task is retried elsewhere`);
+      return;
+    }
+    const output = lines.join('\n');
+    let outcome: 'succeeded' | 'retry' | 'failed' | 'lost';
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (ok) {
+          outcome = (await finishSucceeded(this.db, claim, { output, durationMs, result })) ? 'succeeded' : 'lost';
+        } else {
+          const message = masker.mask(errorMessage(error));
+          const kind = classifyError(error);
+          const policy = this.registry.policyFor(claim.type, this.opts.retryDefaults(), claim.max_attempts);
+          outcome = await finishFailed(this.db, claim, { output, durationMs, error: message, kind, policy });
+        }
+        break;
+      } catch (err) {
+        // The database may be restarting: keep the result and try again while the lease is ours.
+        if (isConnectionError(err) && Date.now() + 200 < r.heldUntil) {
+          if (attempt === 0) this.opts.logger.warn(`cannot record the result of task ${claim.id}: ${errorMessage(err)}; retrying`);
+          await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)));
+          continue;
+        }
+        this.opts.logger.error(`cannot record the result of task ${claim.id}: ${errorMessage(err)}; it will be retried when its lease expires`);
+        outcome = 'lost';
+        break;
+      }
+    }
+    if (outcome === 'succeeded') this.stats.succeeded++;
+    else if (outcome === 'retry') this.stats.retried++;
+    else if (outcome === 'failed') this.stats.failed++;
+    else this.stats.lost++;
+    this.opts.onFinished?.(task, outcome);
+    const level = outcome === 'failed' ? 'warn' : 'debug';
+    this.opts.logger.log(level, `task ${claim.id} ${claim.operation}/${claim.step} (${claim.type}) attempt ${claim.attempts}: ${outcome}`,
+      { duration_ms: Math.round(durationMs), ...(ok ? {} : { error: masker.mask(errorMessage(error)) }) });
+  }
+
+  /** Extends the leases of running tasks; aborts those whose lease is gone or can no longer be vouched for. */
+  private async renew(): Promise<void> {
+    if (this.running.size === 0) return;
+    const held = [...this.running.values()].map((r) => ({ id: Number(r.claim.id), owner: r.claim.owner }));
+    const sentAt = Date.now();
+    try {
+      const still = await renewLeases(this.db, held, this.opts.leaseMs);
+      for (const r of this.running.values()) {
+        if (still.has(Number(r.claim.id))) r.heldUntil = sentAt + this.opts.leaseMs;
+        else if (held.some((h) => h.id === Number(r.claim.id))) this.markLost(r, 'the task was taken back or cancelled');
+      }
+    } catch (err) {
+      this.opts.logger.warn(`cannot renew task leases: ${errorMessage(err)}`);
+      for (const r of this.running.values()) {
+        if (Date.now() >= r.heldUntil) this.markLost(r, 'its lease could not be renewed in time');
+      }
+    }
+  }
+
+  private markLost(r: Running, why: string): void {
+    if (r.lost) return;
+    r.lost = true;
+    r.controller.abort(new Error(`lease lost: ${why}`));
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,44 @@
+// How a task failure is classified. Handlers throw RetryableError or TerminalError when they
+// know; anything else is classified from its error code or HTTP status (DESIGN invariant 7).
+export type ErrorKind = 'retryable' | 'terminal';
+
+export class RetryableError extends Error {
+  readonly kind = 'retryable' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RetryableError';
+  }
+}
+
+export class TerminalError extends Error {
+  readonly kind = 'terminal' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TerminalError';
+  }
+}
+
+const RETRYABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'EAI_AGAIN', 'EPIPE',
+  'ECONNABORTED', 'ESOCKETTIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET', 'ABORT_ERR',
+]);
+
+export function classifyError(err: unknown): ErrorKind {
+  const e = err as { kind?: string; code?: string; status?: number; statusCode?: number; level?: string } | null;
+  if (e?.kind === 'retryable' || e?.kind === 'terminal') return e.kind;
+  if (e?.code && RETRYABLE_CODES.has(e.code)) return 'retryable';
+  const status = e?.status ?? e?.statusCode;
+  if (typeof status === 'number') {
+    if (status >= 500 || status === 429 || status === 408) return 'retryable';
+    if (status >= 400) return 'terminal';
+  }
+  // ssh2 reports rejected credentials this way: retrying will not make them right.
+  if (e?.level === 'client-authentication') return 'terminal';
+  // Unknown failures are retried, bounded by the task type's maximum attempts.
+  return 'retryable';
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}

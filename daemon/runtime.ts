@@ -1,0 +1,147 @@
+// Builds and starts one daemon: database, settings, task types, engine, scheduler, HTTP API.
+import os from 'node:os';
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import cron from 'node-cron';
+import type { Knex } from 'knex';
+import type { Config } from './config/config.ts';
+import { connect } from './db/connect.ts';
+import { migrateLatest, pendingMigrations } from './db/migrate.ts';
+import { Engine } from './engine/engine.ts';
+import { TaskRegistry } from './engine/registry.ts';
+import { registerBuiltins } from './handlers/builtin.ts';
+import { createLogger, type Logger } from './log/logger.ts';
+import { globalMasker } from './log/mask.ts';
+import { SettingsCache } from './settings/settings.ts';
+import { Scheduler } from './scheduler/scheduler.ts';
+import { engineJobs } from './scheduler/jobs.ts';
+import { createApp, listen } from './api/server.ts';
+import { VERSION } from './version.ts';
+
+export interface Core {
+  config: Config;
+  db: Knex;
+  logger: Logger;
+  settings: SettingsCache;
+  registry: TaskRegistry;
+  scheduler: Scheduler;
+  /** Set once the engine runs; jobs wake it when they make work due. */
+  engine?: Engine;
+  daemonId: string;
+  close(): Promise<void>;
+}
+
+export class StartupError extends Error {}
+
+/** Everything but the worker and the listener: what the CLI's one-shot commands need too. */
+export async function openCore(config: Config, logger = createLogger({ format: config.logFormat, level: config.logLevel })): Promise<Core> {
+  globalMasker.add(config.secret).add(config.masterKey.toString('hex')).add(config.masterKey.toString('base64'));
+  if (config.database.client === 'mysql2') globalMasker.add(config.database.password);
+  const db = connect(config.database, { poolMax: config.concurrency + 6 });
+  try {
+    await db.raw('select 1');
+  } catch (err) {
+    await db.destroy();
+    const where = config.database.client === 'mysql2' ? config.database.url : config.database.filename;
+    throw new StartupError(`cannot reach the database at ${where}: ${(err as Error).message}`);
+  }
+  const daemonId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
+  const settings = new SettingsCache(db);
+  const registry = registerBuiltins(new TaskRegistry());
+  const core: Core = {
+    config, db, logger, settings, registry, daemonId,
+    scheduler: undefined as unknown as Scheduler,
+    async close() {
+      await db.destroy();
+    },
+  };
+  core.scheduler = new Scheduler(db, settings, daemonId, engineJobs(db, registry, settings, () => core.engine?.wake()));
+  return core;
+}
+
+export async function ensureSchema(core: Core, migrate: boolean): Promise<void> {
+  const pending = await pendingMigrations(core.db);
+  if (pending.length === 0) return;
+  if (!migrate) {
+    throw new StartupError(`the database needs ${pending.length} migration(s) (${pending.join(', ')}): run "hostbridge migrate", or start with --migrate / HOSTBRIDGE_MIGRATE_ON_START=true`);
+  }
+  const applied = await migrateLatest(core.db);
+  core.logger.info(`applied ${applied.length} migration(s): ${applied.join(', ')}`);
+}
+
+export interface Daemon {
+  core: Core;
+  engine: Engine;
+  server: http.Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+function cronExpression(intervalS: number): string {
+  return intervalS < 60 ? `*/${intervalS} * * * * *` : `0 */${intervalS / 60} * * * *`;
+}
+
+export async function startDaemon(config: Config, opts: { migrate?: boolean; logger?: Logger } = {}): Promise<Daemon> {
+  const core = await openCore(config, opts.logger);
+  try {
+    await ensureSchema(core, opts.migrate ?? config.migrateOnStart);
+    await core.settings.refresh();
+  } catch (err) {
+    await core.close();
+    throw err;
+  }
+  const { db, logger, settings, registry, scheduler } = core;
+  const engine = new Engine(db, registry, {
+    concurrency: config.concurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, logger,
+    retryDefaults: () => settings.retryPolicy(),
+    onLine: (task, line) => logger.debug(`task ${task.id} ${task.step}: ${line}`),
+  });
+  core.engine = engine;
+
+  let server: http.Server;
+  try {
+    server = await listen(createApp({ db, secret: config.secret, scheduler, logger, onTick: () => engine.wake() }), config.listenHost, config.listenPort);
+  } catch (err) {
+    await core.close();
+    throw new StartupError(`cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`);
+  }
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.listenPort;
+  const url = `http://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`;
+
+  engine.start();
+  let passRunning = false;
+  const task = cron.schedule(cronExpression(config.schedulerIntervalS), async () => {
+    if (passRunning) return;
+    passRunning = true;
+    try {
+      const results = await scheduler.pass((line) => logger.info(line));
+      for (const r of results) if (r.ran && r.result === 'error') logger.warn(`scheduled job ${r.job} failed: ${r.message}`);
+    } catch (err) {
+      logger.warn(`scheduler pass failed: ${(err as Error).message}`);
+    } finally {
+      passRunning = false;
+    }
+  }, { noOverlap: true });
+  // Take back work left by a daemon that died, without waiting for the first interval.
+  void scheduler.runNow('reap-expired-leases', () => {}).catch(() => {});
+
+  logger.info(`hostbridge ${VERSION} ready on ${url}`, {
+    daemon: core.daemonId,
+    database: config.database.client === 'mysql2' ? config.database.url : config.database.filename,
+    concurrency: config.concurrency,
+  });
+
+  let stopped = false;
+  return {
+    core, engine, server, url,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await task.stop();
+      await new Promise<void>((r) => server.close(() => r()));
+      await engine.stop();
+      await core.close();
+    },
+  };
+}

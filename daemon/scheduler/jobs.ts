@@ -1,0 +1,46 @@
+// The engine's own recurring jobs. Later features (ticket delivery, usage sync) add theirs.
+import type { Knex } from 'knex';
+import { cleanCompleted } from '../engine/admin.ts';
+import { promoteStalledChains, reapExpired, releaseOrphanSlots, trimSlots, type TaskRow } from '../engine/queries.ts';
+import type { TaskRegistry } from '../engine/registry.ts';
+import type { SettingsCache } from '../settings/settings.ts';
+import type { Job } from './scheduler.ts';
+
+export function engineJobs(db: Knex, registry: TaskRegistry, settings: SettingsCache, onWork: () => void): Job[] {
+  return [
+    {
+      name: 'reap-expired-leases',
+      describe: 'Takes back tasks whose daemon stopped or stalled (expired lease), frees their server slots and restarts stalled chains',
+      async run(ctx) {
+        let requeued = 0;
+        let failed = 0;
+        const policyFor = (row: TaskRow) => registry.policyFor(row.type, settings.retryPolicy(), row.max_attempts);
+        for (;;) {
+          const r = await reapExpired(db, policyFor);
+          requeued += r.requeued;
+          failed += r.failed;
+          if (r.requeued + r.failed < 200) break;
+        }
+        if (requeued || failed) ctx.log(`took back ${requeued} task(s) for retry, failed ${failed} out of attempts`);
+        const slots = await releaseOrphanSlots(db);
+        if (slots) ctx.log(`freed ${slots} orphaned server slot(s)`);
+        const trimmed = await trimSlots(db);
+        if (trimmed) ctx.log(`removed ${trimmed} slot(s) above lowered limits`);
+        const chains = await promoteStalledChains(db);
+        if (chains) ctx.log(`started ${chains} waiting chain(s)`);
+        if (requeued || chains || slots) onWork();
+        return `requeued ${requeued}, failed ${failed}, freed ${slots} slot(s), started ${chains} chain(s)`;
+      },
+    },
+    {
+      name: 'clean-completed-tasks',
+      describe: 'Deletes finished tasks and their logs older than the retention period (queue.retention_days)',
+      async run(ctx) {
+        const days = Number(settings.get()['queue.retention_days']);
+        const n = await cleanCompleted(db, days * 86_400_000);
+        ctx.log(`deleted ${n} finished task(s) older than ${days} day(s)`);
+        return `deleted ${n} task(s)`;
+      },
+    },
+  ];
+}

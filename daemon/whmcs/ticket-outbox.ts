@@ -1,0 +1,39 @@
+// Ticket intents, written in the same transaction as the terminal failure that causes them.
+// One thread per failing operation: the first failure queues a new ticket, later failures of
+// the same operation queue a note on it. A delivery worker sends them to WHMCS.
+import type { Knex } from 'knex';
+import { isUniqueViolation } from '../db/connect.ts';
+import { renderTicket, ticketSubject, type TicketFacts } from './ticket-templates.ts';
+
+export function threadKey(serviceId: number | null, operation: string, type: string): string {
+  return serviceId !== null ? `service:${serviceId}:${operation}` : `type:${type}:${operation}`;
+}
+
+export async function recordTicketIntent(
+  trx: Knex.Transaction, now: number, serviceId: number | null, facts: TicketFacts,
+): Promise<{ outboxId: number; note: boolean }> {
+  const key = threadKey(serviceId, facts.operation, facts.type);
+  const existing = await trx('mod_hostbridge_ticket_outbox').where('thread_key', key).first('id');
+  if (!existing) {
+    try {
+      // A savepoint, so a concurrent insert of the same thread only undoes this statement.
+      const id = await trx.transaction(async (sp) => {
+        const [newId] = await sp('mod_hostbridge_ticket_outbox').insert({
+          thread_key: key, service_id: serviceId, operation: facts.operation, task_id: facts.taskId,
+          subject: ticketSubject(facts), body: renderTicket('task-failed', facts), state: 'pending',
+          attempts: 0, next_attempt_at: now, created_at: now,
+        });
+        return Number(newId);
+      });
+      return { outboxId: id, note: false };
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
+  }
+  const thread = existing ?? (await trx('mod_hostbridge_ticket_outbox').where('thread_key', key).first('id'));
+  await trx('mod_hostbridge_ticket_notes').insert({
+    outbox_id: thread.id, task_id: facts.taskId, body: renderTicket('task-failed-again', facts),
+    state: 'pending', attempts: 0, next_attempt_at: now, created_at: now,
+  });
+  return { outboxId: Number(thread.id), note: true };
+}
