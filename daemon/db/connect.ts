@@ -66,7 +66,10 @@ export function connect(cfg: DatabaseConfig, opts: { poolMax?: number } = {}): D
       acquireTimeoutMillis: 15000,
       afterCreate(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) {
         // Queue claims want READ COMMITTED: no gap locks, and each statement sees the latest commits.
-        conn.query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, SESSION time_zone = '+00:00'", (err) => done(err, conn));
+        conn.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', (err) => {
+          if (err) return done(err, conn);
+          conn.query("SET time_zone = '+00:00'", (err2) => done(err2, conn));
+        });
       },
     },
   });

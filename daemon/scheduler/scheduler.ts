@@ -16,6 +16,8 @@ export interface JobContext {
 export interface Job {
   name: string;
   describe: string;
+  /** Interval when settings name none (scheduler.<name>.interval_s). */
+  defaultIntervalS?: number;
   /** Longest time a run may hold the lock before another daemon may take over. */
   lockTtlMs?: number;
   run(ctx: JobContext): Promise<string>;
@@ -66,7 +68,7 @@ export class Scheduler {
 
   intervalS(name: string): number {
     const v = Number(this.settings.get()[`scheduler.${name}.interval_s`]);
-    return Number.isFinite(v) && v > 0 ? v : 60;
+    return Number.isFinite(v) && v > 0 ? v : this.jobs.get(name)?.defaultIntervalS ?? 60;
   }
 
   private async ensureRows(): Promise<void> {
