@@ -14,7 +14,7 @@ import { createLogger, type Logger } from './log/logger.ts';
 import { globalMasker } from './log/mask.ts';
 import { SettingsCache } from './settings/settings.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
-import { engineJobs } from './scheduler/jobs.ts';
+import { engineJobs, recoverQueue } from './scheduler/jobs.ts';
 import { createApp, listen } from './api/server.ts';
 import { VERSION } from './version.ts';
 
@@ -124,7 +124,8 @@ export async function startDaemon(config: Config, opts: { migrate?: boolean; log
     }
   }, { noOverlap: true });
   // Take back work left by a daemon that died, without waiting for the first interval.
-  void scheduler.runNow('reap-expired-leases', () => {}).catch(() => {});
+  void recoverQueue(db, registry, settings, { log: (line) => logger.info(line) }, () => engine.wake())
+    .catch((err) => logger.warn(`start-up recovery failed: ${(err as Error).message}`));
 
   logger.info(`hostbridge ${VERSION} ready on ${url}`, {
     daemon: core.daemonId,

@@ -141,7 +141,10 @@ export async function createServiceWithChain(
  * A task whose active key is already queued or running is left as it is.
  */
 export async function enqueueTasks(db: Knex, operation: string, steps: StepSpec[], defaultTargetLimit = 1): Promise<void> {
-  checkChainSpec({ operation, steps });
+  if (!NAME.test(operation)) throw new EnqueueError(`operation "${operation}" must be 1–48 lower-case letters, digits, ".", "_", ":" or "-", starting with a letter`);
+  if (steps.length > 100_000) throw new EnqueueError(`at most 100000 tasks can be enqueued at once, got ${steps.length}`);
+  const seen = new Set<string>();
+  steps.forEach((s, i) => checkStep(s, `${operation} task ${i + 1}`, seen));
   return inTx(db, async (trx) => {
     await ensureTargets(trx, steps.map((s) => s.target).filter((t): t is string => !!t), defaultTargetLimit);
     for (let i = 0; i < steps.length; i += 500) {

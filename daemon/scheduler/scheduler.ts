@@ -20,6 +20,11 @@ export interface Job {
   defaultIntervalS?: number;
   /** Longest time a run may hold the lock before another daemon may take over. */
   lockTtlMs?: number;
+  /**
+   * False for jobs that are safe to overlap (the queue recovery): a lock left by a daemon that died
+   * mid-run does not hold them back. Each slot still runs once.
+   */
+  exclusive?: boolean;
   run(ctx: JobContext): Promise<string>;
 }
 
@@ -85,10 +90,9 @@ export class Scheduler {
     for (const job of this.jobs.values()) {
       const now = await dbNow(this.db);
       const slot = Math.floor(now / (this.intervalS(job.name) * 1000));
-      const won = await this.db(T.jobs).where('name', job.name)
-        .where((b) => b.whereNull('last_slot').orWhere('last_slot', '<', slot))
-        .where((b) => b.whereNull('locked_until').orWhere('locked_until', '<', now))
-        .update({ last_slot: slot, locked_by: this.owner, locked_until: now + (job.lockTtlMs ?? DEFAULT_LOCK_TTL), last_started_at: now });
+      const claim = this.db(T.jobs).where('name', job.name).where((b) => b.whereNull('last_slot').orWhere('last_slot', '<', slot));
+      if (job.exclusive !== false) claim.where((b) => b.whereNull('locked_until').orWhere('locked_until', '<', now));
+      const won = await claim.update({ last_slot: slot, locked_by: this.owner, locked_until: now + (job.lockTtlMs ?? DEFAULT_LOCK_TTL), last_started_at: now });
       if (won === 0) {
         results.push({ job: job.name, ran: false, skipped: 'not due, or running elsewhere' });
         continue;
