@@ -10,7 +10,7 @@ import { isConnectionError } from '../db/connect.ts';
 import { classifyError, errorMessage, TerminalError } from './errors.ts';
 import type { TaskContext, TaskInfo, TaskRegistry } from './registry.ts';
 import type { RetryPolicy } from './retry.ts';
-import { claimDue, finishFailed, finishSucceeded, renewLeases, type Claim } from './queries.ts';
+import { claimDue, finishFailed, finishSucceededBatch, renewLeases, type Claim } from './queries.ts';
 
 export interface EngineOptions {
   concurrency: number;
@@ -37,7 +37,11 @@ const MAX_LINES_BYTES = 256 * 1024;
 
 export class Engine {
   readonly stats = { claimed: 0, succeeded: 0, retried: 0, failed: 0, lost: 0 };
-  private readonly running = new Map<number, Running>();
+  /** Keyed by task id and owner token: a task re-claimed here after losing its lease is another entry. */
+  private readonly running = new Map<string, Running>();
+  /** Successes waiting to be written; those that finish while a write is under way share the next one. */
+  private pendingSuccesses: Array<{ item: Parameters<typeof finishSucceededBatch>[1][number]; done: (ok: boolean) => void; fail: (err: unknown) => void }> = [];
+  private writing = false;
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private stopping = false;
@@ -80,14 +84,19 @@ export class Engine {
 
   private async dispatch(): Promise<void> {
     let errorStreak = 0;
+    let lastClaim = 0;
     const types = this.registry.names();
     const batch = this.opts.claimBatch ?? this.opts.concurrency;
     while (!this.stopping) {
       this.woken = false;
       const free = this.opts.concurrency - this.running.size;
+      // Under load, claim in batches worth a transaction; when idle, claim at once (chain latency).
+      // A smaller free count is still claimed once a poll interval has passed, so long tasks leave no slot idle.
+      const worthIt = this.running.size === 0 ? 1 : Math.max(1, Math.floor(this.opts.concurrency / 4));
       let asked = 0;
       let got = 0;
-      if (free > 0) {
+      if (free >= worthIt || (free > 0 && Date.now() - lastClaim >= this.opts.pollMs)) {
+        lastClaim = Date.now();
         asked = Math.min(free, batch);
         try {
           const claims = await claimDue(this.db, { owner: crypto.randomUUID(), limit: asked, leaseMs: this.opts.leaseMs, types });
@@ -124,9 +133,10 @@ export class Engine {
   private launch(claim: Claim): void {
     this.stats.claimed++;
     const r: Running = { claim, controller: new AbortController(), heldUntil: Date.now() + this.opts.leaseMs, lost: false };
-    this.running.set(claim.id, r);
+    const key = `${claim.id}:${claim.owner}`;
+    this.running.set(key, r);
     void this.execute(r).finally(() => {
-      this.running.delete(claim.id);
+      this.running.delete(key);
       if (this.running.size === 0) for (const f of this.idle) f();
       this.wake();
     });
@@ -187,7 +197,7 @@ export class Engine {
     for (let attempt = 0; ; attempt++) {
       try {
         if (ok) {
-          outcome = (await finishSucceeded(this.db, claim, { output, durationMs, result })) ? 'succeeded' : 'lost';
+          outcome = (await this.recordSuccess({ claim, output, durationMs, result })) ? 'succeeded' : 'lost';
         } else {
           const message = masker.mask(errorMessage(error));
           const kind = classifyError(error);
@@ -217,6 +227,31 @@ export class Engine {
       { duration_ms: Math.round(durationMs), ...(ok ? {} : { error: masker.mask(errorMessage(error)) }) });
   }
 
+  private recordSuccess(item: Parameters<typeof finishSucceededBatch>[1][number]): Promise<boolean> {
+    return new Promise((done, fail) => {
+      this.pendingSuccesses.push({ item, done, fail });
+      // Start on the next turn of the event loop, so tasks finishing together share one commit.
+      if (!this.writing) {
+        this.writing = true;
+        setImmediate(() => void this.writeSuccesses());
+      }
+    });
+  }
+
+  private async writeSuccesses(): Promise<void> {
+    while (this.pendingSuccesses.length > 0) {
+      const batch = this.pendingSuccesses.splice(0, 200);
+      try {
+        const held = await finishSucceededBatch(this.db, batch.map((b) => b.item));
+        batch.forEach((b, i) => b.done(held[i]));
+      } catch (err) {
+        // Each task's own loop decides whether to try again.
+        for (const b of batch) b.fail(err);
+      }
+    }
+    this.writing = false;
+  }
+
   /** Extends the leases of running tasks; aborts those whose lease is gone or can no longer be vouched for. */
   private async renew(): Promise<void> {
     if (this.running.size === 0) return;
@@ -224,9 +259,11 @@ export class Engine {
     const sentAt = Date.now();
     try {
       const still = await renewLeases(this.db, held, this.opts.leaseMs);
-      for (const r of this.running.values()) {
+      const sent = new Set(held.map((h) => `${h.id}:${h.owner}`));
+      for (const [key, r] of this.running) {
+        if (!sent.has(key)) continue;
         if (still.has(Number(r.claim.id))) r.heldUntil = sentAt + this.opts.leaseMs;
-        else if (held.some((h) => h.id === Number(r.claim.id))) this.markLost(r, 'the task was taken back or cancelled');
+        else this.markLost(r, 'the task was taken back or cancelled');
       }
     } catch (err) {
       this.opts.logger.warn(`cannot renew task leases: ${errorMessage(err)}`);

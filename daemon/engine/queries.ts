@@ -164,6 +164,38 @@ export async function finishSucceeded(db: Knex, c: Claim, a: AttemptRecord & { r
   });
 }
 
+/**
+ * Records many successes in one transaction (tasks that finished together share one commit).
+ * Each is fenced on its own (id, owner) pair: returns, per item, whether it was still ours.
+ */
+export async function finishSucceededBatch(db: Knex, items: Array<{ claim: Claim } & AttemptRecord & { result?: unknown }>): Promise<boolean[]> {
+  if (items.length === 1) return [await finishSucceeded(db, items[0].claim, items[0])];
+  return inTx(db, async (trx) => {
+    const ids = items.map((i) => i.claim.id);
+    // Lock (and wait for) the rows: skipping a row that is briefly locked would drop a real success.
+    const q = trx(T.tasks).select('id', 'owner').whereIn('id', ids).where('status', 'running');
+    if (dialectOf(trx) === 'mysql') q.forUpdate();
+    const current = new Map<number, string>((await q).map((r: { id: number; owner: string }) => [Number(r.id), r.owner]));
+    const held = items.map((i) => current.get(Number(i.claim.id)) === i.claim.owner);
+    const ok = items.filter((_, n) => held[n]);
+    if (ok.length === 0) return held;
+    await trx(T.tasks).whereIn('id', ok.map((i) => i.claim.id)).update({
+      status: 'succeeded', active_key: null, owner: null, lease_until: null, finished_at: nowMs(trx), last_error: null, error_kind: null, result: null,
+    });
+    for (const i of ok) if (i.result !== undefined && i.result !== null) await trx(T.tasks).where('id', i.claim.id).update({ result: JSON.stringify(i.result) });
+    const targeted = ok.filter((i) => i.claim.target !== null);
+    if (targeted.length) {
+      await trx(T.slots).whereIn('task_id', targeted.map((i) => i.claim.id)).whereIn('owner', [...new Set(targeted.map((i) => i.claim.owner))]).update({ task_id: null, owner: null });
+    }
+    await trx(T.attempts).insert(ok.map((i) => ({
+      task_id: i.claim.id, attempt: i.claim.attempts, owner: i.claim.owner, started_at: i.claim.started_at, finished_at: nowMs(trx),
+      duration_ms: Math.round(i.durationMs), result: 'succeeded', output: i.output ? i.output.slice(-MAX_OUTPUT) : null,
+    })));
+    for (const i of ok) if (i.claim.chain_id !== null) await advanceChain(trx, i.claim);
+    return held;
+  });
+}
+
 async function advanceChain(trx: Knex.Transaction, c: Claim): Promise<void> {
   const started = await trx(T.tasks).where({ chain_id: c.chain_id, step_no: c.step_no + 1, status: 'waiting' }).update({ status: 'queued', run_at: nowMs(trx) });
   if (started > 0) return;
