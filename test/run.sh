@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# The test command (npm test): brings up what the tests need, then runs them all.
+# It installs what is missing from Debian's packages and fails loudly, naming what it could not
+# provide; it never skips a test for want of a component.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
+
+need_root_for() {
+  [ "$(id -u)" = 0 ] || die "$1 is missing and installing it needs root (run: sudo apt-get install -y $2)"
+}
+
+apt_updated=0
+apt_install() {
+  need_root_for "$1" "$2"
+  if [ "$apt_updated" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq || die "apt-get update failed while installing $1"
+    apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $2 >/dev/null || die "could not install $1 ($2) from Debian's packages"
+}
+
+# --- Node and the project's packages -------------------------------------------------------
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+[ "$node_major" -ge 20 ] || die "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))"
+stamp=node_modules/.hostbridge-lock
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  say "installing npm packages (npm ci)"
+  npm ci --no-audit --no-fund || die "npm ci failed"
+  cp package-lock.json "$stamp"
+fi
+
+# --- MariaDB on 127.0.0.1:3306 (root, empty password) --------------------------------------
+mysql_url=${HOSTBRIDGE_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
+if [ -z "${HOSTBRIDGE_TEST_MYSQL_URL:-}" ]; then
+  if ! mysqladmin -uroot -h127.0.0.1 -P3306 --connect-timeout=3 ping >/dev/null 2>&1; then
+    if [ ! -x /usr/sbin/mariadbd ]; then
+      say "installing MariaDB (mariadb-server)"
+      apt_install "MariaDB" "mariadb-server mariadb-client"
+    fi
+    say "starting MariaDB"
+    need_root_for "a running MariaDB" "mariadb-server"
+    mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd || die "could not start /usr/sbin/mariadbd"
+    for _ in $(seq 1 60); do
+      mysqladmin -uroot -h127.0.0.1 -P3306 --connect-timeout=2 ping >/dev/null 2>&1 && break
+      sleep 1
+    done
+  fi
+  mysqladmin -uroot -h127.0.0.1 -P3306 --connect-timeout=3 ping >/dev/null 2>&1 \
+    || die "MariaDB is not answering on 127.0.0.1:3306 as root with an empty password (set HOSTBRIDGE_TEST_MYSQL_URL to use another server)"
+  mysql -uroot -h127.0.0.1 -P3306 -e 'CREATE DATABASE IF NOT EXISTS test' || die "cannot create databases on MariaDB as root"
+fi
+command -v mysqladmin >/dev/null || apt_install "mysqladmin (the restart test stops MariaDB with it)" "mariadb-client"
+command -v start-stop-daemon >/dev/null || die "start-stop-daemon is missing (Debian package dpkg)"
+export HOSTBRIDGE_TEST_MYSQL_URL="$mysql_url"
+
+# --- Type check, then every test file, one file at a time ----------------------------------
+say "type-checking (tsc --noEmit)"
+npx --no-install tsc --noEmit || die "the TypeScript type check failed"
+
+shopt -s globstar nullglob
+files=(test/**/*.test.ts)
+[ "${#files[@]}" -gt 0 ] || die "no test files found under test/"
+say "running ${#files[@]} test files"
+# One file at a time: the chaos tests start daemons and restart MariaDB, and time their work.
+exec node --import tsx --test --test-concurrency=1 "${files[@]}"
