@@ -37,7 +37,7 @@ export class StartupError extends Error {}
 export async function openCore(config: Config, logger = createLogger({ format: config.logFormat, level: config.logLevel })): Promise<Core> {
   globalMasker.add(config.secret).add(config.masterKey.toString('hex')).add(config.masterKey.toString('base64'));
   if (config.database.client === 'mysql2') globalMasker.add(config.database.password);
-  const db = connect(config.database, { poolMax: config.concurrency + 6 });
+  const db = connect(config.database, { poolMax: config.concurrency + 6, log: { warn: (m) => logger.warn(m), error: (m) => logger.error(m) } });
   try {
     await db.raw('select 1');
   } catch (err) {

@@ -24,10 +24,20 @@ export function dialectOf(db: Knex): Dialect {
   return db.client.config.client === 'better-sqlite3' ? 'sqlite' : 'mysql';
 }
 
-export function connect(cfg: DatabaseConfig, opts: { poolMax?: number } = {}): Db {
+export interface ConnectOptions {
+  poolMax?: number;
+  /** Where knex's own warnings go (the daemon's logger); by default knex writes to the console. */
+  log?: { warn(message: string): void; error(message: string): void };
+}
+
+export function connect(cfg: DatabaseConfig, opts: ConnectOptions = {}): Db {
+  const log = opts.log
+    ? { log: { warn: (m: unknown) => opts.log!.warn(`database: ${String(m)}`), error: (m: unknown) => opts.log!.error(`database: ${String(m)}`), deprecate: () => {}, debug: () => {} } }
+    : {};
   if (cfg.client === 'better-sqlite3') {
     fs.mkdirSync(path.dirname(cfg.filename), { recursive: true });
     return knexFactory({
+      ...log,
       client: 'better-sqlite3',
       connection: { filename: cfg.filename },
       useNullAsDefault: true,
@@ -49,6 +59,7 @@ export function connect(cfg: DatabaseConfig, opts: { poolMax?: number } = {}): D
     });
   }
   return knexFactory({
+    ...log,
     client: 'mysql2',
     connection: {
       host: cfg.host,
