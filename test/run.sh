@@ -23,14 +23,7 @@ apt_install() {
 }
 
 # --- Node and the project's packages -------------------------------------------------------
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-[ "$node_major" -ge 20 ] || die "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))"
-stamp=node_modules/.hostbridge-lock
-if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
-  say "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund || die "npm ci failed"
-  cp package-lock.json "$stamp"
-fi
+bash scripts/ensure-node-deps.sh || die "the npm packages could not be installed"
 
 # --- MariaDB on 127.0.0.1:3306 (root, empty password) --------------------------------------
 mysql_url=${HOSTBRIDGE_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}
