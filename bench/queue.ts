@@ -87,7 +87,14 @@ async function rawRun(db: Knex): Promise<number> {
   return TASKS / s;
 }
 
-const db = await fresh();
+let db: Knex;
+try {
+  db = await fresh();
+} catch (err) {
+  process.stderr.write(`bench:queue needs MariaDB/MySQL at ${base.hostname}:${cfg.port} as ${cfg.user} with the right to create the database ${database}: ${(err as Error).message}\n` +
+    'Start it (npm test does: start-stop-daemon --start --background --exec /usr/sbin/mariadbd) or set HOSTBRIDGE_BENCH_MYSQL_URL.\n');
+  process.exit(1);
+}
 say(`bench:queue — ${TASKS} no-op tasks, concurrency ${CONCURRENCY}, ${ROUNDS} round(s), MariaDB ${base.hostname}:${cfg.port}/${database}`);
 const engineRates: number[] = [];
 const rawRates: number[] = [];
