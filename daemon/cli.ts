@@ -113,9 +113,13 @@ async function withCore<R>(config: Config, fn: (core: Core) => Promise<R>): Prom
 
 async function main(argv: string[]): Promise<number> {
   const args = [...argv];
-  if (args.length === 0 || args[0] === '-h' || args[0] === '--help' || args[0] === 'help') {
+  if (args.length === 0) {
+    process.stderr.write(HELP + '\n');
+    return 2;
+  }
+  if (args[0] === '-h' || args[0] === '--help' || args[0] === 'help') {
     out(HELP);
-    return args.length === 0 ? 2 : 0;
+    return 0;
   }
   if (args[0] === '-v' || args[0] === '--version') {
     out(VERSION);
@@ -179,6 +183,7 @@ async function main(argv: string[]): Promise<number> {
       const job = positional(args, 'the name of a scheduled job', name);
       noMore(args, name);
       run = (config) => withCore(config, async (core) => {
+        if (!core.scheduler.names().includes(job)) throw new SchedulerError(`unknown job "${job}"; jobs are ${core.scheduler.names().join(', ')}`);
         stamp(`${job}: started`);
         const r = await core.scheduler.runNow(job, stamp);
         stamp(`${job}: ${r.result} in ${r.durationMs} ms — ${r.message}`);

@@ -74,7 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const label = (key: Key) => (sources[key] === 'default' || !sources[key] ? SETTINGS[key] : sources[key]);
 
   const dataDir = path.resolve(cwd, raw('data_dir') ?? 'data');
-  const database = parseDatabaseUrl(raw('database_url'), dataDir, () => label('database_url'));
+  const database = parseDatabaseUrl(raw('database_url'), dataDir, () => label('database_url'), cwd);
 
   const [listenHost, listenPort] = parseListen(raw('listen') ?? `127.0.0.1:${DEFAULT_PORT}`, label('listen'));
   const concurrency = parseInteger(raw('concurrency') ?? '8', label('concurrency'), 1, 256);
@@ -135,7 +135,9 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string): { path: string; va
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError('HOSTBRIDGE_CONFIG', `${full} is not valid JSON: ${(err as Error).message}`);
+    // V8 quotes a piece of the text in some of its messages ("...\"secret\": abc..."), and that piece may be a secret.
+    const detail = (err as Error).message.replace(/^Unexpected token .* is not valid JSON$/s, 'unexpected token (a string value may be missing its quotes)');
+    throw new ConfigError('HOSTBRIDGE_CONFIG', `${full} is not valid JSON: ${detail}`);
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigError('HOSTBRIDGE_CONFIG', `${full} must hold a JSON object`);
@@ -149,7 +151,7 @@ function readConfigFile(env: NodeJS.ProcessEnv, cwd: string): { path: string; va
   return { path: full, values: parsed as Partial<Record<Key, unknown>> };
 }
 
-export function parseDatabaseUrl(value: string | undefined, dataDir: string, label: () => string): DatabaseConfig {
+export function parseDatabaseUrl(value: string | undefined, dataDir: string, label: () => string, cwd = process.cwd()): DatabaseConfig {
   if (value === undefined) return { client: 'better-sqlite3', filename: path.join(dataDir, 'hostbridge.sqlite') };
   if (/^mysql:\/\//i.test(value) || /^mariadb:\/\//i.test(value)) {
     let u: URL;
@@ -171,12 +173,12 @@ export function parseDatabaseUrl(value: string | undefined, dataDir: string, lab
   if (/^sqlite:/i.test(value)) {
     const filename = value.replace(/^sqlite:(\/\/)?/i, '');
     if (!filename) throw new ConfigError(label(), 'sqlite: URL names no file');
-    return { client: 'better-sqlite3', filename: path.resolve(filename) };
+    return { client: 'better-sqlite3', filename: path.resolve(cwd, filename) };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
     throw new ConfigError(label(), `unsupported database "${value.split(':')[0]}": use mysql://user:password@host:port/database or a SQLite file path`);
   }
-  return { client: 'better-sqlite3', filename: path.resolve(value) };
+  return { client: 'better-sqlite3', filename: path.resolve(cwd, value) };
 }
 
 function parseListen(value: string, label: string): [string, number] {
