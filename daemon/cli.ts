@@ -6,7 +6,7 @@ import { openCore, startDaemon, ensureSchema, StartupError, type Core } from './
 import { AdminError, cancelTask, cleanCompleted, deleteTasks, forceFailStuck, forceFailTask, resetChain, retryTask } from './engine/admin.ts';
 import { setTargetLimit } from './engine/queries.ts';
 import { SchedulerError } from './scheduler/scheduler.ts';
-import { SettingError, SETTING_DEFINITIONS, writeSetting } from './settings/settings.ts';
+import { isSecretSetting, SettingError, SETTING_DEFINITIONS, writeSetting } from './settings/settings.ts';
 import { VERSION } from './version.ts';
 
 const HELP = `hostbridge ${VERSION} — provisioning daemon for WHMCS
@@ -36,7 +36,8 @@ Task queue
   target limit <target> <n>      let n tasks run at once on a target server (default 1)
 
 Settings
-  set <key> <value>              change a setting (keys: ${Object.keys(SETTING_DEFINITIONS).join(', ')})
+  set <key> <value|->            change a setting; "-" reads the value from standard input (use it for secrets)
+                                 keys: ${Object.keys(SETTING_DEFINITIONS).join(', ')}
 
 Options
   -h, --help                     this help
@@ -281,12 +282,14 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'set': {
       const key = positional(args, 'a setting key', name);
-      const value = args.shift();
-      if (value === undefined) throw new UsageError(`set needs a value for ${key}`);
+      let value = args.shift();
+      if (value === undefined) throw new UsageError(`set needs a value for ${key} ("-" reads it from standard input, for secrets)`);
       noMore(args, name);
+      // A secret on the command line would show in ps and shell history: read it from stdin instead.
+      if (value === '-') value = (await readStdin()).replace(/\r?\n$/, '');
       run = (config) => withCore(config, async (core) => {
-        await writeSetting(core.db, key, value);
-        out(`${key} = ${value}`);
+        await writeSetting(core.db, key, value, core.config.masterKey);
+        out(`${key} = ${isSecretSetting(key) ? '******** (stored encrypted)' : value}`);
         return 0;
       });
       break;
@@ -298,6 +301,12 @@ async function main(argv: string[]): Promise<number> {
 
   const config = loadConfig();
   return run(config);
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 async function withCoreNoSchema<R>(config: Config, fn: (core: Core) => Promise<R>): Promise<R> {

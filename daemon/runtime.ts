@@ -55,7 +55,7 @@ export async function openCore(config: Config, logger = createLogger({ format: c
       await db.destroy();
     },
   };
-  core.scheduler = new Scheduler(db, settings, daemonId, engineJobs(db, registry, settings, () => core.engine?.wake()));
+  core.scheduler = new Scheduler(db, settings, daemonId, engineJobs(db, registry, settings, config.masterKey, () => core.engine?.wake()));
   return core;
 }
 

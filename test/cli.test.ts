@@ -34,17 +34,18 @@ interface Started {
   done: Promise<Run>;
 }
 
-function start(args: string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 30_000): Started {
+function start(args: string[], cwd: string, env: Record<string, string> = {}, timeoutMs = 30_000, input?: string): Started {
   const child = spawn(process.execPath, ['--import', TSX, CLI, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? cwd, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (input !== undefined) child.stdin!.end(input);
   const chunks: string[] = [];
   let stderr = '';
   let finished = false;
-  child.stdout.setEncoding('utf8').on('data', (c: string) => chunks.push(c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => chunks.push(c));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const done = new Promise<Run>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -72,7 +73,7 @@ describe('hostbridge CLI: help and argument checks', { concurrency: true }, () =
   test('--help exits 0 and lists the commands', async () => {
     const r = await cli(['--help'], freshDir());
     assert.equal(r.code, 0, show(r));
-    for (const c of ['serve', 'migrate', 'tick', 'run-task', 'clear-locks', 'jobs', 'task retry', 'tasks force-fail-stuck', 'set <key> <value>']) {
+    for (const c of ['serve', 'migrate', 'tick', 'run-task', 'clear-locks', 'jobs', 'task retry', 'tasks force-fail-stuck', 'set <key> <value|->']) {
       assert.ok(r.stdout.includes(c), `help should list ${c}:\n${r.stdout}`);
     }
     assert.equal(r.stderr, '');
@@ -178,6 +179,7 @@ describe('hostbridge CLI against a fresh SQLite database', () => {
     for (const l of lines) assert.match(l, STAMP, `unstamped line: ${l}`);
     assert.ok(lines.some((l) => /reap-expired-leases: ok in \d+ ms — requeued 0/.test(l)), show(r));
     assert.ok(lines.some((l) => /clean-completed-tasks: ok in \d+ ms — deleted 0 task\(s\)/.test(l)), show(r));
+    assert.ok(lines.some((l) => /deliver-tickets: ok in \d+ ms — ticket delivery is off \(tickets.enabled\); 0 pending/.test(l)), show(r));
     // Live output: the job's own line comes before its summary, and every write is a whole line.
     const own = lines.findIndex((l) => /clean-completed-tasks: deleted 0 finished task\(s\) older than 30 day\(s\)/.test(l));
     const summary = lines.findIndex((l) => /clean-completed-tasks: ok in/.test(l));
@@ -199,6 +201,7 @@ describe('hostbridge CLI against a fresh SQLite database', () => {
     assert.equal(r.code, 0, show(r));
     assert.match(r.stdout, /^reap-expired-leases {2}every 15 s {2}unlocked$/m);
     assert.match(r.stdout, /^clean-completed-tasks {2}every 3600 s {2}unlocked$/m);
+    assert.match(r.stdout, /^deliver-tickets {2}every 30 s {2}unlocked$/m);
     assert.match(r.stdout, /last: \S+Z ok \(\d+ ms\): deleted 0 task\(s\)/);
   });
 
@@ -231,7 +234,7 @@ describe('hostbridge CLI against a fresh SQLite database', () => {
   test('run-task with an unknown job exits 1 naming the known jobs', async () => {
     const r = await cli(['run-task', 'nope'], cwd);
     assert.equal(r.code, 1, show(r));
-    assert.match(r.stderr, /unknown job "nope"; jobs are reap-expired-leases, clean-completed-tasks/);
+    assert.match(r.stderr, /unknown job "nope"; jobs are deliver-tickets, reap-expired-leases, clean-completed-tasks/);
   });
 
   test('a job locked by a dead daemon is refused by run-task until clear-locks', async () => {
@@ -268,6 +271,20 @@ describe('hostbridge CLI against a fresh SQLite database', () => {
     const unknown = await cli(['set', 'retry.maximum', '3'], cwd);
     assert.equal(unknown.code, 1, show(unknown));
     assert.match(unknown.stderr, /setting retry.maximum: unknown setting/);
+  });
+
+  test('set reads a secret from standard input, stores it encrypted and never prints it', async () => {
+    const secretValue = 'Whmcs-Api-Secret-0123456789';
+    const r = await start(['set', 'whmcs.api_secret', '-'], cwd, {}, 30_000, secretValue + '\n').done;
+    assert.equal(r.code, 0, show(r));
+    assert.equal(r.stdout, 'whmcs.api_secret = ******** (stored encrypted)\n');
+    const row = withDb((db) => db.prepare('SELECT value, encrypted FROM mod_hostbridge_settings WHERE key = ?').get('whmcs.api_secret') as { value: string; encrypted: number });
+    assert.equal(row.encrypted, 1);
+    assert.match(row.value, /^v1:/);
+    assert.ok(!row.value.includes(secretValue));
+    const bad = await start(['set', 'whmcs.api_access_key', '-'], cwd, {}, 30_000, 'has spaces <>\n').done;
+    assert.equal(bad.code, 1, show(bad));
+    assert.ok(!bad.stderr.includes('has spaces'), 'a refused secret must not be echoed');
   });
 
   test('task retry on a task that does not exist exits 1', async () => {

@@ -5,6 +5,7 @@ import { promoteStalledChains, reapExpired, releaseOrphanSlots, trimSlots, type 
 import type { TaskRegistry } from '../engine/registry.ts';
 import type { SettingsCache } from '../settings/settings.ts';
 import type { Job } from './scheduler.ts';
+import { deliverTickets } from '../whmcs/ticket-delivery.ts';
 
 /**
  * Takes back expired leases, frees orphaned slots and starts stalled chains. Safe to run from
@@ -31,8 +32,18 @@ export async function recoverQueue(db: Knex, registry: TaskRegistry, settings: S
   return `requeued ${requeued}, failed ${failed}, freed ${slots} slot(s), started ${chains} chain(s)`;
 }
 
-export function engineJobs(db: Knex, registry: TaskRegistry, settings: SettingsCache, onWork: () => void): Job[] {
+export function engineJobs(db: Knex, registry: TaskRegistry, settings: SettingsCache, masterKey: Buffer, onWork: () => void): Job[] {
   return [
+    {
+      name: 'deliver-tickets',
+      describe: 'Sends failure tickets and notes from the outbox to WHMCS (OpenTicket, AddTicketNote), with back-off while WHMCS is unreachable',
+      defaultIntervalS: 30,
+      async run(ctx) {
+        const r = await deliverTickets(db, settings, masterKey, ctx.log);
+        if (settings.get()['tickets.enabled'] !== 'true') return `ticket delivery is off (tickets.enabled); ${r.pending} pending`;
+        return `opened ${r.opened} ticket(s), added ${r.noted} note(s), ${r.failed} not delivered, ${r.pending} pending`;
+      },
+    },
     {
       name: 'reap-expired-leases',
       describe: 'Takes back tasks whose daemon stopped or stalled (expired lease), frees their server slots and restarts stalled chains',

@@ -3,16 +3,30 @@
 import type { Knex } from 'knex';
 import { dbNow } from '../db/connect.ts';
 import type { RetryPolicy } from '../engine/retry.ts';
+import { decryptSecret, encryptSecret } from '../crypto/secretbox.ts';
 
 interface Definition {
   default: string;
   describe: string;
   check(value: string): string | null; // error text, or null when valid
+  /** Stored encrypted with the master key, never shown back. */
+  secret?: boolean;
 }
 
 const int = (min: number, max: number) => (v: string) =>
   /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max ? null : `must be a whole number between ${min} and ${max}`;
 const fraction = (v: string) => (/^(0(\.\d+)?|1(\.0+)?)$/.test(v) ? null : 'must be a number between 0 and 1');
+const bool = (v: string) => (v === 'true' || v === 'false' ? null : 'must be true or false');
+const optional = (check: (v: string) => string | null) => (v: string) => (v === '' ? null : check(v));
+const httpUrl = (v: string) => {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'https:' || u.protocol === 'http:' ? null : 'must be an http(s) URL';
+  } catch {
+    return 'must be a URL such as https://billing.example.com/includes/api.php';
+  }
+};
+const text = (max: number) => (v: string) => (v.length <= max && !/[\0\r\n]/.test(v) ? null : `must be one line of at most ${max} characters`);
 
 export const SETTING_DEFINITIONS: Record<string, Definition> = {
   'retry.max_attempts': { default: '5', describe: 'Attempts per task before it fails for good (0 = unlimited), unless its type says otherwise', check: int(0, 1000) },
@@ -23,6 +37,14 @@ export const SETTING_DEFINITIONS: Record<string, Definition> = {
   'queue.retention_days': { default: '30', describe: 'Days finished tasks and their logs are kept before clean-up', check: int(1, 3650) },
   'scheduler.reap-expired-leases.interval_s': { default: '15', describe: 'Seconds between passes that take back tasks whose daemon stopped', check: int(1, 86_400) },
   'scheduler.clean-completed-tasks.interval_s': { default: '3600', describe: 'Seconds between clean-ups of old finished tasks', check: int(60, 604_800) },
+  'scheduler.deliver-tickets.interval_s': { default: '30', describe: 'Seconds between deliveries of failure tickets to WHMCS', check: int(1, 86_400) },
+  'tickets.enabled': { default: 'false', describe: 'Open a WHMCS ticket when a task fails for good', check: bool },
+  'tickets.department_id': { default: '', describe: 'WHMCS support department the tickets go to (its id)', check: optional(int(1, 2_147_483_647)) },
+  'tickets.priority': { default: 'High', describe: 'Priority of the tickets: Low, Medium or High', check: (v) => (['Low', 'Medium', 'High'].includes(v) ? null : 'must be Low, Medium or High') },
+  'whmcs.api_url': { default: '', describe: 'WHMCS External API endpoint, https://…/includes/api.php', check: optional(httpUrl) },
+  'whmcs.api_identifier': { default: '', describe: 'API credential identifier (Manage API Credentials in WHMCS)', check: text(255) },
+  'whmcs.api_secret': { default: '', describe: 'API credential secret (stored encrypted)', check: text(255), secret: true },
+  'whmcs.api_access_key': { default: '', describe: 'Optional $api_access_key of configuration.php (stored encrypted)', check: (v) => (/^[A-Za-z0-9!@#$%.()*[\]_-]{0,255}$/.test(v) ? null : 'may hold only letters, digits and !@#$%.()*[]-_'), secret: true },
 };
 
 export class SettingError extends Error {
@@ -42,11 +64,19 @@ export async function readSettings(db: Knex): Promise<Record<string, string>> {
   return out;
 }
 
-export async function writeSetting(db: Knex, key: string, value: string): Promise<void> {
+export async function writeSetting(db: Knex, key: string, value: string, masterKey?: Buffer): Promise<void> {
   const def = SETTING_DEFINITIONS[key];
   if (!def) throw new SettingError(key, `unknown setting; known settings are ${Object.keys(SETTING_DEFINITIONS).join(', ')}`);
   const problem = def.check(value);
-  if (problem) throw new SettingError(key, `${problem}, got "${value}"`);
+  // A secret's value is never echoed back, not even in an error.
+  if (problem) throw new SettingError(key, def.secret ? problem : `${problem}, got "${value}"`);
+  if (def.secret) {
+    if (!masterKey) throw new SettingError(key, 'is a secret and needs the master key to be stored');
+    const now = await dbNow(db);
+    await db('mod_hostbridge_settings').insert({ key, value: encryptSecret(masterKey, value), encrypted: true, updated_at: now })
+      .onConflict('key').merge(['value', 'encrypted', 'updated_at']);
+    return;
+  }
   if (key === 'retry.cap_ms' || key === 'retry.base_ms') {
     const s = await readSettings(db);
     const base = Number(key === 'retry.base_ms' ? value : s['retry.base_ms']);
@@ -55,6 +85,22 @@ export async function writeSetting(db: Knex, key: string, value: string): Promis
   }
   const now = await dbNow(db);
   await db('mod_hostbridge_settings').insert({ key, value, encrypted: false, updated_at: now }).onConflict('key').merge(['value', 'updated_at']);
+}
+
+/** A secret setting, decrypted ('' when unset). */
+export async function readSecretSetting(db: Knex, key: string, masterKey: Buffer): Promise<string> {
+  if (!SETTING_DEFINITIONS[key]?.secret) throw new SettingError(key, 'is not a secret setting');
+  const row = await db('mod_hostbridge_settings').where({ key, encrypted: true }).first('value');
+  if (!row) return SETTING_DEFINITIONS[key].default;
+  try {
+    return decryptSecret(masterKey, row.value);
+  } catch (err) {
+    throw new SettingError(key, (err as Error).message);
+  }
+}
+
+export function isSecretSetting(key: string): boolean {
+  return SETTING_DEFINITIONS[key]?.secret === true;
 }
 
 export function retryPolicyFrom(s: Record<string, string>): RetryPolicy {
