@@ -46,6 +46,12 @@ export function createApp(deps: ApiDeps): express.Express {
     next();
   });
 
+  // What the WHMCS module's TestConnection calls: proves the secret and reports the version.
+  app.get('/v1/status', async (_req, res) => {
+    await deps.db.raw('select 1');
+    res.json({ ok: true, version: VERSION, database: 'up' });
+  });
+
   app.post('/v1/tick', async (_req, res) => {
     const lines: string[] = [];
     const results = await deps.scheduler.pass((l) => lines.push(l));

@@ -44,6 +44,14 @@ describe('HTTP API: /healthz and POST /v1/tick', () => {
     assert.deepEqual(await res.json(), { ok: true, version: VERSION, database: 'up' });
   });
 
+  test('GET /v1/status answers a signed request with the version, and refuses an unsigned one', async () => {
+    const ok = await fetch(daemon.url + '/v1/status', { headers: signedHeaders(TEST_SECRET, 'GET', '/v1/status', '') });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { ok: true, version: VERSION, database: 'up' });
+    const unsigned = await fetch(daemon.url + '/v1/status');
+    assert.equal(unsigned.status, 401);
+  });
+
   test('an unsigned tick is refused with 401 and a message', async () => {
     const res = await post('/v1/tick', '{}');
     assert.equal(res.status, 401);
