@@ -17,7 +17,7 @@ import { T } from '../daemon/engine/queries.ts';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const base = new URL(process.env.HOSTBRIDGE_BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/hostbridge_bench');
 const database = base.pathname.slice(1) || 'hostbridge_bench';
 const cfg = { client: 'mysql2' as const, url: '', host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username || 'root'), password: decodeURIComponent(base.password), database };
@@ -107,7 +107,11 @@ for (let r = 1; r <= ROUNDS; r++) {
   say(`round ${r}: hostbridge engine     ${eng.toFixed(0)} tasks/s`);
 }
 await db.destroy();
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const tasksPerS = Math.round(median(engineRates));
 const rawPerS = Math.round(median(rawRates));
 const ratio = Number((tasksPerS / rawPerS).toFixed(3));
