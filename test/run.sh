@@ -50,6 +50,19 @@ command -v mysqladmin >/dev/null || apt_install "mysqladmin (the restart test st
 command -v start-stop-daemon >/dev/null || die "start-stop-daemon is missing (Debian package dpkg)"
 export HOSTBRIDGE_TEST_MYSQL_URL="$mysql_url"
 
+# --- PHP and PHPUnit for the WHMCS module's tests --------------------------------------------
+php_missing=""
+command -v php >/dev/null || php_missing="php-cli"
+command -v phpunit >/dev/null || php_missing="$php_missing phpunit"
+if command -v php >/dev/null; then
+  for ext in curl mbstring xml; do php -m | grep -qix "$ext" || php_missing="$php_missing php-$ext"; done
+fi
+if [ -n "$php_missing" ]; then
+  say "installing PHP for the WHMCS module tests ($php_missing)"
+  apt_install "PHP and PHPUnit" "php-cli php-curl php-mbstring php-xml phpunit"
+fi
+php -r 'exit(PHP_VERSION_ID >= 80100 ? 0 : 1);' || die "PHP 8.1 or newer is required for the WHMCS module (found $(php -r 'echo PHP_VERSION;'))"
+
 # --- Type check, then every test file, one file at a time ----------------------------------
 say "type-checking (tsc --noEmit)"
 npx --no-install tsc --noEmit || die "the TypeScript type check failed"

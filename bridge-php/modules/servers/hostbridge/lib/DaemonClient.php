@@ -1,0 +1,225 @@
+<?php
+/**
+ * HTTP client of the hostbridge daemon: builds the daemon's URL from the WHMCS server record,
+ * signs every request as docs/api.md describes, and turns every failure into one readable
+ * message (DaemonError). The shared secret never appears in a message.
+ *
+ * Signing: X-Hostbridge-Timestamp (Unix seconds), X-Hostbridge-Nonce (32 hex digits, new per
+ * request) and X-Hostbridge-Signature = "v1=" . hex HMAC-SHA256, keyed with the secret, of
+ * "METHOD\nPATH\nTIMESTAMP\nNONCE\n" . sha256_hex(BODY), PATH being the request target exactly as sent.
+ */
+
+namespace WHMCS\Module\Server\Hostbridge;
+
+/** A failed call to the daemon; the message is meant for WHMCS staff. */
+class DaemonError extends \RuntimeException
+{
+    /** @var int HTTP status, or 0 when no answer came */
+    public int $status;
+    /** @var string raw body of the answer ('' when none) */
+    public string $responseBody;
+
+    public function __construct(string $message, int $status = 0, string $responseBody = '')
+    {
+        parent::__construct($message);
+        $this->status = $status;
+        $this->responseBody = $responseBody;
+    }
+}
+
+final class DaemonClient
+{
+    public const DEFAULT_PORT = 8740;
+    public const CONNECT_TIMEOUT_S = 3;
+    public const TOTAL_TIMEOUT_S = 10;
+
+    private string $baseUrl;
+    private string $secret;
+    private int $connectTimeout;
+    private int $timeout;
+
+    public function __construct(string $baseUrl, string $secret, int $connectTimeout = self::CONNECT_TIMEOUT_S, int $timeout = self::TOTAL_TIMEOUT_S)
+    {
+        $this->baseUrl = rtrim($baseUrl, '/');
+        $this->secret = $secret;
+        $this->connectTimeout = $connectTimeout;
+        $this->timeout = $timeout;
+    }
+
+    /**
+     * The client for the WHMCS server record in $params: https when serversecure is on, host =
+     * serverhostname or serverip, port = serverport or 8740, secret = serverpassword.
+     *
+     * @throws DaemonError when the server record lacks the host or the secret
+     */
+    public static function fromParams(array $params): self
+    {
+        $secret = self::str($params['serverpassword'] ?? '');
+        $host = self::str($params['serverhostname'] ?? '');
+        if ($host === '') {
+            $host = self::str($params['serverip'] ?? '');
+        }
+        if ($host === '') {
+            throw new DaemonError('no daemon address: set the hostname or IP address of the hostbridge server record in WHMCS (Products/Services › Servers)');
+        }
+        if ($secret === '') {
+            throw new DaemonError('no shared secret: set the password of the hostbridge server record in WHMCS to the daemon\'s HOSTBRIDGE_SECRET');
+        }
+        return new self(self::baseUrlFor($host, $params['serverport'] ?? null, $params['serversecure'] ?? null), $secret);
+    }
+
+    /** "http(s)://host:port" from the parts of a WHMCS server record. */
+    public static function baseUrlFor(string $host, $port, $secure): string
+    {
+        $host = trim($host);
+        $scheme = self::isOn($secure) ? 'https' : 'http';
+        // Tolerate a hostname typed as a URL ("https://daemon.example:8740/").
+        if (preg_match('~^(https?)://~i', $host, $m)) {
+            $scheme = strtolower($m[1]);
+            $host = substr($host, strlen($m[0]));
+        }
+        $host = rtrim(explode('/', $host, 2)[0], '/');
+        $portInHost = null;
+        if (preg_match('~^\[([0-9a-f:.]+)\](?::(\d+))?$~i', $host, $m)) {
+            $host = '[' . $m[1] . ']'; // a bracketed IPv6 literal, maybe with a port
+            $portInHost = $m[2] ?? null;
+        } elseif (substr_count($host, ':') >= 2) {
+            $host = '[' . $host . ']'; // a bare IPv6 literal
+        } elseif (preg_match('~^(.+):(\d+)$~', $host, $m)) {
+            $host = $m[1];
+            $portInHost = $m[2];
+        }
+        if ($portInHost !== null && $portInHost !== '' && ($port === null || $port === '' || (int) $port <= 0)) {
+            $port = $portInHost;
+        }
+        $p = (int) (is_scalar($port) ? $port : 0);
+        if ($p <= 0 || $p > 65535) {
+            $p = self::DEFAULT_PORT;
+        }
+        return $scheme . '://' . $host . ':' . $p;
+    }
+
+    public function baseUrl(): string
+    {
+        return $this->baseUrl;
+    }
+
+    /** The three signing headers for one request (name => value). */
+    public static function signatureHeaders(string $secret, string $method, string $path, string $body, ?int $timestamp = null, ?string $nonce = null): array
+    {
+        $ts = (string) ($timestamp ?? time());
+        $nonce = $nonce ?? bin2hex(random_bytes(16));
+        $toSign = strtoupper($method) . "\n" . $path . "\n" . $ts . "\n" . $nonce . "\n" . hash('sha256', $body);
+        return [
+            'X-Hostbridge-Timestamp' => $ts,
+            'X-Hostbridge-Nonce' => $nonce,
+            'X-Hostbridge-Signature' => 'v1=' . hash_hmac('sha256', $toSign, $secret),
+        ];
+    }
+
+    /**
+     * Sends one signed request and returns the decoded JSON answer of a 2xx.
+     *
+     * @param array|null $body encoded as JSON (null: no body, as for GET)
+     * @return array{status:int, data:array, raw:string}
+     * @throws DaemonError with a readable message on any failure
+     */
+    public function request(string $method, string $path, ?array $body = null): array
+    {
+        $method = strtoupper($method);
+        if (!function_exists('curl_init')) {
+            throw new DaemonError('the PHP curl extension is not installed on the WHMCS server (Debian/Ubuntu: apt-get install php-curl)');
+        }
+        $payload = '';
+        if ($body !== null) {
+            $payload = json_encode($body === [] ? new \stdClass() : $body, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE);
+            if ($payload === false) {
+                throw new DaemonError('the request could not be encoded as JSON: ' . json_last_error_msg());
+            }
+        }
+        $url = $this->baseUrl . $path;
+        $headers = ['Accept: application/json', 'Expect:'];
+        if ($body !== null) {
+            $headers[] = 'Content-Type: application/json';
+        }
+        foreach (self::signatureHeaders($this->secret, $method, $path, $payload) as $name => $value) {
+            $headers[] = $name . ': ' . $value;
+        }
+
+        $ch = curl_init();
+        curl_setopt_array($ch, [
+            CURLOPT_URL => $url,
+            CURLOPT_CUSTOMREQUEST => $method,
+            CURLOPT_HTTPHEADER => $headers,
+            CURLOPT_RETURNTRANSFER => true,
+            CURLOPT_FOLLOWLOCATION => false,
+            CURLOPT_CONNECTTIMEOUT => $this->connectTimeout,
+            CURLOPT_TIMEOUT => $this->timeout,
+            CURLOPT_NOSIGNAL => true,
+            CURLOPT_PROTOCOLS => CURLPROTO_HTTP | CURLPROTO_HTTPS,
+        ]);
+        if ($body !== null) {
+            curl_setopt($ch, CURLOPT_POSTFIELDS, $payload);
+        }
+        $raw = curl_exec($ch);
+        $errno = curl_errno($ch);
+        $error = curl_error($ch);
+        $status = (int) curl_getinfo($ch, CURLINFO_RESPONSE_CODE);
+        curl_close($ch);
+
+        if ($raw === false || $errno !== 0) {
+            if ($errno === 28 /* CURLE_OPERATION_TIMEDOUT */ && stripos($error, 'connect') === false) {
+                throw new DaemonError($this->clean("the hostbridge daemon at {$this->baseUrl} did not answer within {$this->timeout} s ({$error})"));
+            }
+            $hint = '';
+            if ($errno === 35) { // CURLE_SSL_CONNECT_ERROR
+                $hint = ' (TLS handshake failed: untick "secure" on the server record if the daemon speaks plain HTTP, or check the TLS proxy)';
+            } elseif ($errno === 51 || $errno === 60) { // CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT
+                $hint = ' (the TLS certificate of the daemon\'s proxy is not trusted for this hostname)';
+            }
+            throw new DaemonError($this->clean("cannot reach the hostbridge daemon at {$this->baseUrl}: " . ($error !== '' ? $error : "curl error {$errno}") . $hint));
+        }
+        $raw = (string) $raw;
+        $data = json_decode($raw, true);
+        if (!is_array($data)) {
+            $snippet = trim(preg_replace('/\s+/', ' ', strip_tags(substr($raw, 0, 300))) ?? '');
+            throw new DaemonError($this->clean("the server at {$this->baseUrl} answered HTTP {$status} with something that is not the hostbridge daemon's JSON"
+                . ($snippet !== '' ? ": {$snippet}" : ' (empty answer)')
+                . '; check the host and port of the server record'), $status, $raw);
+        }
+        $reason = isset($data['error']) && is_scalar($data['error']) ? (string) $data['error'] : '';
+        if (isset($data['field']) && is_scalar($data['field']) && (string) $data['field'] !== '') {
+            $reason .= ' (field: ' . $data['field'] . ')';
+        }
+        if ($status === 401) {
+            throw new DaemonError($this->clean('the daemon refused the signature: check the server password matches HOSTBRIDGE_SECRET'
+                . ($reason !== '' ? " (daemon said: {$reason})" : '')), $status, $raw);
+        }
+        if ($status < 200 || $status >= 300) {
+            throw new DaemonError($this->clean("the daemon answered HTTP {$status}: " . ($reason !== '' ? $reason : 'no error message')), $status, $raw);
+        }
+        return ['status' => $status, 'data' => $data, 'raw' => $raw];
+    }
+
+    /** Removes the secret from a message, should anything ever echo it. */
+    private function clean(string $message): string
+    {
+        return strlen($this->secret) < 6 ? $message : str_replace($this->secret, '********', $message);
+    }
+
+    private static function str($v): string
+    {
+        return is_scalar($v) ? trim((string) $v) : '';
+    }
+
+    private static function isOn($v): bool
+    {
+        if (is_bool($v)) {
+            return $v;
+        }
+        if (is_int($v)) {
+            return $v === 1;
+        }
+        return is_string($v) && in_array(strtolower(trim($v)), ['on', '1', 'true', 'yes'], true);
+    }
+}
