@@ -1,14 +1,12 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
-import { loadConfig } from '../../daemon/config/config.ts';
-import { startDaemon, type Daemon } from '../../daemon/runtime.ts';
+import type { Daemon } from '../../daemon/runtime.ts';
+import { startTestDaemon } from '../helpers/inprocess.ts';
 import { signedHeaders, HEADER_SIGNATURE } from '../../daemon/api/signature.ts';
 import { VERSION } from '../../daemon/version.ts';
-import { quietLogger } from '../helpers/engine.ts';
 import { tmpDir } from '../helpers/db.ts';
-import { TEST_MASTER_KEY, TEST_SECRET } from '../helpers/daemon.ts';
+import { TEST_SECRET } from '../helpers/daemon.ts';
 
 describe('HTTP API: /healthz and POST /v1/tick', () => {
   let dir: string;
@@ -16,13 +14,7 @@ describe('HTTP API: /healthz and POST /v1/tick', () => {
 
   before(async () => {
     dir = tmpDir('hb-api-');
-    const config = loadConfig({
-      HOSTBRIDGE_DATABASE_URL: path.join(dir, 'hostbridge.sqlite'),
-      HOSTBRIDGE_LISTEN: '127.0.0.1:0',
-      HOSTBRIDGE_SECRET: TEST_SECRET,
-      HOSTBRIDGE_MASTER_KEY: TEST_MASTER_KEY,
-    }, dir);
-    daemon = await startDaemon(config, { migrate: true, logger: quietLogger() });
+    daemon = await startTestDaemon(dir);
   });
   after(async () => {
     await daemon?.stop();

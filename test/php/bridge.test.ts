@@ -9,11 +9,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { loadConfig } from '../../daemon/config/config.ts';
-import { startDaemon, type Daemon } from '../../daemon/runtime.ts';
-import { quietLogger } from '../helpers/engine.ts';
+import type { Daemon } from '../../daemon/runtime.ts';
+import { startTestDaemon } from '../helpers/inprocess.ts';
 import { tmpDir } from '../helpers/db.ts';
-import { ROOT, TEST_MASTER_KEY, TEST_SECRET } from '../helpers/daemon.ts';
+import { ROOT, TEST_SECRET } from '../helpers/daemon.ts';
 
 const PACKAGES = 'php-cli php-curl php-mbstring php-xml phpunit';
 const PHPUNIT_TIMEOUT_MS = 120_000;
@@ -67,13 +66,7 @@ describe('WHMCS module (bridge-php) against a running daemon', () => {
 
   before(async () => {
     dir = tmpDir('hb-php-');
-    const config = loadConfig({
-      HOSTBRIDGE_DATABASE_URL: path.join(dir, 'hostbridge.sqlite'),
-      HOSTBRIDGE_LISTEN: '127.0.0.1:0',
-      HOSTBRIDGE_SECRET: TEST_SECRET,
-      HOSTBRIDGE_MASTER_KEY: TEST_MASTER_KEY,
-    }, dir);
-    daemon = await startDaemon(config, { migrate: true, logger: quietLogger() });
+    daemon = await startTestDaemon(dir);
     // A web server that is not the daemon, for the module's "not the daemon's JSON" message.
     const server = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });

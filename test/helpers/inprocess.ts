@@ -1,0 +1,16 @@
+// A real daemon started in this test process on a fresh SQLite file (API, PHP module tests).
+import path from 'node:path';
+import { loadConfig } from '../../daemon/config/config.ts';
+import { startDaemon, type Daemon } from '../../daemon/runtime.ts';
+import { quietLogger } from './engine.ts';
+import { TEST_MASTER_KEY, TEST_SECRET } from './daemon.ts';
+
+export function startTestDaemon(dir: string): Promise<Daemon> {
+  const config = loadConfig({
+    HOSTBRIDGE_DATABASE_URL: path.join(dir, 'hostbridge.sqlite'),
+    HOSTBRIDGE_LISTEN: '127.0.0.1:0',
+    HOSTBRIDGE_SECRET: TEST_SECRET,
+    HOSTBRIDGE_MASTER_KEY: TEST_MASTER_KEY,
+  }, dir);
+  return startDaemon(config, { migrate: true, logger: quietLogger() });
+}
