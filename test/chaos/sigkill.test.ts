@@ -48,7 +48,13 @@ for (const dialect of DIALECTS) {
         // Keep the daemon busy at every kill.
         if ((await unfinished()) < 60) await addServices(20);
         const d = await startDaemonProcess(env, logFile);
-        await new Promise((r) => setTimeout(r, 30 + Math.floor(Math.random() * 500)));
+        // Killed tasks hold their server's slot until their lease runs out, so a new daemon may idle
+        // for a while: wait until it runs a task, then kill at a random point of that work.
+        const busyBy = Date.now() + 4000;
+        while (Date.now() < busyBy && !(await t.db(T.tasks).where('status', 'running').where('lease_until', '>', Date.now() + 500).first('id'))) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 120)));
         await d.kill('SIGKILL');
         // A task still marked running under a fresh lease was running when the process died.
         const running = await t.db(T.tasks).where('status', 'running').where('lease_until', '>', Date.now() + 300).first('id');
