@@ -247,12 +247,14 @@ async function failWithin(
   const error = a.error.slice(0, MAX_ERROR);
   if (a.kind === 'retryable' && hasAttemptsLeft(a.policy, c.attempts)) {
     const delay = retryDelayMs(a.policy, c.attempts);
+    // One reading of the clock: the attempt's end and the retry's time are exactly `delay` apart.
+    const now = await nowValue(trx);
     const n = await fenced(trx, c).update({
-      status: 'queued', owner: null, lease_until: null, run_at: plus(trx, delay), last_error: error, error_kind: a.kind,
+      status: 'queued', owner: null, lease_until: null, run_at: now + delay, last_error: error, error_kind: a.kind,
     });
     if (n === 0) return 'lost';
     await releaseSlot(trx, c);
-    await insertAttempt(trx, c, a, a.attemptResult ?? 'retry', { error, retry_delay_ms: delay, next_run_at: plus(trx, delay) });
+    await insertAttempt(trx, c, a, a.attemptResult ?? 'retry', { error, retry_delay_ms: delay, next_run_at: now + delay, finished_at: now });
     return 'retry';
   }
   const n = await fenced(trx, c).update({
