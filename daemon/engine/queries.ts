@@ -8,7 +8,7 @@
 //   reapExpired     — take back tasks whose lease ran out (their daemon died or stalled).
 // Every write after the claim names the owner token, so a worker that lost its lease changes nothing.
 import type { Knex } from 'knex';
-import { dialectOf, isConnectionError, nowMs, nowSql } from '../db/connect.ts';
+import { dbNow, dialectOf, nowMs, nowSql } from '../db/connect.ts';
 import { hasAttemptsLeft, retryDelayMs, type RetryPolicy } from './retry.ts';
 import type { ErrorKind } from './errors.ts';
 import { recordTicketIntent } from '../whmcs/ticket-outbox.ts';
@@ -70,7 +70,7 @@ const plus = (db: Knex, ms: number) => db.raw(`${nowSql(db)} + ?`, [Math.round(m
 export async function claimDue(db: Knex, opts: { owner: string; limit: number; leaseMs: number; types: string[] }): Promise<Claim[]> {
   if (opts.limit <= 0 || opts.types.length === 0) return [];
   return inTx(db, async (trx) => {
-    const now = await nowValue(trx);
+    const now = await dbNow(trx);
     // Targets with a free slot (a plain read: the slot rows are locked below, before use).
     const freeTargets = (await trx(T.slots).distinct('target').whereNull('task_id')).map((r: { target: string }) => r.target);
     const candidates: TaskRow[] = await forUpdate(
@@ -248,7 +248,7 @@ async function failWithin(
   if (a.kind === 'retryable' && hasAttemptsLeft(a.policy, c.attempts)) {
     const delay = retryDelayMs(a.policy, c.attempts);
     // One reading of the clock: the attempt's end and the retry's time are exactly `delay` apart.
-    const now = await nowValue(trx);
+    const now = await dbNow(trx);
     const n = await fenced(trx, c).update({
       status: 'queued', owner: null, lease_until: null, run_at: now + delay, last_error: error, error_kind: a.kind,
     });
@@ -272,17 +272,13 @@ async function failWithin(
     if (chain) await finishChain(trx, chain, 'failed', `${c.step}: ${reason}`);
   }
   if (c.service_id !== null) service = await trx(T.services).where('id', c.service_id).first('whmcs_service_id', 'mode');
-  await recordTicketIntent(trx, await nowValue(trx), c.service_id, {
+  await recordTicketIntent(trx, await dbNow(trx), c.service_id, {
     operation: c.operation, step: c.step, taskId: c.id, type: c.type, target: c.target, attempts: c.attempts,
     error: reason, terminal: a.kind === 'terminal', whmcsServiceId: service?.whmcs_service_id ?? null, mode: service?.mode ?? null,
   });
   return 'failed';
 }
 
-async function nowValue(trx: Knex.Transaction): Promise<number> {
-  const row = await trx.select(nowMs(trx).wrap('(', ') as now')).first();
-  return Number((row as { now: number }).now);
-}
 
 export const LEASE_EXPIRED = 'lease expired: the daemon running this attempt stopped or stalled before finishing it';
 
@@ -369,4 +365,3 @@ export async function trimSlots(db: Knex): Promise<number> {
     .delete();
 }
 
-export { isConnectionError };
