@@ -142,14 +142,6 @@ export class Engine {
     });
   }
 
-  private info(c: Claim): TaskInfo {
-    let args: unknown = null;
-    if (c.args !== null) args = JSON.parse(c.args);
-    return {
-      id: Number(c.id), chainId: c.chain_id === null ? null : Number(c.chain_id), stepNo: c.step_no,
-      serviceId: c.service_id, operation: c.operation, step: c.step, type: c.type, target: c.target, args, attempt: c.attempts,
-    };
-  }
 
   private async execute(r: Running): Promise<void> {
     const { claim } = r;
@@ -157,8 +149,8 @@ export class Engine {
     const lines: string[] = [];
     let bytes = 0;
     const started = performance.now();
-    let task: TaskInfo = {
-      id: Number(claim.id), chainId: claim.chain_id, stepNo: claim.step_no, serviceId: claim.service_id, operation: claim.operation,
+    const task: TaskInfo = {
+      id: Number(claim.id), chainId: claim.chain_id === null ? null : Number(claim.chain_id), stepNo: claim.step_no, serviceId: claim.service_id, operation: claim.operation,
       step: claim.step, type: claim.type, target: claim.target, args: null, attempt: claim.attempts,
     };
     const log = (line: string) => {
@@ -173,7 +165,7 @@ export class Engine {
     let error: unknown;
     try {
       try {
-        task = this.info(claim);
+        task.args = claim.args === null ? null : JSON.parse(claim.args);
       } catch {
         throw new TerminalError(`task arguments are not valid JSON`);
       }
