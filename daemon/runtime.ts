@@ -48,14 +48,14 @@ export async function openCore(config: Config, logger = createLogger({ format: c
   const daemonId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
   const settings = new SettingsCache(db);
   const registry = registerBuiltins(new TaskRegistry());
+  // Jobs wake the engine when they make work due; the engine is attached to core later, by serve.
+  const scheduler = new Scheduler(db, settings, daemonId, engineJobs(db, registry, settings, config.masterKey, () => core.engine?.wake()));
   const core: Core = {
-    config, db, logger, settings, registry, daemonId,
-    scheduler: undefined as unknown as Scheduler,
+    config, db, logger, settings, registry, daemonId, scheduler,
     async close() {
       await db.destroy();
     },
   };
-  core.scheduler = new Scheduler(db, settings, daemonId, engineJobs(db, registry, settings, config.masterKey, () => core.engine?.wake()));
   return core;
 }
 
