@@ -7,6 +7,7 @@ import { dbNow } from '../db/connect.ts';
 import { errorMessage } from '../engine/errors.ts';
 import { readSecretSetting, type SettingsCache } from '../settings/settings.ts';
 import { callWhmcs, type WhmcsApiConfig } from './external-api.ts';
+import { globalMasker } from '../log/mask.ts';
 
 const OUTBOX = 'mod_hostbridge_ticket_outbox';
 const NOTES = 'mod_hostbridge_ticket_notes';
@@ -36,6 +37,8 @@ export async function deliverTickets(db: Knex, settings: SettingsCache, masterKe
     secret: await readSecretSetting(db, 'whmcs.api_secret', masterKey),
     accessKey: (await readSecretSetting(db, 'whmcs.api_access_key', masterKey)) || undefined,
   };
+  // Masked in every log line from here on, whatever a failure message might echo.
+  globalMasker.add(api.secret).add(api.accessKey);
   if (!api.secret) missing.push('whmcs.api_secret');
   if (missing.length) throw new Error(`tickets are enabled but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set`);
 
