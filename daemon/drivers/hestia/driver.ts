@@ -1,0 +1,338 @@
+// Typed HestiaCP commands. Each method validates its arguments (before any connection is made),
+// runs one v-command and returns parsed output or throws a classified error (HestiaError for a
+// non-zero exit). E_EXISTS / E_NOTEXIST are thrown like any other code: the task decides, after
+// checking the state, whether they mean "already done".
+import { TerminalError } from '../../engine/errors.ts';
+import { Arg, checkPassword, type RecordType } from './args.ts';
+import { parseHestiaJson, HestiaParseError, type HestiaList, type HestiaObject } from './json.ts';
+import { HestiaRunner, type DriverIO, type HestiaServer } from './runner.ts';
+import type { SshPool } from './ssh.ts';
+
+export interface RestartOption {
+  /**
+   * RESTART argument for commands that take one. Default true ('yes', as Hestia's panel does):
+   * the change is live when the command returns. Pass false to batch several changes, then call
+   * restartService() once.
+   */
+  restart?: boolean;
+}
+
+export interface MailDomainOptions extends RestartOption {
+  antispam?: boolean;
+  antivirus?: boolean;
+  dkim?: boolean;
+}
+
+export interface DnsRecordOptions extends RestartOption {
+  /** MX/SRV priority (Hestia ignores it for other types). */
+  priority?: number;
+  /** Record id; pass one so the task knows it (Hestia does not print a new id). */
+  id?: number;
+  ttl?: number;
+}
+
+export type PackageLimits = Record<string, string | number>;
+
+export interface ProbeResult {
+  uid: number;
+  isRoot: boolean;
+  /** 'root' (no sudo needed), 'ok' (sudo -n works) or 'refused'. */
+  sudo: 'root' | 'ok' | 'refused';
+  sudoDetail: string | null;
+  hostKeySha256: string;
+  hostKeyPinned: boolean;
+  /** v-list-sys-info json, or null when sudo was refused. */
+  sysinfo: HestiaObject | null;
+}
+
+export interface DkimRecord {
+  name: string;
+  ttl: number;
+  /** TXT content without Hestia's surrounding single quotes, e.g. `v=DKIM1; k=rsa; p=…`. */
+  value: string;
+}
+
+const yn = (name: string, v: boolean | undefined, dflt: boolean) => Arg.of('yesNo', name, (v ?? dflt) ? 'yes' : 'no');
+const restartArg = (o?: RestartOption) => Arg.of('restart', 'RESTART', o?.restart === false ? 'no' : 'yes');
+const JSON_ARG = Arg.of('format', 'FORMAT', 'json');
+
+export class HestiaDriver {
+  readonly runner: HestiaRunner;
+
+  /** One per task (or per use): `io` is usually the TaskContext (log, secret, signal). */
+  constructor(pool: SshPool, server: HestiaServer, io: DriverIO = {}) {
+    this.runner = new HestiaRunner(pool, server, io);
+  }
+
+  // --- plumbing -----------------------------------------------------------------------------
+
+  private async run(command: string, args: Arg[], stdin?: string): Promise<string> {
+    return (await this.runner.run(command, args, { stdin })).stdout;
+  }
+
+  private async list(command: string, args: Arg[]): Promise<HestiaList> {
+    return parseHestiaJson(await this.run(command, [...args, JSON_ARG]), command);
+  }
+
+  private async one(command: string, args: Arg[], key: string): Promise<HestiaObject> {
+    const all = await this.list(command, args);
+    const obj = all[key] ?? (Object.keys(all).length === 1 ? Object.values(all)[0] : undefined);
+    if (!obj) throw new HestiaParseError(command, `no "${key}" entry in the output`);
+    return obj;
+  }
+
+  private withPassword<T>(name: string, password: string, fn: (path: Arg) => Promise<T>): Promise<T> {
+    const pw = checkPassword(name, password);
+    this.runner.secret(pw);
+    return this.runner.withTmpFile(name, pw + '\n', fn);
+  }
+
+  // --- server --------------------------------------------------------------------------------
+
+  /** Who we are on the server, whether sudo works, and v-list-sys-info. */
+  async probe(): Promise<ProbeResult> {
+    const s = await this.runner.session();
+    let sudo: ProbeResult['sudo'] = 'root';
+    let sudoDetail: string | null = null;
+    if (!s.isRoot) {
+      const r = await this.runner.exec('sudo -n true');
+      sudo = r.code === 0 ? 'ok' : 'refused';
+      if (r.code !== 0) sudoDetail = this.runner.masker.mask(r.stderr).trim().slice(0, 300) || `exit ${r.code}`;
+    }
+    let sysinfo: HestiaObject | null = null;
+    if (sudo !== 'refused') sysinfo = await this.listSysInfo();
+    return { uid: s.uid, isRoot: s.isRoot, sudo, sudoDetail, hostKeySha256: s.hostKeySha256, hostKeyPinned: s.hostKeyPinned, sysinfo };
+  }
+
+  listSysInfo(): Promise<HestiaObject> {
+    return this.one('v-list-sys-info', [], 'sysinfo');
+  }
+
+  /** Reloads a service after changes made with `restart: false`. */
+  async restartService(service: 'web' | 'proxy' | 'dns' | 'mail'): Promise<void> {
+    await this.run(`v-restart-${service}`, []);
+  }
+
+  // --- users ---------------------------------------------------------------------------------
+
+  listUsers(): Promise<HestiaList> {
+    return this.list('v-list-users', []);
+  }
+
+  listUser(user: string): Promise<HestiaObject> {
+    return this.one('v-list-user', [Arg.of('user', 'USER', user)], user);
+  }
+
+  /** The password goes through a mode-600 /tmp file, never argv. */
+  async addUser(user: string, password: string, email: string, pkg: string, name?: string): Promise<void> {
+    const args = [Arg.of('newUser', 'USER', user)];
+    const tail = [Arg.of('email', 'EMAIL', email), Arg.of('package', 'PACKAGE', pkg)];
+    if (name !== undefined && name !== '') tail.push(Arg.of('name', 'NAME', name));
+    await this.withPassword('PASSWORD', password, (path) => this.run('v-add-user', [...args, path, ...tail]));
+  }
+
+  async deleteUser(user: string, o?: RestartOption): Promise<void> {
+    await this.run('v-delete-user', [Arg.of('user', 'USER', user), restartArg(o)]);
+  }
+
+  async suspendUser(user: string, o?: RestartOption): Promise<void> {
+    await this.run('v-suspend-user', [Arg.of('user', 'USER', user), restartArg(o)]);
+  }
+
+  async unsuspendUser(user: string, o?: RestartOption): Promise<void> {
+    await this.run('v-unsuspend-user', [Arg.of('user', 'USER', user), restartArg(o)]);
+  }
+
+  async changeUserPackage(user: string, pkg: string, force = false): Promise<void> {
+    const args = [Arg.of('user', 'USER', user), Arg.of('package', 'PACKAGE', pkg)];
+    if (force) args.push(Arg.of('yesNo', 'FORCE', 'yes'));
+    await this.run('v-change-user-package', args);
+  }
+
+  /** Empty PASSWORD argument: Hestia reads the password from stdin (one line). */
+  async changeUserPassword(user: string, password: string): Promise<void> {
+    const pw = checkPassword('PASSWORD', password);
+    const u = Arg.of('user', 'USER', user);
+    this.runner.secret(pw);
+    await this.run('v-change-user-password', [u, Arg.empty('PASSWORD')], pw + '\n');
+  }
+
+  async updateUserCounters(user?: string): Promise<void> {
+    await this.run('v-update-user-counters', user === undefined ? [] : [Arg.of('user', 'USER', user)]);
+  }
+
+  // --- packages ------------------------------------------------------------------------------
+
+  /** Writes the limits as a KEY='value' file and installs it as package `name`. */
+  async addPackage(name: string, limits: PackageLimits, rewrite = false): Promise<void> {
+    const pkg = Arg.of('package', 'PACKAGE', name);
+    const content = packageFile(limits);
+    const tail = rewrite ? [Arg.of('yesNo', 'REWRITE', 'yes')] : [];
+    await this.runner.withTmpFile('TMPFILE', content, (path) => this.run('v-add-user-package', [path, pkg, ...tail]));
+  }
+
+  async deletePackage(name: string): Promise<void> {
+    await this.run('v-delete-user-package', [Arg.of('package', 'PACKAGE', name)]);
+  }
+
+  listPackages(): Promise<HestiaList> {
+    return this.list('v-list-user-packages', []);
+  }
+
+  listPackage(name: string): Promise<HestiaObject> {
+    return this.one('v-list-user-package', [Arg.of('package', 'PACKAGE', name)], name);
+  }
+
+  // --- web -----------------------------------------------------------------------------------
+
+  /** `ip` empty = Hestia picks one; `aliases` [] = none, undefined = Hestia's default (www.). */
+  async addWebDomain(user: string, domain: string, ip?: string, aliases?: string[], o?: RestartOption): Promise<void> {
+    const args = [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), ip ? Arg.of('ipv4', 'IP', ip) : Arg.empty('IP'), restartArg(o)];
+    if (aliases !== undefined) args.push(Arg.of('aliases', 'ALIASES', aliases.length ? aliases.join(',') : 'none'));
+    await this.run('v-add-web-domain', args);
+  }
+
+  async deleteWebDomain(user: string, domain: string, o?: RestartOption): Promise<void> {
+    await this.run('v-delete-web-domain', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), restartArg(o)]);
+  }
+
+  listWebDomains(user: string): Promise<HestiaList> {
+    return this.list('v-list-web-domains', [Arg.of('user', 'USER', user)]);
+  }
+
+  async suspendWebDomain(user: string, domain: string, o?: RestartOption): Promise<void> {
+    await this.run('v-suspend-web-domain', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), restartArg(o)]);
+  }
+
+  async unsuspendWebDomain(user: string, domain: string, o?: RestartOption): Promise<void> {
+    await this.run('v-unsuspend-web-domain', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), restartArg(o)]);
+  }
+
+  // --- mail ----------------------------------------------------------------------------------
+
+  async addMailDomain(user: string, domain: string, o: MailDomainOptions = {}): Promise<void> {
+    await this.run('v-add-mail-domain', [
+      Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain),
+      yn('ANTISPAM', o.antispam, true), yn('ANTIVIRUS', o.antivirus, true), yn('DKIM', o.dkim, true),
+      // DKIM_SIZE is given because an empty one would not fall back to Hestia's default.
+      Arg.of('number', 'DKIM_SIZE', '2048'), restartArg(o),
+    ]);
+  }
+
+  async deleteMailDomain(user: string, domain: string): Promise<void> {
+    await this.run('v-delete-mail-domain', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain)]);
+  }
+
+  listMailDomains(user: string): Promise<HestiaList> {
+    return this.list('v-list-mail-domains', [Arg.of('user', 'USER', user)]);
+  }
+
+  /** The DKIM public record to publish (v-list-mail-domain-dkim-dns; the -dkim json is broken). */
+  async getDkimRecord(user: string, domain: string): Promise<DkimRecord> {
+    const all = await this.list('v-list-mail-domain-dkim-dns', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain)]);
+    const [name, rec] = Object.entries(all)[0] ?? [];
+    if (!name || !rec || !rec.TXT) throw new HestiaParseError('v-list-mail-domain-dkim-dns', 'no DKIM record in the output');
+    return { name, ttl: Number(rec.TTL) || 3600, value: rec.TXT.replace(/^'(.*)'$/, '$1') };
+  }
+
+  /** `quota` in MB, or 'unlimited' (the default). Password via a /tmp file. */
+  async addMailAccount(user: string, domain: string, account: string, password: string, quota: number | 'unlimited' = 'unlimited'): Promise<void> {
+    const head = [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), Arg.of('mailAccount', 'ACCOUNT', account)];
+    const q = Arg.of('quota', 'QUOTA', String(quota));
+    await this.withPassword('PASSWORD', password, (path) => this.run('v-add-mail-account', [...head, path, q]));
+  }
+
+  async deleteMailAccount(user: string, domain: string, account: string): Promise<void> {
+    await this.run('v-delete-mail-account', mailAccountArgs(user, domain, account));
+  }
+
+  async suspendMailAccount(user: string, domain: string, account: string): Promise<void> {
+    await this.run('v-suspend-mail-account', mailAccountArgs(user, domain, account));
+  }
+
+  async unsuspendMailAccount(user: string, domain: string, account: string): Promise<void> {
+    await this.run('v-unsuspend-mail-account', mailAccountArgs(user, domain, account));
+  }
+
+  async changeMailAccountPassword(user: string, domain: string, account: string, password: string): Promise<void> {
+    const head = mailAccountArgs(user, domain, account);
+    await this.withPassword('PASSWORD', password, (path) => this.run('v-change-mail-account-password', [...head, path]));
+  }
+
+  async changeMailAccountQuota(user: string, domain: string, account: string, quota: number | 'unlimited'): Promise<void> {
+    await this.run('v-change-mail-account-quota', [...mailAccountArgs(user, domain, account), Arg.of('quota', 'QUOTA', String(quota))]);
+  }
+
+  listMailAccounts(user: string, domain: string): Promise<HestiaList> {
+    return this.list('v-list-mail-accounts', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain)]);
+  }
+
+  // --- DNS (on the Hestia node) --------------------------------------------------------------
+
+  /** Up to 8 name servers; with fewer than two, Hestia uses the package's NS list. */
+  async addDnsDomain(user: string, domain: string, ip: string, ns: string[] = [], o?: RestartOption): Promise<void> {
+    if (ns.length > 8) throw new TerminalError('invalid argument NS: at most 8 name servers');
+    const nsArgs = Array.from({ length: 8 }, (_, i) => (ns[i] ? Arg.of('hostname', `NS${i + 1}`, ns[i]) : Arg.empty(`NS${i + 1}`)));
+    await this.run('v-add-dns-domain', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), Arg.of('ipv4', 'IP', ip), ...nsArgs, restartArg(o)]);
+  }
+
+  async deleteDnsDomain(user: string, domain: string, o?: RestartOption): Promise<void> {
+    await this.run('v-delete-dns-domain', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), restartArg(o)]);
+  }
+
+  listDnsDomains(user: string): Promise<HestiaList> {
+    return this.list('v-list-dns-domains', [Arg.of('user', 'USER', user)]);
+  }
+
+  /** Keyed by record id. */
+  listDnsRecords(user: string, domain: string): Promise<HestiaList> {
+    return this.list('v-list-dns-records', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain)]);
+  }
+
+  async addDnsRecord(user: string, domain: string, record: string, type: RecordType | string, value: string, o: DnsRecordOptions = {}): Promise<void> {
+    const t = Arg.of('recordType', 'TYPE', type);
+    const args = [
+      Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), Arg.of('recordName', 'RECORD', record), t,
+      Arg.recordValue('VALUE', t.value as RecordType, value),
+      o.priority !== undefined ? Arg.of('number', 'PRIORITY', String(o.priority)) : Arg.empty('PRIORITY'),
+      o.id !== undefined ? Arg.of('id', 'ID', String(o.id)) : Arg.empty('ID'),
+      restartArg(o),
+    ];
+    if (o.ttl !== undefined) args.push(Arg.of('number', 'TTL', String(o.ttl)));
+    await this.run('v-add-dns-record', args);
+  }
+
+  async deleteDnsRecord(user: string, domain: string, id: number, o?: RestartOption): Promise<void> {
+    await this.run('v-delete-dns-record', [...recordArgs(user, domain, id), restartArg(o)]);
+  }
+
+  async suspendDnsRecord(user: string, domain: string, id: number, o?: RestartOption): Promise<void> {
+    await this.run('v-suspend-dns-record', [...recordArgs(user, domain, id), restartArg(o)]);
+  }
+
+  async unsuspendDnsRecord(user: string, domain: string, id: number, o?: RestartOption): Promise<void> {
+    await this.run('v-unsuspend-dns-record', [...recordArgs(user, domain, id), restartArg(o)]);
+  }
+}
+
+function mailAccountArgs(user: string, domain: string, account: string): Arg[] {
+  return [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), Arg.of('mailAccount', 'ACCOUNT', account)];
+}
+
+function recordArgs(user: string, domain: string, id: number): Arg[] {
+  return [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), Arg.of('id', 'ID', String(id))];
+}
+
+// Hestia reads the package file as shell-style KEY='value' lines, so values are kept to a
+// character set that cannot leave the quotes or expand.
+export function packageFile(limits: PackageLimits): string {
+  const lines: string[] = [];
+  for (const [key, raw] of Object.entries(limits)) {
+    if (!/^[A-Z][A-Z0-9_]{0,39}$/.test(key)) throw new TerminalError(`invalid argument package key "${key.slice(0, 40)}": keys are upper-case letters, digits and "_"`);
+    const value = String(raw);
+    if (!/^[A-Za-z0-9._,%:/+-]*$/.test(value) || value.length > 255) throw new TerminalError(`invalid argument package ${key}: values are letters, digits and "._,%:/+-", at most 255 characters`);
+    lines.push(`${key}='${value}'`);
+  }
+  return lines.join('\n') + '\n';
+}
+

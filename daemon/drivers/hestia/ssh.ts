@@ -1,0 +1,353 @@
+// One reused SSH connection per Hestia server (keyed by server id): opened on first use, dropped
+// and reopened after a failure, closed on shutdown. The host key is pinned by its OpenSSH
+// SHA256 fingerprint; with no pin, the key seen is reported so the caller can store it.
+import { createHash } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
+import { NodeSSH } from 'node-ssh';
+import type { ClientChannel } from 'ssh2';
+import { RetryableError, TerminalError } from '../../engine/errors.ts';
+
+export interface SshServer {
+  /** Pool key: one connection per id. */
+  id: string;
+  host: string;
+  port?: number;
+  username: string;
+  password?: string;
+  privateKey?: string;
+  passphrase?: string;
+  /** Pinned host key, `SHA256:<base64>` as `ssh-keygen -lf` prints it; null = trust on first use. */
+  hostKeySha256?: string | null;
+  connectTimeoutMs?: number;
+}
+
+export interface ExecOptions {
+  /** Sent on the command's stdin, then stdin is closed (always closed, so nothing waits on it). */
+  stdin?: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  onStdoutLine?(line: string): void;
+  onStderrLine?(line: string): void;
+}
+
+export interface ExecResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface SessionInfo {
+  uid: number;
+  isRoot: boolean;
+  /** The fingerprint the server presented. */
+  hostKeySha256: string;
+  /** False when no pin was stored: the caller should store hostKeySha256 (trust on first use). */
+  hostKeyPinned: boolean;
+}
+
+export interface SshPoolOptions {
+  /** Told of every host key accepted without a pin, so it can be stored and reported. */
+  onUnpinnedHostKey?(serverId: string, host: string, fingerprint: string): void;
+  defaultConnectTimeoutMs?: number;
+  defaultCommandTimeoutMs?: number;
+}
+
+/** Host key did not match the pin: never retried, someone must look. */
+export class HostKeyMismatchError extends TerminalError {
+  constructor(readonly host: string, readonly expected: string, readonly actual: string) {
+    super(`host key of ${host} does not match the pinned key: expected ${expected}, got ${actual}`);
+    this.name = 'HostKeyMismatchError';
+  }
+}
+
+export function sha256Fingerprint(keyBlob: Buffer): string {
+  return 'SHA256:' + createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '');
+}
+
+function normalisePin(pin: string): string {
+  const p = pin.trim().replace(/=+$/, '');
+  return p.startsWith('SHA256:') ? p : `SHA256:${p}`;
+}
+
+interface Conn {
+  ssh: NodeSSH;
+  info: SessionInfo;
+  configKey: string;
+  alive: boolean;
+}
+
+const PID_MARK = 'hb-pid:';
+
+const RETRYABLE_NET = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|EAI_AGAIN|EPIPE|ECONNABORTED/;
+
+export class SshPool {
+  private readonly conns = new Map<string, Conn>();
+  private readonly pending = new Map<string, Promise<Conn>>();
+  private readonly connects = new Map<string, number>();
+  private closed = false;
+
+  constructor(private readonly opts: SshPoolOptions = {}) {}
+
+  /** How many times a connection to this server was opened (for tests and diagnostics). */
+  connectCount(serverId: string): number {
+    return this.connects.get(serverId) ?? 0;
+  }
+
+  /** Opens (or reuses) the server's connection and tells who we are there. */
+  async session(server: SshServer): Promise<SessionInfo> {
+    return (await this.get(server)).info;
+  }
+
+  async exec(server: SshServer, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    opts.signal?.throwIfAborted();
+    // The shell reports its pid, then becomes the command (exec): sshd made it a session and
+    // process-group leader, so a timeout or abort can end the whole group. OpenSSH refuses
+    // "signal" requests on root sessions (no post-auth privilege separation), hence the kill.
+    const line = `echo ${PID_MARK}$$ >&2; exec ${command}`;
+    let conn = await this.get(server);
+    let channel: ClientChannel;
+    try {
+      channel = await openChannel(conn, line);
+    } catch {
+      // The channel never opened, so the command did not start: one retry on a fresh connection is safe.
+      this.drop(server.id, conn);
+      conn = await this.get(server);
+      try {
+        channel = await openChannel(conn, line);
+      } catch (err) {
+        this.drop(server.id, conn);
+        throw new RetryableError(`ssh ${server.username}@${server.host}: could not start a command: ${(err as Error).message}`);
+      }
+    }
+    const c = conn;
+    return runChannel(channel, server, opts, {
+      defaultTimeout: this.opts.defaultCommandTimeoutMs ?? 120_000,
+      onBroken: () => this.drop(server.id, c),
+      kill: (pid) => {
+        openChannel(c, `kill -TERM -- -${pid} 2>/dev/null || kill -TERM ${pid} 2>/dev/null`)
+          .then((ch) => runChannel(ch, server, { timeoutMs: 5_000 }, { defaultTimeout: 5_000, onBroken: () => {} }))
+          .catch(() => { /* best effort: the channel close follows */ });
+      },
+    });
+  }
+
+  async close(serverId: string): Promise<void> {
+    const c = this.conns.get(serverId);
+    if (c) this.drop(serverId, c);
+  }
+
+  async closeAll(): Promise<void> {
+    this.closed = true;
+    for (const [id, c] of [...this.conns]) this.drop(id, c);
+    await Promise.allSettled([...this.pending.values()]);
+    for (const [id, c] of [...this.conns]) this.drop(id, c);
+  }
+
+  private drop(id: string, c: Conn): void {
+    c.alive = false;
+    if (this.conns.get(id) === c) this.conns.delete(id);
+    try {
+      c.ssh.dispose();
+    } catch {
+      /* already gone */
+    }
+  }
+
+  private async get(server: SshServer): Promise<Conn> {
+    if (this.closed) throw new TerminalError('the SSH pool is shut down');
+    const key = configKey(server);
+    const existing = this.conns.get(server.id);
+    if (existing?.alive && existing.configKey === key) return existing;
+    if (existing) this.drop(server.id, existing);
+    let p = this.pending.get(server.id);
+    if (!p) {
+      p = this.open(server, key).finally(() => this.pending.delete(server.id));
+      this.pending.set(server.id, p);
+    }
+    return p;
+  }
+
+  private async open(server: SshServer, key: string): Promise<Conn> {
+    const where = `${server.username}@${server.host}:${server.port ?? 22}`;
+    const pin = server.hostKeySha256 ? normalisePin(server.hostKeySha256) : null;
+    let seen: string | null = null;
+    const ssh = new NodeSSH();
+    this.connects.set(server.id, this.connectCount(server.id) + 1);
+    try {
+      await ssh.connect({
+        host: server.host,
+        port: server.port ?? 22,
+        username: server.username,
+        ...(server.privateKey ? { privateKey: server.privateKey, passphrase: server.passphrase } : { password: server.password }),
+        readyTimeout: server.connectTimeoutMs ?? this.opts.defaultConnectTimeoutMs ?? 10_000,
+        keepaliveInterval: 15_000,
+        keepaliveCountMax: 3,
+        hostVerifier: (keyBlob: Buffer) => {
+          seen = sha256Fingerprint(keyBlob);
+          return pin === null || seen === pin;
+        },
+      });
+    } catch (err) {
+      ssh.dispose();
+      if (pin !== null && seen !== null && seen !== pin) throw new HostKeyMismatchError(server.host, pin, seen);
+      throw connectError(err, where);
+    }
+    const conn: Conn = { ssh, configKey: key, alive: true, info: { uid: -1, isRoot: false, hostKeySha256: seen!, hostKeyPinned: pin !== null } };
+    const client = ssh.connection!;
+    // node-ssh stops listening for errors once connected; an unheard 'error' would crash the daemon.
+    client.on('error', () => { conn.alive = false; });
+    client.on('close', () => { conn.alive = false; });
+    client.on('end', () => { conn.alive = false; });
+    try {
+      const id = await runChannel(await openChannel(conn, 'id -u'), server, { timeoutMs: 15_000 }, { defaultTimeout: 15_000, onBroken: () => {} });
+      const uid = Number(id.stdout.trim());
+      if (id.code !== 0 || !Number.isInteger(uid)) throw new TerminalError(`ssh ${where}: "id -u" failed (exit ${id.code}): ${id.stderr.trim().slice(0, 200)}`);
+      conn.info.uid = uid;
+      conn.info.isRoot = uid === 0;
+    } catch (err) {
+      this.drop(server.id, conn);
+      throw err;
+    }
+    if (pin === null) this.opts.onUnpinnedHostKey?.(server.id, server.host, seen!);
+    this.conns.set(server.id, conn);
+    return conn;
+  }
+}
+
+// Credentials are part of the key so a changed password or key opens a new connection.
+function configKey(s: SshServer): string {
+  const secret = createHash('sha256').update(`${s.password ?? ''}\0${s.privateKey ?? ''}\0${s.passphrase ?? ''}`).digest('hex');
+  return [s.host, s.port ?? 22, s.username, s.hostKeySha256 ?? '', secret].join('|');
+}
+
+function connectError(err: unknown, where: string): Error {
+  const e = err as { level?: string; code?: string; message?: string };
+  const msg = e?.message ?? String(err);
+  if (e?.level === 'client-authentication') return new TerminalError(`ssh ${where}: authentication failed (check the user name, password or key)`);
+  if (/Cannot parse privateKey|Encrypted private OpenSSH key|bad passphrase/i.test(msg)) return new TerminalError(`ssh ${where}: the private key could not be used: ${msg}`);
+  if (e?.level === 'client-timeout' || RETRYABLE_NET.test(`${e?.code ?? ''} ${msg}`)) return new RetryableError(`ssh ${where}: ${msg}`, { cause: err });
+  return new RetryableError(`ssh ${where}: connection failed: ${msg}`, { cause: err });
+}
+
+function openChannel(conn: Conn, command: string): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    const client = conn.ssh.connection;
+    if (!conn.alive || !client) return reject(new Error('connection is closed'));
+    try {
+      client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+    } catch (err) {
+      reject(err as Error);
+    }
+  });
+}
+
+/** Splits a byte stream into lines (UTF-8 safe); `emit` sees each line and may drop it (false). */
+class LineSplitter {
+  private readonly decoder = new StringDecoder('utf8');
+  private buf = '';
+  text = '';
+  constructor(private readonly emit: (line: string) => boolean | void = () => {}) {}
+  push(chunk: Buffer): void {
+    this.buf += this.decoder.write(chunk);
+    let i: number;
+    while ((i = this.buf.indexOf('\n')) >= 0) {
+      const line = this.buf.slice(0, i).replace(/\r$/, '');
+      this.buf = this.buf.slice(i + 1);
+      if (this.emit(line) !== false) this.text += line + '\n';
+    }
+  }
+  end(): void {
+    this.buf += this.decoder.end();
+    if (this.buf !== '' && this.emit(this.buf) !== false) this.text += this.buf;
+    this.buf = '';
+  }
+}
+
+// ssh2's channel.signal() is a no-op once stdin has been ended, and stdin is always ended (so
+// nothing waits on it); the protocol call below is what channel.signal() itself uses.
+function sendSignal(channel: ClientChannel, name: string): void {
+  const c = channel as unknown as { outgoing?: { id?: number; state?: string }; _client?: { _protocol?: { signal?(id: number, sig: string): void } } };
+  try {
+    if ((c.outgoing?.state === 'open' || c.outgoing?.state === 'eof') && typeof c.outgoing.id === 'number' && c._client?._protocol?.signal) c._client._protocol.signal(c.outgoing.id, name);
+    else channel.signal(name);
+  } catch {
+    /* the connection is going away anyway */
+  }
+}
+
+interface ChannelControl {
+  defaultTimeout: number;
+  /** The connection can no longer be trusted. */
+  onBroken(): void;
+  /** Ends the remote process group; given, stderr's first line is expected to carry its pid. */
+  kill?(pid: number): void;
+}
+
+function runChannel(channel: ClientChannel, server: SshServer, opts: ExecOptions, ctl: ChannelControl): Promise<ExecResult> {
+  const { defaultTimeout, onBroken } = ctl;
+  return new Promise((resolve, reject) => {
+    let pid: number | null = null;
+    let expectPid = ctl.kill !== undefined;
+    const out = new LineSplitter((line) => opts.onStdoutLine?.(line));
+    const err = new LineSplitter((line) => {
+      if (expectPid) {
+        expectPid = false;
+        if (line.startsWith(PID_MARK)) {
+          pid = Number(line.slice(PID_MARK.length)) || null;
+          return false;
+        }
+      }
+      opts.onStderrLine?.(line);
+      return true;
+    });
+    let settled = false;
+    let failure: Error | null = null;
+    const timeoutMs = opts.timeoutMs ?? defaultTimeout;
+    const stop = (e: Error) => {
+      if (failure) return;
+      failure = e;
+      if (pid !== null) ctl.kill?.(pid);
+      // TERM reaches the remote process group (sshd uses killpg; sudo relays it); closing the
+      // channel ends our side. Servers without signal support just see the close.
+      sendSignal(channel, 'TERM');
+      channel.close();
+      // If the server never answers the close, the connection is not trustworthy any more.
+      setTimeout(() => {
+        if (!settled) {
+          onBroken();
+          finish(null, null);
+        }
+      }, 2_000).unref();
+    };
+    const timer = setTimeout(() => stop(new RetryableError(`command timed out after ${timeoutMs} ms on ${server.host}`)), timeoutMs);
+    const onAbort = () => stop(Object.assign(new RetryableError(`command aborted on ${server.host}`), { code: 'ABORT_ERR' }));
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (code: number | null, sig: string | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      out.end();
+      err.end();
+      if (failure) return reject(failure);
+      if (code === null && sig === null) {
+        // The connection went away mid-command: its outcome is unknown, so check before retrying.
+        onBroken();
+        return reject(new RetryableError(`ssh connection to ${server.host} was lost while a command ran`));
+      }
+      resolve({ code, signal: sig, stdout: out.text, stderr: err.text });
+    };
+    channel.on('data', (c: Buffer) => out.push(c));
+    channel.stderr.on('data', (c: Buffer) => err.push(c));
+    channel.on('error', () => {});
+    let exitCode: number | null = null;
+    let exitSignal: string | null = null;
+    channel.on('exit', (code: number | null, sig?: string) => {
+      exitCode = code;
+      exitSignal = sig ?? null;
+    });
+    channel.on('close', () => finish(exitCode, exitSignal));
+    channel.end(opts.stdin ?? undefined);
+  });
+}

@@ -1,0 +1,271 @@
+// The fleet: servers with capability flags and sealed credentials, server groups with their
+// member nodes, attached DNS servers, vanity parent domains and reserved names. Credentials are
+// written encrypted and never read back out through these functions.
+import type { Knex } from 'knex';
+import { nowMs } from '../db/connect.ts';
+import { encryptSecret } from '../crypto/secretbox.ts';
+import { globalMasker } from '../log/mask.ts';
+import { BodyError } from '../api/schemas.ts';
+import { checkDomain, PlanError } from '../pipelines/validate.ts';
+import type { Driver, FleetServer, GroupFleet } from '../pipelines/placement.ts';
+
+export const F = {
+  servers: 'mod_hostbridge_servers',
+  groups: 'mod_hostbridge_server_groups',
+  members: 'mod_hostbridge_group_servers',
+  groupDns: 'mod_hostbridge_group_dns',
+  vanity: 'mod_hostbridge_vanity_domains',
+  reserved: 'mod_hostbridge_reserved_names',
+  holdings: 'mod_hostbridge_service_servers',
+} as const;
+
+export interface ServerInput {
+  name: string;
+  driver: Driver;
+  hostname: string;
+  ip: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  private_key?: string;
+  api_key?: string;
+  host_key_sha256?: string;
+  hestia_bin?: string;
+  capabilities?: { web?: boolean; mail?: boolean; dns?: boolean };
+  status?: 'active' | 'disabled' | 'maintenance';
+  max_accounts?: number;
+}
+
+/** What the API and pages show of a server: never its credential. */
+export interface ServerView {
+  id: number;
+  name: string;
+  driver: Driver;
+  hostname: string;
+  ip: string;
+  port: number;
+  username: string | null;
+  auth_method: string;
+  has_credential: boolean;
+  host_key_sha256: string | null;
+  capabilities: { web: boolean; mail: boolean; dns: boolean };
+  status: string;
+  max_accounts: number;
+  accounts: number;
+  /** The last health check, or null before the first one. */
+  health: { ok: boolean; version: string | null; os: string | null; load: string | null; uptime_min: number | null; error: string | null; checked_at: number } | null;
+}
+
+type Row = Record<string, any>;
+
+function sealCredential(input: ServerInput, key: Buffer): { auth_method: string; credential: string | null } {
+  if (input.driver === 'powerdns') {
+    if (!input.api_key) throw new BodyError('api_key', 'a PowerDNS server needs its API key (api-key in pdns.conf)');
+    globalMasker.add(input.api_key);
+    return { auth_method: 'api-key', credential: encryptSecret(key, input.api_key) };
+  }
+  if (input.password && input.private_key) throw new BodyError('private_key', 'give either a password or a private key, not both');
+  if (input.private_key) {
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(input.private_key)) throw new BodyError('private_key', 'is not a PEM or OpenSSH private key');
+    return { auth_method: 'key', credential: encryptSecret(key, input.private_key) };
+  }
+  if (input.password) {
+    globalMasker.add(input.password);
+    return { auth_method: 'password', credential: encryptSecret(key, input.password) };
+  }
+  throw new BodyError('password', 'a HestiaCP server needs an SSH password or a private_key');
+}
+
+function serverRow(input: ServerInput): Row {
+  const caps = input.capabilities ?? {};
+  if (input.driver === 'powerdns' && (caps.web || caps.mail)) throw new BodyError('capabilities', 'a PowerDNS server can only have the DNS capability');
+  const dns = input.driver === 'powerdns' ? true : !!caps.dns;
+  if (!caps.web && !caps.mail && !dns) throw new BodyError('capabilities', 'tick at least one of web, mail, dns');
+  if (input.driver === 'hestiacp' && !input.username) throw new BodyError('username', 'is required for a HestiaCP server (root, or a user with passwordless sudo)');
+  return {
+    name: input.name.trim(), driver: input.driver, hostname: input.hostname.toLowerCase(), ip: input.ip,
+    port: input.port ?? (input.driver === 'powerdns' ? 8081 : 22), username: input.username ?? null,
+    host_key_sha256: input.host_key_sha256 ?? null, hestia_bin: input.hestia_bin ?? null,
+    cap_web: !!caps.web, cap_mail: !!caps.mail, cap_dns: dns, status: input.status ?? 'active', max_accounts: input.max_accounts ?? 0,
+  };
+}
+
+export async function addServer(db: Knex, key: Buffer, input: ServerInput): Promise<number> {
+  const row: Row = { ...serverRow(input), ...sealCredential(input, key) };
+  if (await db(F.servers).where('name', row.name).first('id')) throw new BodyError('name', `a server named "${row.name}" already exists`, 409);
+  const [id] = await db(F.servers).insert({ ...row, created_at: nowMs(db), updated_at: nowMs(db) });
+  return Number(id);
+}
+
+/** Edits a server; a credential left out keeps the stored one ("leave blank to keep"). */
+export async function updateServer(db: Knex, key: Buffer, serverId: number, input: ServerInput): Promise<void> {
+  const existing = await db(F.servers).where('id', serverId).first('id', 'driver');
+  if (!existing) throw new BodyError('', `server ${serverId} does not exist`, 404);
+  const row: Row = serverRow(input);
+  if (input.password || input.private_key || input.api_key) Object.assign(row, sealCredential(input, key));
+  const clash = await db(F.servers).where('name', row.name).whereNot('id', serverId).first('id');
+  if (clash) throw new BodyError('name', `another server is named "${row.name}"`, 409);
+  await db(F.servers).where('id', serverId).update({ ...row, updated_at: nowMs(db) });
+}
+
+function healthOf(h: Row | undefined): ServerView['health'] {
+  if (!h) return null;
+  return { ok: !!h.ok, version: h.version, os: h.os, load: h.load, uptime_min: h.uptime_min === null ? null : Number(h.uptime_min), error: h.error, checked_at: Number(h.checked_at) };
+}
+
+function view(r: Row, accounts: number, health?: Row): ServerView {
+  return {
+    id: Number(r.id), name: r.name, driver: r.driver, hostname: r.hostname, ip: r.ip, port: Number(r.port), username: r.username,
+    auth_method: r.auth_method, has_credential: !!r.credential, host_key_sha256: r.host_key_sha256,
+    capabilities: { web: !!r.cap_web, mail: !!r.cap_mail, dns: !!r.cap_dns }, status: r.status, max_accounts: Number(r.max_accounts), accounts,
+    health: healthOf(health),
+  };
+}
+
+/** Services holding an account on each server (the load placement balances). */
+async function loads(db: Knex | Knex.Transaction, serverIds?: number[]): Promise<Map<number, number>> {
+  let q = db(F.holdings).select('server_id').countDistinct({ n: 'service_id' }).groupBy('server_id');
+  if (serverIds) q = q.whereIn('server_id', serverIds);
+  const rows = await q;
+  return new Map(rows.map((r: Row) => [Number(r.server_id), Number(r.n)]));
+}
+
+export async function listServers(db: Knex): Promise<ServerView[]> {
+  const [rows, load, health] = await Promise.all([db(F.servers).orderBy('id'), loads(db), db('mod_hostbridge_server_health')]);
+  const healthBy = new Map<number, Row>(health.map((h: Row) => [Number(h.server_id), h]));
+  return rows.map((r: Row) => view(r, load.get(Number(r.id)) ?? 0, healthBy.get(Number(r.id))));
+}
+
+export async function getServer(db: Knex, serverId: number): Promise<ServerView | null> {
+  const r = await db(F.servers).where('id', serverId).first();
+  if (!r) return null;
+  const health = await db('mod_hostbridge_server_health').where('server_id', serverId).first();
+  return view(r, (await loads(db, [serverId])).get(serverId) ?? 0, health);
+}
+
+export async function removeServer(db: Knex, serverId: number): Promise<void> {
+  const held = (await loads(db, [serverId])).get(serverId) ?? 0;
+  if (held > 0) throw new BodyError('', `server ${serverId} still holds accounts of ${held} service(s); terminate or move them first`, 409);
+  await db.transaction(async (trx) => {
+    await trx(F.members).where('server_id', serverId).del();
+    await trx(F.groupDns).where('server_id', serverId).del();
+    await trx(F.servers).where('id', serverId).del();
+  });
+}
+
+export interface GroupInput {
+  name: string;
+  nameservers?: string[];
+  servers?: number[];
+  dns_servers?: number[];
+  vanity_domains?: Array<{ domain: string; mail_server_id?: number; mail_user?: string; dns_user?: string }>;
+  reserved_names?: string[];
+}
+
+/** Creates a group, or replaces the named parts of an existing one, in one transaction. */
+export async function saveGroup(db: Knex, input: GroupInput, groupId?: number): Promise<number> {
+  const vanity = (input.vanity_domains ?? []).map((v, i) => {
+    try {
+      return { ...v, domain: checkDomain(`vanity_domains.${i}.domain`, v.domain) };
+    } catch (err) {
+      if (err instanceof PlanError) throw new BodyError(err.field, err.message.slice(err.field.length + 2));
+      throw err;
+    }
+  });
+  const nameservers = (input.nameservers ?? []).map((n) => n.toLowerCase().replace(/\.$/, ''));
+  return db.transaction(async (trx) => {
+    const ids = [...(input.servers ?? []), ...(input.dns_servers ?? []), ...vanity.flatMap((v) => (v.mail_server_id ? [v.mail_server_id] : []))];
+    const known = new Map<number, Row>((await trx(F.servers).whereIn('id', ids).select('id', 'driver', 'cap_dns')).map((r: Row) => [Number(r.id), r]));
+    for (const [field, list] of [['servers', input.servers], ['dns_servers', input.dns_servers]] as const) {
+      for (const sid of list ?? []) if (!known.has(sid)) throw new BodyError(field, `server ${sid} does not exist`);
+    }
+    for (const sid of input.dns_servers ?? []) if (!known.get(sid)!.cap_dns) throw new BodyError('dns_servers', `server ${sid} does not have the DNS capability`);
+    for (const sid of input.servers ?? []) if (known.get(sid)!.driver !== 'hestiacp') throw new BodyError('servers', `server ${sid} is a PowerDNS server; attach it as a DNS server`);
+    vanity.forEach((v, i) => {
+      if (v.mail_server_id && !known.has(v.mail_server_id)) throw new BodyError(`vanity_domains.${i}.mail_server_id`, `server ${v.mail_server_id} does not exist`);
+    });
+    const clash = trx(F.groups).where('name', input.name.trim());
+    if (groupId !== undefined) clash.whereNot('id', groupId);
+    if (await clash.first('id')) throw new BodyError('name', `a server group named "${input.name.trim()}" already exists`, 409);
+    let id = groupId;
+    if (id === undefined) {
+      const [newId] = await trx(F.groups).insert({ name: input.name.trim(), nameservers: nameservers.join(','), created_at: nowMs(trx), updated_at: nowMs(trx) });
+      id = Number(newId);
+    } else {
+      const n = await trx(F.groups).where('id', id).update({ name: input.name.trim(), ...(input.nameservers ? { nameservers: nameservers.join(',') } : {}), updated_at: nowMs(trx) });
+      if (n === 0) throw new BodyError('', `server group ${id} does not exist`, 404);
+    }
+    if (input.servers) {
+      await trx(F.members).where('group_id', id).del();
+      if (input.servers.length) await trx(F.members).insert(input.servers.map((s) => ({ group_id: id, server_id: s })));
+    }
+    if (input.dns_servers) {
+      await trx(F.groupDns).where('group_id', id).del();
+      if (input.dns_servers.length) await trx(F.groupDns).insert(input.dns_servers.map((s) => ({ group_id: id, server_id: s })));
+    }
+    if (input.vanity_domains) {
+      await trx(F.vanity).where('group_id', id).del();
+      for (const v of vanity) {
+        await trx(F.vanity).insert({ group_id: id, domain: v.domain, mail_server_id: v.mail_server_id ?? null, mail_user: v.mail_user ?? null, dns_user: v.dns_user ?? null, created_at: nowMs(trx) });
+      }
+    }
+    if (input.reserved_names) {
+      await trx(F.reserved).where('group_id', id).del();
+      const names = [...new Set(input.reserved_names)];
+      for (let i = 0; i < names.length; i += 500) await trx(F.reserved).insert(names.slice(i, i + 500).map((name) => ({ group_id: id, name })));
+    }
+    return id;
+  });
+}
+
+function fleetServer(r: Row, load: Map<number, number>): FleetServer {
+  return {
+    id: Number(r.id), name: r.name, driver: r.driver, ip: r.ip, status: r.status, maxAccounts: Number(r.max_accounts),
+    caps: { web: !!r.cap_web, mail: !!r.cap_mail, dns: !!r.cap_dns }, load: load.get(Number(r.id)) ?? 0,
+  };
+}
+
+/** A group as the planner sees it, with current loads; null when there is no such group. */
+export async function loadGroupFleet(db: Knex | Knex.Transaction, groupId: number): Promise<GroupFleet | null> {
+  const group = await db(F.groups).where('id', groupId).first();
+  if (!group) return null;
+  const [members, dns, vanity, reserved] = await Promise.all([
+    db(F.servers).join(F.members, `${F.members}.server_id`, `${F.servers}.id`).where(`${F.members}.group_id`, groupId).select(`${F.servers}.*`),
+    db(F.servers).join(F.groupDns, `${F.groupDns}.server_id`, `${F.servers}.id`).where(`${F.groupDns}.group_id`, groupId).select(`${F.servers}.*`),
+    db(F.vanity).where('group_id', groupId).orderBy('domain'),
+    db(F.reserved).where('group_id', groupId).pluck('name'),
+  ]);
+  const ids = [...members, ...dns].map((r: Row) => Number(r.id));
+  const load = await loads(db, ids);
+  // Vanity mail servers may sit outside the group's members; the planner needs them too.
+  const extra = vanity.map((v: Row) => Number(v.mail_server_id)).filter((sid: number) => sid && !ids.includes(sid));
+  const extraRows = extra.length ? await db(F.servers).whereIn('id', extra) : [];
+  return {
+    id: Number(group.id), name: group.name, nameservers: group.nameservers ? String(group.nameservers).split(',').filter(Boolean) : [],
+    members: [...members, ...extraRows].map((r: Row) => fleetServer(r, load)), dns: dns.map((r: Row) => fleetServer(r, load)),
+    vanity: vanity.map((v: Row) => ({ domain: v.domain, mailServerId: v.mail_server_id === null ? null : Number(v.mail_server_id), mailUser: v.mail_user, dnsUser: v.dns_user })),
+    reserved,
+  };
+}
+
+export interface GroupView { id: number; name: string; nameservers: string[]; servers: number[]; dns_servers: number[]; vanity_domains: string[]; reserved_names: number }
+
+export async function listGroups(db: Knex): Promise<GroupView[]> {
+  const [groups, members, dns, vanity, reserved] = await Promise.all([
+    db(F.groups).orderBy('name'), db(F.members), db(F.groupDns), db(F.vanity), db(F.reserved).select('group_id').count({ n: '*' }).groupBy('group_id'),
+  ]);
+  const by = <T>(rows: Row[], gid: number, f: (r: Row) => T) => rows.filter((r) => Number(r.group_id) === gid).map(f);
+  return groups.map((g: Row) => {
+    const gid = Number(g.id);
+    return {
+      id: gid, name: g.name, nameservers: g.nameservers ? String(g.nameservers).split(',').filter(Boolean) : [],
+      servers: by(members, gid, (r) => Number(r.server_id)), dns_servers: by(dns, gid, (r) => Number(r.server_id)),
+      vanity_domains: by(vanity, gid, (r) => String(r.domain)), reserved_names: Number(by(reserved, gid, (r) => r.n)[0] ?? 0),
+    };
+  });
+}
+
+export async function serverRefs(db: Knex | Knex.Transaction, ids: number[]): Promise<Map<number, { id: number; name: string; driver: Driver }>> {
+  const rows = ids.length ? await db(F.servers).whereIn('id', ids).select('id', 'name', 'driver') : [];
+  return new Map(rows.map((r: Row) => [Number(r.id), { id: Number(r.id), name: r.name, driver: r.driver }]));
+}
