@@ -1,0 +1,118 @@
+// What a WHMCS product asks for, read from its Module Settings (configoption1…), configurable
+// options and custom fields: the deployment mode, the enabled roles and each role's limits.
+// Pure: the same input always gives the same plan or the same PlanError naming the field.
+import { checkDomain, checkVanityName, PlanError, printable } from './validate.ts';
+
+export type Mode = 'split' | 'unified' | 'vanity';
+export const MODES: readonly Mode[] = ['split', 'unified', 'vanity'];
+/** A number of MB (or of objects), or no limit. */
+export type Quota = number | 'unlimited';
+
+export interface ProductInput {
+  product: Record<string, string>;
+  config_options: Record<string, string | number | boolean>;
+  custom_fields: Record<string, string | number | boolean>;
+}
+
+export interface ProductPlan {
+  mode: Mode;
+  roles: { web: boolean; mail: boolean; dns: boolean };
+  web: { diskMb: Quota; bandwidthMb: Quota; domains: Quota; databases: Quota };
+  mail: { diskMb: Quota; accounts: Quota };
+  vanity: { parent: string; name: string; siteQuotaMb: Quota; mailboxQuotaMb: Quota } | null;
+}
+
+// Module Settings positions, fixed for good by WHMCS (see the PHP module's ConfigOptions).
+const OPT = {
+  mode: 'configoption1', web: 'configoption3', mail: 'configoption4', dns: 'configoption5',
+  webDisk: 'configoption6', mailDisk: 'configoption7', webBandwidth: 'configoption8', webDomains: 'configoption9',
+  databases: 'configoption10', mailAccounts: 'configoption11', vanitySite: 'configoption12', vanityMailbox: 'configoption13',
+} as const;
+
+/** Configurable options that override a Module Setting, by their system name. */
+const OVERRIDES: Record<string, keyof typeof OPT> = {
+  web_disk_quota: 'webDisk', mail_disk_quota: 'mailDisk', web_bandwidth: 'webBandwidth', web_domains: 'webDomains',
+  databases: 'databases', mail_accounts: 'mailAccounts',
+};
+
+const DEFAULTS: Partial<Record<keyof typeof OPT, string>> = {
+  webDisk: 'unlimited', mailDisk: 'unlimited', webBandwidth: 'unlimited', webDomains: '1', databases: 'unlimited',
+  mailAccounts: 'unlimited', vanitySite: '1024', vanityMailbox: '1024',
+};
+
+const MAX_QUOTA = 1_000_000_000;
+
+/** WHMCS names options and their choices "system|Friendly label"; the part before "|" counts. */
+function systemName(name: string): string {
+  const bar = name.indexOf('|');
+  return (bar >= 0 ? name.slice(0, bar) : name).trim().toLowerCase();
+}
+
+function lookup(map: Record<string, string | number | boolean>, name: string): { key: string; value: string } | null {
+  for (const [k, v] of Object.entries(map)) {
+    if (systemName(k) === name) return { key: k, value: systemName(String(v)) };
+  }
+  return null;
+}
+
+export function parseQuota(field: string, raw: string): Quota {
+  const v = raw.trim().toLowerCase();
+  if (v === 'unlimited') return 'unlimited';
+  if (!/^\d{1,10}$/.test(v) || Number(v) > MAX_QUOTA) throw new PlanError(field, `"${printable(raw)}" must be a whole number (0 disables the role) or "unlimited"`);
+  return Number(v);
+}
+
+function ticked(raw: string | undefined): boolean {
+  return ['on', 'yes', '1', 'true'].includes((raw ?? '').trim().toLowerCase());
+}
+
+export function resolveProduct(input: ProductInput): ProductPlan {
+  const p = input.product;
+  const modeRaw = (p[OPT.mode] ?? '').trim().toLowerCase();
+  if (!MODES.includes(modeRaw as Mode)) {
+    throw new PlanError(`product.${OPT.mode}`, `deployment mode "${printable(p[OPT.mode] ?? '')}" must be one of ${MODES.join(', ')}`);
+  }
+  const mode = modeRaw as Mode;
+
+  const quota = (key: keyof typeof OPT): Quota => {
+    const override = Object.entries(OVERRIDES).find(([, k]) => k === key);
+    const fromOption = override ? lookup(input.config_options, override[0]) : null;
+    if (fromOption) return parseQuota(`config_options.${fromOption.key}`, fromOption.value);
+    const raw = (p[OPT[key]] ?? '').trim();
+    return parseQuota(`product.${OPT[key]}`, raw === '' ? DEFAULTS[key] ?? '0' : raw);
+  };
+
+  const webBox = ticked(p[OPT.web]);
+  const mailBox = ticked(p[OPT.mail]);
+  const dns = ticked(p[OPT.dns]);
+  let vanity: ProductPlan['vanity'] = null;
+  let web: boolean;
+  let mail: boolean;
+  if (mode === 'vanity') {
+    const parent = lookup(input.config_options, 'vanity_domain');
+    if (!parent || parent.value === '') throw new PlanError('config_options.vanity_domain', 'a Vanity product needs the configurable option vanity_domain (the parent domain the customer picked)');
+    const nameEntry = Object.entries(input.custom_fields).find(([k]) => systemName(k) === 'vanity_name');
+    if (!nameEntry) throw new PlanError('custom_fields.vanity_name', 'a Vanity product needs the custom field vanity_name (the name the customer chose)');
+    vanity = {
+      parent: checkDomain(`config_options.${parent.key}`, parent.value),
+      name: checkVanityName(`custom_fields.${nameEntry[0]}`, String(nameEntry[1])),
+      siteQuotaMb: quota('vanitySite'),
+      mailboxQuotaMb: quota('vanityMailbox'),
+    };
+    web = webBox && vanity.siteQuotaMb !== 0;
+    mail = mailBox && vanity.mailboxQuotaMb !== 0;
+  } else {
+    web = webBox && quota('webDisk') !== 0;
+    mail = mailBox && quota('mailDisk') !== 0;
+  }
+  if (!web && !mail) {
+    throw new PlanError(`product.${OPT.web}`, 'neither Web nor Mail is enabled (tick at least one, with a disk quota other than 0)');
+  }
+  return {
+    mode,
+    roles: { web, mail, dns },
+    web: { diskMb: quota('webDisk'), bandwidthMb: quota('webBandwidth'), domains: quota('webDomains'), databases: quota('databases') },
+    mail: { diskMb: quota('mailDisk'), accounts: quota('mailAccounts') },
+    vanity,
+  };
+}
