@@ -1,5 +1,6 @@
 // The engine's own recurring jobs. Later features (ticket delivery, usage sync) add theirs.
 import type { Knex } from 'knex';
+import { enqueueTasks } from '../engine/chains.ts';
 import { cleanCompleted } from '../engine/admin.ts';
 import { promoteStalledChains, reapExpired, releaseOrphanSlots, trimSlots, type TaskRow } from '../engine/queries.ts';
 import type { TaskRegistry } from '../engine/registry.ts';
@@ -49,6 +50,33 @@ export function engineJobs(db: Knex, registry: TaskRegistry, settings: SettingsC
       describe: 'Takes back tasks whose daemon stopped or stalled (expired lease), frees their server slots and restarts stalled chains',
       exclusive: false,
       run: (ctx) => recoverQueue(db, registry, settings, ctx, onWork),
+    },
+    {
+      name: 'sync-usage',
+      describe: 'Queues one usage.sync task per Hestia server that holds accounts (one remote command each, whatever the number of services)',
+      defaultIntervalS: 3600,
+      async run(ctx) {
+        const servers = await db('mod_hostbridge_service_servers as h').join('mod_hostbridge_servers as s', 's.id', 'h.server_id')
+          .where('s.driver', 'hestiacp').whereIn('h.role', ['web', 'mail', 'all', 'dns']).distinct('h.server_id').pluck('h.server_id');
+        if (servers.length === 0) return 'no server holds accounts yet';
+        await enqueueTasks(db, 'usage', servers.map((id: number) => ({ step: `usage.sync#${id}`, type: 'usage.sync', target: `server:${id}`, args: { server: Number(id) } })));
+        onWork();
+        ctx.log(`queued usage.sync on ${servers.length} server(s)`);
+        return `queued ${servers.length} usage sync task(s)`;
+      },
+    },
+    {
+      name: 'check-servers',
+      describe: 'Queues one server.check task per active server: reachable or not, version, OS, load, uptime',
+      defaultIntervalS: 300,
+      async run(ctx) {
+        const servers = await db('mod_hostbridge_servers').where('status', 'active').pluck('id');
+        if (servers.length === 0) return 'no active servers';
+        await enqueueTasks(db, 'health', servers.map((id: number) => ({ step: `server.check#${id}`, type: 'server.check', target: `server:${id}`, args: { server: Number(id) } })));
+        onWork();
+        ctx.log(`queued server.check on ${servers.length} server(s)`);
+        return `queued ${servers.length} health check(s)`;
+      },
     },
     {
       name: 'clean-completed-tasks',

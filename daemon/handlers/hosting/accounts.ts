@@ -1,0 +1,194 @@
+// Hestia accounts: the per-service package, the user, and their suspend / unsuspend / delete /
+// password steps. Each looks first, acts only on the difference, and looks again.
+import type { TaskRegistry } from '../../engine/registry.ts';
+import { TerminalError } from '../../engine/errors.ts';
+import { hasHestiaCode, type PackageLimits } from '../../drivers/hestia/index.ts';
+import type { ServicePlan } from '../../pipelines/plan.ts';
+import { args, contactEmail, hestiaQuota, loadService, orMissing, type HostingDeps } from './context.ts';
+
+type Role = 'web' | 'mail' | 'all';
+
+async function nameservers(deps: HostingDeps, plan: ServicePlan): Promise<string[]> {
+  const g = await deps.db('mod_hostbridge_server_groups').where('id', plan.groupId).first('nameservers');
+  return g?.nameservers ? String(g.nameservers).split(',').filter(Boolean) : [];
+}
+
+/** The Hestia package of one role of a service, from the product's limits. */
+export function packageLimits(plan: ServicePlan, role: Role, ns: string[]): PackageLimits {
+  const p = plan.product;
+  const q = hestiaQuota;
+  const web = role !== 'mail' && p.roles.web;
+  const mail = role !== 'web' && p.roles.mail && p.mode !== 'vanity';
+  let disk: string;
+  if (p.mode === 'vanity') disk = q(p.vanity?.siteQuotaMb ?? 'unlimited');
+  else if (role === 'web') disk = q(p.web.diskMb);
+  else if (role === 'mail') disk = q(p.mail.diskMb);
+  else {
+    const parts = [web ? p.web.diskMb : 0, mail ? p.mail.diskMb : 0];
+    disk = parts.includes('unlimited') ? 'unlimited' : String((parts as number[]).reduce((a, b) => a + b, 0));
+  }
+  return {
+    WEB_TEMPLATE: 'default', PROXY_TEMPLATE: 'default', BACKEND_TEMPLATE: 'default', DNS_TEMPLATE: 'default',
+    WEB_DOMAINS: web ? q(p.web.domains) : '0', WEB_ALIASES: web ? 'unlimited' : '0',
+    // One zone: a DNS server that is also this node keeps the service's zone under this user.
+    DNS_DOMAINS: '1', DNS_RECORDS: 'unlimited',
+    MAIL_DOMAINS: mail ? '1' : '0', MAIL_ACCOUNTS: mail ? q(p.mail.accounts) : '0', RATE_LIMIT: '200',
+    DATABASES: web ? q(p.web.databases) : '0', CRON_JOBS: web ? 'unlimited' : '0',
+    DISK_QUOTA: disk, CPU_QUOTA: 'unlimited', CPU_QUOTA_PERIOD: '100ms', MEMORY_LIMIT: 'unlimited', SWAP_LIMIT: 'unlimited',
+    BANDWIDTH: web ? q(p.web.bandwidthMb) : 'unlimited',
+    NS: ns.length >= 2 ? ns.join(',') : 'ns1.domain.tld,ns2.domain.tld',
+    SHELL: 'nologin', BACKUPS: '1', BACKUPS_INCREMENTAL: 'no',
+  };
+}
+
+function differs(want: PackageLimits, have: Record<string, string>): string[] {
+  return Object.entries(want).filter(([k, v]) => String(have[k] ?? '') !== String(v)).map(([k]) => k);
+}
+
+interface AccountArgs { role: Role | 'dns' | 'mailbox'; server: number; user: string; package?: string; apply?: boolean; domain?: string; account?: string }
+
+export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDeps): void {
+  registry.register({
+    name: 'account.package',
+    description: 'Creates or rewrites the Hestia package of one role of a service (and applies it to the user on a package change).',
+    async run(ctx) {
+      const a = args<AccountArgs & { role: Role; package: string }>(ctx);
+      const svc = await loadService(deps, ctx);
+      const { driver } = await deps.fleet.hestia(a.server, ctx);
+      const want = packageLimits(svc.plan, a.role, await nameservers(deps, svc.plan));
+      const have = await orMissing(() => driver.listPackage(a.package));
+      if (!have) {
+        ctx.log(`package ${a.package} is missing: creating it`);
+        try {
+          await driver.addPackage(a.package, want);
+        } catch (err) {
+          if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
+          ctx.log(`package ${a.package} appeared meanwhile; checking it`);
+        }
+      } else {
+        const changed = differs(want, have);
+        if (changed.length) {
+          ctx.log(`package ${a.package} differs in ${changed.join(', ')}: rewriting it`);
+          await driver.addPackage(a.package, want, true);
+        } else {
+          ctx.log(`package ${a.package} is as wanted`);
+        }
+      }
+      const after = await driver.listPackage(a.package);
+      const still = differs(want, after);
+      if (still.length) throw new TerminalError(`package ${a.package} on the server still differs in ${still.join(', ')} after writing it`);
+      if (a.apply) {
+        const user = await orMissing(() => driver.listUser(a.user));
+        if (user) {
+          ctx.log(`applying package ${a.package} to ${a.user}`);
+          await driver.changeUserPackage(a.user, a.package);
+        } else {
+          ctx.log(`user ${a.user} does not exist here; the package will apply when it is created`);
+        }
+      }
+      return { package: a.package };
+    },
+  });
+
+  registry.register({
+    name: 'account.user',
+    description: 'Creates the Hestia user of one role of a service, on its package.',
+    async run(ctx) {
+      const a = args<AccountArgs & { package: string }>(ctx);
+      const svc = await loadService(deps, ctx);
+      const { driver } = await deps.fleet.hestia(a.server, ctx);
+      let user = await orMissing(() => driver.listUser(a.user));
+      if (!user) {
+        ctx.log(`user ${a.user} is missing: creating it on package ${a.package}`);
+        try {
+          await driver.addUser(a.user, svc.password, contactEmail(svc.plan), a.package, `hostbridge service ${svc.plan.whmcsServiceId}`);
+        } catch (err) {
+          if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
+          ctx.log(`user ${a.user} appeared meanwhile; checking it`);
+        }
+        user = await driver.listUser(a.user);
+      } else if (user.PACKAGE !== a.package) {
+        ctx.log(`user ${a.user} is on package ${user.PACKAGE}: moving it to ${a.package}`);
+        await driver.changeUserPackage(a.user, a.package);
+        user = await driver.listUser(a.user);
+      } else {
+        ctx.log(`user ${a.user} exists on package ${a.package}`);
+      }
+      if (user.PACKAGE !== a.package) throw new TerminalError(`user ${a.user} is on package ${user.PACKAGE}, not ${a.package}, after the change`);
+      return { user: a.user };
+    },
+  });
+
+  for (const kind of ['suspend', 'unsuspend'] as const) {
+    registry.register({
+      name: `account.${kind}`,
+      description: `${kind === 'suspend' ? 'Suspends' : 'Unsuspends'} one Hestia user of a service.`,
+      async run(ctx) {
+        const a = args<AccountArgs>(ctx);
+        const { driver } = await deps.fleet.hestia(a.server, ctx);
+        const user = await orMissing(() => driver.listUser(a.user));
+        if (!user) {
+          ctx.log(`user ${a.user} does not exist on this server: nothing to ${kind}`);
+          return { skipped: true };
+        }
+        const want = kind === 'suspend' ? 'yes' : 'no';
+        if (user.SUSPENDED === want) {
+          ctx.log(`user ${a.user} is already ${kind}ed`);
+        } else {
+          if (kind === 'suspend') await driver.suspendUser(a.user);
+          else await driver.unsuspendUser(a.user);
+          ctx.log(`user ${a.user} ${kind}ed`);
+        }
+        const after = await driver.listUser(a.user);
+        if (after.SUSPENDED !== want) throw new TerminalError(`user ${a.user} reads SUSPENDED=${after.SUSPENDED} after the ${kind}`);
+        return { user: a.user, suspended: want === 'yes' };
+      },
+    });
+  }
+
+  registry.register({
+    name: 'account.delete',
+    description: 'Removes one Hestia user of a service (with everything it holds) and the service\'s package.',
+    async run(ctx) {
+      const a = args<AccountArgs>(ctx);
+      const svc = await loadService(deps, ctx);
+      const { driver } = await deps.fleet.hestia(a.server, ctx);
+      const user = await orMissing(() => driver.listUser(a.user));
+      if (user) {
+        await driver.deleteUser(a.user);
+        ctx.log(`user ${a.user} deleted`);
+      } else {
+        ctx.log(`user ${a.user} is already gone`);
+      }
+      if (await orMissing(() => driver.listUser(a.user))) throw new TerminalError(`user ${a.user} still exists after v-delete-user`);
+      const pkg = a.role === 'web' || a.role === 'mail' || a.role === 'all' ? svc.plan.names.packages[a.role] : undefined;
+      if (pkg && (await orMissing(() => driver.listPackage(pkg)))) {
+        await driver.deletePackage(pkg);
+        ctx.log(`package ${pkg} deleted`);
+      }
+      if (a.role === 'dns') {
+        await deps.db('mod_hostbridge_dns_zones').where({ service_id: svc.id, server_id: a.server }).update({ state: 'removed', updated_at: Date.now() });
+      }
+      return { user: a.user, deleted: true };
+    },
+  });
+
+  registry.register({
+    name: 'account.password',
+    description: 'Sets the service\'s current password on one Hestia user or on its vanity mailbox.',
+    async run(ctx) {
+      const a = args<AccountArgs>(ctx);
+      const svc = await loadService(deps, ctx);
+      const { driver } = await deps.fleet.hestia(a.server, ctx);
+      if (a.role === 'mailbox') {
+        await driver.changeMailAccountPassword(a.user, a.domain!, a.account!, svc.password);
+        ctx.log(`password of mailbox ${a.account}@${a.domain} changed`);
+        return { mailbox: `${a.account}@${a.domain}` };
+      }
+      if (!(await orMissing(() => driver.listUser(a.user)))) throw new TerminalError(`user ${a.user} does not exist on this server; run Verify & Repair first`);
+      await driver.changeUserPassword(a.user, svc.password);
+      ctx.log(`password of ${a.user} changed`);
+      return { user: a.user };
+    },
+  });
+}

@@ -1,0 +1,19 @@
+// The task types that run planned hosting steps against the fleet (pipelines/plan.ts names them).
+import type { TaskRegistry } from '../../engine/registry.ts';
+import { registerAccountHandlers } from './accounts.ts';
+import { registerDomainHandlers } from './domains.ts';
+import { registerVanityHandlers } from './vanity.ts';
+import { registerUsageHandlers } from './usage.ts';
+import { registerHealthHandlers } from './health.ts';
+import type { HostingDeps } from './context.ts';
+
+export type { HostingDeps } from './context.ts';
+
+export function registerHostingHandlers(registry: TaskRegistry, deps: HostingDeps): TaskRegistry {
+  registerAccountHandlers(registry, deps);
+  registerDomainHandlers(registry, deps);
+  registerVanityHandlers(registry, deps);
+  registerUsageHandlers(registry, deps);
+  registerHealthHandlers(registry, deps);
+  return registry;
+}

@@ -1,0 +1,140 @@
+// Read-only views of services for the WHMCS module: a service's state and deployment progress,
+// usage figures, and the account list of Server Sync. Database reads only, no remote call.
+import type { Knex } from 'knex';
+import { T } from '../engine/queries.ts';
+import { F } from '../fleet/inventory.ts';
+import { stepLabel, type ServicePlan } from '../pipelines/plan.ts';
+import { BodyError } from '../api/schemas.ts';
+
+type Row = Record<string, any>;
+
+export interface StepView {
+  step: string;
+  label: string;
+  server: string | null;
+  status: string;
+  attempts: number;
+  started_at: number | null;
+  finished_at: number | null;
+  error: string | null;
+}
+
+export interface ServiceView {
+  service_id: number;
+  mode: string;
+  state: string;
+  domain: string | null;
+  username: string | null;
+  product_id: number | null;
+  client_id: number | null;
+  created_at: number;
+  updated_at: number;
+  accounts: Array<{ role: string; server: string; account: string | null }>;
+  progress: null | {
+    chain_id: number;
+    operation: string;
+    state: string;
+    done: number;
+    total: number;
+    current: string | null;
+    error: string | null;
+    steps: StepView[];
+  };
+  recent: Array<{ label: string; status: string; at: number }>;
+}
+
+const SHOWN_ERROR = 500;
+
+export async function serviceView(db: Knex, whmcsServiceId: number): Promise<ServiceView> {
+  const svc: Row | undefined = await db(T.services).where('whmcs_service_id', whmcsServiceId).first();
+  if (!svc) throw new BodyError('', `service ${whmcsServiceId} is not known to hostbridge`, 404);
+  const [servers, held, chain] = await Promise.all([
+    db(F.servers).select('id', 'name'),
+    db(F.holdings).where('service_id', svc.id).orderBy(['role', 'server_id']),
+    // The chain running now, else the next one waiting, else the last one that ran.
+    db(T.chains).where('service_id', svc.id).orderByRaw(`case state when 'running' then 0 when 'waiting' then 1 else 2 end`)
+      .orderByRaw(`case when state = 'waiting' then id else -id end`).first(),
+  ]);
+  const nameOf = new Map<number, string>(servers.map((s: Row) => [Number(s.id), String(s.name)]));
+  const serverName = (target: string | null) => (target?.startsWith('server:') ? nameOf.get(Number(target.slice(7))) ?? target : null);
+  let progress: ServiceView['progress'] = null;
+  if (chain) {
+    const tasks: Row[] = await db(T.tasks).where('chain_id', chain.id).orderBy('step_no');
+    const steps = tasks.map((t): StepView => ({
+      step: t.step, label: stepLabel(t.type, serverName(t.target)), server: serverName(t.target), status: t.status,
+      attempts: Number(t.attempts), started_at: t.started_at === null ? null : Number(t.started_at),
+      finished_at: t.finished_at === null ? null : Number(t.finished_at), error: t.last_error ? String(t.last_error).slice(0, SHOWN_ERROR) : null,
+    }));
+    const current = steps.find((s) => s.status === 'running' || s.status === 'queued' || s.status === 'retrying');
+    progress = {
+      chain_id: Number(chain.id), operation: chain.operation, state: chain.state, done: steps.filter((s) => s.status === 'succeeded').length,
+      total: steps.length, current: current?.label ?? null, error: chain.error ? String(chain.error).slice(0, SHOWN_ERROR) : null, steps,
+    };
+  }
+  const recentRows: Row[] = await db(T.tasks).where('service_id', svc.id).orderBy('id', 'desc').limit(10);
+  const plan = svc.params ? (JSON.parse(svc.params) as ServicePlan) : null;
+  return {
+    service_id: whmcsServiceId, mode: svc.mode, state: svc.state, domain: svc.domain ?? plan?.domain ?? null, username: svc.username,
+    product_id: svc.product_id === null ? null : Number(svc.product_id), client_id: svc.client_id === null ? null : Number(svc.client_id),
+    created_at: Number(svc.created_at), updated_at: Number(svc.updated_at),
+    accounts: held.map((h: Row) => ({ role: h.role, server: nameOf.get(Number(h.server_id)) ?? `#${h.server_id}`, account: h.account })),
+    progress,
+    recent: recentRows.map((t) => ({ label: stepLabel(t.type, serverName(t.target)), status: t.status, at: Number(t.finished_at ?? t.started_at ?? t.created_at) })),
+  };
+}
+
+export interface UsageView {
+  service_id: number;
+  username: string | null;
+  domain: string | null;
+  disk_used_mb: number;
+  disk_limit_mb: number;
+  bw_used_mb: number;
+  bw_limit_mb: number;
+  collected_at: number | null;
+  metrics: { disk_mb: number; bandwidth_mb: number; mailboxes: number; databases: number; web_domains: number };
+}
+
+export async function usage(db: Knex, whmcsServiceIds: number[] | null): Promise<UsageView[]> {
+  let q = db(T.services).leftJoin('mod_hostbridge_usage as u', 'u.service_id', `${T.services}.id`)
+    .whereNot(`${T.services}.state`, 'terminated')
+    .select(`${T.services}.whmcs_service_id`, `${T.services}.username`, `${T.services}.domain`, 'u.*')
+    .orderBy(`${T.services}.whmcs_service_id`);
+  if (whmcsServiceIds) q = q.whereIn(`${T.services}.whmcs_service_id`, whmcsServiceIds);
+  const rows: Row[] = await q;
+  const n = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+  return rows.map((r) => ({
+    service_id: Number(r.whmcs_service_id), username: r.username, domain: r.domain,
+    disk_used_mb: n(r.disk_used_mb), disk_limit_mb: n(r.disk_limit_mb), bw_used_mb: n(r.bw_used_mb), bw_limit_mb: n(r.bw_limit_mb),
+    collected_at: r.collected_at === null || r.collected_at === undefined ? null : Number(r.collected_at),
+    metrics: { disk_mb: n(r.disk_used_mb), bandwidth_mb: n(r.bw_used_mb), mailboxes: n(r.mailboxes), databases: n(r.databases), web_domains: n(r.web_domains) },
+  }));
+}
+
+export interface AccountView {
+  service_id: number;
+  domain: string | null;
+  username: string | null;
+  email: string | null;
+  product_id: number | null;
+  state: string;
+  primary_ip: string | null;
+  created_at: string;
+}
+
+function sqlDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+export async function accounts(db: Knex): Promise<AccountView[]> {
+  const [rows, web] = await Promise.all([
+    db(T.services).whereIn('state', ['active', 'suspended', 'deploying']).orderBy('whmcs_service_id'),
+    db(F.holdings).join(F.servers, `${F.servers}.id`, `${F.holdings}.server_id`).whereIn(`${F.holdings}.role`, ['web', 'all']).select(`${F.holdings}.service_id`, `${F.servers}.ip`),
+  ]);
+  const ipOf = new Map<number, string>(web.map((w: Row) => [Number(w.service_id), String(w.ip)]));
+  return rows.map((r: Row) => ({
+    service_id: Number(r.whmcs_service_id), domain: r.domain, username: r.username, email: r.email,
+    product_id: r.product_id === null ? null : Number(r.product_id), state: r.state, primary_ip: ipOf.get(Number(r.id)) ?? null,
+    created_at: sqlDate(Number(r.created_at)),
+  }));
+}
