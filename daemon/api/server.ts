@@ -1,19 +1,26 @@
-// The daemon's HTTP API. This layer holds /healthz and the scheduler tick; the lifecycle routes
-// of the WHMCS module are added beside them.
+// The daemon's HTTP API: /healthz, then everything under /v1 behind the HMAC signature. The
+// routes themselves live in routes.ts; this file holds the framing every route shares.
 import http from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import type { Logger } from '../log/logger.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
-import { NonceMemory, verify } from './signature.ts';
+import { verify, type NonceStore } from './signature.ts';
+import { DbNonceStore } from './nonces.ts';
+import { addRoutes } from './routes.ts';
 import { VERSION } from '../version.ts';
+import { clientError } from './errors.ts';
+import { createUiRouter } from '../ui/routes.ts';
 
 export interface ApiDeps {
   db: Knex;
   secret: string;
+  masterKey: Buffer;
   scheduler: Scheduler;
   logger: Logger;
+  /** Called when a call has made work due (a tick, a new chain): wakes the engine. */
   onTick?: () => void;
+  nonces?: NonceStore;
 }
 
 declare module 'express-serve-static-core' {
@@ -24,7 +31,7 @@ export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const nonces = new NonceMemory();
+  const nonces = deps.nonces ?? new DbNonceStore(deps.db);
 
   app.get('/healthz', async (_req, res) => {
     try {
@@ -35,15 +42,19 @@ export function createApp(deps: ApiDeps): express.Express {
     }
   });
 
+  // The pages (admin and customer) under /ui: their own sessions and CSRF tokens, no signature.
+  app.use('/ui', createUiRouter(deps));
+
   app.use('/v1', express.raw({ type: () => true, limit: '256kb' }), (req: Request, res: Response, next: NextFunction) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const verdict = verify(deps.secret, nonces, req.method, req.originalUrl, req.headers, body);
-    if (!verdict.ok) {
-      res.status(401).json({ error: verdict.reason });
-      return;
-    }
-    req.rawBody = body;
-    next();
+    verify(deps.secret, nonces, req.method, req.originalUrl, req.headers, body).then((verdict) => {
+      if (!verdict.ok) {
+        res.status(401).json({ error: verdict.reason });
+        return;
+      }
+      req.rawBody = body;
+      next();
+    }, next);
   });
 
   // What the WHMCS module's TestConnection calls: proves the secret and reports the version.
@@ -59,12 +70,19 @@ export function createApp(deps: ApiDeps): express.Express {
     res.json({ ok: true, jobs: results, log: lines });
   });
 
+  addRoutes(app, deps);
+
   app.use((_req, res) => {
     res.status(404).json({ error: 'no such route' });
   });
-  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: Error & { status?: number; type?: string; field?: string }, _req: Request, res: Response, _next: NextFunction) => {
     if (err.type === 'entity.too.large') {
       res.status(413).json({ error: 'request body is larger than 256 KB' });
+      return;
+    }
+    const known = clientError(err);
+    if (known) {
+      res.status(known.status).json(known.body);
       return;
     }
     deps.logger.error(`API error: ${err.message}`);

@@ -28,11 +28,15 @@ export function signedHeaders(secret: string, method: string, path: string, body
   };
 }
 
-/** Remembers nonces for the replay window so a captured request cannot be sent again. */
-export class NonceMemory {
+/** Where nonces seen inside the window are kept: false when the nonce was already used. */
+export interface NonceStore {
+  remember(nonce: string, nowS: number): boolean | Promise<boolean>;
+}
+
+/** Nonces in this process only (tests, one-shot tools); the daemon keeps them in the database. */
+export class NonceMemory implements NonceStore {
   private readonly seen = new Map<string, number>();
 
-  /** False when the nonce was already used inside the window. */
   remember(nonce: string, nowS: number): boolean {
     if (this.seen.size > 10_000) for (const [n, exp] of this.seen) if (exp < nowS) this.seen.delete(n);
     const exp = this.seen.get(nonce);
@@ -44,10 +48,11 @@ export class NonceMemory {
 
 export type Verdict = { ok: true } | { ok: false; reason: string };
 
-export function verify(
-  secret: string, nonces: NonceMemory, method: string, path: string, headers: Record<string, string | string[] | undefined>, body: Buffer,
+/** Everything but the nonce: headers present, timestamp inside the window, signature right. */
+export function checkSignature(
+  secret: string, method: string, path: string, headers: Record<string, string | string[] | undefined>, body: Buffer,
   nowS = Math.floor(Date.now() / 1000),
-): Verdict {
+): { ok: true; nonce: string } | { ok: false; reason: string } {
   const h = (name: string) => {
     const v = headers[name];
     return Array.isArray(v) ? v[0] : v;
@@ -62,6 +67,16 @@ export function verify(
   const expected = Buffer.from(sign(secret, method, path, timestamp, nonce, body));
   const given = Buffer.from(signature);
   if (expected.length !== given.length || !crypto.timingSafeEqual(expected, given)) return { ok: false, reason: 'signature does not match: the shared secret differs from the daemon\'s' };
-  if (!nonces.remember(nonce, nowS)) return { ok: false, reason: 'nonce already used: this request was replayed' };
+  return { ok: true, nonce };
+}
+
+/** The whole check: the signature, then the nonce (only a correctly signed request spends one). */
+export async function verify(
+  secret: string, nonces: NonceStore, method: string, path: string, headers: Record<string, string | string[] | undefined>, body: Buffer,
+  nowS = Math.floor(Date.now() / 1000),
+): Promise<Verdict> {
+  const checked = checkSignature(secret, method, path, headers, body, nowS);
+  if (!checked.ok) return checked;
+  if (!(await nonces.remember(checked.nonce, nowS))) return { ok: false, reason: 'nonce already used: this request was replayed' };
   return { ok: true };
 }

@@ -11,6 +11,8 @@ interface Definition {
   check(value: string): string | null; // error text, or null when valid
   /** Stored encrypted with the master key, never shown back. */
   secret?: boolean;
+  /** Never printed back (not by `set`, not on the settings page), though stored as is. */
+  hidden?: boolean;
 }
 
 const int = (min: number, max: number) => (v: string) =>
@@ -38,12 +40,18 @@ export const SETTING_DEFINITIONS: Record<string, Definition> = {
   'scheduler.reap-expired-leases.interval_s': { default: '15', describe: 'Seconds between passes that take back tasks whose daemon stopped', check: int(1, 86_400) },
   'scheduler.clean-completed-tasks.interval_s': { default: '3600', describe: 'Seconds between clean-ups of old finished tasks', check: int(60, 604_800) },
   'scheduler.deliver-tickets.interval_s': { default: '30', describe: 'Seconds between deliveries of failure tickets to WHMCS', check: int(1, 86_400) },
+  'scheduler.check-servers.interval_s': { default: '300', describe: 'Seconds between health checks of the servers (one read each)', check: int(30, 86_400) },
+  'scheduler.sync-usage.interval_s': { default: '3600', describe: 'Seconds between usage collections (one command per server)', check: int(60, 604_800) },
   'tickets.enabled': { default: 'false', describe: 'Open a WHMCS ticket when a task fails for good', check: bool },
   'tickets.department_id': { default: '', describe: 'WHMCS support department the tickets go to (its id)', check: optional(int(1, 2_147_483_647)) },
   'tickets.priority': { default: 'High', describe: 'Priority of the tickets: Low, Medium or High', check: (v) => (['Low', 'Medium', 'High'].includes(v) ? null : 'must be Low, Medium or High') },
   'whmcs.api_url': { default: '', describe: 'WHMCS External API endpoint, https://…/includes/api.php', check: optional(httpUrl) },
   'whmcs.api_identifier': { default: '', describe: 'API credential identifier (Manage API Credentials in WHMCS)', check: text(255) },
   'whmcs.api_secret': { default: '', describe: 'API credential secret (stored encrypted)', check: text(255), secret: true },
+  'ui.admin_password_hash': {
+    default: '', describe: 'scrypt hash of the admin password of the pages (/ui); set it with "hostbridge admin-password -"', hidden: true,
+    check: (v) => (v === '' || /^scrypt\$\d{1,7}\$\d{1,3}\$\d{1,3}\$[A-Za-z0-9+/=]{16,64}\$[A-Za-z0-9+/=]{40,128}$/.test(v) ? null : 'must be a hash made by "hostbridge admin-password -", not a password'),
+  },
   'whmcs.api_access_key': { default: '', describe: 'Optional $api_access_key of configuration.php (stored encrypted)', check: (v) => (/^[A-Za-z0-9!@#$%.()*[\]_-]{0,255}$/.test(v) ? null : 'may hold only letters, digits and !@#$%.()*[]-_'), secret: true },
 };
 
@@ -69,7 +77,7 @@ export async function writeSetting(db: Knex, key: string, value: string, masterK
   if (!def) throw new SettingError(key, `unknown setting; known settings are ${Object.keys(SETTING_DEFINITIONS).join(', ')}`);
   const problem = def.check(value);
   // A secret's value is never echoed back, not even in an error.
-  if (problem) throw new SettingError(key, def.secret ? problem : `${problem}, got "${value}"`);
+  if (problem) throw new SettingError(key, def.secret || def.hidden ? problem : `${problem}, got "${value}"`);
   if (def.secret) {
     if (!masterKey) throw new SettingError(key, 'is a secret and needs the master key to be stored');
     const now = await dbNow(db);
@@ -101,6 +109,11 @@ export async function readSecretSetting(db: Knex, key: string, masterKey: Buffer
 
 export function isSecretSetting(key: string): boolean {
   return SETTING_DEFINITIONS[key]?.secret === true;
+}
+
+/** A setting never printed back: a secret, or a hidden one such as the admin password's hash. */
+export function isHiddenSetting(key: string): boolean {
+  return SETTING_DEFINITIONS[key]?.secret === true || SETTING_DEFINITIONS[key]?.hidden === true;
 }
 
 export function retryPolicyFrom(s: Record<string, string>): RetryPolicy {

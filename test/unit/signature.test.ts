@@ -14,18 +14,18 @@ function expectRefused(v: Verdict, reason: RegExp): void {
 }
 
 describe('request signatures', () => {
-  test('a request signed with signedHeaders verifies', () => {
+  test('a request signed with signedHeaders verifies', async () => {
     const h = signedHeaders(SECRET, 'POST', '/v1/tick', BODY);
     assert.match(h[HEADER_TIMESTAMP], /^\d+$/);
     assert.match(h[HEADER_NONCE], /^[0-9a-f]{32}$/);
     assert.match(h[HEADER_SIGNATURE], /^v1=[0-9a-f]{64}$/);
-    assert.deepEqual(verify(SECRET, new NonceMemory(), 'POST', '/v1/tick', h, Buffer.from(BODY)), { ok: true });
+    assert.deepEqual(await verify(SECRET, new NonceMemory(), 'POST', '/v1/tick', h, Buffer.from(BODY)), { ok: true });
     // The method is compared case-insensitively; an empty body is signed like any other.
     const g = signedHeaders(SECRET, 'get', '/v1/status?x=1', '');
-    assert.deepEqual(verify(SECRET, new NonceMemory(), 'GET', '/v1/status?x=1', g, Buffer.alloc(0)), { ok: true });
+    assert.deepEqual(await verify(SECRET, new NonceMemory(), 'GET', '/v1/status?x=1', g, Buffer.alloc(0)), { ok: true });
   });
 
-  test('the signature is HMAC-SHA256 over method, path, timestamp, nonce and the body hash', () => {
+  test('the signature is HMAC-SHA256 over method, path, timestamp, nonce and the body hash', async () => {
     const bodyHash = crypto.createHash('sha256').update(BODY).digest('hex');
     assert.equal(stringToSign('post', '/v1/x', '1700000000', 'n'.repeat(16), BODY), `POST\n/v1/x\n1700000000\n${'n'.repeat(16)}\n${bodyHash}`);
     const expected = 'v1=' + crypto.createHmac('sha256', SECRET).update(`POST\n/v1/x\n1700000000\n${'n'.repeat(16)}\n${bodyHash}`).digest('hex');
@@ -51,54 +51,54 @@ describe('request signatures', () => {
     ['a nonce with bad characters', (h) => ({ headers: { ...h, [HEADER_NONCE]: 'abcdef0123456789/../' } }), /Nonce must be 16–128/],
   ];
   for (const [what, change, reason] of cases) {
-    test(`refused: ${what}`, () => {
+    test(`refused: ${what}`, async () => {
       const h = signedHeaders(SECRET, 'POST', '/v1/tick', BODY);
       const now = Number(h[HEADER_TIMESTAMP]);
       const c = change(h);
-      const v = verify(c.secret ?? SECRET, new NonceMemory(), c.method ?? 'POST', c.path ?? '/v1/tick', c.headers ?? h, Buffer.from(c.body ?? BODY), c.now ?? now);
+      const v = await verify(c.secret ?? SECRET, new NonceMemory(), c.method ?? 'POST', c.path ?? '/v1/tick', c.headers ?? h, Buffer.from(c.body ?? BODY), c.now ?? now);
       expectRefused(v, reason);
     });
   }
 
-  test('the edges of the window are accepted', () => {
+  test('the edges of the window are accepted', async () => {
     const h = signedHeaders(SECRET, 'POST', '/v1/tick', BODY);
     const ts = Number(h[HEADER_TIMESTAMP]);
-    assert.equal(verify(SECRET, new NonceMemory(), 'POST', '/v1/tick', h, Buffer.from(BODY), ts + REPLAY_WINDOW_S).ok, true);
-    assert.equal(verify(SECRET, new NonceMemory(), 'POST', '/v1/tick', h, Buffer.from(BODY), ts - REPLAY_WINDOW_S).ok, true);
+    assert.equal((await verify(SECRET, new NonceMemory(), 'POST', '/v1/tick', h, Buffer.from(BODY), ts + REPLAY_WINDOW_S)).ok, true);
+    assert.equal((await verify(SECRET, new NonceMemory(), 'POST', '/v1/tick', h, Buffer.from(BODY), ts - REPLAY_WINDOW_S)).ok, true);
   });
 
-  test('a replayed nonce is refused the second time, even for another request', () => {
+  test('a replayed nonce is refused the second time, even for another request', async () => {
     const nonces = new NonceMemory();
     const h = signedHeaders(SECRET, 'POST', '/v1/tick', BODY);
-    assert.deepEqual(verify(SECRET, nonces, 'POST', '/v1/tick', h, Buffer.from(BODY)), { ok: true });
-    expectRefused(verify(SECRET, nonces, 'POST', '/v1/tick', h, Buffer.from(BODY)), /nonce already used/);
-    expectRefused(verify(SECRET, nonces, 'POST', '/v1/tick', h, Buffer.from(BODY)), /nonce already used/);
+    assert.deepEqual(await verify(SECRET, nonces, 'POST', '/v1/tick', h, Buffer.from(BODY)), { ok: true });
+    expectRefused(await verify(SECRET, nonces, 'POST', '/v1/tick', h, Buffer.from(BODY)), /nonce already used/);
+    expectRefused(await verify(SECRET, nonces, 'POST', '/v1/tick', h, Buffer.from(BODY)), /nonce already used/);
 
     // The same nonce, correctly signed for another path, is refused as well.
     const ts = h[HEADER_TIMESTAMP];
     const nonce = h[HEADER_NONCE];
     const other = { [HEADER_TIMESTAMP]: ts, [HEADER_NONCE]: nonce, [HEADER_SIGNATURE]: sign(SECRET, 'POST', '/v1/other', ts, nonce, '') };
-    expectRefused(verify(SECRET, nonces, 'POST', '/v1/other', other, Buffer.alloc(0)), /nonce already used/);
+    expectRefused(await verify(SECRET, nonces, 'POST', '/v1/other', other, Buffer.alloc(0)), /nonce already used/);
 
     // Another nonce is fine; a separate memory (another daemon) does not know the first.
-    assert.equal(verify(SECRET, nonces, 'POST', '/v1/tick', signedHeaders(SECRET, 'POST', '/v1/tick', BODY), Buffer.from(BODY)).ok, true);
-    assert.equal(verify(SECRET, new NonceMemory(), 'POST', '/v1/tick', h, Buffer.from(BODY)).ok, true);
+    assert.equal((await verify(SECRET, nonces, 'POST', '/v1/tick', signedHeaders(SECRET, 'POST', '/v1/tick', BODY), Buffer.from(BODY))).ok, true);
+    assert.equal((await verify(SECRET, new NonceMemory(), 'POST', '/v1/tick', h, Buffer.from(BODY))).ok, true);
   });
 
-  test('a refused request does not use up its nonce', () => {
+  test('a refused request does not use up its nonce', async () => {
     const nonces = new NonceMemory();
     const h = signedHeaders(SECRET, 'POST', '/v1/tick', BODY);
-    expectRefused(verify(SECRET, nonces, 'POST', '/v1/tick', h, Buffer.from('tampered')), /signature does not match/);
-    assert.equal(verify(SECRET, nonces, 'POST', '/v1/tick', h, Buffer.from(BODY)).ok, true);
+    expectRefused(await verify(SECRET, nonces, 'POST', '/v1/tick', h, Buffer.from('tampered')), /signature does not match/);
+    assert.equal((await verify(SECRET, nonces, 'POST', '/v1/tick', h, Buffer.from(BODY))).ok, true);
   });
 
-  test('array header values (repeated headers) use the first', () => {
+  test('array header values (repeated headers) use the first', async () => {
     const h = signedHeaders(SECRET, 'POST', '/v1/tick', BODY);
     const arr = { ...h, [HEADER_NONCE]: [h[HEADER_NONCE], 'ffffffffffffffffffff'] };
-    assert.equal(verify(SECRET, new NonceMemory(), 'POST', '/v1/tick', arr, Buffer.from(BODY)).ok, true);
+    assert.equal((await verify(SECRET, new NonceMemory(), 'POST', '/v1/tick', arr, Buffer.from(BODY))).ok, true);
   });
 
-  test('NonceMemory forgets nonces once their window has passed', () => {
+  test('NonceMemory forgets nonces once their window has passed', async () => {
     const m = new NonceMemory();
     assert.equal(m.remember('nonce-aaaaaaaaaaaaaaaa', 1000), true);
     assert.equal(m.remember('nonce-aaaaaaaaaaaaaaaa', 1000 + 2 * REPLAY_WINDOW_S), false);

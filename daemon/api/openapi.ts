@@ -1,0 +1,63 @@
+// The OpenAPI 3.1 document of the API, built from the same schemas the routes check bodies with.
+import { SCHEMAS, type SchemaName } from './schemas.ts';
+import { VERSION } from '../version.ts';
+
+interface Route { method: 'get' | 'post' | 'put' | 'delete'; path: string; summary: string; body?: SchemaName; query?: Record<string, string> }
+
+const ROUTES: Route[] = [
+  { method: 'get', path: '/v1/status', summary: 'Proves the secret and reports the version (TestConnection)' },
+  { method: 'post', path: '/v1/tick', summary: 'Runs one scheduler pass (the AfterCronJob hook)' },
+  { method: 'post', path: '/v1/services', summary: 'CreateAccount: writes the service and its deploy chain', body: 'CreateService' },
+  { method: 'post', path: '/v1/services/{service_id}/suspend', summary: 'SuspendAccount', body: 'SuspendService' },
+  { method: 'post', path: '/v1/services/{service_id}/unsuspend', summary: 'UnsuspendAccount', body: 'Empty' },
+  { method: 'post', path: '/v1/services/{service_id}/terminate', summary: 'TerminateAccount', body: 'Empty' },
+  { method: 'post', path: '/v1/services/{service_id}/change-package', summary: 'ChangePackage (the mode is locked)', body: 'ChangePackage' },
+  { method: 'post', path: '/v1/services/{service_id}/change-password', summary: 'ChangePassword', body: 'ChangePassword' },
+  { method: 'post', path: '/v1/services/{service_id}/actions/redeploy', summary: 'Redeploy (hard reset)', body: 'Empty' },
+  { method: 'post', path: '/v1/services/{service_id}/actions/verify-repair', summary: 'Verify & Repair', body: 'Empty' },
+  { method: 'post', path: '/v1/services/{service_id}/actions/force-terminate', summary: 'Force terminate (a node is gone)', body: 'Empty' },
+  { method: 'post', path: '/v1/services/{service_id}/actions/sync-usage', summary: 'Sync usage now', body: 'Empty' },
+  { method: 'get', path: '/v1/services/{service_id}', summary: 'State, deployment progress and recent activity' },
+  { method: 'get', path: '/v1/services/{service_id}/view', summary: 'Rendered client or admin fragment', query: { audience: 'client | admin' } },
+  { method: 'get', path: '/v1/usage', summary: 'Usage per service (UsageUpdate, MetricProvider)', query: { service_ids: 'comma-separated WHMCS service ids' } },
+  { method: 'get', path: '/v1/accounts', summary: 'Accounts for Server Sync (ListAccounts)' },
+  { method: 'get', path: '/v1/server-groups', summary: 'Server groups (ConfigOptions loader)' },
+  { method: 'post', path: '/v1/server-groups', summary: 'Create a server group', body: 'ServerGroup' },
+  { method: 'put', path: '/v1/server-groups/{group_id}', summary: 'Replace the given parts of a server group', body: 'ServerGroup' },
+  { method: 'get', path: '/v1/servers', summary: 'Fleet servers (credentials never shown)' },
+  { method: 'post', path: '/v1/servers', summary: 'Add a server', body: 'Server' },
+  { method: 'get', path: '/v1/servers/{server_id}', summary: 'One server' },
+  { method: 'put', path: '/v1/servers/{server_id}', summary: 'Edit a server (a credential left out is kept)', body: 'Server' },
+  { method: 'delete', path: '/v1/servers/{server_id}', summary: 'Remove a server that holds no accounts' },
+  { method: 'post', path: '/v1/servers/{server_id}/redeploy-zones', summary: 'Publish every zone and vanity record this DNS server should hold again', body: 'Empty' },
+  { method: 'get', path: '/v1/dns-zones', summary: 'Each zone\'s deploy state on each DNS server', query: { server_id: 'one server only' } },
+  { method: 'post', path: '/v1/ui-links', summary: 'A short-lived signed link to the pages: a client link opens one service\'s page, an admin link an admin session', body: 'UiLink' },
+  { method: 'get', path: '/v1/admin/view', summary: 'Rendered admin page for the addon', query: { page: 'overview' } },
+  { method: 'get', path: '/v1/openapi.json', summary: 'This document' },
+];
+
+const error = { description: 'Refused: {"error": "...", "field": "..."}', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+
+export function openApiDocument(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of ROUTES) {
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }));
+    for (const [name, description] of Object.entries(r.query ?? {})) params.push({ name, in: 'query', required: false, description, schema: { type: 'string' } } as never);
+    (paths[r.path] ??= {})[r.method] = {
+      summary: r.summary,
+      security: [{ hmac: [] }],
+      ...(params.length ? { parameters: params } : {}),
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${r.body}` } } } } } : {}),
+      responses: { 200: { description: 'Done: {"ok": true, ...}' }, 400: error, 401: error, 404: error, 409: error, 413: error, 422: error },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'hostbridge daemon API', version: VERSION, description: 'Every call but /healthz is signed: see docs/api.md.' },
+    paths: { '/healthz': { get: { summary: 'Liveness and database reachability (unsigned)', responses: { 200: { description: 'up' }, 503: { description: 'database down' } } } }, ...paths },
+    components: {
+      schemas: { ...SCHEMAS, Error: { type: 'object', required: ['error'], properties: { error: { type: 'string' }, field: { type: 'string' } } } },
+      securitySchemes: { hmac: { type: 'apiKey', in: 'header', name: 'X-Hostbridge-Signature', description: 'v1=HMAC-SHA256 with X-Hostbridge-Timestamp and X-Hostbridge-Nonce' } },
+    },
+  };
+}

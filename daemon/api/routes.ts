@@ -1,0 +1,145 @@
+// The /v1 routes behind the signature: one per WHMCS module call, the reads the module's pages
+// and usage billing need, and the fleet inventory. Each route checks its body against its schema
+// (schemas.ts) before it touches anything; lifecycle routes only write rows and answer.
+import type express from 'express';
+import type { Request, Response, NextFunction } from 'express';
+import type { ApiDeps } from './server.ts';
+import { BodyError, checkBody } from './schemas.ts';
+import { openApiDocument } from './openapi.ts';
+import { createService, redeployZones, serviceOperation, zoneStates } from '../services/lifecycle.ts';
+import { accounts, serviceView, usage } from '../services/reads.ts';
+import { addServer, getServer, listGroups, listServers, removeServer, saveGroup, updateServer, type GroupInput, type ServerInput } from '../fleet/inventory.ts';
+import { renderService, type Audience } from '../views/render.ts';
+import { renderAdminPage } from '../views/admin.ts';
+import type { Operation } from '../pipelines/plan.ts';
+import { issueUiLink, type UiLinkBody } from '../ui/issue.ts';
+
+type Handler = (req: Request, res: Response) => Promise<void>;
+const wrap = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => { fn(req, res).catch(next); };
+
+/** The body as JSON: {} when empty; a 400 naming the problem when it is not JSON. */
+function jsonBody(req: Request): unknown {
+  const raw = req.rawBody ?? Buffer.alloc(0);
+  if (raw.length === 0) return {};
+  const type = String(req.headers['content-type'] ?? 'application/json');
+  if (!/^application\/json\b/i.test(type)) throw new BodyError('', `the body must be application/json, not ${type.slice(0, 60)}`, 415);
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new BodyError('', `the body is not valid JSON (${(err as Error).message.slice(0, 120)})`, 400);
+  }
+}
+
+function pathId(value: unknown, what: string): number {
+  const s = String(value);
+  if (!/^[1-9][0-9]{0,9}$/.test(s) || Number(s) > 2147483647) throw new BodyError('', `the ${what} in the path must be a positive whole number, got "${s.slice(0, 40)}"`, 400);
+  return Number(s);
+}
+
+const OPERATIONS: Record<string, Exclude<Operation, 'deploy'>> = {
+  suspend: 'suspend', unsuspend: 'unsuspend', terminate: 'terminate', 'change-package': 'change-package', 'change-password': 'change-password',
+};
+const ACTIONS: Record<string, Exclude<Operation, 'deploy'>> = {
+  redeploy: 'redeploy', 'verify-repair': 'verify-repair', 'force-terminate': 'force-terminate', 'sync-usage': 'sync-usage',
+};
+
+export function addRoutes(app: express.Express, deps: ApiDeps): void {
+  const { db, masterKey } = deps;
+  const woke = <T>(answer: T & { created?: boolean }) => {
+    if (answer.created) deps.onTick?.();
+    return answer;
+  };
+
+  app.post('/v1/services', wrap(async (req, res) => {
+    res.json(woke(await createService(db, masterKey, jsonBody(req))));
+  }));
+  app.post('/v1/services/:id/actions/:action', wrap(async (req, res) => {
+    const op = ACTIONS[String(req.params.action)];
+    if (!op) throw new BodyError('', `unknown action "${String(req.params.action).slice(0, 40)}"; one of ${Object.keys(ACTIONS).join(', ')}`, 404);
+    res.json(woke(await serviceOperation(db, masterKey, op, pathId(req.params.id, 'service id'), jsonBody(req))));
+  }));
+  app.post('/v1/services/:id/:op', wrap(async (req, res) => {
+    const op = OPERATIONS[String(req.params.op)];
+    if (!op) throw new BodyError('', `unknown operation "${String(req.params.op).slice(0, 40)}"; one of ${Object.keys(OPERATIONS).join(', ')}`, 404);
+    res.json(woke(await serviceOperation(db, masterKey, op, pathId(req.params.id, 'service id'), jsonBody(req))));
+  }));
+  app.get('/v1/services/:id', wrap(async (req, res) => {
+    res.json({ ok: true, service: await serviceView(db, pathId(req.params.id, 'service id')) });
+  }));
+  app.get('/v1/services/:id/view', wrap(async (req, res) => {
+    const audience = String(req.query.audience ?? 'client');
+    if (audience !== 'client' && audience !== 'admin') throw new BodyError('audience', 'must be client or admin', 400);
+    const v = await serviceView(db, pathId(req.params.id, 'service id'));
+    res.json({ ok: true, state: v.state, ...renderService(v, audience as Audience) });
+  }));
+
+  app.get('/v1/usage', wrap(async (req, res) => {
+    let ids: number[] | null = null;
+    if (req.query.service_ids !== undefined) {
+      const list = String(req.query.service_ids).split(',').filter((s) => s !== '');
+      if (list.length > 10000) throw new BodyError('service_ids', 'may list at most 10000 ids', 400);
+      ids = list.map((s) => pathId(s, 'service_ids entry'));
+    }
+    res.json({ ok: true, services: await usage(db, ids) });
+  }));
+  app.get('/v1/accounts', wrap(async (_req, res) => {
+    res.json({ ok: true, accounts: await accounts(db) });
+  }));
+
+  app.get('/v1/server-groups', wrap(async (_req, res) => {
+    res.json({ ok: true, groups: await listGroups(db) });
+  }));
+  app.post('/v1/server-groups', wrap(async (req, res) => {
+    const id = await saveGroup(db, checkBody<GroupInput>('ServerGroup', jsonBody(req)));
+    res.status(201).json({ ok: true, id });
+  }));
+  app.put('/v1/server-groups/:id', wrap(async (req, res) => {
+    const id = await saveGroup(db, checkBody<GroupInput>('ServerGroup', jsonBody(req)), pathId(req.params.id, 'group id'));
+    res.json({ ok: true, id });
+  }));
+
+  app.get('/v1/servers', wrap(async (_req, res) => {
+    res.json({ ok: true, servers: await listServers(db) });
+  }));
+  app.post('/v1/servers', wrap(async (req, res) => {
+    const id = await addServer(db, masterKey, checkBody<ServerInput>('Server', jsonBody(req)));
+    res.status(201).json({ ok: true, id });
+  }));
+  app.get('/v1/servers/:id', wrap(async (req, res) => {
+    const s = await getServer(db, pathId(req.params.id, 'server id'));
+    if (!s) throw new BodyError('', `server ${req.params.id} does not exist`, 404);
+    res.json({ ok: true, server: s });
+  }));
+  app.put('/v1/servers/:id', wrap(async (req, res) => {
+    const id = pathId(req.params.id, 'server id');
+    await updateServer(db, masterKey, id, checkBody<ServerInput>('Server', jsonBody(req)));
+    res.json({ ok: true, id });
+  }));
+  app.delete('/v1/servers/:id', wrap(async (req, res) => {
+    await removeServer(db, pathId(req.params.id, 'server id'));
+    res.json({ ok: true });
+  }));
+
+  app.post('/v1/servers/:id/redeploy-zones', wrap(async (req, res) => {
+    checkBody('Empty', jsonBody(req));
+    const r = await redeployZones(db, pathId(req.params.id, 'server id'));
+    if (r.chains.length) deps.onTick?.();
+    res.json({ ok: true, ...r });
+  }));
+  app.get('/v1/dns-zones', wrap(async (req, res) => {
+    const server = req.query.server_id === undefined ? undefined : pathId(req.query.server_id, 'server_id');
+    res.json({ ok: true, zones: await zoneStates(db, server) });
+  }));
+
+  app.post('/v1/ui-links', wrap(async (req, res) => {
+    res.json(await issueUiLink(deps, checkBody<UiLinkBody>('UiLink', jsonBody(req)), req));
+  }));
+
+  app.get('/v1/admin/view', wrap(async (req, res) => {
+    const page = String(req.query.page ?? 'overview');
+    res.json({ ok: true, ...(await renderAdminPage(db, page)) });
+  }));
+  app.get('/v1/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
+}

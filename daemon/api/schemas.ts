@@ -1,0 +1,153 @@
+// JSON schemas of every request body, checked by ajv before a route does anything. The same
+// schemas produce the OpenAPI document (openapi.ts), so the contract and the checks cannot drift.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+
+const id = { type: 'integer', minimum: 1, maximum: 2147483647 } as const;
+const text = (max: number, extra: Record<string, unknown> = {}) => ({ type: 'string', maxLength: max, ...extra });
+/** No control characters: nothing a log line, a conf file or a remote command could trip on. */
+const PLAIN = '^[^\\u0000-\\u001f\\u007f]*$';
+const plain = (max: number) => text(max, { pattern: PLAIN });
+const scalarMap = {
+  type: 'object', maxProperties: 100, propertyNames: { maxLength: 255 },
+  additionalProperties: { type: ['string', 'number', 'boolean'], maxLength: 1024 },
+} as const;
+const productOptions = {
+  type: 'object', additionalProperties: false,
+  patternProperties: { '^configoption([1-9]|1[0-9]|2[0-4])$': plain(1024) },
+} as const;
+const password = { ...plain(128), minLength: 1 } as const;
+/** A host name: dot-separated labels of 1–63 letters, digits and inner "-", at most 253 in all. */
+const hostname = text(253, { pattern: '^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$' });
+const empty = { type: 'object', additionalProperties: false, properties: {} } as const;
+
+export const SCHEMAS = {
+  CreateService: {
+    type: 'object', additionalProperties: false,
+    required: ['service_id', 'client_id', 'product_id', 'password', 'server_group_id', 'product'],
+    properties: {
+      service_id: id,
+      client_id: { type: 'integer', minimum: 0, maximum: 2147483647 },
+      product_id: id,
+      domain: plain(253),
+      username: plain(64),
+      password,
+      email: plain(191),
+      server_group_id: id,
+      product: productOptions,
+      config_options: scalarMap,
+      custom_fields: scalarMap,
+    },
+  },
+  SuspendService: { type: 'object', additionalProperties: false, properties: { reason: plain(1024) } },
+  ChangePackage: {
+    type: 'object', additionalProperties: false, required: ['product'],
+    properties: { product_id: id, product: productOptions, config_options: scalarMap, custom_fields: scalarMap },
+  },
+  ChangePassword: { type: 'object', additionalProperties: false, required: ['password'], properties: { password } },
+  Empty: empty,
+  Server: {
+    type: 'object', additionalProperties: false, required: ['name', 'driver', 'hostname', 'ip'],
+    properties: {
+      name: { ...plain(191), minLength: 1 },
+      driver: { enum: ['hestiacp', 'powerdns'] },
+      hostname,
+      ip: text(45, { pattern: '^(?:(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})\\.){3}(?:25[0-5]|2[0-4][0-9]|1?[0-9]{1,2})$|^[0-9A-Fa-f:]{2,45}$' }),
+      port: { type: 'integer', minimum: 1, maximum: 65535 },
+      username: text(32, { pattern: '^[a-z_][a-z0-9_-]{0,31}$' }),
+      password: plain(1024),
+      private_key: text(16384),
+      api_key: plain(1024),
+      host_key_sha256: text(128, { pattern: '^SHA256:[A-Za-z0-9+/]{43}=?$' }),
+      hestia_bin: text(255, { pattern: '^/[A-Za-z0-9._/-]{1,254}$' }),
+      capabilities: {
+        type: 'object', additionalProperties: false,
+        properties: { web: { type: 'boolean' }, mail: { type: 'boolean' }, dns: { type: 'boolean' } },
+      },
+      status: { enum: ['active', 'disabled', 'maintenance'] },
+      max_accounts: { type: 'integer', minimum: 0, maximum: 1000000 },
+    },
+  },
+  ServerGroup: {
+    type: 'object', additionalProperties: false, required: ['name'],
+    properties: {
+      name: { ...plain(191), minLength: 1 },
+      nameservers: { type: 'array', maxItems: 8, items: hostname },
+      servers: { type: 'array', maxItems: 1000, uniqueItems: true, items: id },
+      dns_servers: { type: 'array', maxItems: 100, uniqueItems: true, items: id },
+      vanity_domains: {
+        type: 'array', maxItems: 1000,
+        items: {
+          type: 'object', additionalProperties: false, required: ['domain'],
+          properties: {
+            domain: plain(253),
+            mail_server_id: id,
+            mail_user: text(30, { pattern: '^[A-Za-z][-_A-Za-z0-9]{0,28}[A-Za-z0-9]$' }),
+            dns_user: text(30, { pattern: '^[A-Za-z][-_A-Za-z0-9]{0,28}[A-Za-z0-9]$' }),
+          },
+        },
+      },
+      reserved_names: { type: 'array', maxItems: 10000, items: text(63, { pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$' }) },
+    },
+  },
+  UiLink: {
+    type: 'object', additionalProperties: false, required: ['audience'],
+    properties: {
+      audience: { enum: ['client', 'admin'] },
+      service_id: id,
+      page: text(40, { pattern: '^(overview|tasks|servers|groups|log|statistics|settings|services/[1-9][0-9]{0,9}|tasks/[1-9][0-9]{0,17})$' }),
+    },
+  },
+} as const;
+
+export type SchemaName = keyof typeof SCHEMAS;
+
+/** A body that does not match its schema: the field (dotted path) and what is wrong with it. */
+export class BodyError extends Error {
+  constructor(readonly field: string, message: string, readonly status = 422) {
+    super(field ? `${field}: ${message}` : message);
+    this.name = 'BodyError';
+  }
+}
+
+const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
+const compiled = new Map<SchemaName, ValidateFunction>();
+for (const name of Object.keys(SCHEMAS) as SchemaName[]) compiled.set(name, ajv.compile(SCHEMAS[name]));
+
+function fieldOf(e: ErrorObject): string {
+  const path = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (e.keyword === 'required') path.push(String(e.params.missingProperty));
+  if (e.keyword === 'additionalProperties') path.push(String(e.params.additionalProperty));
+  return path.join('.');
+}
+
+function describe(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required': return 'is required';
+    case 'additionalProperties': return 'is not a known field';
+    case 'type': return `must be ${String(p.type).replace(/,/g, ' or ')}`;
+    case 'maxLength': return `must be at most ${p.limit} characters`;
+    case 'minLength': return `must be at least ${p.limit} character${p.limit === 1 ? '' : 's'}`;
+    case 'minimum': return `must be at least ${p.limit}`;
+    case 'maximum': return `must be at most ${p.limit}`;
+    case 'enum': return `must be one of ${(p.allowedValues as unknown[]).join(', ')}`;
+    case 'pattern': return String(p.pattern) === PLAIN ? 'must not contain control characters or line breaks' : 'has characters or a form that is not allowed here';
+    case 'maxProperties': return `may have at most ${p.limit} entries`;
+    case 'maxItems': return `may have at most ${p.limit} items`;
+    case 'uniqueItems': return 'must not list an item twice';
+    case 'propertyNames': return 'has a name longer than 255 characters';
+    default: return e.message ?? 'is not valid';
+  }
+}
+
+/** Checks a parsed body against its schema; throws a BodyError naming the first bad field. */
+export function checkBody<T = Record<string, unknown>>(name: SchemaName, body: unknown): T {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BodyError('', 'the body must be a JSON object');
+  const validate = compiled.get(name)!;
+  if (!validate(body)) {
+    const e = validate.errors![0]!;
+    const field = fieldOf(e);
+    throw new BodyError(field || '(body)', describe(e));
+  }
+  return body as T;
+}
