@@ -1,0 +1,80 @@
+// The customer's page of one service (opened with a client link): while the service deploys, live
+// progress (the page polls progress.json); then the service panel; after a failure, an error
+// screen whose Try again enqueues Verify & Repair. Read from the database only.
+import type { Router } from 'express';
+import type { Knex } from 'knex';
+import { serviceView, type ServiceView } from '../../services/reads.ts';
+import { serviceOperation } from '../../services/lifecycle.ts';
+import { phase } from '../../views/render.ts';
+import { BodyError } from '../../api/schemas.ts';
+import { back, idParam, page, requireService, setFlash, UiError, wrap, type UiDeps } from '../http.ts';
+import { formatTime } from '../render.ts';
+
+export async function viewOf(db: Knex, serviceId: number): Promise<ServiceView> {
+  try {
+    return await serviceView(db, serviceId);
+  } catch (err) {
+    if (err instanceof BodyError && err.status === 404) throw new UiError(404, `Service ${serviceId} is not known here.`);
+    throw err;
+  }
+}
+
+const STATUS_WORD: Record<string, string> = {
+  succeeded: 'done', running: 'in progress', retrying: 'retrying', queued: 'queued', waiting: 'queued', failed: 'failed', cancelled: 'not run',
+};
+
+/** Everything the deploy page shows, also sent as JSON to the polling script. */
+export function progressOf(v: ServiceView) {
+  const ph = phase(v);
+  const p = v.progress;
+  const steps = (p?.steps ?? []).map((s) => ({ label: s.label, status: s.status, word: STATUS_WORD[s.status] ?? s.status, done: s.status === 'succeeded' }));
+  const done = p?.done ?? 0;
+  const total = p?.total ?? 0;
+  const running = steps.filter((s) => s.status === 'running' || s.status === 'retrying').length;
+  const finished = !!p && p.state === 'succeeded';
+  return {
+    phase: ph, state: v.state, operation: p?.operation ?? null, done, total, running, pending: Math.max(0, total - done - running),
+    percent: total > 0 ? Math.round((100 * done) / total) : 0,
+    current: finished ? 'Deployment finished — refreshing…' : p?.current ?? (ph === 'deploying' ? 'Waiting for a worker…' : null),
+    steps,
+    recent: v.recent.map((r) => ({ label: r.label, word: STATUS_WORD[r.status] ?? r.status, status: r.status, at: formatTime(r.at) })),
+  };
+}
+
+export function addCustomerPages(r: Router, deps: UiDeps): void {
+  r.get('/service/:id', wrap(async (req, res) => {
+    const id = idParam(req.params.id, 'service');
+    requireService(req, id);
+    const v = await viewOf(deps.db, id);
+    const prog = progressOf(v);
+    await page(deps, req, res, 'service', {
+      title: v.domain ?? `Service ${id}`, v, prog,
+      deploying: prog.phase === 'deploying', failed: prog.phase === 'failed', ready: prog.phase === 'ready', busy: prog.phase === 'busy',
+      poll: prog.phase === 'deploying' || prog.phase === 'busy',
+    });
+  }));
+
+  r.get('/service/:id/progress.json', wrap(async (req, res) => {
+    const id = idParam(req.params.id, 'service');
+    const s = req.uiSession;
+    if (!s || (s.kind !== 'admin' && !s.services.includes(id))) {
+      res.status(s ? 403 : 401).json({ error: s ? 'this session may not see that service' : 'no session: open the page from your client area again' });
+      return;
+    }
+    res.json(progressOf(await viewOf(deps.db, id)));
+  }));
+
+  r.post('/service/:id/retry', wrap(async (req, res) => {
+    const id = idParam(req.params.id, 'service');
+    const s = requireService(req, id);
+    const v = await viewOf(deps.db, id);
+    if (phase(v) !== 'failed') {
+      await setFlash(deps.db, s, 'Your service is not in a failed state; nothing to try again.', 'error');
+      return back(res, `/ui/service/${id}`);
+    }
+    const answer = await serviceOperation(deps.db, deps.masterKey, 'verify-repair', id, {});
+    if (answer.created) deps.onTick?.();
+    await setFlash(deps.db, s, 'We are trying again. This page follows the progress.');
+    back(res, `/ui/service/${id}`);
+  }));
+}
