@@ -6,8 +6,12 @@ import { openCore, startDaemon, ensureSchema, StartupError, type Core } from './
 import { AdminError, cancelTask, cleanCompleted, deleteTasks, forceFailStuck, forceFailTask, resetChain, retryTask } from './engine/admin.ts';
 import { setTargetLimit } from './engine/queries.ts';
 import { SchedulerError } from './scheduler/scheduler.ts';
-import { isSecretSetting, SettingError, SETTING_DEFINITIONS, writeSetting } from './settings/settings.ts';
+import { isHiddenSetting, isSecretSetting, SettingError, SETTING_DEFINITIONS, writeSetting } from './settings/settings.ts';
+import { PasswordError, setAdminPassword } from './ui/auth.ts';
 import { VERSION } from './version.ts';
+import { openApiDocument } from './api/openapi.ts';
+import { BodyError, checkBody } from './api/schemas.ts';
+import { addServer, listGroups, listServers, saveGroup, type GroupInput, type ServerInput } from './fleet/inventory.ts';
 
 const HELP = `hostbridge ${VERSION} — provisioning daemon for WHMCS
 
@@ -35,8 +39,16 @@ Task queue
   chain reset <id>               run a chain again from its first step (redeploy)
   target limit <target> <n>      let n tasks run at once on a target server (default 1)
 
+Fleet (JSON on standard input, so credentials stay out of ps and shell history)
+  server add < server.json       add a server: see docs/api.md (POST /v1/servers) for the fields
+  server list                    list servers (credentials are never shown)
+  group add < group.json         add a server group with its nodes, DNS servers and vanity domains
+  group list                     list server groups
+API
+  openapi                        print the OpenAPI document of the daemon's API
 Settings
   set <key> <value|->            change a setting; "-" reads the value from standard input (use it for secrets)
+  admin-password -               set the admin password of the pages (/ui), read from standard input
                                  keys: ${Object.keys(SETTING_DEFINITIONS).join(', ')}
 
 Options
@@ -131,7 +143,7 @@ async function main(argv: string[]): Promise<number> {
     out(HELP);
     return 0;
   }
-  const sub = ['task', 'tasks', 'chain', 'target'].includes(command) ? positional(args, 'a sub-command', command) : '';
+  const sub = ['task', 'tasks', 'chain', 'target', 'server', 'group'].includes(command) ? positional(args, 'a sub-command', command) : '';
   const name = sub ? `${command} ${sub}` : command;
 
   // Check the arguments before the configuration or the database is touched.
@@ -289,11 +301,57 @@ async function main(argv: string[]): Promise<number> {
       if (value === '-') value = (await readStdin()).replace(/\r?\n$/, '');
       run = (config) => withCore(config, async (core) => {
         await writeSetting(core.db, key, value, core.config.masterKey);
-        out(`${key} = ${isSecretSetting(key) ? '******** (stored encrypted)' : value}`);
+        out(`${key} = ${isSecretSetting(key) ? '******** (stored encrypted)' : isHiddenSetting(key) ? '******** (hidden)' : value}`);
         return 0;
       });
       break;
     }
+    case 'admin-password': {
+      // Never on the command line (ps, shell history): "-" reads it from standard input.
+      if (args.shift() !== '-') throw new UsageError('admin-password reads the password from standard input: run "hostbridge admin-password -"');
+      noMore(args, name);
+      const password = (await readStdin()).replace(/\r?\n$/, '');
+      run = (config) => withCore(config, async (core) => {
+        await setAdminPassword(core.db, password);
+        out('admin password set; admin sessions opened with the old password were logged out');
+        return 0;
+      });
+      break;
+    }
+    case 'openapi':
+      noMore(args, name);
+      // Needs no configuration: the document comes from the schemas alone.
+      out(JSON.stringify(openApiDocument(), null, 2));
+      return 0;
+    case 'server add':
+    case 'group add': {
+      noMore(args, name);
+      const text = await readStdin();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (err) {
+        throw new UsageError(`${name} reads a JSON object on standard input; that was not JSON (${(err as Error).message})`);
+      }
+      run = (config) => withCore(config, async (core) => {
+        const newId = name === 'server add'
+          ? await addServer(core.db, core.config.masterKey, checkBody<ServerInput>('Server', body))
+          : await saveGroup(core.db, checkBody<GroupInput>('ServerGroup', body));
+        out(`${name === 'server add' ? 'server' : 'server group'} ${newId} added`);
+        return 0;
+      });
+      break;
+    }
+    case 'server list':
+    case 'group list':
+      noMore(args, name);
+      run = (config) => withCore(config, async (core) => {
+        const rows = name === 'server list' ? await listServers(core.db) : await listGroups(core.db);
+        for (const r of rows) out(JSON.stringify(r));
+        if (rows.length === 0) out(name === 'server list' ? 'no servers yet' : 'no server groups yet');
+        return 0;
+      });
+      break;
     default:
       if (sub) throw new UsageError(`unknown command "${name}"`);
       throw new UsageError(`unknown command "${command}"`);
@@ -329,7 +387,7 @@ main(process.argv.slice(2)).then(
     } else if (err instanceof ConfigError) {
       process.stderr.write(`hostbridge: ${err.message}\n`);
       process.exitCode = 2;
-    } else if (err instanceof StartupError || err instanceof AdminError || err instanceof SchedulerError || err instanceof SettingError) {
+    } else if (err instanceof StartupError || err instanceof AdminError || err instanceof SchedulerError || err instanceof SettingError || err instanceof BodyError || err instanceof PasswordError) {
       process.stderr.write(`hostbridge: ${err.message}\n`);
       process.exitCode = 1;
     } else {

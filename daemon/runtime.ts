@@ -10,6 +10,9 @@ import { migrateLatest, pendingMigrations } from './db/migrate.ts';
 import { Engine } from './engine/engine.ts';
 import { TaskRegistry } from './engine/registry.ts';
 import { registerBuiltins } from './handlers/builtin.ts';
+import { registerServiceHandlers } from './handlers/service.ts';
+import { registerHostingHandlers } from './handlers/hosting/index.ts';
+import { FleetAccess } from './fleet/access.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { globalMasker } from './log/mask.ts';
 import { SettingsCache } from './settings/settings.ts';
@@ -47,12 +50,14 @@ export async function openCore(config: Config, logger = createLogger({ format: c
   }
   const daemonId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
   const settings = new SettingsCache(db);
-  const registry = registerBuiltins(new TaskRegistry());
+  const fleet = new FleetAccess(db, config.masterKey, logger);
+  const registry = registerHostingHandlers(registerServiceHandlers(registerBuiltins(new TaskRegistry()), db), { db, masterKey: config.masterKey, fleet });
   // Jobs wake the engine when they make work due; the engine is attached to core later, by serve.
   const scheduler = new Scheduler(db, settings, daemonId, engineJobs(db, registry, settings, config.masterKey, () => core.engine?.wake()));
   const core: Core = {
     config, db, logger, settings, registry, daemonId, scheduler,
     async close() {
+      await fleet.close();
       await db.destroy();
     },
   };
@@ -100,7 +105,7 @@ export async function startDaemon(config: Config, opts: { migrate?: boolean; log
 
   let server: http.Server;
   try {
-    server = await listen(createApp({ db, secret: config.secret, scheduler, logger, onTick: () => engine.wake() }), config.listenHost, config.listenPort);
+    server = await listen(createApp({ db, secret: config.secret, masterKey: config.masterKey, scheduler, logger, onTick: () => engine.wake() }), config.listenHost, config.listenPort);
   } catch (err) {
     await core.close();
     throw new StartupError(`cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`);

@@ -234,7 +234,7 @@ describe('hostbridge CLI against a fresh SQLite database', () => {
   test('run-task with an unknown job exits 1 naming the known jobs', async () => {
     const r = await cli(['run-task', 'nope'], cwd);
     assert.equal(r.code, 1, show(r));
-    assert.match(r.stderr, /unknown job "nope"; jobs are deliver-tickets, reap-expired-leases, clean-completed-tasks/);
+    assert.match(r.stderr, /unknown job "nope"; jobs are deliver-tickets, reap-expired-leases, sync-usage, check-servers, clean-completed-tasks/);
   });
 
   test('a job locked by a dead daemon is refused by run-task until clear-locks', async () => {
