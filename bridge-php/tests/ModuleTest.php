@@ -29,41 +29,29 @@ final class ModuleTest extends TestCase
         'hostbridge_MetaData' => 'array',
         'hostbridge_ConfigOptions' => 'array',
         'hostbridge_AdminCustomButtonArray' => 'array',
+        'hostbridge_ClientArea' => 'array',
+        'hostbridge_AdminServicesTabFields' => 'array',
+        'hostbridge_ListAccounts' => 'array',
+        'hostbridge_UsageUpdate' => 'NULL',
+        'hostbridge_MetricProvider' => 'object',
+        // The addon module's functions share the process (and the hostbridge_ prefix).
+        'hostbridge_config' => 'array',
+        'hostbridge_activate' => 'array',
+        'hostbridge_deactivate' => 'array',
     ];
 
     protected function setUp(): void
     {
         $GLOBALS['hostbridge_test_module_log'] = [];
+        \WHMCS\Database\Capsule::reset();
     }
 
-    private static function env(string $name): string
-    {
-        $v = getenv($name);
-        if ($v === false || trim($v) === '') {
-            self::fail("{$name} is not set: these tests need a running hostbridge daemon "
-                . '(run them through test/php/bridge.test.ts, which sets the HOSTBRIDGE_TEST_* variables)');
-        }
-        return trim($v);
-    }
+    use DaemonEnv;
 
     /** The server* params of a WHMCS server record pointing at the test daemon. */
     private static function serverParams(?string $secret = null): array
     {
-        $url = parse_url(self::env('HOSTBRIDGE_TEST_DAEMON_URL'));
-        if (!is_array($url) || !isset($url['host'])) {
-            self::fail('HOSTBRIDGE_TEST_DAEMON_URL is not a URL: ' . getenv('HOSTBRIDGE_TEST_DAEMON_URL'));
-        }
-        $secure = ($url['scheme'] ?? 'http') === 'https';
-        return [
-            'serverid' => 1,
-            'serverhostname' => $url['host'],
-            'serverip' => '',
-            'serverport' => (string) ($url['port'] ?? ($secure ? 443 : 80)),
-            'serversecure' => $secure ? 'on' : '',
-            'serverusername' => '',
-            'serverpassword' => $secret ?? self::env('HOSTBRIDGE_TEST_SECRET'),
-            'serveraccesshash' => '',
-        ];
+        return self::serverParamsFor(null, $secret);
     }
 
     /** Full $params of a service, as WHMCS passes them. */
@@ -124,19 +112,51 @@ final class ModuleTest extends TestCase
     public function testConfigOptionsKeepTheirPositions(): void
     {
         $options = hostbridge_ConfigOptions();
-        // configoption1..7: stored by position in tblproducts, never to be reordered.
+        // configoptionN is stored by position in tblproducts: 1..7 never move, new ones are appended.
         self::assertSame(
-            ['Deployment mode', 'Server group', 'Web', 'Mail', 'DNS', 'Web disk quota (MB)', 'Mail disk quota (MB)'],
+            ['Deployment mode', 'Server group', 'Web', 'Mail', 'DNS', 'Web disk quota (MB)', 'Mail disk quota (MB)',
+                'Web bandwidth (MB)', 'Web domains', 'Databases', 'Mail accounts', 'Vanity site quota (MB)', 'Vanity mailbox quota (MB)'],
             array_keys($options),
         );
         self::assertSame(
-            ['dropdown', 'text', 'yesno', 'yesno', 'yesno', 'text', 'text'],
+            ['dropdown', 'dropdown', 'yesno', 'yesno', 'yesno', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
             array_column(array_values($options), 'Type'),
         );
         self::assertSame('split,unified,vanity', $options['Deployment mode']['Options']);
+        self::assertSame('hostbridge_LoaderServerGroups', $options['Server group']['Loader']);
+        self::assertTrue(function_exists($options['Server group']['Loader']));
+        self::assertSame(
+            ['Web bandwidth (MB)' => 'unlimited', 'Web domains' => '1', 'Databases' => 'unlimited', 'Mail accounts' => 'unlimited',
+                'Vanity site quota (MB)' => '1024', 'Vanity mailbox quota (MB)' => '1024'],
+            array_map(static fn ($o) => $o['Default'], array_slice($options, 7)),
+        );
         self::assertLessThanOrEqual(24, count($options));
         foreach ($options as $name => $def) {
             self::assertSame($name, $def['FriendlyName']);
+            self::assertNotSame('', $def['Description'] ?? '');
+        }
+        // Role gating and the overriding configurable options are told where the admin reads them.
+        foreach (['Web disk quota (MB)' => 'web_disk_quota', 'Mail disk quota (MB)' => 'mail_disk_quota'] as $name => $option) {
+            self::assertMatchesRegularExpression('/unlimited/', $options[$name]['Description']);
+            self::assertMatchesRegularExpression('/0 disables the (web|mail) role/', $options[$name]['Description']);
+            self::assertStringContainsString($option, $options[$name]['Description']);
+        }
+        foreach (['Web bandwidth (MB)' => 'web_bandwidth', 'Web domains' => 'web_domains', 'Databases' => 'databases', 'Mail accounts' => 'mail_accounts'] as $name => $option) {
+            self::assertStringContainsString("configurable option {$option}", $options[$name]['Description']);
+        }
+        self::assertStringContainsString('vanity_domain', $options['Deployment mode']['Description']);
+        self::assertStringContainsString('vanity_name', $options['Deployment mode']['Description']);
+    }
+
+    public function testTheLoaderThrowsOnEmptyOrPartialParams(): void
+    {
+        foreach ([[], ['serviceid' => 9], ['serverhostname' => '127.0.0.1', 'serverport' => '1']] as $params) {
+            try {
+                hostbridge_LoaderServerGroups($params);
+                self::fail('the loader returned without a daemon');
+            } catch (\Exception $e) {
+                self::assertStringStartsWith('hostbridge: ', $e->getMessage());
+            }
         }
     }
 
@@ -291,19 +311,18 @@ final class ModuleTest extends TestCase
 
     public function testLifecycleCallsReachTheDaemonAndReturnItsError(): void
     {
-        // The daemon does not serve the lifecycle routes yet: a correctly signed request gets its
-        // JSON 404 "no such route" (a bad signature would get a 401 first).
+        // Service 4711 is unknown to the daemon and group 2 has no server (bridge.test.ts seeds it so):
+        // correctly signed requests get the daemon's own refusal (a bad signature would get a 401 first).
         $params = self::serviceParams(self::serverParams());
         $r = hostbridge_CreateAccount($params);
         self::assertIsString($r);
         self::assertNotSame('success', $r);
-        self::assertStringStartsWith('hostbridge: ', $r);
-        self::assertStringContainsString('no such route', $r);
+        self::assertMatchesRegularExpression('/^hostbridge: the daemon answered HTTP 422: .*\\(field: server_group_id\\)$/', $r);
         self::assertStringNotContainsString('signature', $r);
 
         foreach (['SuspendAccount', 'UnsuspendAccount', 'TerminateAccount', 'ChangePackage', 'ChangePassword', 'Redeploy', 'VerifyRepair', 'ForceTerminate', 'SyncUsage'] as $action) {
             $out = ('hostbridge_' . $action)($params);
-            self::assertStringContainsString('no such route', $out, $action);
+            self::assertMatchesRegularExpression('/^hostbridge: the daemon answered HTTP 404: .*4711/', $out, $action);
             $log = self::logFor($action);
             self::assertSame('POST', $log[0]['request']['method']);
             self::assertStringStartsWith('/v1/services/4711', $log[0]['request']['path'], $action);
@@ -323,6 +342,33 @@ final class ModuleTest extends TestCase
         ], $paths);
     }
 
+    public function testCreateAccountSucceedsAtOnceAndARepeatCreatesNothing(): void
+    {
+        // Group 1 has a web and a mail node (bridge.test.ts seeds them); DNS is not ticked.
+        $server = self::serverParams();
+        $params = ['serviceid' => 4800, 'configoption2' => '1', 'domain' => 'fleet4800.example.com'] + self::serviceParams($server);
+        $t0 = hrtime(true);
+        $r = hostbridge_CreateAccount($params);
+        $ms = (hrtime(true) - $t0) / 1e6;
+        self::assertSame('success', $r);
+        self::assertLessThan(1000.0, $ms, "CreateAccount took {$ms} ms");
+        $client = DaemonClient::fromParams($server);
+        $first = $client->request('GET', '/v1/services/4800', null)['data']['service'];
+        self::assertSame('deploying', $first['state']);
+        self::assertSame('split', $first['mode']);
+        self::assertSame('fleet4800.example.com', $first['domain']);
+        self::assertSame('deploy', $first['progress']['operation']);
+        self::assertSame(7, $first['progress']['total'], 'web package, user and domain; mail package, user and domain; SSL seed');
+        self::assertSame(['mail', 'web'], array_column($first['accounts'], 'role'));
+
+        self::assertSame('success', hostbridge_CreateAccount($params));
+        $again = $client->request('GET', '/v1/services/4800', null)['data']['service'];
+        self::assertSame($first['progress']['chain_id'], $again['progress']['chain_id'], 'the repeat must not add a chain');
+        self::assertSame($first['created_at'], $again['created_at']);
+        $accounts = $client->request('GET', '/v1/accounts', null)['data']['accounts'];
+        self::assertCount(1, array_filter($accounts, static fn (array $a): bool => $a['service_id'] === 4800));
+    }
+
     public function testCreateAccountBodyAndLogMasking(): void
     {
         $secret = self::env('HOSTBRIDGE_TEST_SECRET');
@@ -338,7 +384,7 @@ final class ModuleTest extends TestCase
         }
         $body = json_decode(json_encode($entry['request']['body']), true);
         self::assertSame(
-            ['service_id', 'client_id', 'product_id', 'domain', 'username', 'password', 'server_group_id', 'product', 'config_options', 'custom_fields'],
+            ['service_id', 'client_id', 'product_id', 'domain', 'username', 'password', 'email', 'server_group_id', 'product', 'config_options', 'custom_fields'],
             array_keys($body),
         );
         self::assertSame(4711, $body['service_id']);

@@ -1,7 +1,9 @@
 <?php
 /**
- * PHPUnit bootstrap: stands in for WHMCS. It defines only what WHMCS itself provides to a server
- * module (the WHMCS constant and logModuleCall), then loads the module the way WHMCS does.
+ * PHPUnit bootstrap: stands in for WHMCS. It defines only what WHMCS itself provides to modules
+ * (the WHMCS constant, logModuleCall here, the rest in whmcs-stubs.php), then loads the modules the
+ * way WHMCS does: the server module and the addon module into one process, and the addon's hooks.php
+ * (WHMCS includes every active module's hooks on each page load, cron included).
  */
 
 define('WHMCS', true);
@@ -25,4 +27,9 @@ function logModuleCall($module, $action, $requestString, $responseData, $process
     ];
 }
 
+require_once __DIR__ . '/whmcs-stubs.php';
+require_once __DIR__ . '/DaemonEnv.php';
+
 require_once __DIR__ . '/../modules/servers/hostbridge/hostbridge.php';
+require_once __DIR__ . '/../modules/addons/hostbridge/hostbridge.php';
+require_once __DIR__ . '/../modules/addons/hostbridge/hooks.php';

@@ -1,0 +1,71 @@
+<?php
+/**
+ * hostbridge — WHMCS addon module (PHP 8.1+, no Composer at runtime).
+ *
+ * Holds the daemon's address and shared secret for what is not tied to a product: the admin page
+ * (Addons › hostbridge, the daemon's own pages) and the AfterCronJob hook (hooks.php) that ticks the
+ * daemon after each WHMCS cron run. It creates nothing in WHMCS's database: the daemon owns its
+ * mod_hostbridge_* tables and their migrations.
+ */
+
+if (!defined('WHMCS')) {
+    die('This file cannot be accessed directly');
+}
+
+use WHMCS\Module\Addon\Hostbridge\Addon;
+
+if (!class_exists(Addon::class, false)) {
+    require_once __DIR__ . '/lib/Addon.php';
+}
+
+function hostbridge_config(): array
+{
+    return [
+        'name' => 'hostbridge',
+        'description' => 'The hostbridge provisioning daemon: its admin pages, and a tick of its scheduler after every WHMCS cron run.',
+        'author' => 'hostbridge',
+        'language' => 'english',
+        'version' => '0.1.0',
+        'fields' => [
+            'daemon_url' => [
+                'FriendlyName' => 'Daemon URL',
+                'Type' => 'text',
+                'Size' => '60',
+                'Default' => 'http://127.0.0.1:8740',
+                'Description' => 'where WHMCS reaches the daemon, e.g. http://127.0.0.1:8740 or https://hostbridge.example.com:443 behind a TLS proxy',
+            ],
+            'shared_secret' => [
+                'FriendlyName' => 'Shared secret',
+                'Type' => 'password',
+                'Size' => '60',
+                'Description' => 'the daemon\'s HOSTBRIDGE_SECRET (data/shared-secret on the embedded default); the same as the password of the hostbridge server record',
+            ],
+            'tick_on_cron' => [
+                'FriendlyName' => 'Tick on WHMCS cron',
+                'Type' => 'yesno',
+                'Description' => 'after every WHMCS cron run, ask the daemon to run its scheduled jobs (the daemon also ticks itself)',
+            ],
+        ],
+    ];
+}
+
+function hostbridge_activate(): array
+{
+    // The HTTP client needs curl; say so now rather than at the first cron run.
+    if (!function_exists('curl_init')) {
+        return ['status' => 'error', 'description' => 'hostbridge needs the PHP curl extension on the WHMCS server (Debian/Ubuntu: apt-get install php-curl).'];
+    }
+    return ['status' => 'success', 'description' => 'hostbridge is active. Set the daemon URL and the shared secret under Configure; nothing was added to the WHMCS database.'];
+}
+
+function hostbridge_deactivate(): array
+{
+    return ['status' => 'success', 'description' => 'hostbridge is inactive. The daemon and its own tables are untouched.'];
+}
+
+/** Addons › hostbridge: the daemon's admin page named by ?page= (default "overview"). */
+function hostbridge_output($vars): void
+{
+    $vars = is_array($vars) ? $vars : [];
+    echo Addon::adminPage($vars, Addon::pageName($_GET['page'] ?? null));
+}
