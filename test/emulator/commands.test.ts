@@ -1,0 +1,240 @@
+// Command semantics from the HestiaCP reference: exit codes, messages, state and output shapes.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freshNode } from './hestia/testing.ts';
+import { hashFiles, readNode, runHestia, snapshot, userFiles } from './hestia/index.ts';
+
+test('too few arguments → 1 with Usage on stdout, logged to error.log', () => {
+  const { dir, run } = freshNode();
+  const r = run('v-add-user', 'alice', 'pw');
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, 'Usage: v-add-user USER PASSWORD EMAIL [PACKAGE] [NAME] \n');
+  assert.match(readFileSync(join(dir, 'log/error.log'), 'utf8'), /v-add-user  'alice' '\*\*\*\*\*\*' \[Error 1\]/);
+});
+
+test('invalid formats → 2 with "invalid <name> format"', () => {
+  const { run } = freshNode();
+  assert.deepEqual(run('v-add-user', '-rf', 'pw', 'a@x.org'), { code: 2, stdout: 'Error: invalid user format :: -rf\n', stderr: '' });
+  assert.equal(run('v-add-user', 'a'.repeat(31), 'pw', 'a@x.org').code, 2);
+  assert.equal(run('v-add-user', 'al.ice', 'pw', 'a@x.org').code, 2, 'new users may not contain a dot');
+  assert.equal(run('v-add-user', 'bob', 'pw', 'not-an-email').stdout, 'Error: invalid email format :: not-an-email\n');
+  assert.equal(run('v-add-user', 'bob', 'pw', 'b@x.org').code, 0);
+  assert.equal(run('v-add-web-domain', 'bob', 'x.org;id').stdout, 'Error: invalid domain format :: x.org;id\n');
+  assert.equal(run('v-add-web-domain', 'bob', '$(id).org').code, 2);
+  assert.equal(run('v-add-dns-domain', 'bob', 'x.org', '999.1.1.1').stdout, 'Error: invalid ip :: 999.1.1.1\n');
+  assert.equal(run('v-add-dns-domain', 'bob', 'x.org', '192.0.2.10').code, 0);
+  assert.equal(run('v-add-dns-record', 'bob', 'x.org', 'a'.repeat(400), 'A', '192.0.2.1').code, 2, 'record names of 400+ chars');
+  assert.equal(run('v-add-dns-record', 'bob', 'x.org', 'www', 'A', 'not-an-ip').code, 2);
+});
+
+test('reserved names → 2; existing → 4; missing → 3', () => {
+  const { run } = freshNode();
+  const r = run('v-add-user', 'MySQL', 'pw', 'a@x.org');
+  assert.equal(r.code, 2);
+  assert.match(r.stdout, /^Error: The user name 'MySQL' is reserved/);
+  assert.equal(run('v-add-user', 'alice', 'pw', 'a@x.org').code, 0);
+  assert.deepEqual(run('v-add-user', 'alice', 'pw', 'a@x.org'), { code: 4, stdout: 'Error: user alice exists\n', stderr: '' });
+  assert.equal(run('v-add-user', 'www-data', 'pw', 'a@x.org').stdout, 'Error: user www-data exists\n', 'an OS account counts');
+  assert.equal(run('v-add-user', 'carol', 'pw', 'c@x.org', 'gold').stdout, "Error: package gold doesn't exist\n");
+  assert.equal(run('v-list-user', 'nobody').stdout, "Error: user nobody doesn't exist\n");
+  assert.equal(run('v-delete-web-domain', 'alice', 'nope.org').stdout, "Error: web domain nope.org doesn't exist\n");
+  assert.equal(run('v-add-web-domain', 'alice', 'x.org').code, 0);
+  assert.deepEqual(run('v-add-web-domain', 'alice', 'x.org'), { code: 4, stdout: 'Error: Web domain x.org exists\n', stderr: '' });
+  assert.equal(run('v-add-mail-domain', 'alice', 'x.org').code, 0);
+  assert.equal(run('v-delete-mail-account', 'alice', 'x.org', 'bob').stdout, "Error: x.org account bob doesn't exist\n");
+  assert.equal(run('v-add-mail-account', 'alice', 'x.org', 'bob', 'pw').code, 0);
+  assert.equal(run('v-add-mail-account', 'alice', 'x.org', 'BOB', 'pw').stdout, 'Error: mail account bob already exists\n');
+});
+
+test('success is silent and logged with the password masked', () => {
+  const { dir, run } = freshNode();
+  assert.deepEqual(run('v-add-user', 'alice', 's3cret!', 'a@x.org', 'default', 'Alice', 'Smith'), { code: 0, stdout: '', stderr: '' });
+  const log = readFileSync(join(dir, 'log/system.log'), 'utf8');
+  assert.match(log, /v-add-user  'alice' '\*\*\*\*\*\*' 'a@x.org' 'default' 'Alice' 'Smith'\n$/);
+  assert.doesNotMatch(log, /s3cret/);
+  const st = readNode(dir);
+  assert.equal(st.users.alice!.conf.NAME, 'Alice Smith');
+  assert.equal(st.users.alice!.conf.CONTACT, 'a@x.org');
+  assert.equal(st.users.admin!.counters.U_USERS, 2);
+  assert.ok(st.passwd.includes('alice'));
+});
+
+test('suspension: 5 on suspended, unsuspend of an active user → 0, root user no-ops', () => {
+  const { dir, run } = freshNode();
+  run('v-add-user', 'alice', 'pw', 'a@x.org');
+  run('v-add-web-domain', 'alice', 'x.org');
+  assert.equal(run('v-suspend-user', 'alice').code, 0);
+  assert.equal(readNode(dir).users.alice!.conf.SUSPENDED, 'yes');
+  assert.equal(readNode(dir).users.alice!.web[0]!.SUSPENDED, 'yes');
+  assert.equal(readNode(dir).users.admin!.counters.SUSPENDED_USERS, 1);
+  assert.deepEqual(run('v-suspend-user', 'alice'), { code: 5, stdout: 'Error: user alice is suspended\n', stderr: '' });
+  assert.equal(run('v-add-web-domain', 'alice', 'y.org').stdout, 'Error: user alice is suspended\n');
+  assert.equal(run('v-unsuspend-user', 'alice').code, 0);
+  assert.equal(run('v-unsuspend-user', 'alice').code, 0, 'no "is suspended" check');
+  assert.equal(readNode(dir).users.admin!.counters.SUSPENDED_USERS, 0, 'floor 0');
+  const before = snapshot(dir);
+  assert.equal(run('v-delete-user', 'admin').code, 0);
+  assert.equal(run('v-suspend-user', 'admin').code, 0);
+  assert.deepEqual(snapshot(dir), before, 'root user operations change nothing');
+  assert.equal(run('v-suspend-web-domain', 'alice', 'x.org').code, 0);
+  assert.equal(run('v-suspend-web-domain', 'alice', 'x.org').stdout, 'Error: web x.org is suspended\n');
+  assert.equal(run('v-unsuspend-web-domain', 'alice', 'x.org').code, 0);
+  assert.equal(run('v-unsuspend-web-domain', 'alice', 'x.org').code, 6);
+});
+
+test('package limits → 8; packages from a TMPFILE; disabled roles → 11', () => {
+  const { dir, run } = freshNode();
+  const tmp = join(dir, 'tmp', 'pkg');
+  writeFileSync(tmp, readFileSync(join(dir, 'data/packages/default.pkg'), 'utf8').replace("WEB_DOMAINS='unlimited'", "WEB_DOMAINS='1'").replace("MAIL_ACCOUNTS='unlimited'", "MAIL_ACCOUNTS='1'"));
+  assert.equal(runHestia(dir, 'v-add-user-package', ['/tmp/pkg', 'small']).code, 0);
+  assert.equal(run('v-add-user-package', '/tmp/pkg', 'small').stdout, 'Error: package small already exists.\n');
+  assert.equal(run('v-add-user-package', '/tmp/missing', 'other').code, 3);
+  const listed = JSON.parse(run('v-list-user-packages', 'json').stdout);
+  assert.deepEqual(Object.keys(listed).sort(), ['default', 'small', 'system']);
+  assert.equal(listed.small.WEB_DOMAINS, '1');
+  run('v-add-user', 'alice', 'pw', 'a@x.org', 'small');
+  assert.equal(run('v-add-web-domain', 'alice', 'x.org').code, 0);
+  assert.deepEqual(run('v-add-web-domain', 'alice', 'y.org'), { code: 8, stdout: 'Error: WEB_DOMAINS limit is reached :: upgrade user package\n', stderr: '' });
+  run('v-add-mail-domain', 'alice', 'x.org', 'no', 'no', 'no');
+  assert.equal(run('v-add-mail-account', 'alice', 'x.org', 'a', 'pw').code, 0);
+  assert.equal(run('v-add-mail-account', 'alice', 'x.org', 'b', 'pw').code, 8);
+  assert.equal(run('v-change-user-package', 'alice', 'default').code, 0);
+  assert.equal(run('v-add-web-domain', 'alice', 'y.org').code, 0);
+  assert.equal(run('v-change-user-package', 'alice', 'small').stdout, "Error: Package doesn't cover WEB_DOMAIN usage\n");
+  assert.equal(run('v-delete-user-package', 'small').code, 0);
+
+  const dnsOnly = freshNode({ dns: true });
+  dnsOnly.run('v-add-user', 'bob', 'pw', 'b@x.org');
+  assert.deepEqual(dnsOnly.run('v-add-web-domain', 'bob', 'x.org'), { code: 11, stdout: 'Error: WEB_SYSTEM is not enabled\n', stderr: '' });
+  assert.equal(dnsOnly.run('v-add-mail-domain', 'bob', 'x.org').stdout, 'Error: MAIL_SYSTEM is not enabled\n');
+});
+
+test('JSON listings: keyed by name, all values strings, empty is {\\n}', () => {
+  const { run } = freshNode();
+  run('v-add-user', 'alice', 'pw', 'a@x.org');
+  assert.equal(run('v-list-web-domains', 'alice', 'json').stdout, '{\n}\n');
+  run('v-add-web-domain', 'alice', 'X.org');
+  const web = JSON.parse(run('v-list-web-domains', 'alice', 'json').stdout);
+  assert.deepEqual(Object.keys(web), ['x.org']);
+  assert.equal(web['x.org'].ALIAS, 'www.x.org');
+  assert.equal(web['x.org'].DOCUMENT_ROOT, '/home/alice/web/x.org/public_html/');
+  assert.equal(web['x.org'].U_DISK, '0');
+  const users = JSON.parse(run('v-list-users', 'json').stdout);
+  assert.deepEqual(Object.keys(users), ['admin', 'alice']);
+  assert.equal(users.alice.U_WEB_DOMAINS, '1');
+  for (const v of Object.values(users.alice)) assert.equal(typeof v, 'string');
+  assert.equal(run('v-list-users', 'list').stdout, 'admin\nalice\n');
+  assert.deepEqual(run('v-list-users', 'yaml'), { code: 0, stdout: '', stderr: '' });
+  const one = JSON.parse(run('v-list-user', 'alice', 'json').stdout);
+  assert.equal(one.alice.HOME, '/home/alice');
+  assert.equal(one.alice.U_USERS, '2', 'U_USERS comes from the root user');
+  // No escaping, as in Hestia: a quote in a value breaks the document.
+  run('v-add-user', 'bob', 'pw', 'b@x.org', 'default', 'Bob');
+  assert.equal(run('v-add-user', 'carl', 'pw', 'c@x.org', 'default', 'Carl "C"').code, 2, 'names with quotes are refused');
+  const info = JSON.parse(run('v-list-sys-info', 'json').stdout);
+  assert.equal(info.sysinfo.HOSTNAME, 'node1.example.net');
+});
+
+test('DNS: default template records with IDs, record add/change/delete rules', () => {
+  const { dir, run } = freshNode();
+  run('v-add-user', 'alice', 'pw', 'a@x.org');
+  assert.equal(run('v-add-dns-domain', 'alice', 'x.org', '192.0.2.10', 'ns1.x.net', 'ns2.x.net').code, 0);
+  const recs = JSON.parse(run('v-list-dns-records', 'alice', 'x.org', 'json').stdout);
+  assert.deepEqual(Object.keys(recs), ['1', '2', '9', '10', '11', '12', '13', '14', '15', '16', '17', '18', '19', '20', '21']);
+  assert.deepEqual([recs['1'].TYPE, recs['1'].VALUE], ['NS', 'ns1.x.net.']);
+  assert.equal(recs['14'].VALUE, 'mail.x.org.');
+  assert.equal(recs['14'].PRIORITY, '0');
+  assert.equal(recs['15'].VALUE, '"v=spf1 a mx ip4:192.0.2.10 -all"', 'quotes escaped in the JSON text, so it parses back');
+  assert.equal(recs['9'].TTL, '14400');
+  const zones = JSON.parse(runHestia(dir, 'v-list-dns-domains', ['alice', 'json']).stdout);
+  assert.equal(zones['x.org'].RECORDS, '15');
+  assert.equal(zones['x.org'].SERIAL, '3000000000');
+  assert.equal(readNode(dir).users.alice!.counters.U_DNS_RECORDS, 15);
+
+  assert.equal(run('v-add-dns-record', 'alice', 'x.org', 'Shop', 'cname', 'shops.example.com').code, 0);
+  let st = readNode(dir).users.alice!.dns[0]!;
+  const shop = st.records.find((r) => r.RECORD === 'shop')!;
+  assert.deepEqual([shop.ID, shop.TYPE, shop.VALUE, shop.PRIORITY], ['22', 'CNAME', 'shops.example.com.', '']);
+  assert.equal(st.zone.SERIAL, '3000000001');
+  assert.equal(run('v-add-dns-record', 'alice', 'x.org', 'txt1', 'TXT', 'hello world; x', '', '42').code, 0);
+  st = readNode(dir).users.alice!.dns[0]!;
+  assert.equal(st.records.find((r) => r.ID === '42')!.VALUE, '"hello world; x"');
+  assert.deepEqual(run('v-add-dns-record', 'alice', 'x.org', 'dup', 'A', '192.0.2.5', '', '42'), { code: 4, stdout: 'Error: ID=42 already exists\n', stderr: '' });
+  assert.equal(run('v-add-dns-record', 'alice', 'x.org', '@', 'CNAME', 'x.net').stdout, 'Error: CNAME on root is not allowed\n');
+  assert.equal(run('v-add-dns-record', 'alice', 'x.org', 'm', 'MX', 'localhost').stdout, 'Error: MX record localhost should be a fully qualified domain name (FQDN)\n');
+  assert.equal(run('v-add-dns-record', 'alice', 'x.org', 'sub', 'NS', 'ns9.x.org').stdout, 'Error: IN A ns9.x.org does not exist\n');
+  assert.equal(run('v-change-dns-record', 'alice', 'x.org', '42', 'txt1', 'TXT', 'changed').code, 0);
+  assert.equal(readNode(dir).users.alice!.dns[0]!.records.find((r) => r.ID === '42')!.VALUE, 'changed');
+  assert.equal(run('v-suspend-dns-record', 'alice', 'x.org', '42').code, 0);
+  assert.equal(run('v-suspend-dns-record', 'alice', 'x.org', '42').stdout, 'Error: x.org 42 is suspended\n');
+  assert.equal(run('v-unsuspend-dns-record', 'alice', 'x.org', '42').code, 0);
+  assert.equal(run('v-delete-dns-record', 'alice', 'x.org', '9').stdout, 'Error: at least one A record should remain active\n');
+  assert.equal(run('v-delete-dns-record', 'alice', 'x.org', '99').stdout, "Error: x.org id 99 doesn't exist\n");
+  assert.equal(run('v-delete-dns-record', 'alice', 'x.org', '42').code, 0);
+  assert.equal(readNode(dir).users.alice!.counters.U_DNS_RECORDS, 16);
+  assert.equal(run('v-add-dns-domain', 'alice', 'x.org', '192.0.2.10').stdout, 'Error: DNS domain x.org exists\n');
+  // The zone from package NS when NS2 is empty: 2 NS records from default.pkg.
+  assert.equal(run('v-add-dns-domain', 'alice', 'y.org', '192.0.2.10').code, 0);
+  const y = readNode(dir).users.alice!.dns[1]!;
+  assert.deepEqual(y.records.filter((r) => r.TYPE === 'NS').map((r) => r.VALUE), ['ns1.domain.tld.', 'ns2.domain.tld.']);
+  assert.equal(run('v-delete-dns-domain', 'alice', 'y.org').code, 0);
+  assert.equal(readNode(dir).users.alice!.counters.U_DNS_DOMAINS, 1);
+});
+
+test('mail: DKIM key, its DNS record and listing; accounts; counters match v-update-user-counters', () => {
+  const { dir, run } = freshNode();
+  run('v-add-user', 'alice', 'pw', 'a@x.org');
+  run('v-add-dns-domain', 'alice', 'x.org', '192.0.2.10');
+  assert.equal(run('v-add-mail-domain', 'alice', 'x.org').code, 0);
+  const dkim = run('v-list-mail-domain-dkim-dns', 'alice', 'x.org', 'json');
+  const parsed = JSON.parse(dkim.stdout);
+  assert.equal(parsed['mail._domainkey'].TTL, '3600');
+  const m = /^'v=DKIM1; k=rsa; p=([A-Za-z0-9+/=]+)'$/.exec(parsed['mail._domainkey'].TXT);
+  assert.ok(m, parsed['mail._domainkey'].TXT);
+  const pem = readFileSync(join(dir, 'data/users/alice/mail/x.org.pem'), 'utf8');
+  assert.match(pem, /BEGIN RSA PRIVATE KEY/);
+  const txt = readNode(dir).users.alice!.dns[0]!.records.find((r) => r.RECORD === 'mail._domainkey')!;
+  assert.equal(txt.VALUE, `"v=DKIM1; k=rsa; p=${m[1]}"`);
+  const domains = JSON.parse(run('v-list-mail-domains', 'alice', 'json').stdout);
+  assert.deepEqual([domains['x.org'].DKIM, domains['x.org'].ANTISPAM, domains['x.org'].ACCOUNTS], ['yes', 'no', '0']);
+  assert.equal(run('v-add-mail-account', 'alice', 'x.org', 'Bob', '/tmp/none', '100').code, 0);
+  const accts = JSON.parse(run('v-list-mail-accounts', 'alice', 'x.org', 'json').stdout);
+  assert.deepEqual(Object.keys(accts), ['bob']);
+  assert.equal(accts.bob.QUOTA, '100');
+  assert.equal(run('v-change-mail-account-quota', 'alice', 'x.org', 'bob', '0').code, 0);
+  assert.equal(readNode(dir).users.alice!.mail[0]!.accounts[0]!.QUOTA, 'unlimited');
+  const md5 = readNode(dir).users.alice!.mail[0]!.accounts[0]!.MD5;
+  assert.equal(run('v-change-mail-account-password', 'alice', 'x.org', 'bob', 'new').code, 0);
+  assert.notEqual(readNode(dir).users.alice!.mail[0]!.accounts[0]!.MD5, md5);
+  assert.equal(run('v-suspend-mail-account', 'alice', 'x.org', 'bob').code, 0);
+  assert.equal(run('v-change-mail-account-password', 'alice', 'x.org', 'bob', 'x').stdout, 'Error: x.org bob is suspended\n');
+  assert.equal(run('v-unsuspend-mail-account', 'alice', 'x.org', 'bob').code, 0);
+  const counters = readNode(dir).users.alice!.counters;
+  assert.equal(run('v-update-user-counters', 'alice').code, 0);
+  assert.deepEqual(readNode(dir).users.alice!.counters, counters);
+  // Deleting bob leaves the other user byte-for-byte unchanged.
+  run('v-add-user', 'carol', 'pw', 'c@x.org');
+  const carol = hashFiles(dir, userFiles(dir, 'carol'));
+  assert.equal(run('v-delete-mail-account', 'alice', 'x.org', 'bob').code, 0);
+  assert.equal(run('v-delete-mail-domain', 'alice', 'x.org').code, 0);
+  assert.equal(readNode(dir).users.alice!.counters.U_MAIL_ACCOUNTS, 0);
+  assert.deepEqual(hashFiles(dir, userFiles(dir, 'carol')), carol);
+  assert.equal(run('v-delete-user', 'alice').code, 0);
+  assert.equal(readNode(dir).users.alice, undefined);
+  assert.equal(readNode(dir).users.admin!.counters.U_USERS, 2);
+});
+
+test('v-change-user-password reads stdin when PASSWORD is empty, and /tmp files', () => {
+  const { dir, run } = freshNode();
+  run('v-add-user', 'alice', 'old', 'a@x.org');
+  const h0 = readNode(dir).users.alice!.conf.MD5;
+  assert.equal(runHestia(dir, 'v-change-user-password', ['alice'], 'fromstdin\n').code, 0);
+  const h1 = readNode(dir).users.alice!.conf.MD5;
+  assert.notEqual(h1, h0);
+  writeFileSync(join(dir, 'tmp', 'pw'), 'fromstdin\nsecond line\n');
+  assert.equal(run('v-change-user-password', 'alice', '/tmp/pw').code, 0);
+  assert.equal(readNode(dir).users.alice!.conf.MD5, h1, 'first line of the file is the password');
+  assert.match(readFileSync(join(dir, 'log/system.log'), 'utf8'), /v-change-user-password  'alice' '\*\*\*\*\*\*'\n$/);
+});
