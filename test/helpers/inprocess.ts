@@ -5,9 +5,11 @@ import { startDaemon, type Daemon } from '../../daemon/runtime.ts';
 import { quietLogger } from './engine.ts';
 import { TEST_MASTER_KEY, TEST_SECRET } from './daemon.ts';
 
-export function startTestDaemon(dir: string): Promise<Daemon> {
+/** A daemon on a fresh SQLite file in dir, or on the given database URL (e.g. a test MariaDB). */
+export function startTestDaemon(dir: string, databaseUrl?: string, extra: Record<string, string> = {}): Promise<Daemon> {
   const config = loadConfig({
-    HOSTBRIDGE_DATABASE_URL: path.join(dir, 'hostbridge.sqlite'),
+    HOSTBRIDGE_DATABASE_URL: databaseUrl ?? path.join(dir, 'hostbridge.sqlite'),
+    ...extra,
     HOSTBRIDGE_LISTEN: '127.0.0.1:0',
     HOSTBRIDGE_SECRET: TEST_SECRET,
     HOSTBRIDGE_MASTER_KEY: TEST_MASTER_KEY,

@@ -1,6 +1,6 @@
-// The WHMCS module (bridge-php) against a real daemon: starts a daemon in-process on a temporary
-// SQLite file, then runs the module's PHPUnit suite with HOSTBRIDGE_TEST_DAEMON_URL and
-// HOSTBRIDGE_TEST_SECRET pointing at it. PHP and PHPUnit come from Debian's packages; when one is
+// The WHMCS modules (bridge-php) against a real daemon: starts a daemon in-process on a temporary
+// SQLite file, seeds it with server groups, services and usage figures, then runs the modules'
+// PHPUnit suite with HOSTBRIDGE_TEST_DAEMON_URL and HOSTBRIDGE_TEST_SECRET pointing at it. PHP and PHPUnit come from Debian's packages; when one is
 // missing the test fails and names the package (it is never skipped).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,10 +9,12 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
+import type { Knex } from 'knex';
 import type { Daemon } from '../../daemon/runtime.ts';
 import { startTestDaemon } from '../helpers/inprocess.ts';
 import { tmpDir } from '../helpers/db.ts';
 import { ROOT, TEST_SECRET } from '../helpers/daemon.ts';
+import { addServer, saveGroup } from '../../daemon/fleet/inventory.ts';
 
 const PACKAGES = 'php-cli php-curl php-mbstring php-xml phpunit';
 const PHPUNIT_TIMEOUT_MS = 120_000;
@@ -55,6 +57,75 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: num
   });
 }
 
+/**
+ * What the daemon's database is seeded with, handed to PHPUnit as HOSTBRIDGE_TEST_SEED (JSON) so the
+ * PHP tests can compare the module's output with it. Internal service ids equal the WHMCS ids.
+ */
+const COLLECTED_AT = Date.UTC(2026, 0, 15, 10, 30, 0);
+const SEED = {
+  groups: [{ id: 1, name: 'Frankfurt' }, { id: 2, name: 'Amsterdam <main>' }],
+  services: [
+    { service_id: 501, state: 'active', username: 'alpha501', domain: 'alpha.test', email: 'alpha@example.test', product_id: 7, mode: 'split' },
+    { service_id: 502, state: 'suspended', username: 'beta502', domain: 'beta.test', email: 'beta@example.test', product_id: 7, mode: 'split' },
+    { service_id: 503, state: 'deploying', username: 'gamma503', domain: 'gamma.test', email: 'gamma@example.test', product_id: 8, mode: 'unified' },
+  ],
+  usage: [
+    { service_id: 501, disk_used_mb: 321, disk_limit_mb: 2048, bw_used_mb: 4567, bw_limit_mb: 0, mailboxes: 3, databases: 2, web_domains: 1, collected_at: COLLECTED_AT },
+    { service_id: 502, disk_used_mb: 12, disk_limit_mb: 0, bw_used_mb: 0, bw_limit_mb: 10240, mailboxes: 0, databases: 0, web_domains: 1, collected_at: COLLECTED_AT + 60_000 },
+  ],
+};
+
+async function seed(db: Knex, masterKey: Buffer): Promise<void> {
+  const now = Date.now();
+  await db('mod_hostbridge_server_groups').insert(SEED.groups.map((g) => ({ ...g, created_at: now, updated_at: now })));
+  // Group 1 gets a web and a mail node, so a CreateAccount on it is planned for real.
+  const web = await addServer(db, masterKey, { name: 'fra-web1', driver: 'hestiacp', hostname: 'fra-web1.test.invalid', ip: '192.0.2.51', username: 'root', password: 'seed-pw-web', capabilities: { web: true } });
+  const mail = await addServer(db, masterKey, { name: 'fra-mail1', driver: 'hestiacp', hostname: 'fra-mail1.test.invalid', ip: '192.0.2.52', username: 'root', password: 'seed-pw-mail', capabilities: { mail: true } });
+  await saveGroup(db, { name: 'Frankfurt', servers: [web, mail] }, 1);
+  await db('mod_hostbridge_services').insert(SEED.services.map((s) => ({
+    id: s.service_id, whmcs_service_id: s.service_id, mode: s.mode, state: s.state, client_id: 12, product_id: s.product_id,
+    group_id: 1, domain: s.domain, username: s.username, email: s.email, created_at: COLLECTED_AT - 86_400_000, updated_at: now,
+  })));
+  await db('mod_hostbridge_usage').insert(SEED.usage);
+}
+
+interface Recorded { method: string; path: string; headers: Record<string, string>; body: string; status: number; response: string }
+
+/**
+ * A pass-through proxy in front of the daemon that remembers each request and the daemon's answer,
+ * so a PHP test can prove what the AfterCronJob hook sent. GET /__recorded (unsigned, never
+ * forwarded) lists them.
+ */
+function recordingProxy(target: string): http.Server {
+  const seen: Recorded[] = [];
+  return http.createServer((req, res) => {
+    if (req.url === '/__recorded') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(seen));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+      const up = http.request(new URL(req.url ?? '/', target), { method: req.method, headers: req.headers }, (answer) => {
+        const parts: Buffer[] = [];
+        answer.on('data', (c: Buffer) => parts.push(c));
+        answer.on('end', () => {
+          const response = Buffer.concat(parts).toString();
+          seen.push({ method: req.method ?? '', path: req.url ?? '', headers, body: body.toString(), status: answer.statusCode ?? 0, response });
+          res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'application/json' });
+          res.end(response);
+        });
+      });
+      up.on('error', (err) => { res.writeHead(502); res.end(JSON.stringify({ error: `proxy: ${err.message}` })); });
+      up.end(body);
+    });
+  });
+}
+
 describe('WHMCS module (bridge-php) against a running daemon', () => {
   let dir: string;
   let daemon: Daemon | undefined;
@@ -62,11 +133,27 @@ describe('WHMCS module (bridge-php) against a running daemon', () => {
   let htmlUrl = '';
   let silent: net.Server | undefined;
   let silentUrl = '';
+  let proxy: http.Server | undefined;
+  let proxyUrl = '';
+  let seedError = '';
   const held: net.Socket[] = [];
 
   before(async () => {
     dir = tmpDir('hb-php-');
     daemon = await startTestDaemon(dir);
+    // The engine is stopped: the PHP tests check what each call wrote, not a deployment (the
+    // task handlers and the emulated fleet are exercised by their own tests).
+    await daemon.engine.stop(1000);
+    // A failed seed (say, the fleet tables changed) fails only the PHP tests that read the seeded data.
+    try {
+      await seed(daemon.core.db, daemon.core.config.masterKey);
+    } catch (err) {
+      seedError = (err as Error).message;
+    }
+    const rec = recordingProxy(daemon.url);
+    proxy = rec;
+    await new Promise<void>((resolve) => rec.listen(0, '127.0.0.1', resolve));
+    proxyUrl = `http://127.0.0.1:${(rec.address() as AddressInfo).port}`;
     // A web server that is not the daemon, for the module's "not the daemon's JSON" message.
     const server = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
@@ -85,14 +172,19 @@ describe('WHMCS module (bridge-php) against a running daemon', () => {
     for (const s of held) s.destroy();
     if (silent) await new Promise<void>((resolve) => silent!.close(() => resolve()));
     if (html) await new Promise<void>((resolve) => html!.close(() => resolve()));
+    if (proxy) await new Promise<void>((resolve) => proxy!.close(() => resolve()));
     await daemon?.stop();
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test('every PHP file of the module parses (php -l)', () => {
     requirePhpToolchain();
-    const files = ['bridge-php/modules/servers/hostbridge/hostbridge.php', 'bridge-php/modules/servers/hostbridge/lib/DaemonClient.php',
-      'bridge-php/tests/bootstrap.php', 'bridge-php/tests/ModuleTest.php'];
+    const files = ['bridge-php/modules', 'bridge-php/tests'].flatMap((d) => fs.readdirSync(path.join(ROOT, d), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.php')).map((f) => path.join(d, f)));
+    for (const f of ['bridge-php/modules/servers/hostbridge/hostbridge.php', 'bridge-php/modules/servers/hostbridge/lib/DaemonClient.php',
+      'bridge-php/modules/addons/hostbridge/hostbridge.php', 'bridge-php/modules/addons/hostbridge/hooks.php', 'bridge-php/tests/ModuleTest.php']) {
+      assert.ok(files.includes(f), `${f} is missing`);
+    }
     for (const f of files) {
       const r = spawnSync('php', ['-l', path.join(ROOT, f)], { encoding: 'utf8', timeout: 20_000 });
       assert.equal(r.status, 0, `php -l ${f}: ${r.stdout}${r.stderr}`);
@@ -108,6 +200,9 @@ describe('WHMCS module (bridge-php) against a running daemon', () => {
       HOSTBRIDGE_TEST_SECRET: TEST_SECRET,
       HOSTBRIDGE_TEST_HTML_URL: htmlUrl,
       HOSTBRIDGE_TEST_SILENT_URL: silentUrl,
+      HOSTBRIDGE_TEST_PROXY_URL: proxyUrl,
+      HOSTBRIDGE_TEST_SEED: JSON.stringify(SEED),
+      HOSTBRIDGE_TEST_SEED_ERROR: seedError,
     };
     const { code, signal, output } = await run('phpunit', ['-c', path.join(ROOT, 'bridge-php/phpunit.xml')], env, PHPUNIT_TIMEOUT_MS);
     for (const line of output.trimEnd().split('\n')) t.diagnostic(line);

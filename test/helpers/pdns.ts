@@ -1,0 +1,81 @@
+// Starts Debian's real pdns_server with the gsqlite3 backend in a temp dir, DNS and the HTTP API
+// on free loopback ports, for the PowerDNS driver's tests.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { freePort } from './sshd.ts';
+
+export interface Pdns {
+  url: string;
+  apiKey: string;
+  dnsPort: number;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const INSTALL = 'apt-get install -y --no-install-recommends pdns-server pdns-backend-sqlite3 sqlite3';
+const SCHEMA = '/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql';
+
+export async function startPdns(): Promise<Pdns> {
+  for (const p of ['/usr/sbin/pdns_server', SCHEMA, '/usr/bin/sqlite3']) {
+    if (!existsSync(p)) throw new Error(`${p} is missing: install PowerDNS with "${INSTALL}" (test/run.sh does this)`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'hb-pdns-'));
+  const db = join(dir, 'pdns.sqlite3');
+  execFileSync('/usr/bin/sqlite3', [db], { input: readFileSync(SCHEMA) });
+  const apiKey = 'pdns-key-' + randomBytes(12).toString('hex');
+  const dnsPort = await freePort();
+  const apiPort = await freePort();
+  writeFileSync(join(dir, 'pdns.conf'), [
+    'launch=gsqlite3',
+    `gsqlite3-database=${db}`,
+    'local-address=127.0.0.1',
+    `local-port=${dnsPort}`,
+    'api=yes',
+    `api-key=${apiKey}`,
+    'webserver=yes',
+    'webserver-address=127.0.0.1',
+    `webserver-port=${apiPort}`,
+    'webserver-allow-from=127.0.0.1,::1',
+    'loglevel=4',
+    '',
+  ].join('\n'), { mode: 0o600 });
+  let log = '';
+  const proc: ChildProcess = spawn('/usr/sbin/pdns_server', [
+    `--config-dir=${dir}`, '--daemon=no', '--guardian=no', '--disable-syslog', `--socket-dir=${dir}`,
+  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  proc.stdout!.on('data', (d) => { log += d; });
+  proc.stderr!.on('data', (d) => { log += d; });
+  const output = () => log.split(apiKey).join('********').slice(-8000);
+  const url = `http://127.0.0.1:${apiPort}`;
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (proc.exitCode !== null) {
+      await stop();
+      throw new Error(`pdns_server exited with code ${proc.exitCode}:\n${output()}`);
+    }
+    try {
+      const res = await fetch(`${url}/api/v1/servers/localhost`, { headers: { 'X-API-Key': apiKey }, signal: AbortSignal.timeout(1000) });
+      if (res.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the PowerDNS API did not answer on ${url} within 15 s:\n${output()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, apiKey, dnsPort, output, stop };
+}

@@ -1,0 +1,220 @@
+// Starts Debian's OpenSSH sshd on 127.0.0.1 (a free port, its own host key and authorized keys
+// in a temp dir) for the HestiaCP driver's integration tests. Users: root (key), a sudo user
+// with a NOPASSWD rule (key), and a plain user without sudo (key or password).
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export interface SshdUser {
+  username: string;
+  privateKey: string;
+  password?: string;
+}
+
+export interface Sshd {
+  host: string;
+  port: number;
+  /** `SHA256:…` as `ssh-keygen -lf` prints it for the server's host key. */
+  hostKeySha256: string;
+  root: SshdUser;
+  sudoUser: SshdUser;
+  plainUser: SshdUser & { password: string };
+  /** The temp dir (world-readable, for stand-in scripts and their output). */
+  dir: string;
+  /** Everything sshd printed (-e), for diagnosing a failing test. */
+  output(): string;
+  /** Stops sshd and every session it forked, then starts it again on the same port and key. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const SUDO_USER = 'hbsudo';
+export const PLAIN_USER = 'hbplain';
+const SUDOERS_FILE = '/etc/sudoers.d/hostbridge-test';
+
+function need(path: string, pkg: string): void {
+  if (!existsSync(path)) throw new Error(`${path} is missing: install it with "apt-get install -y ${pkg}" (test/run.sh does this)`);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function run(cmd: string, args: string[], input?: string): string {
+  return execFileSync(cmd, args, { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+function userExists(name: string): boolean {
+  try {
+    run('id', ['-u', name]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Idempotent: creates the test users and the sudo rule if they are not there. */
+function ensureUsers(plainPassword: string): void {
+  if (process.getuid?.() !== 0) throw new Error('the sshd harness must run as root (it creates system users and a sudoers rule)');
+  for (const u of [SUDO_USER, PLAIN_USER]) {
+    if (!userExists(u)) run('useradd', ['-m', '-s', '/bin/bash', u]);
+  }
+  // "*" = no password but not locked: without PAM, sshd refuses even key logins to locked ("!") accounts.
+  run('usermod', ['-p', '*', SUDO_USER]);
+  run('chpasswd', [], `${PLAIN_USER}:${plainPassword}\n`);
+  const rule = `${SUDO_USER} ALL=(ALL) NOPASSWD: ALL\n`;
+  if (!existsSync(SUDOERS_FILE) || readFileSync(SUDOERS_FILE, 'utf8') !== rule) {
+    writeFileSync(SUDOERS_FILE, rule, { mode: 0o440 });
+    run('visudo', ['-cf', SUDOERS_FILE]);
+  }
+}
+
+function keygen(dir: string, name: string): { privateKey: string; publicKey: string; file: string } {
+  const file = join(dir, name);
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', file]);
+  return { privateKey: readFileSync(file, 'utf8'), publicKey: readFileSync(`${file}.pub`, 'utf8'), file };
+}
+
+/** Descendants of `pid` (sshd forks one process per connection, and more for privilege separation). */
+function descendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(d));
+      children.set(ppid, list);
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+async function waitForBanner(port: number, timeoutMs: number, proc: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`sshd exited with code ${proc.exitCode}:\n${output()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.setTimeout(1000);
+      s.once('data', (d) => { s.destroy(); resolve(d.toString().startsWith('SSH-')); });
+      s.once('error', () => resolve(false));
+      s.once('timeout', () => { s.destroy(); resolve(false); });
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`sshd did not answer on 127.0.0.1:${port} within ${timeoutMs} ms:\n${output()}`);
+}
+
+export async function startSshd(): Promise<Sshd> {
+  need('/usr/sbin/sshd', 'openssh-server');
+  need('/usr/bin/sudo', 'sudo');
+  need('/usr/bin/ssh-keygen', 'openssh-client');
+  const plainPassword = 'Pl41n-' + randomBytes(9).toString('base64url');
+  ensureUsers(plainPassword);
+  // sshd's privilege-separation directory; Debian's init script normally creates it.
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+
+  const dir = mkdtempSync(join(tmpdir(), 'hb-sshd-'));
+  // Users read their own authorized keys file, so the tree must be traversable.
+  chmodSync(dir, 0o755);
+  const keysDir = join(dir, 'keys');
+  const clientDir = join(dir, 'client');
+  mkdirSync(keysDir, { mode: 0o755 });
+  mkdirSync(clientDir, { mode: 0o700 });
+  const hostKey = keygen(dir, 'host_ed25519');
+  const hostKeySha256 = run('ssh-keygen', ['-lf', `${hostKey.file}.pub`]).split(' ')[1]!;
+  const users: Record<string, SshdUser> = {};
+  for (const u of ['root', SUDO_USER, PLAIN_USER]) {
+    const k = keygen(clientDir, `id_${u}`);
+    writeFileSync(join(keysDir, u), k.publicKey, { mode: 0o644 });
+    users[u] = { username: u, privateKey: k.privateKey };
+  }
+  const port = await freePort();
+  const config = join(dir, 'sshd_config');
+  writeFileSync(config, [
+    `Port ${port}`,
+    'ListenAddress 127.0.0.1',
+    `HostKey ${hostKey.file}`,
+    `PidFile ${join(dir, 'sshd.pid')}`,
+    `AuthorizedKeysFile ${keysDir}/%u`,
+    'StrictModes no',
+    'PermitRootLogin prohibit-password',
+    'PubkeyAuthentication yes',
+    'PasswordAuthentication no',
+    'KbdInteractiveAuthentication no',
+    // No PAM: container PAM session modules (loginuid) fail and add nothing here.
+    'UsePAM no',
+    'UseDNS no',
+    'PrintMotd no',
+    'PrintLastLog no',
+    'LogLevel VERBOSE',
+    'MaxStartups 50',
+    `Match User ${PLAIN_USER}`,
+    '  PasswordAuthentication yes',
+    '',
+  ].join('\n'));
+  run('/usr/sbin/sshd', ['-t', '-f', config]);
+
+  let log = '';
+  let proc: ChildProcess;
+  const output = () => log.slice(-8000);
+  const start = async () => {
+    proc = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout!.on('data', (d) => { log += d; });
+    proc.stderr!.on('data', (d) => { log += d; });
+    await waitForBanner(port, 10_000, proc, output);
+  };
+  const halt = async () => {
+    if (!proc || proc.exitCode !== null || proc.pid === undefined) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    // Session processes outlive a stopped listener; end them too so clients see the drop.
+    for (const pid of descendants(proc.pid)) {
+      try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+    }
+    proc.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  };
+  await start();
+  return {
+    host: '127.0.0.1',
+    port,
+    hostKeySha256,
+    root: users.root!,
+    sudoUser: users[SUDO_USER]!,
+    plainUser: { ...users[PLAIN_USER]!, password: plainPassword },
+    dir,
+    output,
+    restart: async () => {
+      await halt();
+      await start();
+    },
+    stop: async () => {
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// The pure planners: product settings and role gating, names, placement, the wanted zone records.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveProduct, type ProductInput } from '../../daemon/pipelines/product.ts';
+import { accountNames, HESTIA_NEW_USER } from '../../daemon/pipelines/names.ts';
+import { leastLoaded, place, type FleetServer, type GroupFleet } from '../../daemon/pipelines/placement.ts';
+import { normalValue, recordKey, zoneRecords } from '../../daemon/pipelines/records.ts';
+import { PlanError } from '../../daemon/pipelines/validate.ts';
+import { dnsUser } from '../../daemon/pipelines/plan.ts';
+
+function product(over: Record<string, string> = {}, config: ProductInput['config_options'] = {}, custom: ProductInput['custom_fields'] = {}): ProductInput {
+  return { product: { configoption1: 'split', configoption3: 'on', configoption4: 'on', configoption5: 'on', configoption6: '1024', configoption7: '512', ...over }, config_options: config, custom_fields: custom };
+}
+
+const server = (id: number, caps: Partial<FleetServer['caps']>, load = 0, extra: Partial<FleetServer> = {}): FleetServer => ({
+  id, name: `s${id}`, driver: 'hestiacp', ip: `192.0.2.${id}`, caps: { web: false, mail: false, dns: false, ...caps }, status: 'active', maxAccounts: 0, load, ...extra,
+});
+
+function group(members: FleetServer[], dns: FleetServer[] = [], extra: Partial<GroupFleet> = {}): GroupFleet {
+  return { id: 1, name: 'g', nameservers: ['ns1.example.net', 'ns2.example.net'], members, dns, vanity: [], reserved: [], ...extra };
+}
+
+describe('product settings', () => {
+  test('a role is enabled when ticked and its quota is not 0; configurable options override', () => {
+    const p = resolveProduct(product());
+    assert.deepEqual(p.roles, { web: true, mail: true, dns: true });
+    assert.equal(p.web.diskMb, 1024);
+    assert.equal(p.web.domains, 1, 'default');
+    assert.equal(resolveProduct(product({ configoption6: '0' })).roles.web, false);
+    assert.equal(resolveProduct(product({}, { 'web_disk_quota|Web space': '0|None' })).roles.web, false);
+    assert.equal(resolveProduct(product({}, { web_disk_quota: 'unlimited' })).web.diskMb, 'unlimited');
+    assert.equal(resolveProduct(product({ configoption5: '' })).roles.dns, false);
+  });
+
+  test('bad settings name the field', () => {
+    const cases: Array<[ProductInput, string, RegExp]> = [
+      [product({ configoption1: 'hybrid' }), 'product.configoption1', /must be one of split, unified, vanity/],
+      [product({ configoption6: '-5' }), 'product.configoption6', /whole number/],
+      [product({ configoption6: '0', configoption4: '' }), 'product.configoption3', /neither Web nor Mail/],
+      [product({}, { mail_disk_quota: '1e3' }), 'config_options.mail_disk_quota', /whole number/],
+      [product({ configoption1: 'vanity' }), 'config_options.vanity_domain', /vanity_domain/],
+      [product({ configoption1: 'vanity' }, { vanity_domain: 'sites.example.net' }), 'custom_fields.vanity_name', /vanity_name/],
+      [product({ configoption1: 'vanity' }, { vanity_domain: 'sites.example.net' }, { vanity_name: '-x' }), 'custom_fields.vanity_name', /letters, digits/],
+      [product({ configoption1: 'vanity' }, { vanity_domain: 'a;b.net' }, { vanity_name: 'x' }), 'config_options.vanity_domain', /label/],
+    ];
+    for (const [input, field, message] of cases) {
+      assert.throws(() => resolveProduct(input), (e: unknown) => e instanceof PlanError && e.field === field && message.test(e.message), `${field} ${message}`);
+    }
+  });
+});
+
+describe('names', () => {
+  test('derived from the domain and the service id, valid Hestia user names, stable', () => {
+    for (const [domain, mode] of [['shop.example.com', 'split'], ['9lives.example.co.uk', 'unified'], ['a-very-long-name-indeed-for-a-shop.example.com', 'split'], ['x.sites.example.net', 'vanity']] as const) {
+      const n = accountNames(2147483647, domain, mode);
+      for (const u of Object.values(n.users)) assert.match(u!, HESTIA_NEW_USER, `${domain}: ${u}`);
+      assert.deepEqual(accountNames(2147483647, domain, mode), n);
+    }
+    assert.deepEqual(accountNames(42, 'shop.example.com', 'split').users, { web: 'shop-example-42-web', mail: 'shop-example-42-mail', dns: 'shop-example-42-dns' });
+  });
+});
+
+describe('placement', () => {
+  test('least loaded active node with room, ties to the lower id', () => {
+    const list = [server(3, { web: true }, 2), server(1, { web: true }, 2), server(2, { web: true }, 5), server(4, { web: true }, 0, { status: 'disabled' }), server(5, { web: true }, 1, { maxAccounts: 1 })];
+    assert.equal(leastLoaded(list, (s) => s.caps.web)?.id, 1);
+  });
+
+  test('split places web and mail by capability, DNS on every active DNS server', () => {
+    const p = place(resolveProduct(product()), group([server(1, { web: true }, 3), server(2, { web: true }, 1), server(3, { mail: true })], [server(7, { dns: true }), server(6, { dns: true }), server(8, { dns: true }, 0, { status: 'maintenance' })]));
+    assert.deepEqual(p, { web: 2, mail: 3, unified: null, dns: [6, 7] });
+  });
+
+  test('split keeps web and mail apart when it can, and gives them one account when the group has one mail node', () => {
+    const split = resolveProduct(product());
+    assert.deepEqual(place(split, group([server(1, { web: true, mail: true }), server(2, { mail: true }, 9)])), { web: 1, mail: 2, unified: null, dns: [] });
+    const allInOne = place(split, group([server(1, { web: true, mail: true, dns: true })], [server(1, { web: true, mail: true, dns: true })]));
+    assert.deepEqual(allInOne, { web: null, mail: null, unified: 1, dns: [1] });
+    const plan = { whmcsServiceId: 5, groupId: 1, domain: 'a.example.com', email: '', product: split, placement: allInOne, names: accountNames(5, 'a.example.com', 'split', true), vanity: null };
+    assert.equal(dnsUser(plan, 1), 'a-example-5', 'the zone goes under the account the service has on that node');
+    assert.equal(dnsUser(plan, 2), 'a-example-5-dns');
+  });
+
+  test('unified needs one node with both capabilities; a group with no DNS servers skips DNS', () => {
+    const g = group([server(1, { web: true }), server(2, { mail: true }), server(3, { web: true, mail: true })]);
+    assert.deepEqual(place(resolveProduct(product({ configoption1: 'unified' })), g), { web: null, mail: null, unified: 3, dns: [] });
+    assert.throws(() => place(resolveProduct(product({ configoption1: 'unified' })), group([server(1, { web: true }), server(2, { mail: true })])), /both the Web and Mail capabilities/);
+  });
+
+  test('vanity: the parent must belong to the group, reserved names are refused', () => {
+    const plan = resolveProduct(product({ configoption1: 'vanity' }, { vanity_domain: 'sites.example.net' }, { vanity_name: 'admin' }));
+    const g = group([server(1, { web: true }), server(2, { mail: true })], [], { vanity: [{ domain: 'sites.example.net', mailServerId: 2, mailUser: 'provider', dnsUser: 'provider' }], reserved: ['admin'] });
+    assert.throws(() => place(plan, g), (e: unknown) => e instanceof PlanError && e.field === 'custom_fields.vanity_name');
+    const ok = resolveProduct(product({ configoption1: 'vanity' }, { vanity_domain: 'sites.example.net' }, { vanity_name: 'alice' }));
+    assert.deepEqual(place(ok, g), { web: 1, mail: 2, unified: null, dns: [] });
+    assert.throws(() => place(ok, { ...g, vanity: [] }), /not a vanity domain of server group/);
+  });
+});
+
+describe('zone records', () => {
+  test('split: apex on the web node, mail records on the mail node, SPF naming both, DKIM and DMARC', () => {
+    const r = zoneRecords({ domain: 'shop.example.com', webIp: '192.0.2.1', mailIp: '192.0.2.2', nameservers: ['ns1.example.net.'], dkim: 'v=DKIM1; k=rsa; p=ABC' });
+    assert.deepEqual(r.map((x) => `${x.name} ${x.type} ${x.value}`), [
+      '@ NS ns1.example.net', '@ A 192.0.2.1', 'www CNAME shop.example.com', 'mail A 192.0.2.2', '@ MX mail.shop.example.com',
+      '@ TXT v=spf1 a mx ip4:192.0.2.1 ip4:192.0.2.2 -all', '_dmarc TXT v=DMARC1; p=quarantine; pct=100', 'mail._domainkey TXT v=DKIM1; k=rsa; p=ABC',
+    ]);
+    const webOnly = zoneRecords({ domain: 'a.example.com', webIp: '192.0.2.1', mailIp: null, nameservers: [], dkim: null });
+    assert.deepEqual(webOnly.map((x) => x.type), ['A', 'CNAME']);
+  });
+
+  test('values listed by Hestia or PowerDNS compare equal to the wanted ones', () => {
+    assert.equal(normalValue('TXT', '"v=spf1 a mx -all"'), 'v=spf1 a mx -all');
+    assert.equal(normalValue('TXT', '"v=DKIM1; k=rsa; " "p=ABC"'), 'v=DKIM1; k=rsa; p=ABC');
+    assert.equal(normalValue('TXT', "'v=DKIM1; k=rsa; p=ABC'"), 'v=DKIM1; k=rsa; p=ABC');
+    assert.equal(normalValue('CNAME', 'Shop.Example.com.'), 'shop.example.com');
+    assert.equal(recordKey({ name: '@', type: 'MX', value: 'mail.x.com.', priority: 10 }), recordKey({ name: '@', type: 'MX', value: 'mail.x.com', priority: 10 }));
+    assert.notEqual(recordKey({ name: '@', type: 'MX', value: 'mail.x.com', priority: 10 }), recordKey({ name: '@', type: 'MX', value: 'mail.x.com', priority: 0 }));
+  });
+});
