@@ -63,6 +63,30 @@ if [ -n "$php_missing" ]; then
 fi
 php -r 'exit(PHP_VERSION_ID >= 80100 ? 0 : 1);' || die "PHP 8.1 or newer is required for the WHMCS module (found $(php -r 'echo PHP_VERSION;'))"
 
+# --- OpenSSH sshd + sudo (HestiaCP driver tests) and PowerDNS with SQLite (PowerDNS driver) ---
+if [ ! -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null; then
+  say "installing OpenSSH server for the HestiaCP driver tests (openssh-server)"
+  apt_install "OpenSSH sshd" "openssh-server"
+fi
+command -v sudo >/dev/null || apt_install "sudo (the driver's sudo -n user test)" "sudo"
+if [ ! -x /usr/sbin/pdns_server ] || [ ! -f /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql ] || ! command -v sqlite3 >/dev/null; then
+  say "installing PowerDNS with the SQLite backend (pdns-server pdns-backend-sqlite3 sqlite3)"
+  # --no-install-recommends: pdns-server recommends the bind backend, which the tests do not want.
+  apt_install "PowerDNS" "--no-install-recommends pdns-server pdns-backend-sqlite3 sqlite3"
+fi
+[ -x /usr/sbin/sshd ] || die "/usr/sbin/sshd is missing (Debian package openssh-server)"
+command -v sudo >/dev/null || die "sudo is missing (Debian package sudo)"
+[ -x /usr/sbin/pdns_server ] || die "/usr/sbin/pdns_server is missing (Debian package pdns-server)"
+[ -f /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql ] || die "the PowerDNS SQLite schema is missing (Debian package pdns-backend-sqlite3)"
+command -v sqlite3 >/dev/null || die "sqlite3 is missing (Debian package sqlite3)"
+
+# --- Chromium for the browser tests of the pages (test/ui, driven by playwright-core) ----------
+if [ ! -x /usr/bin/chromium ]; then
+  say "installing Chromium for the browser tests (chromium)"
+  apt_install "Chromium" "chromium"
+fi
+[ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing (Debian package chromium): the browser tests of the pages need it"
+
 # --- Type check, then every test file, one file at a time ----------------------------------
 say "type-checking (tsc --noEmit)"
 npx --no-install tsc --noEmit || die "the TypeScript type check failed"
