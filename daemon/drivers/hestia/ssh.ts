@@ -105,31 +105,32 @@ export class SshPool {
     // process-group leader, so a timeout or abort can end the whole group. OpenSSH refuses
     // "signal" requests on root sessions (no post-auth privilege separation), hence the kill.
     const line = `echo ${PID_MARK}$$ >&2; exec ${command}`;
+    const control = (c: Conn): ChannelControl => ({
+      defaultTimeout: this.opts.defaultCommandTimeoutMs ?? 120_000,
+      onBroken: () => this.drop(server.id, c),
+      kill: (pid) => {
+        openChannel(c, `kill -TERM -- -${pid} 2>/dev/null || kill -TERM ${pid} 2>/dev/null`, (ch) => runChannel(ch, server, { timeoutMs: 5_000 }, { defaultTimeout: 5_000, onBroken: () => {} }))
+          .then((s) => s.running)
+          .catch(() => { /* best effort: the channel close follows */ });
+      },
+    });
     let conn = await this.get(server);
-    let channel: ClientChannel;
+    let started: { running: Promise<ExecResult> };
     try {
-      channel = await openChannel(conn, line);
+      started = await openChannel(conn, line, (ch) => runChannel(ch, server, opts, control(conn)));
     } catch {
       // The channel never opened, so the command did not start: one retry on a fresh connection is safe.
       this.drop(server.id, conn);
       conn = await this.get(server);
+      const fresh = conn;
       try {
-        channel = await openChannel(conn, line);
+        started = await openChannel(fresh, line, (ch) => runChannel(ch, server, opts, control(fresh)));
       } catch (err) {
-        this.drop(server.id, conn);
+        this.drop(server.id, fresh);
         throw new RetryableError(`ssh ${server.username}@${server.host}: could not start a command: ${(err as Error).message}`);
       }
     }
-    const c = conn;
-    return runChannel(channel, server, opts, {
-      defaultTimeout: this.opts.defaultCommandTimeoutMs ?? 120_000,
-      onBroken: () => this.drop(server.id, c),
-      kill: (pid) => {
-        openChannel(c, `kill -TERM -- -${pid} 2>/dev/null || kill -TERM ${pid} 2>/dev/null`)
-          .then((ch) => runChannel(ch, server, { timeoutMs: 5_000 }, { defaultTimeout: 5_000, onBroken: () => {} }))
-          .catch(() => { /* best effort: the channel close follows */ });
-      },
-    });
+    return started.running;
   }
 
   async close(serverId: string): Promise<void> {
@@ -200,7 +201,7 @@ export class SshPool {
     client.on('close', () => { conn.alive = false; });
     client.on('end', () => { conn.alive = false; });
     try {
-      const id = await runChannel(await openChannel(conn, 'id -u'), server, { timeoutMs: 15_000 }, { defaultTimeout: 15_000, onBroken: () => {} });
+      const id = await (await openChannel(conn, 'id -u', (ch) => runChannel(ch, server, { timeoutMs: 15_000 }, { defaultTimeout: 15_000, onBroken: () => {} }))).running;
       const uid = Number(id.stdout.trim());
       if (id.code !== 0 || !Number.isInteger(uid)) throw new TerminalError(`ssh ${where}: "id -u" failed (exit ${id.code}): ${id.stderr.trim().slice(0, 200)}`);
       conn.info.uid = uid;
@@ -230,12 +231,18 @@ function connectError(err: unknown, where: string): Error {
   return new RetryableError(`ssh ${where}: connection failed: ${msg}`, { cause: err });
 }
 
-function openChannel(conn: Conn, command: string): Promise<ClientChannel> {
+/**
+ * Opens an exec channel and hands it to `run` inside ssh2's callback, before anything else can
+ * happen: a quick command's output, exit status and close often arrive in the same read as the
+ * channel's confirmation, and listeners attached after an `await` would miss the exit status.
+ * Wrapped in an object so the command's own promise is not awaited here.
+ */
+function openChannel(conn: Conn, command: string, run: (channel: ClientChannel) => Promise<ExecResult>): Promise<{ running: Promise<ExecResult> }> {
   return new Promise((resolve, reject) => {
     const client = conn.ssh.connection;
     if (!conn.alive || !client) return reject(new Error('connection is closed'));
     try {
-      client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+      client.exec(command, (err, channel) => (err ? reject(err) : resolve({ running: run(channel) })));
     } catch (err) {
       reject(err as Error);
     }
