@@ -1,5 +1,5 @@
 // What the last health check of each server saw: reachable or not, its HestiaCP or PowerDNS
-// version, OS, load and uptime. Written by the server.check task, read by the pages.
+// version, OS, load, uptime, CPU, RAM and root-disk use. Written by the server.check task, read by the pages.
 import type { Knex } from 'knex';
 
 export async function up(knex: Knex): Promise<void> {
@@ -10,6 +10,13 @@ export async function up(knex: Knex): Promise<void> {
     t.string('os', 128).nullable();
     t.string('load', 64).nullable();
     t.integer('uptime_min').nullable();
+    t.integer('cpus').nullable();
+    t.float('cpu_pct').nullable();
+    t.integer('mem_total_mb').nullable();
+    t.integer('mem_used_mb').nullable();
+    t.string('disk_size', 16).nullable();
+    t.string('disk_used', 16).nullable();
+    t.float('disk_pct').nullable();
     t.text('error').nullable();
     t.bigInteger('checked_at').notNullable();
   });

@@ -37,6 +37,28 @@ export interface ServerInput {
 }
 
 /** What the API and pages show of a server: never its credential. */
+export interface ServerHealth {
+  ok: boolean;
+  version: string | null;
+  os: string | null;
+  /** Hestia's LOADAVERAGE, e.g. `0.41 / 0.30 / 0.22`. */
+  load: string | null;
+  /** The 1-minute load against the CPU count, in per cent. */
+  load_pct: number | null;
+  uptime_min: number | null;
+  cpus: number | null;
+  cpu_pct: number | null;
+  mem_total_mb: number | null;
+  mem_used_mb: number | null;
+  mem_pct: number | null;
+  /** Root filesystem, sizes as df -h prints them. */
+  disk_size: string | null;
+  disk_used: string | null;
+  disk_pct: number | null;
+  error: string | null;
+  checked_at: number;
+}
+
 export interface ServerView {
   id: number;
   name: string;
@@ -52,8 +74,10 @@ export interface ServerView {
   status: string;
   max_accounts: number;
   accounts: number;
+  /** Names of the groups the server is a member or a DNS server of. */
+  groups: string[];
   /** The last health check, or null before the first one. */
-  health: { ok: boolean; version: string | null; os: string | null; load: string | null; uptime_min: number | null; error: string | null; checked_at: number } | null;
+  health: ServerHealth | null;
 }
 
 type Row = Record<string, any>;
@@ -108,17 +132,48 @@ export async function updateServer(db: Knex, key: Buffer, serverId: number, inpu
   await db(F.servers).where('id', serverId).update({ ...row, updated_at: nowMs(db) });
 }
 
-function healthOf(h: Row | undefined): ServerView['health'] {
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const pct = (part: number | null, whole: number | null): number | null =>
+  part === null || whole === null || whole <= 0 ? null : Math.round((part / whole) * 1000) / 10;
+
+function healthOf(h: Row | undefined): ServerHealth | null {
   if (!h) return null;
-  return { ok: !!h.ok, version: h.version, os: h.os, load: h.load, uptime_min: h.uptime_min === null ? null : Number(h.uptime_min), error: h.error, checked_at: Number(h.checked_at) };
+  const cpus = numOrNull(h.cpus);
+  const load1 = h.load ? Number(String(h.load).split('/')[0]) : NaN;
+  const memTotal = numOrNull(h.mem_total_mb);
+  const memUsed = numOrNull(h.mem_used_mb);
+  return {
+    ok: !!h.ok, version: h.version, os: h.os, load: h.load, load_pct: Number.isFinite(load1) ? pct(load1, cpus) : null,
+    uptime_min: numOrNull(h.uptime_min), cpus, cpu_pct: numOrNull(h.cpu_pct),
+    mem_total_mb: memTotal, mem_used_mb: memUsed, mem_pct: pct(memUsed, memTotal),
+    disk_size: h.disk_size ?? null, disk_used: h.disk_used ?? null, disk_pct: numOrNull(h.disk_pct),
+    error: h.error, checked_at: Number(h.checked_at),
+  };
 }
 
-function view(r: Row, accounts: number, health?: Row): ServerView {
+/** Group names per server, as member or as DNS server. */
+async function groupNames(db: Knex, serverIds?: number[]): Promise<Map<number, string[]>> {
+  const of = (table: string) => {
+    const q = db(`${table} as m`).join(`${F.groups} as g`, 'g.id', 'm.group_id').select('m.server_id', 'g.name');
+    return serverIds ? q.whereIn('m.server_id', serverIds) : q;
+  };
+  const rows = [...await of(F.members), ...await of(F.groupDns)];
+  const by = new Map<number, string[]>();
+  for (const r of rows as Row[]) {
+    const list = by.get(Number(r.server_id)) ?? [];
+    if (!list.includes(r.name)) list.push(r.name);
+    by.set(Number(r.server_id), list);
+  }
+  for (const list of by.values()) list.sort();
+  return by;
+}
+
+function view(r: Row, accounts: number, groups: string[], health?: Row): ServerView {
   return {
     id: Number(r.id), name: r.name, driver: r.driver, hostname: r.hostname, ip: r.ip, port: Number(r.port), username: r.username,
     auth_method: r.auth_method, has_credential: !!r.credential, host_key_sha256: r.host_key_sha256,
     capabilities: { web: !!r.cap_web, mail: !!r.cap_mail, dns: !!r.cap_dns }, status: r.status, max_accounts: Number(r.max_accounts), accounts,
-    health: healthOf(health),
+    groups, health: healthOf(health),
   };
 }
 
@@ -131,16 +186,17 @@ async function loads(db: Knex | Knex.Transaction, serverIds?: number[]): Promise
 }
 
 export async function listServers(db: Knex): Promise<ServerView[]> {
-  const [rows, load, health] = await Promise.all([db(F.servers).orderBy('id'), loads(db), db('mod_hostbridge_server_health')]);
+  const [rows, load, health, groups] = await Promise.all([db(F.servers).orderBy('id'), loads(db), db('mod_hostbridge_server_health'), groupNames(db)]);
   const healthBy = new Map<number, Row>(health.map((h: Row) => [Number(h.server_id), h]));
-  return rows.map((r: Row) => view(r, load.get(Number(r.id)) ?? 0, healthBy.get(Number(r.id))));
+  return rows.map((r: Row) => view(r, load.get(Number(r.id)) ?? 0, groups.get(Number(r.id)) ?? [], healthBy.get(Number(r.id))));
 }
 
 export async function getServer(db: Knex, serverId: number): Promise<ServerView | null> {
   const r = await db(F.servers).where('id', serverId).first();
   if (!r) return null;
   const health = await db('mod_hostbridge_server_health').where('server_id', serverId).first();
-  return view(r, (await loads(db, [serverId])).get(serverId) ?? 0, health);
+  const groups = (await groupNames(db, [serverId])).get(serverId) ?? [];
+  return view(r, (await loads(db, [serverId])).get(serverId) ?? 0, groups, health);
 }
 
 export async function removeServer(db: Knex, serverId: number): Promise<void> {

@@ -1,8 +1,10 @@
 // Server health: the check-servers job queues one server.check task per active server; each
-// records whether the server answered, its version, OS, load and uptime, shown by GET /v1/servers.
+// records whether the server answered, its version, OS, load, uptime, CPU, RAM and disk use, shown
+// by GET /v1/servers and the Infrastructure page. The emulator reports this host's own figures.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import type { Daemon } from '../../daemon/runtime.ts';
 import { startTestDaemon } from '../helpers/inprocess.ts';
 import { tmpDir, waitFor } from '../helpers/db.ts';
@@ -38,7 +40,7 @@ async function check(): Promise<Record<string, any>> {
   });
 }
 
-test('each server is checked with one read, and an unreachable one is reported as such', async () => {
+test('each server is checked with four reads, and an unreachable one is reported as such', async () => {
   const web = fleet.web[0]!;
   const commandsBefore = web.ssh.commandLog().length;
   const first = await check();
@@ -48,8 +50,22 @@ test('each server is checked with one read, and an unreachable one is reported a
   assert.match(first.web1.load, /\d/);
   assert.equal(first.pdns.ok, true);
   assert.match(first.pdns.version, /^PowerDNS \d/);
-  const ran = web.ssh.commandLog().slice(commandsBefore).filter((e) => e.ran).map((e) => (e.argv ?? []).at(-2) ?? '');
-  assert.deepEqual(ran.filter((c) => c.startsWith('v-') || c.endsWith('v-list-sys-info')).length, 1, `one Hestia read per check: ${JSON.stringify(ran)}`);
+  // The figures are this host's: the emulator prints top/lscpu, free and df layouts from node:os and statfs.
+  assert.equal(first.web1.cpus, os.cpus().length);
+  assert.ok(first.web1.cpu_pct >= 0 && first.web1.cpu_pct <= 100, `cpu_pct ${first.web1.cpu_pct}`);
+  assert.ok(Math.abs(first.web1.mem_total_mb - Math.floor(os.totalmem() / 1048576)) <= 1, `mem_total_mb ${first.web1.mem_total_mb}`);
+  assert.ok(first.web1.mem_pct > 0 && first.web1.mem_pct <= 100, `mem_pct ${first.web1.mem_pct}`);
+  assert.ok(first.web1.disk_pct >= 0 && first.web1.disk_pct <= 100, `disk_pct ${first.web1.disk_pct}`);
+  assert.match(first.web1.disk_size, /^\d+(\.\d)?[KMGTP]$/);
+  const load1 = Number(first.web1.load.split('/')[0]);
+  assert.equal(first.web1.load_pct, Math.round((load1 / os.cpus().length) * 1000) / 10);
+  const listed = (await call(daemon.url, 'GET', '/v1/servers')).body.servers as Array<Record<string, any>>;
+  assert.deepEqual(listed.find((x) => x.name === 'web1')!.groups, ['emulated'], 'a member lists its group');
+  assert.deepEqual(listed.find((x) => x.name === 'pdns')!.groups, ['emulated'], 'a DNS server lists the group it serves');
+  assert.equal(first.pdns.cpu_pct, null, 'PowerDNS reports no CPU figure');
+  const ran = web.ssh.commandLog().slice(commandsBefore).filter((e) => e.ran).map((e) => (e.argv ?? []).find((a) => a.includes('v-list-sys-')) ?? '').filter(Boolean);
+  assert.deepEqual(ran.map((c) => c.replace(/^.*\//, '')).sort(), ['v-list-sys-cpu-status', 'v-list-sys-disk-status', 'v-list-sys-info', 'v-list-sys-memory-status'],
+    `four Hestia reads per check: ${JSON.stringify(ran)}`);
 
   await web.setDown(true);
   try {

@@ -1,10 +1,13 @@
 // Command semantics from the HestiaCP reference: exit codes, messages, state and output shapes.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import fs from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freshNode } from './hestia/testing.ts';
 import { hashFiles, readNode, runHestia, snapshot, userFiles } from './hestia/index.ts';
+import { parseCpuStatus, parseDiskStatus, parseMemoryStatus } from '../../daemon/drivers/hestia/sys-status.ts';
 
 test('too few arguments → 1 with Usage on stdout, logged to error.log', () => {
   const { dir, run } = freshNode();
@@ -135,6 +138,22 @@ test('JSON listings: keyed by name, all values strings, empty is {\\n}', () => {
   assert.equal(run('v-add-user', 'carl', 'pw', 'c@x.org', 'default', 'Carl "C"').code, 2, 'names with quotes are refused');
   const info = JSON.parse(run('v-list-sys-info', 'json').stdout);
   assert.equal(info.sysinfo.HOSTNAME, 'node1.example.net');
+});
+
+test('status commands print top/lscpu, free and df layouts with this host\'s figures', () => {
+  const { dir, run } = freshNode();
+  const cpu = parseCpuStatus(run('v-list-sys-cpu-status').stdout);
+  assert.equal(cpu.cpus, os.cpus().length);
+  assert.ok(cpu.busyPct !== null && cpu.busyPct >= 0 && cpu.busyPct <= 100);
+  const mem = parseMemoryStatus(run('v-list-sys-memory-status').stdout)!;
+  assert.equal(mem.totalMb, Math.floor(os.totalmem() / 1048576));
+  assert.ok(mem.usedMb > 0 && mem.usedMb <= mem.totalMb);
+  const disk = parseDiskStatus(run('v-list-sys-disk-status').stdout)!;
+  const st = fs.statfsSync(dir);
+  const used = (st.blocks - st.bfree) * st.bsize;
+  // Other processes write to the same filesystem meanwhile: one point of slack.
+  assert.ok(Math.abs(disk.usedPct - Math.ceil((used / (used + st.bavail * st.bsize)) * 100)) <= 1, `df said ${disk.usedPct}%`);
+  assert.match(disk.size, /^\d+(\.\d)?[KMGTP]$/);
 });
 
 test('DNS: default template records with IDs, record add/change/delete rules', () => {

@@ -159,6 +159,21 @@ describe('the pages in Chromium', () => {
     }, 90_000, 100);
   });
 
+  test('Infrastructure shows each server\'s groups and the CPU, RAM, disk and load its health check read', async () => {
+    const checked = Date.now();
+    const r = await h.daemon.core.scheduler.runNow('check-servers', () => {});
+    assert.equal(r.result, 'ok', r.message);
+    await waitFor('every server checked', async () => {
+      const rows = await db()('mod_hostbridge_server_health').where('checked_at', '>=', checked);
+      return rows.length === Object.keys(h.reg.ids).length || null;
+    }, 30_000);
+    await a.goto(`${h.url}/ui/admin/servers`);
+    const mail = await a.locator('#servers tr', { hasText: 'mail1' }).innerText();
+    assert.match(mail, /CPU \d+(\.\d)?% of \d+ · RAM \d+(\.\d)?% of [\d.]+ [GM]B · Disk \d+% of [\d.]+[KMGTP] · Load \d+(\.\d)?%/);
+    assert.match(mail, /emulated/, 'the group column names the group');
+    assert.match(await a.locator('#servers tr', { hasText: 'pdns' }).innerText(), /PowerDNS \d[\s\S]*no figures/);
+  });
+
   test('an admin adds a server; its credential is never shown back; bad input changes nothing', async () => {
     const before = (await db()('mod_hostbridge_servers').count({ n: '*' }))[0]!.n;
     await a.goto(`${h.url}/ui/admin/servers/new`);

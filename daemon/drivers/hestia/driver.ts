@@ -7,6 +7,7 @@ import { Arg, checkPassword, type RecordType } from './args.ts';
 import { parseHestiaJson, HestiaParseError, type HestiaList, type HestiaObject } from './json.ts';
 import { HestiaRunner, type DriverIO, type HestiaServer } from './runner.ts';
 import type { SshPool } from './ssh.ts';
+import { parseCpuStatus, parseDiskStatus, parseMemoryStatus, type CpuStatus, type DiskStatus, type MemoryStatus } from './sys-status.ts';
 
 export interface RestartOption {
   /**
@@ -70,8 +71,19 @@ export class HestiaDriver {
     return (await this.runner.run(command, args, { stdin })).stdout;
   }
 
+  /** JSON listings stay out of the task log (a v-list-users on a full node is hundreds of KB); one line says what came back. */
   private async list(command: string, args: Arg[]): Promise<HestiaList> {
-    return parseHestiaJson(await this.run(command, [...args, JSON_ARG]), command);
+    const out = (await this.runner.run(command, [...args, JSON_ARG], { quiet: true })).stdout;
+    let parsed: HestiaList;
+    try {
+      parsed = parseHestiaJson(out, command);
+    } catch (err) {
+      // What could not be read is what an admin needs to see.
+      for (const line of out.slice(0, 4096).split('\n')) this.runner.log(line);
+      throw err;
+    }
+    this.runner.log(`  ${Object.keys(parsed).length} entr${Object.keys(parsed).length === 1 ? 'y' : 'ies'} (${Math.ceil(Buffer.byteLength(out) / 1024)} KB of JSON)`);
+    return parsed;
   }
 
   private async one(command: string, args: Arg[], key: string): Promise<HestiaObject> {
@@ -106,6 +118,21 @@ export class HestiaDriver {
 
   listSysInfo(): Promise<HestiaObject> {
     return this.one('v-list-sys-info', [], 'sysinfo');
+  }
+
+  /** top's CPU line and the CPU count (v-list-sys-cpu-status: plain text, no FORMAT). */
+  async cpuStatus(): Promise<CpuStatus> {
+    return parseCpuStatus((await this.runner.run('v-list-sys-cpu-status', [], { quiet: true })).stdout);
+  }
+
+  /** RAM in use, from `free -t -m` (v-list-sys-memory-status). */
+  async memoryStatus(): Promise<MemoryStatus | null> {
+    return parseMemoryStatus((await this.runner.run('v-list-sys-memory-status', [], { quiet: true })).stdout);
+  }
+
+  /** The root filesystem's use, from `df -h` (v-list-sys-disk-status). */
+  async diskStatus(): Promise<DiskStatus | null> {
+    return parseDiskStatus((await this.runner.run('v-list-sys-disk-status', [], { quiet: true })).stdout);
   }
 
   /** Reloads a service after changes made with `restart: false`. */

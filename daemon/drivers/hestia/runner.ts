@@ -34,6 +34,8 @@ const SUDO_REFUSED = /a password is required|is not in the sudoers file|is not a
 export interface RunOptions {
   stdin?: string;
   timeoutMs?: number;
+  /** Keeps stdout out of the task log (long tool output read by a parser, e.g. top or df). */
+  quiet?: boolean;
 }
 
 export class HestiaRunner {
@@ -67,7 +69,7 @@ export class HestiaRunner {
       stdin: opts.stdin,
       timeoutMs: opts.timeoutMs ?? this.server.commandTimeoutMs,
       signal: this.io.signal,
-      onStdoutLine: (l) => this.log(l),
+      onStdoutLine: opts.quiet ? undefined : (l) => this.log(l),
       onStderrLine: (l) => this.log(`stderr: ${l}`),
     });
   }

@@ -1,20 +1,32 @@
-// server.check: one read per server (v-list-sys-info, or the PowerDNS server object), run as a
-// task so it waits its turn behind the node's other commands. A failure is recorded, not retried:
-// the next check comes with the next interval.
+// server.check: reads a server's state (HestiaCP: v-list-sys-info and the cpu/memory/disk status
+// commands; PowerDNS: its server object), run as a task so it waits its turn behind the node's
+// other commands. A failure is recorded, not retried: the next check comes with the next interval.
+// A status command that fails or prints an unknown layout only leaves its figure empty.
 import type { TaskRegistry } from '../../engine/registry.ts';
 import { args, type HostingDeps } from './context.ts';
 
 export const HEALTH = 'mod_hostbridge_server_health';
 
+interface HealthRow {
+  server_id: number; ok: boolean; version: string | null; os: string | null; load: string | null; uptime_min: number | null;
+  cpus: number | null; cpu_pct: number | null; mem_total_mb: number | null; mem_used_mb: number | null;
+  disk_size: string | null; disk_used: string | null; disk_pct: number | null;
+  error: string | null; checked_at: number;
+}
+
 export function registerHealthHandlers(registry: TaskRegistry, deps: HostingDeps): void {
   registry.register({
     name: 'server.check',
-    description: 'Reads a server\'s version, OS, load and uptime, and records whether it answered.',
+    description: 'Reads a server\'s version, OS, load, uptime, CPU, RAM and disk use, and records whether it answered.',
     policy: { maxAttempts: 1 },
     async run(ctx) {
       const a = args<{ server: number }>(ctx);
       const server = await deps.fleet.server(a.server);
-      const row = { server_id: server.id, ok: true, version: null as string | null, os: null as string | null, load: null as string | null, uptime_min: null as number | null, error: null as string | null, checked_at: Date.now() };
+      const row: HealthRow = {
+        server_id: server.id, ok: true, version: null, os: null, load: null, uptime_min: null,
+        cpus: null, cpu_pct: null, mem_total_mb: null, mem_used_mb: null, disk_size: null, disk_used: null, disk_pct: null,
+        error: null, checked_at: Date.now(),
+      };
       try {
         if (server.driver === 'powerdns') {
           const { client } = await deps.fleet.powerdns(server.id, ctx);
@@ -27,13 +39,27 @@ export function registerHealthHandlers(registry: TaskRegistry, deps: HostingDeps
           row.os = [info.OS, info.VERSION].filter(Boolean).join(' ') || null;
           row.load = info.LOADAVERAGE ?? null;
           row.uptime_min = Number.isFinite(Number(info.UPTIME)) ? Number(info.UPTIME) : null;
+          const missed: string[] = [];
+          const cpu = await driver.cpuStatus().catch((err: Error) => { missed.push(`cpu (${err.message})`); return null; });
+          const mem = await driver.memoryStatus().catch((err: Error) => { missed.push(`memory (${err.message})`); return null; });
+          const disk = await driver.diskStatus().catch((err: Error) => { missed.push(`disk (${err.message})`); return null; });
+          row.cpus = cpu?.cpus ?? null;
+          row.cpu_pct = cpu?.busyPct ?? null;
+          row.mem_total_mb = mem ? Math.round(mem.totalMb) : null;
+          row.mem_used_mb = mem ? Math.round(mem.usedMb) : null;
+          row.disk_size = disk?.size ?? null;
+          row.disk_used = disk?.used ?? null;
+          row.disk_pct = disk?.usedPct ?? null;
+          if (missed.length) ctx.log(`${server.name}: no figure for ${missed.join(', ')}`);
         }
       } catch (err) {
         row.ok = false;
         row.error = (err as Error).message.slice(0, 1000);
       }
       await deps.db(HEALTH).insert(row).onConflict('server_id').merge();
-      ctx.log(row.ok ? `${server.name}: ${row.version ?? 'answered'}${row.load ? `, load ${row.load}` : ''}` : `${server.name} did not answer: ${row.error}`);
+      const figures = [row.load && `load ${row.load}`, row.cpu_pct !== null && `CPU ${row.cpu_pct}%`,
+        row.mem_total_mb && `RAM ${row.mem_used_mb}/${row.mem_total_mb} MB`, row.disk_pct !== null && `disk ${row.disk_pct}%`].filter(Boolean);
+      ctx.log(row.ok ? `${server.name}: ${row.version ?? 'answered'}${figures.length ? `, ${figures.join(', ')}` : ''}` : `${server.name} did not answer: ${row.error}`);
       return { ok: row.ok };
     },
   });

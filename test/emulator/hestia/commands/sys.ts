@@ -1,5 +1,9 @@
 // v-list-sys-info: what the node reports about itself (hostname from createNode, the emulating host's arch and load).
-import { arch, loadavg, uptime } from 'node:os';
+// v-list-sys-{cpu,memory,disk}-status: HestiaCP prints raw `top -b -n1` + lscpu, `free -t -m` and
+// `df -h` output (no FORMAT argument); the emulator prints the same layouts with the emulating
+// host's figures (CPU times since boot, memory, and the filesystem holding the node's directory).
+import { statfsSync } from 'node:fs';
+import { arch, cpus, freemem, loadavg, totalmem, uptime } from 'node:os';
 import { columnT, jsonSingle, plainRows } from '../output.ts';
 import type { Command } from './types.ts';
 
@@ -20,4 +24,76 @@ const listSysInfo: Command = {
   },
 };
 
-export const sysCommands: Record<string, Command> = { 'v-list-sys-info': listSysInfo };
+const RULE = '\n' + '-'.repeat(74) + '\n\n';
+
+const cpuStatus: Command = {
+  run() {
+    const list = cpus();
+    const t = list.reduce((a, c) => ({ user: a.user + c.times.user, nice: a.nice + c.times.nice, sys: a.sys + c.times.sys, idle: a.idle + c.times.idle, irq: a.irq + c.times.irq }),
+      { user: 0, nice: 0, sys: 0, idle: 0, irq: 0 });
+    const all = t.user + t.nice + t.sys + t.idle + t.irq || 1;
+    const p = (n: number) => ((n / all) * 100).toFixed(1).padStart(5);
+    const la = loadavg().map((n) => n.toFixed(2)).join(', ');
+    const mib = (n: number) => (n / 1048576).toFixed(1);
+    const top = [
+      `top - ${new Date().toTimeString().slice(0, 8)} up ${Math.floor(uptime() / 60)} min,  1 user,  load average: ${la}`,
+      'Tasks:  42 total,   1 running,  41 sleeping,   0 stopped,   0 zombie',
+      `%Cpu(s):${p(t.user)} us,${p(t.sys)} sy,${p(t.nice)} ni,${p(t.idle)} id,  0.0 wa,${p(t.irq)} hi,  0.0 si,  0.0 st`,
+      `MiB Mem : ${mib(totalmem())} total, ${mib(freemem())} free, ${mib(totalmem() - freemem())} used, 0.0 buff/cache`,
+      'MiB Swap:      0.0 total,      0.0 free,      0.0 used.      0.0 avail Mem',
+      '',
+      '    PID USER      PR  NI    VIRT    RES    SHR S  %CPU  %MEM     TIME+ COMMAND',
+      '      1 root      20   0  167744  11200   8320 S   0.0   0.1   0:01.20 systemd',
+    ].join('\n') + '\n';
+    const models = list.map((c) => c.model.trim()).join('\n');
+    return top + RULE + 'systemd-+-sshd\n        `-cron\n' + RULE + models + '\n\n' +
+      `Architecture:        ${arch() === 'x64' ? 'x86_64' : arch()}\nCPU(s):              ${list.length}\n`;
+  },
+};
+
+const memoryStatus: Command = {
+  run() {
+    const mb = (n: number) => Math.floor(n / 1048576);
+    const total = mb(totalmem());
+    const free = mb(freemem());
+    const rows = [
+      ['', 'total', 'used', 'free', 'shared', 'buff/cache', 'available'],
+      ['Mem:', String(total), String(total - free), String(free), '0', '0', String(free)],
+      ['Swap:', '0', '0', '0'],
+      ['Total:', String(total), String(total - free), String(free)],
+    ];
+    const text = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(7) : c.padStart(12))).join('').trimEnd()).join('\n') + '\n';
+    return text + RULE + `      ${total} M total memory\n      ${total - free} M used memory\n      ${free} M free memory\n` + RULE;
+  },
+};
+
+/** df -h's sizes: one decimal under 10, whole numbers above, K/M/G/T suffix. */
+function human(bytes: number): string {
+  const units = ['K', 'M', 'G', 'T', 'P'];
+  let v = bytes / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return (v < 10 ? Math.ceil(v * 10) / 10 : Math.ceil(v)).toString() + units[i];
+}
+
+const diskStatus: Command = {
+  run(c) {
+    const s = statfsSync(c.dir);
+    const size = s.blocks * s.bsize;
+    const avail = s.bavail * s.bsize;
+    const used = size - s.bfree * s.bsize;
+    const pct = used + avail > 0 ? Math.ceil((used / (used + avail)) * 100) : 0;
+    const lines = ['Filesystem      Size  Used Avail Use% Mounted on',
+      `/dev/vda1       ${human(size).padStart(4)}  ${human(used).padStart(4)}  ${human(avail).padStart(4)}  ${String(pct).padStart(3)}% /`,
+      'tmpfs           2.0G     0  2.0G   0% /dev/shm'];
+    return lines.join('\n') + '\n' + RULE + 'Device             tps    MB_read/s    MB_wrtn/s\nvda               1.00         0.01         0.02\n' + RULE +
+      'Disk /dev/vda: 40 GiB, 42949672960 bytes, 83886080 sectors\n';
+  },
+};
+
+export const sysCommands: Record<string, Command> = {
+  'v-list-sys-info': listSysInfo,
+  'v-list-sys-cpu-status': cpuStatus,
+  'v-list-sys-memory-status': memoryStatus,
+  'v-list-sys-disk-status': diskStatus,
+};
