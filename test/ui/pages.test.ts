@@ -330,7 +330,17 @@ describe('the pages in Chromium', () => {
     assert.match(stats, /600 MB/);
     assert.match(stats, /700 MB \/ 2\.0 GB/);
     assert.match(stats, /not collected yet/);
+    assert.match(await a.locator('.pager').innerText(), /1–2 of 2/);
     await h.shot(a, 'admin-statistics');
+    // The "over a limit" filter, counted by the database.
+    await a.goto(`${h.url}/ui/admin/statistics?over=1`);
+    assert.match(await a.locator('#usage').innerText(), /No service is over a limit/);
+    await db()('mod_hostbridge_usage').where('service_id', svc.id).update({ bw_used_mb: 12_000 });
+    await a.goto(`${h.url}/ui/admin/statistics?over=1`);
+    assert.match(await a.locator('#usage').innerText(), /shop5001\.example\.com[\s\S]*11\.7 GB \/ 10\.0 GB/);
+    assert.match(await a.locator('nav.tabs').innerText(), /Over a limit \(1\)/);
+    assert.ok(!(await a.locator('#usage').innerText()).includes('shop5002'));
+    await db()('mod_hostbridge_usage').where('service_id', svc.id).update({ bw_used_mb: 1500 });
 
     await a.goto(`${h.url}/ui/admin/settings`);
     assert.match(await a.locator('#jobs').innerText(), /reap-expired-leases/);

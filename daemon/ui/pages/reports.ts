@@ -9,6 +9,7 @@ import { pageNo, serverNames } from './services.ts';
 type Row = Record<string, any>;
 const PAGE = 50;
 const MAX_PAGE = 200;
+const STATS_PAGE = 100;
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
 export function addReportPages(r: Router, deps: UiDeps): void {
@@ -49,12 +50,27 @@ export function addReportPages(r: Router, deps: UiDeps): void {
 
   r.get('/admin/statistics', wrap(async (req, res) => {
     requireAdmin(req);
-    const [rows, parts] = await Promise.all([
+    // Paged, with the summary counted by the database: a fleet of 10,000 services is one page of
+    // STATS_PAGE rows, not a 10,000-row table. "over" keeps the services past a limit.
+    const over = req.query.over === '1';
+    const pageN = pageNo(req.query.page);
+    const overLimit = "((u.disk_limit_mb > 0 and u.disk_used_mb > u.disk_limit_mb) or (u.bw_limit_mb > 0 and u.bw_used_mb > u.bw_limit_mb))";
+    const base = () => {
+      const q = db(`${T.services} as s`).leftJoin('mod_hostbridge_usage as u', 'u.service_id', 's.id').whereNot('s.state', 'terminated');
+      return over ? q.whereRaw(overLimit) : q;
+    };
+    const [sum, rows] = await Promise.all([
       db(`${T.services} as s`).leftJoin('mod_hostbridge_usage as u', 'u.service_id', 's.id').whereNot('s.state', 'terminated')
-        .select('s.id as sid', 's.whmcs_service_id', 's.domain', 's.state', 's.mode', 'u.*').orderBy('s.whmcs_service_id'),
-      db('mod_hostbridge_usage_parts').select('service_id', 'role').sum({ disk: 'disk_mb', bw: 'bw_mb', mailboxes: 'mailboxes', databases: 'databases', domains: 'web_domains' })
-        .groupBy('service_id', 'role'),
+        .first(db.raw(`count(*) as services, count(u.collected_at) as collected, coalesce(sum(u.disk_used_mb), 0) as disk, coalesce(sum(u.bw_used_mb), 0) as bw,
+          coalesce(sum(u.mailboxes), 0) as mailboxes, coalesce(sum(u.databases), 0) as databases, coalesce(sum(case when ${overLimit} then 1 else 0 end), 0) as over_n`)),
+      base().select('s.id as sid', 's.whmcs_service_id', 's.domain', 's.state', 's.mode', 'u.*').orderBy('s.whmcs_service_id')
+        .limit(STATS_PAGE + 1).offset((pageN - 1) * STATS_PAGE),
     ]);
+    const more = rows.length > STATS_PAGE;
+    rows.splice(STATS_PAGE);
+    const parts = rows.length === 0 ? [] : await db('mod_hostbridge_usage_parts').whereIn('service_id', rows.map((r: Row) => r.sid))
+      .select('service_id', 'role').sum({ disk: 'disk_mb', bw: 'bw_mb', mailboxes: 'mailboxes', databases: 'databases', domains: 'web_domains' })
+      .groupBy('service_id', 'role');
     const byService = new Map<number, Record<string, Row>>();
     for (const p of parts as Row[]) {
       const m = byService.get(Number(p.service_id)) ?? {};
@@ -77,12 +93,15 @@ export function addReportPages(r: Router, deps: UiDeps): void {
         over: (n(r.disk_limit_mb) > 0 && n(r.disk_used_mb) > n(r.disk_limit_mb)) || (n(r.bw_limit_mb) > 0 && n(r.bw_used_mb) > n(r.bw_limit_mb)),
       };
     });
-    const total = (k: 'disk_used' | 'bw_used' | 'mailboxes' | 'databases') => services.reduce((a, s) => a + s[k], 0);
+    const n0 = (v: unknown) => Number(v ?? 0);
+    const shown = over ? n0(sum?.over_n) : n0(sum?.services);
     await page(deps, req, res, 'admin-statistics', {
-      title: 'Statistics', nav: 'statistics', services,
+      title: 'Statistics', nav: 'statistics', services, over, pageN,
+      prev: pageN > 1 ? pageN - 1 : null, next: more ? pageN + 1 : null,
+      first: shown === 0 ? 0 : (pageN - 1) * STATS_PAGE + 1, last: (pageN - 1) * STATS_PAGE + services.length, shown,
       summary: {
-        services: services.length, collected: services.filter((s) => s.collected).length, disk: total('disk_used'), bw: total('bw_used'),
-        mailboxes: total('mailboxes'), databases: total('databases'), over: services.filter((s) => s.over).length,
+        services: n0(sum?.services), collected: n0(sum?.collected), disk: n0(sum?.disk), bw: n0(sum?.bw),
+        mailboxes: n0(sum?.mailboxes), databases: n0(sum?.databases), over: n0(sum?.over_n),
       },
     });
   }));
