@@ -249,27 +249,47 @@ function openChannel(conn: Conn, command: string, run: (channel: ClientChannel) 
   });
 }
 
-/** Splits a byte stream into lines (UTF-8 safe); `emit` sees each line and may drop it (false). */
+/**
+ * Collects a byte stream as text. With `emit`, it splits lines as they come (UTF-8 safe) and
+ * `emit` sees each one and may drop it (false). Without, nobody reads the lines, so the chunks are
+ * kept whole and decoded once: a 700 KB listing makes two strings, not twenty thousand.
+ */
 class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private buf = '';
-  text = '';
-  constructor(private readonly emit: (line: string) => boolean | void = () => {}) {}
+  private readonly lines: string[] = [];
+  private readonly chunks: Buffer[] | null;
+  private joined: string | null = null;
+  constructor(private readonly emit?: (line: string) => boolean | void) {
+    this.chunks = emit ? null : [];
+  }
   push(chunk: Buffer): void {
-    this.buf += this.decoder.write(chunk);
-    let i: number;
-    while ((i = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, i).replace(/\r$/, '');
-      this.buf = this.buf.slice(i + 1);
-      if (this.emit(line) !== false) this.text += line + '\n';
+    if (this.chunks) {
+      this.chunks.push(chunk);
+      return;
     }
+    const s = this.buf + this.decoder.write(chunk);
+    let start = 0;
+    let i: number;
+    while ((i = s.indexOf('\n', start)) >= 0) {
+      const line = s.slice(start, i).replace(/\r$/, '');
+      start = i + 1;
+      if (this.emit!(line) !== false) this.lines.push(line + '\n');
+    }
+    this.buf = s.slice(start);
   }
   end(): void {
+    if (this.chunks) return;
     this.buf += this.decoder.end();
-    if (this.buf !== '' && this.emit(this.buf) !== false) this.text += this.buf;
+    if (this.buf !== '' && this.emit!(this.buf) !== false) this.lines.push(this.buf);
     this.buf = '';
   }
+  get text(): string {
+    this.joined ??= this.chunks ? Buffer.concat(this.chunks).toString('utf8').replace(/\r\n/g, '\n') : this.lines.join('');
+    return this.joined;
+  }
 }
+
 
 // ssh2's channel.signal() is a no-op once stdin has been ended, and stdin is always ended (so
 // nothing waits on it); the protocol call below is what channel.signal() itself uses.
@@ -296,7 +316,8 @@ function runChannel(channel: ClientChannel, server: SshServer, opts: ExecOptions
   return new Promise((resolve, reject) => {
     let pid: number | null = null;
     let expectPid = ctl.kill !== undefined;
-    const out = new LineSplitter((line) => opts.onStdoutLine?.(line));
+    const onOut = opts.onStdoutLine;
+    const out = new LineSplitter(onOut ? (line) => onOut(line) : undefined);
     const err = new LineSplitter((line) => {
       if (expectPid) {
         expectPid = false;
