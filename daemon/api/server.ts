@@ -60,7 +60,12 @@ export function createApp(deps: ApiDeps): express.Express {
   // What the WHMCS module's TestConnection calls: proves the secret and reports the version.
   app.get('/v1/status', async (_req, res) => {
     await deps.db.raw('select 1');
-    res.json({ ok: true, version: VERSION, database: 'up' });
+    const m = process.memoryUsage();
+    const mb = (n: number) => Math.round(n / 104857.6) / 10;
+    res.json({
+      ok: true, version: VERSION, database: 'up',
+      process: { pid: process.pid, uptime_s: Math.round(process.uptime()), rss_mb: mb(m.rss), heap_used_mb: mb(m.heapUsed), heap_total_mb: mb(m.heapTotal), external_mb: mb(m.external) },
+    });
   });
 
   app.post('/v1/tick', async (_req, res) => {

@@ -39,7 +39,10 @@ describe('HTTP API: /healthz and POST /v1/tick', () => {
   test('GET /v1/status answers a signed request with the version, and refuses an unsigned one', async () => {
     const ok = await fetch(daemon.url + '/v1/status', { headers: signedHeaders(TEST_SECRET, 'GET', '/v1/status', '') });
     assert.equal(ok.status, 200);
-    assert.deepEqual(await ok.json(), { ok: true, version: VERSION, database: 'up' });
+    const body = await ok.json() as Record<string, any>;
+    assert.deepEqual({ ...body, process: undefined }, { ok: true, version: VERSION, database: 'up', process: undefined });
+    assert.equal(body.process.pid, process.pid, 'the daemon in this test runs in this process');
+    assert.ok(body.process.rss_mb >= body.process.heap_used_mb && body.process.heap_used_mb > 0, JSON.stringify(body.process));
     const unsigned = await fetch(daemon.url + '/v1/status');
     assert.equal(unsigned.status, 401);
   });
