@@ -30,10 +30,16 @@ export function daemonEnv(databaseUrl: string, extra: Record<string, string> = {
   };
 }
 
-/** Starts `hostbridge serve` and resolves once it logs that it is ready. Its log goes to logFile. */
-export function startDaemonProcess(env: NodeJS.ProcessEnv, logFile: string, timeoutMs = 30_000): Promise<DaemonProcess> {
+/** The compiled daemon as `npm start` runs it (after `npm run build`). */
+export const BUILT_SERVE = [path.join(ROOT, 'dist/daemon/cli.js'), 'serve'];
+
+/**
+ * Starts `hostbridge serve` (the sources through tsx, or `argv` such as BUILT_SERVE) and resolves
+ * once it logs that it is ready. Its log goes to logFile.
+ */
+export function startDaemonProcess(env: NodeJS.ProcessEnv, logFile: string, timeoutMs = 30_000, argv: string[] = ['--import', TSX, CLI, 'serve']): Promise<DaemonProcess> {
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve'], { env, cwd: ROOT, stdio: ['ignore', log, 'pipe'] });
+  const child = spawn(process.execPath, argv, { env, cwd: ROOT, stdio: ['ignore', log, 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
     fs.closeSync(log);
     resolve(code);
