@@ -6,6 +6,10 @@
 # ../package.json) resolve through two links back into the checkout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ ! -x node_modules/.bin/tsc ]; then
+  echo "FAILED: the build needs TypeScript (a dev dependency): run npm ci without --omit=dev / NODE_ENV=production" >&2
+  exit 1
+fi
 rm -rf dist
 node_modules/.bin/tsc -p tsconfig.build.json || { echo "FAILED: the TypeScript build (tsc -p tsconfig.build.json) failed" >&2; exit 1; }
 ln -s ../templates dist/templates
