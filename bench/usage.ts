@@ -33,6 +33,8 @@ const base = new URL(process.env.HOSTBRIDGE_BENCH_MYSQL_URL ?? 'mysql://root@127
 const database = base.pathname.slice(1) || 'hostbridge_bench_usage';
 const dbUrl = `mysql://${base.username || 'root'}${base.password ? ':' + base.password : ''}@${base.hostname}:${base.port || 3306}/${database}`;
 
+/** One connection to the bench's MariaDB server, on the named database. */
+const mysql = (name: string) => connect({ client: 'mysql2', url: '', host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username || 'root'), password: decodeURIComponent(base.password), database: name }, { poolMax: 1 });
 const say = (line: string) => process.stdout.write(`[bench:usage] ${line}\n`);
 const secs = (ms: number) => Math.round(ms / 10) / 100;
 
@@ -53,7 +55,7 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const admin = connect({ client: 'mysql2', url: '', host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username || 'root'), password: decodeURIComponent(base.password), database: 'mysql' }, { poolMax: 1 });
+  const admin = mysql('mysql');
   await admin.raw(`DROP DATABASE IF EXISTS \`${database}\``);
   await admin.raw(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
   await admin.destroy();
@@ -65,6 +67,8 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const setup = await startTestDaemon(path.join(dir, 'setup'), dbUrl);
     let groupId: number;
+    let servers: Array<{ id: number; name: string }>;
+    let holdings: Array<{ service_id: number; server_id: number; role: string; account: string }>;
     try {
       await setup.engine.stop(1000);
       const reg = await registerFleet(setup.url, fleet);
@@ -88,21 +92,11 @@ async function main(): Promise<void> {
       // would otherwise add its own commands to the count.
       for (const name of setup.core.scheduler.names()) await db('mod_hostbridge_jobs').insert({ name }).onConflict('name').ignore();
       await db('mod_hostbridge_jobs').whereNot('name', 'reap-expired-leases').update({ last_slot: Number.MAX_SAFE_INTEGER });
+      servers = await db('mod_hostbridge_servers').select('id', 'name');
+      holdings = await db('mod_hostbridge_service_servers').select('service_id', 'server_id', 'role', 'account');
     } finally {
       await setup.stop();
     }
-    const byId = new Map(Object.entries((await (async () => {
-      const d = connect({ client: 'mysql2', url: dbUrl, host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username || 'root'), password: decodeURIComponent(base.password), database }, { poolMax: 1 });
-      try {
-        const servers = await d('mod_hostbridge_servers').select('id', 'name');
-        const holdings = await d('mod_hostbridge_service_servers').select('service_id', 'server_id', 'role', 'account');
-        return { servers, holdings };
-      } finally {
-        await d.destroy();
-      }
-    })())));
-    const servers = byId.get('servers') as Array<{ id: number; name: string }>;
-    const holdings = byId.get('holdings') as Array<{ service_id: number; server_id: number; role: string; account: string }>;
     const nodeOf = new Map(servers.map((s) => [Number(s.id), fleet.node(s.name)]));
     let expectedDisk = 0;
     holdings.forEach((h, i) => {
@@ -119,12 +113,13 @@ async function main(): Promise<void> {
     say(`set-up done in ${secs(performance.now() - t0)} s: ${holdings.length} accounts, about ${Math.round(perNode)} per node`);
 
     // --- measured -----------------------------------------------------------------------------
-    // BENCH_DAEMON_NODE_OPTIONS: V8 flags for the measured daemon (e.g. --max-semi-space-size=4).
-    const env = { ...daemonEnv(dbUrl), ...(process.env.BENCH_DAEMON_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_DAEMON_NODE_OPTIONS } : {}) };
+    const env = daemonEnv(dbUrl);
+    // BENCH_DAEMON_NODE_FLAGS: node/V8 flags for the measured daemon (e.g. --max-semi-space-size=2).
+    const flags = (process.env.BENCH_DAEMON_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
     // The daemon as `npm start` runs it: compiled to dist/ (scripts/build.sh), no TypeScript loader.
     await new Promise<void>((resolve, reject) => spawn('bash', [path.join(ROOT, 'scripts/build.sh')], { stdio: 'inherit' })
       .once('close', (code) => (code === 0 ? resolve() : reject(new Error(`scripts/build.sh exited ${code}`)))));
-    serve = await startDaemonProcess(env, path.join(dir, 'daemon.log'), 30_000, BUILT_SERVE);
+    serve = await startDaemonProcess(env, path.join(dir, 'daemon.log'), 30_000, [...flags, ...BUILT_SERVE]);
     const rssIdle = procStatus(serve.pid, 'VmRSS');
     say(`daemon pid ${serve.pid} on ${serve.url}: ${rssIdle} MB resident with ${SERVICES} services, before any work`);
     const logStart = Object.fromEntries(fleet.nodes.map((n) => [n.name, n.ssh.commandLog().length]));
@@ -141,7 +136,7 @@ async function main(): Promise<void> {
     const started = Date.now();
     const tSync = performance.now();
     say(await runCli(['run-task', 'sync-usage'], env).then((o) => o.trim().split('\n').at(-1)!));
-    const probe = connect({ client: 'mysql2', url: dbUrl, host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username || 'root'), password: decodeURIComponent(base.password), database }, { poolMax: 1 });
+    const probe = mysql(database);
     let synced = 0;
     try {
       const deadline = Date.now() + 300_000;
