@@ -30,8 +30,8 @@ export function daemonEnv(databaseUrl: string, extra: Record<string, string> = {
   };
 }
 
-/** The compiled daemon as `npm start` runs it (after `npm run build`). */
-export const BUILT_SERVE = [path.join(ROOT, 'dist/daemon/cli.js'), 'serve'];
+/** The compiled daemon as `npm start` (scripts/start.sh) runs it, after `npm run build`. */
+export const BUILT_SERVE = ['--optimize-for-size', '--max-semi-space-size=2', path.join(ROOT, 'dist/daemon/cli.js'), 'serve'];
 
 /**
  * Starts `hostbridge serve` (the sources through tsx, or `argv` such as BUILT_SERVE) and resolves
