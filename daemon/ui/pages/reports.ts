@@ -55,15 +55,11 @@ export function addReportPages(r: Router, deps: UiDeps): void {
     const over = req.query.over === '1';
     const pageN = pageNo(req.query.page);
     const overLimit = "((u.disk_limit_mb > 0 and u.disk_used_mb > u.disk_limit_mb) or (u.bw_limit_mb > 0 and u.bw_used_mb > u.bw_limit_mb))";
-    const base = () => {
-      const q = db(`${T.services} as s`).leftJoin('mod_hostbridge_usage as u', 'u.service_id', 's.id').whereNot('s.state', 'terminated');
-      return over ? q.whereRaw(overLimit) : q;
-    };
-    const [sum, rows] = await Promise.all([
-      db(`${T.services} as s`).leftJoin('mod_hostbridge_usage as u', 'u.service_id', 's.id').whereNot('s.state', 'terminated')
-        .first(db.raw(`count(*) as services, count(u.collected_at) as collected, coalesce(sum(u.disk_used_mb), 0) as disk, coalesce(sum(u.bw_used_mb), 0) as bw,
+    const live = () => db(`${T.services} as s`).leftJoin('mod_hostbridge_usage as u', 'u.service_id', 's.id').whereNot('s.state', 'terminated');
+    const [totals, rows] = await Promise.all([
+      live().first(db.raw(`count(*) as services, count(u.collected_at) as collected, coalesce(sum(u.disk_used_mb), 0) as disk, coalesce(sum(u.bw_used_mb), 0) as bw,
           coalesce(sum(u.mailboxes), 0) as mailboxes, coalesce(sum(u.databases), 0) as databases, coalesce(sum(case when ${overLimit} then 1 else 0 end), 0) as over_n`)),
-      base().select('s.id as sid', 's.whmcs_service_id', 's.domain', 's.state', 's.mode', 'u.*').orderBy('s.whmcs_service_id')
+      (over ? live().whereRaw(overLimit) : live()).select('s.id as sid', 's.whmcs_service_id', 's.domain', 's.state', 's.mode', 'u.*').orderBy('s.whmcs_service_id')
         .limit(STATS_PAGE + 1).offset((pageN - 1) * STATS_PAGE),
     ]);
     const more = rows.length > STATS_PAGE;
@@ -93,15 +89,14 @@ export function addReportPages(r: Router, deps: UiDeps): void {
         over: (n(r.disk_limit_mb) > 0 && n(r.disk_used_mb) > n(r.disk_limit_mb)) || (n(r.bw_limit_mb) > 0 && n(r.bw_used_mb) > n(r.bw_limit_mb)),
       };
     });
-    const n0 = (v: unknown) => Number(v ?? 0);
-    const shown = over ? n0(sum?.over_n) : n0(sum?.services);
+    const shown = over ? n(totals?.over_n) : n(totals?.services);
     await page(deps, req, res, 'admin-statistics', {
       title: 'Statistics', nav: 'statistics', services, over, pageN,
       prev: pageN > 1 ? pageN - 1 : null, next: more ? pageN + 1 : null,
       first: shown === 0 ? 0 : (pageN - 1) * STATS_PAGE + 1, last: (pageN - 1) * STATS_PAGE + services.length, shown,
       summary: {
-        services: n0(sum?.services), collected: n0(sum?.collected), disk: n0(sum?.disk), bw: n0(sum?.bw),
-        mailboxes: n0(sum?.mailboxes), databases: n0(sum?.databases), over: n0(sum?.over_n),
+        services: n(totals?.services), collected: n(totals?.collected), disk: n(totals?.disk), bw: n(totals?.bw),
+        mailboxes: n(totals?.mailboxes), databases: n(totals?.databases), over: n(totals?.over_n),
       },
     });
   }));
