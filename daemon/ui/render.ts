@@ -37,11 +37,13 @@ hb.registerHelper('not', (a: unknown) => !a);
 hb.registerHelper('or', (a: unknown, b: unknown) => !!a || !!b);
 hb.registerHelper('and', (a: unknown, b: unknown) => !!a && !!b);
 hb.registerHelper('includes', (list: unknown, v: unknown) => Array.isArray(list) && list.map(String).includes(String(v)));
-hb.registerHelper('mb', (v: unknown) => {
+/** A size in MB as the pages print it: `700 MB`, `1.5 GB`. */
+export function mbText(v: unknown): string {
   const n = Number(v ?? 0);
   if (!Number.isFinite(n)) return '—';
   return n >= 1024 ? `${(n / 1024).toFixed(1)} GB` : `${n} MB`;
-});
+}
+hb.registerHelper('mb', mbText);
 hb.registerHelper('limit', (v: unknown) => (Number(v ?? 0) > 0 ? hb.helpers.mb!(v) : 'unlimited'));
 hb.registerHelper('pct', (used: unknown, limit: unknown) => {
   const u = Number(used ?? 0);

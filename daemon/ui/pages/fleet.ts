@@ -6,6 +6,7 @@ import type { Request, Response, Router } from 'express';
 import { BodyError, checkBody } from '../../api/schemas.ts';
 import { addServer, F, getServer, listGroups, listServers, saveGroup, updateServer, type GroupInput, type ServerInput, type ServerView } from '../../fleet/inventory.ts';
 import { back, idParam, page, requireAdmin, setFlash, UiError, wrap, type UiDeps } from '../http.ts';
+import { mbText } from '../render.ts';
 
 type Row = Record<string, any>;
 type Form = Record<string, unknown>;
@@ -62,10 +63,10 @@ function fromServer(s: ServerView): Record<string, unknown> {
 }
 
 /** `CPU 3.4% · RAM 41.7% · Disk 11% · Load 4%`, as far as the check found figures. */
-export function resourcesLine(h: NonNullable<ServerView['health']>): string {
+function resourcesLine(h: NonNullable<ServerView['health']>): string {
   const parts: string[] = [];
   if (h.cpu_pct !== null) parts.push(`CPU ${h.cpu_pct}%${h.cpus ? ` of ${h.cpus}` : ''}`);
-  if (h.mem_pct !== null) parts.push(`RAM ${h.mem_pct}% of ${h.mem_total_mb! >= 1024 ? `${(h.mem_total_mb! / 1024).toFixed(1)} GB` : `${h.mem_total_mb} MB`}`);
+  if (h.mem_pct !== null) parts.push(`RAM ${h.mem_pct}% of ${mbText(h.mem_total_mb)}`);
   if (h.disk_pct !== null) parts.push(`Disk ${h.disk_pct}%${h.disk_size ? ` of ${h.disk_size}` : ''}`);
   if (h.load_pct !== null) parts.push(`Load ${h.load_pct}%`);
   return parts.join(' · ');
