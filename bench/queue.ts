@@ -13,7 +13,7 @@ import { registerBuiltins } from '../daemon/handlers/builtin.ts';
 import { enqueueTasks } from '../daemon/engine/chains.ts';
 import { DEFAULT_RETRY_POLICY } from '../daemon/engine/retry.ts';
 import { createLogger } from '../daemon/log/logger.ts';
-import { T } from '../daemon/engine/queries.ts';
+import { T } from '../daemon/common/tables.ts';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);

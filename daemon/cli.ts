@@ -10,7 +10,8 @@ import { isHiddenSetting, isSecretSetting, SettingError, SETTING_DEFINITIONS, wr
 import { PasswordError, setAdminPassword } from './ui/auth.ts';
 import { VERSION } from './version.ts';
 import { openApiDocument } from './api/openapi.ts';
-import { BodyError, checkBody } from './api/schemas.ts';
+import { InputError } from './common/errors.ts';
+import { checkBody } from './common/bodies.ts';
 import { addServer, listGroups, listServers, saveGroup, type GroupInput, type ServerInput } from './fleet/inventory.ts';
 
 const HELP = `hostbridge ${VERSION} — provisioning daemon for WHMCS
@@ -387,7 +388,7 @@ main(process.argv.slice(2)).then(
     } else if (err instanceof ConfigError) {
       process.stderr.write(`hostbridge: ${err.message}\n`);
       process.exitCode = 2;
-    } else if (err instanceof StartupError || err instanceof AdminError || err instanceof SchedulerError || err instanceof SettingError || err instanceof BodyError || err instanceof PasswordError) {
+    } else if (err instanceof StartupError || err instanceof AdminError || err instanceof SchedulerError || err instanceof SettingError || err instanceof InputError || err instanceof PasswordError) {
       process.stderr.write(`hostbridge: ${err.message}\n`);
       process.exitCode = 1;
     } else {

@@ -3,8 +3,8 @@
 import type { Knex } from 'knex';
 import { isUniqueViolation } from '../db/connect.ts';
 import { REPLAY_WINDOW_S, type NonceStore } from './signature.ts';
+import { T } from '../common/tables.ts';
 
-const TABLE = 'mod_hostbridge_api_nonces';
 const PURGE_EVERY = 500;
 
 export class DbNonceStore implements NonceStore {
@@ -16,19 +16,19 @@ export class DbNonceStore implements NonceStore {
     // Kept for twice the window: a timestamp may be up to one window ahead of this clock.
     const expiresAt = (nowS + 2 * REPLAY_WINDOW_S) * 1000;
     try {
-      await this.db(TABLE).insert({ nonce, expires_at: expiresAt });
+      await this.db(T.nonces).insert({ nonce, expires_at: expiresAt });
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       // A row past its expiry is from a request outside any window now: it may be reused.
-      const freed = await this.db(TABLE).where('nonce', nonce).where('expires_at', '<', nowS * 1000).del();
+      const freed = await this.db(T.nonces).where('nonce', nonce).where('expires_at', '<', nowS * 1000).del();
       if (freed === 0) return false;
-      await this.db(TABLE).insert({ nonce, expires_at: expiresAt });
+      await this.db(T.nonces).insert({ nonce, expires_at: expiresAt });
     }
     if (++this.inserts % PURGE_EVERY === 0) await this.purge(nowS);
     return true;
   }
 
   async purge(nowS: number): Promise<number> {
-    return this.db(TABLE).where('expires_at', '<', nowS * 1000).del();
+    return this.db(T.nonces).where('expires_at', '<', nowS * 1000).del();
   }
 }

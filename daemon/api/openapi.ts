@@ -1,5 +1,5 @@
 // The OpenAPI 3.1 document of the API, built from the same schemas the routes check bodies with.
-import { SCHEMAS, type SchemaName } from './schemas.ts';
+import { SCHEMAS, type SchemaName } from '../common/bodies.ts';
 import { VERSION } from '../version.ts';
 
 interface Route { method: 'get' | 'post' | 'put' | 'delete'; path: string; summary: string; body?: SchemaName; query?: Record<string, string> }

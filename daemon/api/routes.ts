@@ -4,7 +4,8 @@
 import type express from 'express';
 import type { Request, Response, NextFunction } from 'express';
 import type { ApiDeps } from './server.ts';
-import { BodyError, checkBody } from './schemas.ts';
+import { InputError } from '../common/errors.ts';
+import { checkBody } from '../common/bodies.ts';
 import { openApiDocument } from './openapi.ts';
 import { createService, redeployZones, serviceOperation, zoneStates } from '../services/lifecycle.ts';
 import { accounts, serviceView, usage } from '../services/reads.ts';
@@ -22,17 +23,17 @@ function jsonBody(req: Request): unknown {
   const raw = req.rawBody ?? Buffer.alloc(0);
   if (raw.length === 0) return {};
   const type = String(req.headers['content-type'] ?? 'application/json');
-  if (!/^application\/json\b/i.test(type)) throw new BodyError('', `the body must be application/json, not ${type.slice(0, 60)}`, 415);
+  if (!/^application\/json\b/i.test(type)) throw new InputError('', `the body must be application/json, not ${type.slice(0, 60)}`, 415);
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw new BodyError('', `the body is not valid JSON (${(err as Error).message.slice(0, 120)})`, 400);
+    throw new InputError('', `the body is not valid JSON (${(err as Error).message.slice(0, 120)})`, 400);
   }
 }
 
 function pathId(value: unknown, what: string): number {
   const s = String(value);
-  if (!/^[1-9][0-9]{0,9}$/.test(s) || Number(s) > 2147483647) throw new BodyError('', `the ${what} in the path must be a positive whole number, got "${s.slice(0, 40)}"`, 400);
+  if (!/^[1-9][0-9]{0,9}$/.test(s) || Number(s) > 2147483647) throw new InputError('', `the ${what} in the path must be a positive whole number, got "${s.slice(0, 40)}"`, 400);
   return Number(s);
 }
 
@@ -55,12 +56,12 @@ export function addRoutes(app: express.Express, deps: ApiDeps): void {
   }));
   app.post('/v1/services/:id/actions/:action', wrap(async (req, res) => {
     const op = ACTIONS[String(req.params.action)];
-    if (!op) throw new BodyError('', `unknown action "${String(req.params.action).slice(0, 40)}"; one of ${Object.keys(ACTIONS).join(', ')}`, 404);
+    if (!op) throw new InputError('', `unknown action "${String(req.params.action).slice(0, 40)}"; one of ${Object.keys(ACTIONS).join(', ')}`, 404);
     res.json(woke(await serviceOperation(db, masterKey, op, pathId(req.params.id, 'service id'), jsonBody(req))));
   }));
   app.post('/v1/services/:id/:op', wrap(async (req, res) => {
     const op = OPERATIONS[String(req.params.op)];
-    if (!op) throw new BodyError('', `unknown operation "${String(req.params.op).slice(0, 40)}"; one of ${Object.keys(OPERATIONS).join(', ')}`, 404);
+    if (!op) throw new InputError('', `unknown operation "${String(req.params.op).slice(0, 40)}"; one of ${Object.keys(OPERATIONS).join(', ')}`, 404);
     res.json(woke(await serviceOperation(db, masterKey, op, pathId(req.params.id, 'service id'), jsonBody(req))));
   }));
   app.get('/v1/services/:id', wrap(async (req, res) => {
@@ -68,7 +69,7 @@ export function addRoutes(app: express.Express, deps: ApiDeps): void {
   }));
   app.get('/v1/services/:id/view', wrap(async (req, res) => {
     const audience = String(req.query.audience ?? 'client');
-    if (audience !== 'client' && audience !== 'admin') throw new BodyError('audience', 'must be client or admin', 400);
+    if (audience !== 'client' && audience !== 'admin') throw new InputError('audience', 'must be client or admin', 400);
     const v = await serviceView(db, pathId(req.params.id, 'service id'));
     res.json({ ok: true, state: v.state, ...renderService(v, audience as Audience) });
   }));
@@ -77,7 +78,7 @@ export function addRoutes(app: express.Express, deps: ApiDeps): void {
     let ids: number[] | null = null;
     if (req.query.service_ids !== undefined) {
       const list = String(req.query.service_ids).split(',').filter((s) => s !== '');
-      if (list.length > 10000) throw new BodyError('service_ids', 'may list at most 10000 ids', 400);
+      if (list.length > 10000) throw new InputError('service_ids', 'may list at most 10000 ids', 400);
       ids = list.map((s) => pathId(s, 'service_ids entry'));
     }
     res.json({ ok: true, services: await usage(db, ids) });
@@ -107,7 +108,7 @@ export function addRoutes(app: express.Express, deps: ApiDeps): void {
   }));
   app.get('/v1/servers/:id', wrap(async (req, res) => {
     const s = await getServer(db, pathId(req.params.id, 'server id'));
-    if (!s) throw new BodyError('', `server ${req.params.id} does not exist`, 404);
+    if (!s) throw new InputError('', `server ${req.params.id} does not exist`, 404);
     res.json({ ok: true, server: s });
   }));
   app.put('/v1/servers/:id', wrap(async (req, res) => {

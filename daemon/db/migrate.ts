@@ -2,6 +2,7 @@
 // so they sit beside WHMCS's own tables without clashing.
 import type { Knex } from 'knex';
 import { MIGRATIONS } from '../../migrations/index.ts';
+import { T } from '../common/tables.ts';
 
 const source: Knex.MigrationSource<string> = {
   getMigrations: async () => MIGRATIONS.map(([name]) => name),
@@ -15,7 +16,7 @@ const source: Knex.MigrationSource<string> = {
 
 const config: Knex.MigratorConfig = {
   migrationSource: source,
-  tableName: 'mod_hostbridge_migrations',
+  tableName: T.migrations,
 };
 
 export async function migrateLatest(db: Knex): Promise<string[]> {

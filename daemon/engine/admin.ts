@@ -4,7 +4,8 @@
 import type { Knex } from 'knex';
 import { isUniqueViolation, nowMs, nowSql } from '../db/connect.ts';
 import { chainKey, taskKey } from './chains.ts';
-import { finishChain, inTx, lockService, promoteNextChain, T } from './queries.ts';
+import { finishChain, inTx, lockService, promoteNextChain } from './queries.ts';
+import { T } from '../common/tables.ts';
 
 export class AdminError extends Error {
   constructor(message: string) {

@@ -3,7 +3,8 @@
 // that is still active returns the chain already there instead of adding another.
 import type { Knex } from 'knex';
 import { nowMs } from '../db/connect.ts';
-import { ensureTargets, inTx, lockService, T } from './queries.ts';
+import { ensureTargets, inTx, lockService } from './queries.ts';
+import { T } from '../common/tables.ts';
 
 export interface StepSpec {
   step: string;

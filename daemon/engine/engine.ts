@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import type { Logger } from '../log/logger.ts';
 import { globalMasker, Masker } from '../log/mask.ts';
 import { isConnectionError } from '../db/connect.ts';
-import { classifyError, errorMessage, TerminalError } from './errors.ts';
+import { classifyError, errorMessage, TerminalError } from '../common/errors.ts';
 import type { TaskContext, TaskInfo, TaskRegistry } from './registry.ts';
 import type { RetryPolicy } from './retry.ts';
 import { claimDue, finishFailed, finishSucceededBatch, renewLeases, type Claim } from './queries.ts';

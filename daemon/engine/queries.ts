@@ -10,18 +10,9 @@
 import type { Knex } from 'knex';
 import { dbNow, dialectOf, nowMs, nowSql } from '../db/connect.ts';
 import { hasAttemptsLeft, retryDelayMs, type RetryPolicy } from './retry.ts';
-import type { ErrorKind } from './errors.ts';
+import type { ErrorKind } from '../common/errors.ts';
 import { recordTicketIntent } from '../whmcs/ticket-outbox.ts';
-
-export const T = {
-  services: 'mod_hostbridge_services',
-  chains: 'mod_hostbridge_chains',
-  tasks: 'mod_hostbridge_tasks',
-  attempts: 'mod_hostbridge_task_attempts',
-  targets: 'mod_hostbridge_targets',
-  slots: 'mod_hostbridge_target_slots',
-  jobs: 'mod_hostbridge_jobs',
-} as const;
+import { T } from '../common/tables.ts';
 
 export interface TaskRow {
   id: number;

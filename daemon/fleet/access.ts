@@ -3,12 +3,12 @@
 // first time is pinned in the inventory (trust on first use, logged).
 import type { Knex } from 'knex';
 import { decryptSecret } from '../crypto/secretbox.ts';
-import { TerminalError } from '../engine/errors.ts';
+import { TerminalError } from '../common/errors.ts';
 import { globalMasker } from '../log/mask.ts';
 import type { Logger } from '../log/logger.ts';
 import { HestiaDriver, SshPool, type DriverIO } from '../drivers/hestia/index.ts';
 import { PowerDnsClient, type PowerDnsIO } from '../drivers/powerdns/index.ts';
-import { F } from './inventory.ts';
+import { T } from '../common/tables.ts';
 
 export interface ServerRow {
   id: number;
@@ -32,14 +32,14 @@ export class FleetAccess {
     this.pool = new SshPool({
       onUnpinnedHostKey: (serverId, host, fingerprint) => {
         this.logger?.warn(`pinned the host key of server ${serverId} (${host}) on first use: ${fingerprint}`);
-        void this.db(F.servers).where('id', Number(serverId)).whereNull('host_key_sha256').update({ host_key_sha256: fingerprint })
+        void this.db(T.servers).where('id', Number(serverId)).whereNull('host_key_sha256').update({ host_key_sha256: fingerprint })
           .catch((err) => this.logger?.warn(`could not store the host key of server ${serverId}: ${(err as Error).message}`));
       },
     });
   }
 
   async server(id: number): Promise<ServerRow> {
-    const row = await this.db(F.servers).where('id', id).first();
+    const row = await this.db(T.servers).where('id', id).first();
     if (!row) throw new TerminalError(`server ${id} is no longer in the inventory`);
     return { ...row, id: Number(row.id), port: Number(row.port) } as ServerRow;
   }

@@ -5,19 +5,10 @@ import type { Knex } from 'knex';
 import { nowMs } from '../db/connect.ts';
 import { encryptSecret } from '../crypto/secretbox.ts';
 import { globalMasker } from '../log/mask.ts';
-import { BodyError } from '../api/schemas.ts';
-import { checkDomain, PlanError } from '../pipelines/validate.ts';
+import { InputError } from '../common/errors.ts';
+import { checkDomain } from '../pipelines/validate.ts';
 import type { Driver, FleetServer, GroupFleet } from '../pipelines/placement.ts';
-
-export const F = {
-  servers: 'mod_hostbridge_servers',
-  groups: 'mod_hostbridge_server_groups',
-  members: 'mod_hostbridge_group_servers',
-  groupDns: 'mod_hostbridge_group_dns',
-  vanity: 'mod_hostbridge_vanity_domains',
-  reserved: 'mod_hostbridge_reserved_names',
-  holdings: 'mod_hostbridge_service_servers',
-} as const;
+import { T } from '../common/tables.ts';
 
 export interface ServerInput {
   name: string;
@@ -84,28 +75,28 @@ type Row = Record<string, any>;
 
 function sealCredential(input: ServerInput, key: Buffer): { auth_method: string; credential: string | null } {
   if (input.driver === 'powerdns') {
-    if (!input.api_key) throw new BodyError('api_key', 'a PowerDNS server needs its API key (api-key in pdns.conf)');
+    if (!input.api_key) throw new InputError('api_key', 'a PowerDNS server needs its API key (api-key in pdns.conf)');
     globalMasker.add(input.api_key);
     return { auth_method: 'api-key', credential: encryptSecret(key, input.api_key) };
   }
-  if (input.password && input.private_key) throw new BodyError('private_key', 'give either a password or a private key, not both');
+  if (input.password && input.private_key) throw new InputError('private_key', 'give either a password or a private key, not both');
   if (input.private_key) {
-    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(input.private_key)) throw new BodyError('private_key', 'is not a PEM or OpenSSH private key');
+    if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(input.private_key)) throw new InputError('private_key', 'is not a PEM or OpenSSH private key');
     return { auth_method: 'key', credential: encryptSecret(key, input.private_key) };
   }
   if (input.password) {
     globalMasker.add(input.password);
     return { auth_method: 'password', credential: encryptSecret(key, input.password) };
   }
-  throw new BodyError('password', 'a HestiaCP server needs an SSH password or a private_key');
+  throw new InputError('password', 'a HestiaCP server needs an SSH password or a private_key');
 }
 
 function serverRow(input: ServerInput): Row {
   const caps = input.capabilities ?? {};
-  if (input.driver === 'powerdns' && (caps.web || caps.mail)) throw new BodyError('capabilities', 'a PowerDNS server can only have the DNS capability');
+  if (input.driver === 'powerdns' && (caps.web || caps.mail)) throw new InputError('capabilities', 'a PowerDNS server can only have the DNS capability');
   const dns = input.driver === 'powerdns' ? true : !!caps.dns;
-  if (!caps.web && !caps.mail && !dns) throw new BodyError('capabilities', 'tick at least one of web, mail, dns');
-  if (input.driver === 'hestiacp' && !input.username) throw new BodyError('username', 'is required for a HestiaCP server (root, or a user with passwordless sudo)');
+  if (!caps.web && !caps.mail && !dns) throw new InputError('capabilities', 'tick at least one of web, mail, dns');
+  if (input.driver === 'hestiacp' && !input.username) throw new InputError('username', 'is required for a HestiaCP server (root, or a user with passwordless sudo)');
   return {
     name: input.name.trim(), driver: input.driver, hostname: input.hostname.toLowerCase(), ip: input.ip,
     port: input.port ?? (input.driver === 'powerdns' ? 8081 : 22), username: input.username ?? null,
@@ -116,20 +107,20 @@ function serverRow(input: ServerInput): Row {
 
 export async function addServer(db: Knex, key: Buffer, input: ServerInput): Promise<number> {
   const row: Row = { ...serverRow(input), ...sealCredential(input, key) };
-  if (await db(F.servers).where('name', row.name).first('id')) throw new BodyError('name', `a server named "${row.name}" already exists`, 409);
-  const [id] = await db(F.servers).insert({ ...row, created_at: nowMs(db), updated_at: nowMs(db) });
+  if (await db(T.servers).where('name', row.name).first('id')) throw new InputError('name', `a server named "${row.name}" already exists`, 409);
+  const [id] = await db(T.servers).insert({ ...row, created_at: nowMs(db), updated_at: nowMs(db) });
   return Number(id);
 }
 
 /** Edits a server; a credential left out keeps the stored one ("leave blank to keep"). */
 export async function updateServer(db: Knex, key: Buffer, serverId: number, input: ServerInput): Promise<void> {
-  const existing = await db(F.servers).where('id', serverId).first('id', 'driver');
-  if (!existing) throw new BodyError('', `server ${serverId} does not exist`, 404);
+  const existing = await db(T.servers).where('id', serverId).first('id', 'driver');
+  if (!existing) throw new InputError('', `server ${serverId} does not exist`, 404);
   const row: Row = serverRow(input);
   if (input.password || input.private_key || input.api_key) Object.assign(row, sealCredential(input, key));
-  const clash = await db(F.servers).where('name', row.name).whereNot('id', serverId).first('id');
-  if (clash) throw new BodyError('name', `another server is named "${row.name}"`, 409);
-  await db(F.servers).where('id', serverId).update({ ...row, updated_at: nowMs(db) });
+  const clash = await db(T.servers).where('name', row.name).whereNot('id', serverId).first('id');
+  if (clash) throw new InputError('name', `another server is named "${row.name}"`, 409);
+  await db(T.servers).where('id', serverId).update({ ...row, updated_at: nowMs(db) });
 }
 
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -154,10 +145,10 @@ function healthOf(h: Row | undefined): ServerHealth | null {
 /** Group names per server, as member or as DNS server. */
 async function groupNames(db: Knex, serverIds?: number[]): Promise<Map<number, string[]>> {
   const of = (table: string) => {
-    const q = db(`${table} as m`).join(`${F.groups} as g`, 'g.id', 'm.group_id').select('m.server_id', 'g.name');
+    const q = db(`${table} as m`).join(`${T.groups} as g`, 'g.id', 'm.group_id').select('m.server_id', 'g.name');
     return serverIds ? q.whereIn('m.server_id', serverIds) : q;
   };
-  const rows = [...await of(F.members), ...await of(F.groupDns)];
+  const rows = [...await of(T.members), ...await of(T.groupDns)];
   const by = new Map<number, string[]>();
   for (const r of rows as Row[]) {
     const list = by.get(Number(r.server_id)) ?? [];
@@ -179,33 +170,33 @@ function view(r: Row, accounts: number, groups: string[], health?: Row): ServerV
 
 /** Services holding an account on each server (the load placement balances). */
 async function loads(db: Knex | Knex.Transaction, serverIds?: number[]): Promise<Map<number, number>> {
-  let q = db(F.holdings).select('server_id').countDistinct({ n: 'service_id' }).groupBy('server_id');
+  let q = db(T.holdings).select('server_id').countDistinct({ n: 'service_id' }).groupBy('server_id');
   if (serverIds) q = q.whereIn('server_id', serverIds);
   const rows = await q;
   return new Map(rows.map((r: Row) => [Number(r.server_id), Number(r.n)]));
 }
 
 export async function listServers(db: Knex): Promise<ServerView[]> {
-  const [rows, load, health, groups] = await Promise.all([db(F.servers).orderBy('id'), loads(db), db('mod_hostbridge_server_health'), groupNames(db)]);
+  const [rows, load, health, groups] = await Promise.all([db(T.servers).orderBy('id'), loads(db), db(T.serverHealth), groupNames(db)]);
   const healthBy = new Map<number, Row>(health.map((h: Row) => [Number(h.server_id), h]));
   return rows.map((r: Row) => view(r, load.get(Number(r.id)) ?? 0, groups.get(Number(r.id)) ?? [], healthBy.get(Number(r.id))));
 }
 
 export async function getServer(db: Knex, serverId: number): Promise<ServerView | null> {
-  const r = await db(F.servers).where('id', serverId).first();
+  const r = await db(T.servers).where('id', serverId).first();
   if (!r) return null;
-  const health = await db('mod_hostbridge_server_health').where('server_id', serverId).first();
+  const health = await db(T.serverHealth).where('server_id', serverId).first();
   const groups = (await groupNames(db, [serverId])).get(serverId) ?? [];
   return view(r, (await loads(db, [serverId])).get(serverId) ?? 0, groups, health);
 }
 
 export async function removeServer(db: Knex, serverId: number): Promise<void> {
   const held = (await loads(db, [serverId])).get(serverId) ?? 0;
-  if (held > 0) throw new BodyError('', `server ${serverId} still holds accounts of ${held} service(s); terminate or move them first`, 409);
+  if (held > 0) throw new InputError('', `server ${serverId} still holds accounts of ${held} service(s); terminate or move them first`, 409);
   await db.transaction(async (trx) => {
-    await trx(F.members).where('server_id', serverId).del();
-    await trx(F.groupDns).where('server_id', serverId).del();
-    await trx(F.servers).where('id', serverId).del();
+    await trx(T.members).where('server_id', serverId).del();
+    await trx(T.groupDns).where('server_id', serverId).del();
+    await trx(T.servers).where('id', serverId).del();
   });
 }
 
@@ -220,55 +211,48 @@ export interface GroupInput {
 
 /** Creates a group, or replaces the named parts of an existing one, in one transaction. */
 export async function saveGroup(db: Knex, input: GroupInput, groupId?: number): Promise<number> {
-  const vanity = (input.vanity_domains ?? []).map((v, i) => {
-    try {
-      return { ...v, domain: checkDomain(`vanity_domains.${i}.domain`, v.domain) };
-    } catch (err) {
-      if (err instanceof PlanError) throw new BodyError(err.field, err.message.slice(err.field.length + 2));
-      throw err;
-    }
-  });
+  const vanity = (input.vanity_domains ?? []).map((v, i) => ({ ...v, domain: checkDomain(`vanity_domains.${i}.domain`, v.domain) }));
   const nameservers = (input.nameservers ?? []).map((n) => n.toLowerCase().replace(/\.$/, ''));
   return db.transaction(async (trx) => {
     const ids = [...(input.servers ?? []), ...(input.dns_servers ?? []), ...vanity.flatMap((v) => (v.mail_server_id ? [v.mail_server_id] : []))];
-    const known = new Map<number, Row>((await trx(F.servers).whereIn('id', ids).select('id', 'driver', 'cap_dns')).map((r: Row) => [Number(r.id), r]));
+    const known = new Map<number, Row>((await trx(T.servers).whereIn('id', ids).select('id', 'driver', 'cap_dns')).map((r: Row) => [Number(r.id), r]));
     for (const [field, list] of [['servers', input.servers], ['dns_servers', input.dns_servers]] as const) {
-      for (const sid of list ?? []) if (!known.has(sid)) throw new BodyError(field, `server ${sid} does not exist`);
+      for (const sid of list ?? []) if (!known.has(sid)) throw new InputError(field, `server ${sid} does not exist`);
     }
-    for (const sid of input.dns_servers ?? []) if (!known.get(sid)!.cap_dns) throw new BodyError('dns_servers', `server ${sid} does not have the DNS capability`);
-    for (const sid of input.servers ?? []) if (known.get(sid)!.driver !== 'hestiacp') throw new BodyError('servers', `server ${sid} is a PowerDNS server; attach it as a DNS server`);
+    for (const sid of input.dns_servers ?? []) if (!known.get(sid)!.cap_dns) throw new InputError('dns_servers', `server ${sid} does not have the DNS capability`);
+    for (const sid of input.servers ?? []) if (known.get(sid)!.driver !== 'hestiacp') throw new InputError('servers', `server ${sid} is a PowerDNS server; attach it as a DNS server`);
     vanity.forEach((v, i) => {
-      if (v.mail_server_id && !known.has(v.mail_server_id)) throw new BodyError(`vanity_domains.${i}.mail_server_id`, `server ${v.mail_server_id} does not exist`);
+      if (v.mail_server_id && !known.has(v.mail_server_id)) throw new InputError(`vanity_domains.${i}.mail_server_id`, `server ${v.mail_server_id} does not exist`);
     });
-    const clash = trx(F.groups).where('name', input.name.trim());
+    const clash = trx(T.groups).where('name', input.name.trim());
     if (groupId !== undefined) clash.whereNot('id', groupId);
-    if (await clash.first('id')) throw new BodyError('name', `a server group named "${input.name.trim()}" already exists`, 409);
+    if (await clash.first('id')) throw new InputError('name', `a server group named "${input.name.trim()}" already exists`, 409);
     let id = groupId;
     if (id === undefined) {
-      const [newId] = await trx(F.groups).insert({ name: input.name.trim(), nameservers: nameservers.join(','), created_at: nowMs(trx), updated_at: nowMs(trx) });
+      const [newId] = await trx(T.groups).insert({ name: input.name.trim(), nameservers: nameservers.join(','), created_at: nowMs(trx), updated_at: nowMs(trx) });
       id = Number(newId);
     } else {
-      const n = await trx(F.groups).where('id', id).update({ name: input.name.trim(), ...(input.nameservers ? { nameservers: nameservers.join(',') } : {}), updated_at: nowMs(trx) });
-      if (n === 0) throw new BodyError('', `server group ${id} does not exist`, 404);
+      const n = await trx(T.groups).where('id', id).update({ name: input.name.trim(), ...(input.nameservers ? { nameservers: nameservers.join(',') } : {}), updated_at: nowMs(trx) });
+      if (n === 0) throw new InputError('', `server group ${id} does not exist`, 404);
     }
     if (input.servers) {
-      await trx(F.members).where('group_id', id).del();
-      if (input.servers.length) await trx(F.members).insert(input.servers.map((s) => ({ group_id: id, server_id: s })));
+      await trx(T.members).where('group_id', id).del();
+      if (input.servers.length) await trx(T.members).insert(input.servers.map((s) => ({ group_id: id, server_id: s })));
     }
     if (input.dns_servers) {
-      await trx(F.groupDns).where('group_id', id).del();
-      if (input.dns_servers.length) await trx(F.groupDns).insert(input.dns_servers.map((s) => ({ group_id: id, server_id: s })));
+      await trx(T.groupDns).where('group_id', id).del();
+      if (input.dns_servers.length) await trx(T.groupDns).insert(input.dns_servers.map((s) => ({ group_id: id, server_id: s })));
     }
     if (input.vanity_domains) {
-      await trx(F.vanity).where('group_id', id).del();
+      await trx(T.vanity).where('group_id', id).del();
       for (const v of vanity) {
-        await trx(F.vanity).insert({ group_id: id, domain: v.domain, mail_server_id: v.mail_server_id ?? null, mail_user: v.mail_user ?? null, dns_user: v.dns_user ?? null, created_at: nowMs(trx) });
+        await trx(T.vanity).insert({ group_id: id, domain: v.domain, mail_server_id: v.mail_server_id ?? null, mail_user: v.mail_user ?? null, dns_user: v.dns_user ?? null, created_at: nowMs(trx) });
       }
     }
     if (input.reserved_names) {
-      await trx(F.reserved).where('group_id', id).del();
+      await trx(T.reserved).where('group_id', id).del();
       const names = [...new Set(input.reserved_names)];
-      for (let i = 0; i < names.length; i += 500) await trx(F.reserved).insert(names.slice(i, i + 500).map((name) => ({ group_id: id, name })));
+      for (let i = 0; i < names.length; i += 500) await trx(T.reserved).insert(names.slice(i, i + 500).map((name) => ({ group_id: id, name })));
     }
     return id;
   });
@@ -283,19 +267,19 @@ function fleetServer(r: Row, load: Map<number, number>): FleetServer {
 
 /** A group as the planner sees it, with current loads; null when there is no such group. */
 export async function loadGroupFleet(db: Knex | Knex.Transaction, groupId: number): Promise<GroupFleet | null> {
-  const group = await db(F.groups).where('id', groupId).first();
+  const group = await db(T.groups).where('id', groupId).first();
   if (!group) return null;
   const [members, dns, vanity, reserved] = await Promise.all([
-    db(F.servers).join(F.members, `${F.members}.server_id`, `${F.servers}.id`).where(`${F.members}.group_id`, groupId).select(`${F.servers}.*`),
-    db(F.servers).join(F.groupDns, `${F.groupDns}.server_id`, `${F.servers}.id`).where(`${F.groupDns}.group_id`, groupId).select(`${F.servers}.*`),
-    db(F.vanity).where('group_id', groupId).orderBy('domain'),
-    db(F.reserved).where('group_id', groupId).pluck('name'),
+    db(T.servers).join(T.members, `${T.members}.server_id`, `${T.servers}.id`).where(`${T.members}.group_id`, groupId).select(`${T.servers}.*`),
+    db(T.servers).join(T.groupDns, `${T.groupDns}.server_id`, `${T.servers}.id`).where(`${T.groupDns}.group_id`, groupId).select(`${T.servers}.*`),
+    db(T.vanity).where('group_id', groupId).orderBy('domain'),
+    db(T.reserved).where('group_id', groupId).pluck('name'),
   ]);
   const ids = [...members, ...dns].map((r: Row) => Number(r.id));
   const load = await loads(db, ids);
   // Vanity mail servers may sit outside the group's members; the planner needs them too.
   const extra = vanity.map((v: Row) => Number(v.mail_server_id)).filter((sid: number) => sid && !ids.includes(sid));
-  const extraRows = extra.length ? await db(F.servers).whereIn('id', extra) : [];
+  const extraRows = extra.length ? await db(T.servers).whereIn('id', extra) : [];
   return {
     id: Number(group.id), name: group.name, nameservers: group.nameservers ? String(group.nameservers).split(',').filter(Boolean) : [],
     members: [...members, ...extraRows].map((r: Row) => fleetServer(r, load)), dns: dns.map((r: Row) => fleetServer(r, load)),
@@ -308,7 +292,7 @@ export interface GroupView { id: number; name: string; nameservers: string[]; se
 
 export async function listGroups(db: Knex): Promise<GroupView[]> {
   const [groups, members, dns, vanity, reserved] = await Promise.all([
-    db(F.groups).orderBy('name'), db(F.members), db(F.groupDns), db(F.vanity), db(F.reserved).select('group_id').count({ n: '*' }).groupBy('group_id'),
+    db(T.groups).orderBy('name'), db(T.members), db(T.groupDns), db(T.vanity), db(T.reserved).select('group_id').count({ n: '*' }).groupBy('group_id'),
   ]);
   const by = <T>(rows: Row[], gid: number, f: (r: Row) => T) => rows.filter((r) => Number(r.group_id) === gid).map(f);
   return groups.map((g: Row) => {
@@ -322,6 +306,6 @@ export async function listGroups(db: Knex): Promise<GroupView[]> {
 }
 
 export async function serverRefs(db: Knex | Knex.Transaction, ids: number[]): Promise<Map<number, { id: number; name: string; driver: Driver }>> {
-  const rows = ids.length ? await db(F.servers).whereIn('id', ids).select('id', 'name', 'driver') : [];
+  const rows = ids.length ? await db(T.servers).whereIn('id', ids).select('id', 'name', 'driver') : [];
   return new Map(rows.map((r: Row) => [Number(r.id), { id: Number(r.id), name: r.name, driver: r.driver }]));
 }

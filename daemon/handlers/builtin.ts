@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { RetryableError, TerminalError } from '../engine/errors.ts';
+import { RetryableError, TerminalError } from '../common/errors.ts';
 import type { TaskContext, TaskRegistry } from '../engine/registry.ts';
 
 function args<T>(ctx: TaskContext): T {

@@ -4,8 +4,8 @@
 // without the servers' say, and writes what may be left behind into the task log.
 import type { Knex } from 'knex';
 import type { TaskRegistry } from '../engine/registry.ts';
-import { TerminalError } from '../engine/errors.ts';
-import { F } from '../fleet/inventory.ts';
+import { TerminalError } from '../common/errors.ts';
+import { T } from '../common/tables.ts';
 
 export function registerServiceHandlers(registry: TaskRegistry, db: Knex): TaskRegistry {
   registry.register({
@@ -17,12 +17,12 @@ export function registerServiceHandlers(registry: TaskRegistry, db: Knex): TaskR
       if (serviceId === null) throw new TerminalError('service.close needs a service');
       const force = (ctx.task.args as { force?: boolean } | null)?.force === true;
       await db.transaction(async (trx) => {
-        const left = await trx(F.holdings).join(F.servers, `${F.servers}.id`, `${F.holdings}.server_id`).where(`${F.holdings}.service_id`, serviceId)
-          .select(`${F.holdings}.role`, `${F.holdings}.account`, `${F.servers}.name`);
+        const left = await trx(T.holdings).join(T.servers, `${T.servers}.id`, `${T.holdings}.server_id`).where(`${T.holdings}.service_id`, serviceId)
+          .select(`${T.holdings}.role`, `${T.holdings}.account`, `${T.servers}.name`);
         if (force) {
           for (const h of left) ctx.log(`left on ${h.name}: ${h.role} ${h.account ?? ''} (force-terminated without removing it; remove it by hand or with Verify & Repair on a new service)`);
         }
-        for (const table of [F.holdings, 'mod_hostbridge_usage', 'mod_hostbridge_usage_parts', 'mod_hostbridge_dns_zones', 'mod_hostbridge_ssl']) {
+        for (const table of [T.holdings, T.usage, T.usageParts, T.dnsZones, T.ssl]) {
           await trx(table).where('service_id', serviceId).del();
         }
       });

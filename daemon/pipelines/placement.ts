@@ -2,7 +2,7 @@
 // (ties to the lower id, so the choice is repeatable), and every active DNS server attached to
 // the group. Pure: the caller reads the fleet and the loads inside the order's transaction.
 import type { ProductPlan } from './product.ts';
-import { PlanError } from './validate.ts';
+import { InputError } from '../common/errors.ts';
 
 export type Driver = 'hestiacp' | 'powerdns';
 
@@ -57,7 +57,7 @@ export function leastLoaded(servers: FleetServer[], want: (s: FleetServer) => bo
 }
 
 function need(group: GroupFleet, what: string, s: FleetServer | null): number {
-  if (!s) throw new PlanError('server_group_id', `server group "${group.name}" has no active HestiaCP server with ${what} and room for another account`);
+  if (!s) throw new InputError('server_group_id', `server group "${group.name}" has no active HestiaCP server with ${what} and room for another account`);
   return s.id;
 }
 
@@ -87,12 +87,12 @@ export function place(plan: ProductPlan, group: GroupFleet): Placement {
   }
   if (plan.mode === 'vanity' && plan.vanity) {
     const parent = group.vanity.find((v) => v.domain === plan.vanity!.parent);
-    if (!parent) throw new PlanError('config_options.vanity_domain', `"${plan.vanity.parent}" is not a vanity domain of server group "${group.name}"`);
-    if (group.reserved.includes(plan.vanity.name)) throw new PlanError('custom_fields.vanity_name', `"${plan.vanity.name}" is a reserved name in server group "${group.name}"; choose another`);
+    if (!parent) throw new InputError('config_options.vanity_domain', `"${plan.vanity.parent}" is not a vanity domain of server group "${group.name}"`);
+    if (group.reserved.includes(plan.vanity.name)) throw new InputError('custom_fields.vanity_name', `"${plan.vanity.name}" is a reserved name in server group "${group.name}"; choose another`);
     if (plan.roles.mail) {
       const mail = m.concat(group.dns).find((s) => s.id === parent.mailServerId);
-      if (!mail || !parent.mailUser) throw new PlanError('config_options.vanity_domain', `vanity domain ${parent.domain} has no shared mail server and user configured`);
-      if (mail.status !== 'active') throw new PlanError('config_options.vanity_domain', `the shared mail server of ${parent.domain} (${mail.name}) is ${mail.status}`);
+      if (!mail || !parent.mailUser) throw new InputError('config_options.vanity_domain', `vanity domain ${parent.domain} has no shared mail server and user configured`);
+      if (mail.status !== 'active') throw new InputError('config_options.vanity_domain', `the shared mail server of ${parent.domain} (${mail.name}) is ${mail.status}`);
       out.mail = mail.id;
     }
   }

@@ -1,7 +1,8 @@
 // What a WHMCS product asks for, read from its Module Settings (configoption1…), configurable
 // options and custom fields: the deployment mode, the enabled roles and each role's limits.
-// Pure: the same input always gives the same plan or the same PlanError naming the field.
-import { checkDomain, checkVanityName, PlanError, printable } from './validate.ts';
+// Pure: the same input always gives the same plan or the same InputError naming the field.
+import { InputError } from '../common/errors.ts';
+import { checkDomain, checkVanityName, printable } from './validate.ts';
 
 export type Mode = 'split' | 'unified' | 'vanity';
 export const MODES: readonly Mode[] = ['split', 'unified', 'vanity'];
@@ -58,7 +59,7 @@ function lookup(map: Record<string, string | number | boolean>, name: string): {
 export function parseQuota(field: string, raw: string): Quota {
   const v = raw.trim().toLowerCase();
   if (v === 'unlimited') return 'unlimited';
-  if (!/^\d{1,10}$/.test(v) || Number(v) > MAX_QUOTA) throw new PlanError(field, `"${printable(raw)}" must be a whole number (0 disables the role) or "unlimited"`);
+  if (!/^\d{1,10}$/.test(v) || Number(v) > MAX_QUOTA) throw new InputError(field, `"${printable(raw)}" must be a whole number (0 disables the role) or "unlimited"`);
   return Number(v);
 }
 
@@ -70,7 +71,7 @@ export function resolveProduct(input: ProductInput): ProductPlan {
   const p = input.product;
   const modeRaw = (p[OPT.mode] ?? '').trim().toLowerCase();
   if (!MODES.includes(modeRaw as Mode)) {
-    throw new PlanError(`product.${OPT.mode}`, `deployment mode "${printable(p[OPT.mode] ?? '')}" must be one of ${MODES.join(', ')}`);
+    throw new InputError(`product.${OPT.mode}`, `deployment mode "${printable(p[OPT.mode] ?? '')}" must be one of ${MODES.join(', ')}`);
   }
   const mode = modeRaw as Mode;
 
@@ -90,9 +91,9 @@ export function resolveProduct(input: ProductInput): ProductPlan {
   let mail: boolean;
   if (mode === 'vanity') {
     const parent = lookup(input.config_options, 'vanity_domain');
-    if (!parent || parent.value === '') throw new PlanError('config_options.vanity_domain', 'a Vanity product needs the configurable option vanity_domain (the parent domain the customer picked)');
+    if (!parent || parent.value === '') throw new InputError('config_options.vanity_domain', 'a Vanity product needs the configurable option vanity_domain (the parent domain the customer picked)');
     const nameEntry = Object.entries(input.custom_fields).find(([k]) => systemName(k) === 'vanity_name');
-    if (!nameEntry) throw new PlanError('custom_fields.vanity_name', 'a Vanity product needs the custom field vanity_name (the name the customer chose)');
+    if (!nameEntry) throw new InputError('custom_fields.vanity_name', 'a Vanity product needs the custom field vanity_name (the name the customer chose)');
     vanity = {
       parent: checkDomain(`config_options.${parent.key}`, parent.value),
       name: checkVanityName(`custom_fields.${nameEntry[0]}`, String(nameEntry[1])),
@@ -106,7 +107,7 @@ export function resolveProduct(input: ProductInput): ProductPlan {
     mail = mailBox && quota('mailDisk') !== 0;
   }
   if (!web && !mail) {
-    throw new PlanError(`product.${OPT.web}`, 'neither Web nor Mail is enabled (tick at least one, with a disk quota other than 0)');
+    throw new InputError(`product.${OPT.web}`, 'neither Web nor Mail is enabled (tick at least one, with a disk quota other than 0)');
   }
   return {
     mode,

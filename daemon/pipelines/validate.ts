@@ -3,12 +3,7 @@
 // a task or a remote command. Stricter than HestiaCP's own checks on purpose: ASCII only (an IDN
 // arrives as its xn-- form), no leading or trailing "-", labels of at most 63 characters.
 
-export class PlanError extends Error {
-  constructor(readonly field: string, message: string) {
-    super(`${field}: ${message}`);
-    this.name = 'PlanError';
-  }
-}
+import { InputError } from '../common/errors.ts';
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -35,16 +30,16 @@ export function domainProblem(domain: string): string | null {
 export function checkDomain(field: string, value: string): string {
   const d = value.trim().toLowerCase();
   const problem = domainProblem(d);
-  if (problem) throw new PlanError(field, `"${printable(value)}" ${problem}`);
+  if (problem) throw new InputError(field, `"${printable(value)}" ${problem}`);
   return d;
 }
 
 /** A vanity name becomes one label of the parent domain and the local part of a mailbox. */
 export function checkVanityName(field: string, value: string): string {
   const v = value.trim().toLowerCase();
-  if (v.length === 0) throw new PlanError(field, 'is empty; the customer must choose a name');
-  if (v.length > 63) throw new PlanError(field, `is ${v.length} characters long; at most 63 are allowed`);
-  if (!LABEL.test(v) || v.startsWith('xn--')) throw new PlanError(field, `"${printable(value)}" must be letters, digits and inner "-" (no leading "-", no dots)`);
+  if (v.length === 0) throw new InputError(field, 'is empty; the customer must choose a name');
+  if (v.length > 63) throw new InputError(field, `is ${v.length} characters long; at most 63 are allowed`);
+  if (!LABEL.test(v) || v.startsWith('xn--')) throw new InputError(field, `"${printable(value)}" must be letters, digits and inner "-" (no leading "-", no dots)`);
   return v;
 }
 

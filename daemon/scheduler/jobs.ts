@@ -7,6 +7,7 @@ import type { TaskRegistry } from '../engine/registry.ts';
 import type { SettingsCache } from '../settings/settings.ts';
 import type { Job } from './scheduler.ts';
 import { deliverTickets } from '../whmcs/ticket-delivery.ts';
+import { T } from '../common/tables.ts';
 
 /**
  * Takes back expired leases, frees orphaned slots and starts stalled chains. Safe to run from
@@ -56,7 +57,7 @@ export function engineJobs(db: Knex, registry: TaskRegistry, settings: SettingsC
       describe: 'Queues one usage.sync task per Hestia server that holds accounts (one remote command each, whatever the number of services)',
       defaultIntervalS: 3600,
       async run(ctx) {
-        const servers = await db('mod_hostbridge_service_servers as h').join('mod_hostbridge_servers as s', 's.id', 'h.server_id')
+        const servers = await db(`${T.holdings} as h`).join(`${T.servers} as s`, 's.id', 'h.server_id')
           .where('s.driver', 'hestiacp').whereIn('h.role', ['web', 'mail', 'all', 'dns']).distinct('h.server_id').pluck('h.server_id');
         if (servers.length === 0) return 'no server holds accounts yet';
         await enqueueTasks(db, 'usage', servers.map((id: number) => ({ step: `usage.sync#${id}`, type: 'usage.sync', target: `server:${id}`, args: { server: Number(id) } })));
@@ -70,7 +71,7 @@ export function engineJobs(db: Knex, registry: TaskRegistry, settings: SettingsC
       describe: 'Queues one server.check task per active server: reachable or not, version, OS, load, uptime',
       defaultIntervalS: 300,
       async run(ctx) {
-        const servers = await db('mod_hostbridge_servers').where('status', 'active').pluck('id');
+        const servers = await db(T.servers).where('status', 'active').pluck('id');
         if (servers.length === 0) return 'no active servers';
         await enqueueTasks(db, 'health', servers.map((id: number) => ({ step: `server.check#${id}`, type: 'server.check', target: `server:${id}`, args: { server: Number(id) } })));
         onWork();

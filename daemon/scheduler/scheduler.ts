@@ -4,8 +4,8 @@
 // (POST /v1/tick), from node-cron inside the daemon, or from `hostbridge tick`.
 import type { Knex } from 'knex';
 import { dbNow } from '../db/connect.ts';
-import { errorMessage } from '../engine/errors.ts';
-import { T } from '../engine/queries.ts';
+import { errorMessage } from '../common/errors.ts';
+import { T } from '../common/tables.ts';
 import type { SettingsCache } from '../settings/settings.ts';
 
 export interface JobContext {

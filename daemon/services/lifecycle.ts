@@ -4,15 +4,17 @@ import type { Knex } from 'knex';
 import { isUniqueViolation, nowMs } from '../db/connect.ts';
 import { encryptSecret } from '../crypto/secretbox.ts';
 import { enqueueChainIn, type EnqueueResult } from '../engine/chains.ts';
-import { inTx, T } from '../engine/queries.ts';
+import { inTx } from '../engine/queries.ts';
+import { T } from '../common/tables.ts';
 import { cancelChain } from '../engine/admin.ts';
-import { BodyError, checkBody } from '../api/schemas.ts';
-import { F, loadGroupFleet, serverRefs } from '../fleet/inventory.ts';
+import { InputError } from '../common/errors.ts';
+import { checkBody } from '../common/bodies.ts';
+import { loadGroupFleet, serverRefs } from '../fleet/inventory.ts';
 import { accountNames } from '../pipelines/names.ts';
 import { place } from '../pipelines/placement.ts';
 import { holdings, planChain, zoneSteps, type Operation, type ServicePlan } from '../pipelines/plan.ts';
 import { resolveProduct, type ProductInput, type ProductPlan } from '../pipelines/product.ts';
-import { checkDomain, PlanError } from '../pipelines/validate.ts';
+import { checkDomain } from '../pipelines/validate.ts';
 
 export interface CreateBody extends ProductInput {
   service_id: number;
@@ -35,16 +37,6 @@ export interface LifecycleAnswer {
   message?: string;
 }
 
-/** Turns a planner's PlanError into the API's BodyError (422, naming the field). */
-function planned<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof PlanError) throw new BodyError(err.field, err.message.slice(err.field.length + 2));
-    throw err;
-  }
-}
-
 type Row = Record<string, any>;
 const ACTIVE_CHAIN = ['running', 'waiting'];
 
@@ -63,10 +55,10 @@ async function enqueue(trx: Knex.Transaction, serviceRowId: number, op: Operatio
 export async function createService(db: Knex, masterKey: Buffer, raw: unknown): Promise<LifecycleAnswer> {
   const body = checkBody<CreateBody>('CreateService', raw);
   const input: ProductInput = { product: body.product, config_options: body.config_options ?? {}, custom_fields: body.custom_fields ?? {} };
-  const product = planned(() => resolveProduct(input));
+  const product = resolveProduct(input);
   const domain = product.vanity
     ? `${product.vanity.name}.${product.vanity.parent}`
-    : planned(() => checkDomain('domain', body.domain ?? ''));
+    : checkDomain('domain', body.domain ?? '');
   const sealed = encryptSecret(masterKey, body.password);
   for (let attempt = 1; ; attempt++) {
     try {
@@ -83,7 +75,7 @@ async function createIn(trx: Knex.Transaction, body: CreateBody, product: Produc
   const existing: Row | undefined = await trx(T.services).where('whmcs_service_id', body.service_id).first();
   if (existing && existing.state !== 'terminated') {
     if (existing.mode !== product.mode) {
-      throw new BodyError('product.configoption1', `service ${body.service_id} was created in ${existing.mode} mode; the mode is locked and cannot become ${product.mode}`, 409);
+      throw new InputError('product.configoption1', `service ${body.service_id} was created in ${existing.mode} mode; the mode is locked and cannot become ${product.mode}`, 409);
     }
     const chain: Row | undefined = await trx(T.chains).where('service_id', existing.id).whereIn('state', ACTIVE_CHAIN).orderBy('id').first('id');
     // Only a service whose deployment failed is deployed again; anything else is already there.
@@ -96,10 +88,10 @@ async function createIn(trx: Knex.Transaction, body: CreateBody, product: Produc
   }
 
   const other = await trx(T.services).where('domain', domain).whereNot('state', 'terminated').whereNot('whmcs_service_id', body.service_id).first('whmcs_service_id');
-  if (other) throw new BodyError(product.vanity ? 'custom_fields.vanity_name' : 'domain', `${domain} is already served by service ${other.whmcs_service_id}`, 409);
+  if (other) throw new InputError(product.vanity ? 'custom_fields.vanity_name' : 'domain', `${domain} is already served by service ${other.whmcs_service_id}`, 409);
   const group = await loadGroupFleet(trx, body.server_group_id);
-  if (!group) throw new BodyError('server_group_id', `server group ${body.server_group_id} does not exist in hostbridge (check the product's Server group setting)`, 422);
-  const placement = planned(() => place(product, group));
+  if (!group) throw new InputError('server_group_id', `server group ${body.server_group_id} does not exist in hostbridge (check the product's Server group setting)`, 422);
+  const placement = place(product, group);
   const parent = product.vanity ? group.vanity.find((v) => v.domain === product.vanity!.parent)! : null;
   const plan: ServicePlan = {
     whmcsServiceId: body.service_id, groupId: group.id, domain, email: body.email ?? '', product, placement,
@@ -121,9 +113,9 @@ async function createIn(trx: Knex.Transaction, body: CreateBody, product: Produc
     const [newId] = await trx(T.services).insert({ ...row, whmcs_service_id: body.service_id, created_at: nowMs(trx) });
     serviceRowId = Number(newId);
   }
-  await trx(F.holdings).where('service_id', serviceRowId).del();
+  await trx(T.holdings).where('service_id', serviceRowId).del();
   const held = holdings(plan);
-  if (held.length) await trx(F.holdings).insert(held.map((h) => ({ service_id: serviceRowId, role: h.role, server_id: h.serverId, account: h.account })));
+  if (held.length) await trx(T.holdings).insert(held.map((h) => ({ service_id: serviceRowId, role: h.role, server_id: h.serverId, account: h.account })));
   const r = await enqueue(trx, serviceRowId, 'deploy', plan);
   return { ok: true, service_id: body.service_id, chain_id: r?.chainId ?? null, state: 'deploying', created: true };
 }
@@ -137,7 +129,7 @@ const SCHEMA_OF: Record<Exclude<Operation, 'deploy'>, 'SuspendService' | 'Change
 export async function serviceOperation(db: Knex, masterKey: Buffer, op: Exclude<Operation, 'deploy'>, whmcsServiceId: number, raw: unknown): Promise<LifecycleAnswer> {
   const body = checkBody<Record<string, any>>(SCHEMA_OF[op], raw);
   const newProduct = op === 'change-package'
-    ? planned(() => resolveProduct({ product: body.product, config_options: body.config_options ?? {}, custom_fields: body.custom_fields ?? {} }))
+    ? resolveProduct({ product: body.product, config_options: body.config_options ?? {}, custom_fields: body.custom_fields ?? {} })
     : null;
   const sealed = op === 'change-password' ? encryptSecret(masterKey, body.password) : null;
 
@@ -154,14 +146,14 @@ export async function serviceOperation(db: Knex, masterKey: Buffer, op: Exclude<
     const answer = (chainId: number | null, created: boolean, state: string, message?: string): LifecycleAnswer => ({ ok: true, service_id: whmcsServiceId, chain_id: chainId, state, created, ...(message ? { message } : {}) });
     if (svc.state === 'terminated') {
       if (op === 'terminate' || op === 'force-terminate') return answer(null, false, 'terminated', 'the service is already terminated');
-      throw new BodyError('', `service ${whmcsServiceId} is terminated; run CreateAccount to provision it again`, 409);
+      throw new InputError('', `service ${whmcsServiceId} is terminated; run CreateAccount to provision it again`, 409);
     }
     if (newProduct) {
-      if (newProduct.mode !== svc.mode) throw new BodyError('product.configoption1', `the deployment mode is locked at creation: service ${whmcsServiceId} is ${svc.mode}, the new package says ${newProduct.mode}`, 409);
+      if (newProduct.mode !== svc.mode) throw new InputError('product.configoption1', `the deployment mode is locked at creation: service ${whmcsServiceId} is ${svc.mode}, the new package says ${newProduct.mode}`, 409);
       const before = plan.product.roles;
       const after = newProduct.roles;
       if (before.web !== after.web || before.mail !== after.mail || (before.dns !== after.dns)) {
-        throw new BodyError('product', `the new package changes which roles the service has (web ${before.web}→${after.web}, mail ${before.mail}→${after.mail}, dns ${before.dns}→${after.dns}); roles are fixed at creation`, 409);
+        throw new InputError('product', `the new package changes which roles the service has (web ${before.web}→${after.web}, mail ${before.mail}→${after.mail}, dns ${before.dns}→${after.dns}); roles are fixed at creation`, 409);
       }
       plan = { ...plan, product: newProduct };
       await trx(T.services).where('id', svc.id).update({ params: JSON.stringify(plan), product_id: body.product_id ?? svc.product_id, updated_at: nowMs(trx) });
@@ -178,7 +170,7 @@ export async function serviceOperation(db: Knex, masterKey: Buffer, op: Exclude<
 
 async function serviceRow(db: Knex | Knex.Transaction, whmcsServiceId: number): Promise<Row> {
   const svc = await db(T.services).where('whmcs_service_id', whmcsServiceId).first();
-  if (!svc) throw new BodyError('', `service ${whmcsServiceId} is not known to hostbridge (run CreateAccount first)`, 404);
+  if (!svc) throw new InputError('', `service ${whmcsServiceId} is not known to hostbridge (run CreateAccount first)`, 404);
   return svc;
 }
 
@@ -187,11 +179,11 @@ async function serviceRow(db: Knex | Knex.Transaction, whmcsServiceId: number): 
  * was rebuilt: one short chain per service, which waits behind anything the service is running.
  */
 export async function redeployZones(db: Knex, serverId: number): Promise<{ server_id: number; services: number; chains: number[] }> {
-  const server = await db(F.servers).where('id', serverId).first('id', 'cap_dns');
-  if (!server) throw new BodyError('', `server ${serverId} does not exist`, 404);
-  if (!server.cap_dns) throw new BodyError('', `server ${serverId} does not have the DNS capability`, 409);
-  const rows: Row[] = await db(F.holdings).join(T.services, `${T.services}.id`, `${F.holdings}.service_id`)
-    .where(`${F.holdings}.server_id`, serverId).whereIn(`${F.holdings}.role`, ['dns', 'record'])
+  const server = await db(T.servers).where('id', serverId).first('id', 'cap_dns');
+  if (!server) throw new InputError('', `server ${serverId} does not exist`, 404);
+  if (!server.cap_dns) throw new InputError('', `server ${serverId} does not have the DNS capability`, 409);
+  const rows: Row[] = await db(T.holdings).join(T.services, `${T.services}.id`, `${T.holdings}.service_id`)
+    .where(`${T.holdings}.server_id`, serverId).whereIn(`${T.holdings}.role`, ['dns', 'record'])
     .whereNotIn(`${T.services}.state`, ['terminated']).distinct(`${T.services}.id`, `${T.services}.params`);
   const chains: number[] = [];
   for (const r of rows) {
@@ -207,7 +199,7 @@ export async function redeployZones(db: Knex, serverId: number): Promise<{ serve
 
 /** Each zone's deploy state on each DNS server (optionally one server). */
 export async function zoneStates(db: Knex, serverId?: number): Promise<Array<Record<string, unknown>>> {
-  let q = db('mod_hostbridge_dns_zones as z').join(T.services + ' as s', 's.id', 'z.service_id').join(F.servers + ' as v', 'v.id', 'z.server_id')
+  let q = db(`${T.dnsZones} as z`).join(T.services + ' as s', 's.id', 'z.service_id').join(T.servers + ' as v', 'v.id', 'z.server_id')
     .select('s.whmcs_service_id as service_id', 'z.zone', 'z.server_id', 'v.name as server', 'z.state', 'z.records', 'z.records_sha256', 'z.last_error', 'z.updated_at')
     .orderBy(['z.zone', 'z.server_id']);
   if (serverId !== undefined) q = q.where('z.server_id', serverId);

@@ -1,10 +1,9 @@
 // Read-only views of services for the WHMCS module: a service's state and deployment progress,
 // usage figures, and the account list of Server Sync. Database reads only, no remote call.
 import type { Knex } from 'knex';
-import { T } from '../engine/queries.ts';
-import { F } from '../fleet/inventory.ts';
+import { T } from '../common/tables.ts';
 import { stepLabel, type ServicePlan } from '../pipelines/plan.ts';
-import { BodyError } from '../api/schemas.ts';
+import { InputError } from '../common/errors.ts';
 
 type Row = Record<string, any>;
 
@@ -47,10 +46,10 @@ const SHOWN_ERROR = 500;
 
 export async function serviceView(db: Knex, whmcsServiceId: number): Promise<ServiceView> {
   const svc: Row | undefined = await db(T.services).where('whmcs_service_id', whmcsServiceId).first();
-  if (!svc) throw new BodyError('', `service ${whmcsServiceId} is not known to hostbridge`, 404);
+  if (!svc) throw new InputError('', `service ${whmcsServiceId} is not known to hostbridge`, 404);
   const [servers, held, chain] = await Promise.all([
-    db(F.servers).select('id', 'name'),
-    db(F.holdings).where('service_id', svc.id).orderBy(['role', 'server_id']),
+    db(T.servers).select('id', 'name'),
+    db(T.holdings).where('service_id', svc.id).orderBy(['role', 'server_id']),
     // The chain running now, else the next one waiting, else the last one that ran.
     db(T.chains).where('service_id', svc.id).orderByRaw(`case state when 'running' then 0 when 'waiting' then 1 else 2 end`)
       .orderByRaw(`case when state = 'waiting' then id else -id end`).first(),
@@ -96,7 +95,7 @@ export interface UsageView {
 }
 
 export async function usage(db: Knex, whmcsServiceIds: number[] | null): Promise<UsageView[]> {
-  let q = db(T.services).leftJoin('mod_hostbridge_usage as u', 'u.service_id', `${T.services}.id`)
+  let q = db(T.services).leftJoin(`${T.usage} as u`, 'u.service_id', `${T.services}.id`)
     .whereNot(`${T.services}.state`, 'terminated')
     .select(`${T.services}.whmcs_service_id`, `${T.services}.username`, `${T.services}.domain`, 'u.*')
     .orderBy(`${T.services}.whmcs_service_id`);
@@ -129,7 +128,7 @@ function sqlDate(ms: number): string {
 export async function accounts(db: Knex): Promise<AccountView[]> {
   const [rows, web] = await Promise.all([
     db(T.services).whereIn('state', ['active', 'suspended', 'deploying']).orderBy('whmcs_service_id'),
-    db(F.holdings).join(F.servers, `${F.servers}.id`, `${F.holdings}.server_id`).whereIn(`${F.holdings}.role`, ['web', 'all']).select(`${F.holdings}.service_id`, `${F.servers}.ip`),
+    db(T.holdings).join(T.servers, `${T.servers}.id`, `${T.holdings}.server_id`).whereIn(`${T.holdings}.role`, ['web', 'all']).select(`${T.holdings}.service_id`, `${T.servers}.ip`),
   ]);
   const ipOf = new Map<number, string>(web.map((w: Row) => [Number(w.service_id), String(w.ip)]));
   return rows.map((r: Row) => ({

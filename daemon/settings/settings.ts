@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { dbNow } from '../db/connect.ts';
 import type { RetryPolicy } from '../engine/retry.ts';
 import { decryptSecret, encryptSecret } from '../crypto/secretbox.ts';
+import { T } from '../common/tables.ts';
 
 interface Definition {
   default: string;
@@ -65,7 +66,7 @@ export class SettingError extends Error {
 export async function readSettings(db: Knex): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const [k, d] of Object.entries(SETTING_DEFINITIONS)) out[k] = d.default;
-  const rows = await db('mod_hostbridge_settings').select('key', 'value').where('encrypted', false);
+  const rows = await db(T.settings).select('key', 'value').where('encrypted', false);
   for (const r of rows as Array<{ key: string; value: string }>) {
     if (r.key in SETTING_DEFINITIONS && SETTING_DEFINITIONS[r.key].check(r.value) === null) out[r.key] = r.value;
   }
@@ -81,7 +82,7 @@ export async function writeSetting(db: Knex, key: string, value: string, masterK
   if (def.secret) {
     if (!masterKey) throw new SettingError(key, 'is a secret and needs the master key to be stored');
     const now = await dbNow(db);
-    await db('mod_hostbridge_settings').insert({ key, value: encryptSecret(masterKey, value), encrypted: true, updated_at: now })
+    await db(T.settings).insert({ key, value: encryptSecret(masterKey, value), encrypted: true, updated_at: now })
       .onConflict('key').merge(['value', 'encrypted', 'updated_at']);
     return;
   }
@@ -92,13 +93,13 @@ export async function writeSetting(db: Knex, key: string, value: string, masterK
     if (cap < base) throw new SettingError(key, `retry.cap_ms (${cap}) must not be below retry.base_ms (${base})`);
   }
   const now = await dbNow(db);
-  await db('mod_hostbridge_settings').insert({ key, value, encrypted: false, updated_at: now }).onConflict('key').merge(['value', 'updated_at']);
+  await db(T.settings).insert({ key, value, encrypted: false, updated_at: now }).onConflict('key').merge(['value', 'updated_at']);
 }
 
 /** A secret setting, decrypted ('' when unset). */
 export async function readSecretSetting(db: Knex, key: string, masterKey: Buffer): Promise<string> {
   if (!SETTING_DEFINITIONS[key]?.secret) throw new SettingError(key, 'is not a secret setting');
-  const row = await db('mod_hostbridge_settings').where({ key, encrypted: true }).first('value');
+  const row = await db(T.settings).where({ key, encrypted: true }).first('value');
   if (!row) return SETTING_DEFINITIONS[key].default;
   try {
     return decryptSecret(masterKey, row.value);

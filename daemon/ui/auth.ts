@@ -6,13 +6,11 @@ import { promisify } from 'node:util';
 import type { Knex } from 'knex';
 import { dbNow } from '../db/connect.ts';
 import { writeSetting } from '../settings/settings.ts';
+import { T } from '../common/tables.ts';
 
 const scrypt = promisify(crypto.scrypt) as (password: string, salt: Buffer, keylen: number, opts: crypto.ScryptOptions) => Promise<Buffer>;
 
 export const ADMIN_PASSWORD_KEY = 'ui.admin_password_hash';
-export const SESSIONS = 'mod_hostbridge_ui_sessions';
-export const LINKS = 'mod_hostbridge_ui_links';
-export const FAILURES = 'mod_hostbridge_ui_login_failures';
 
 export const MIN_PASSWORD = 10;
 export const MAX_PASSWORD = 1024;
@@ -55,11 +53,11 @@ export async function setAdminPassword(db: Knex, password: string): Promise<void
   const problem = passwordProblem(password);
   if (problem) throw new PasswordError(problem);
   await writeSetting(db, ADMIN_PASSWORD_KEY, await hashPassword(password));
-  await db(SESSIONS).where({ kind: 'admin', via: 'password' }).delete();
+  await db(T.uiSessions).where({ kind: 'admin', via: 'password' }).delete();
 }
 
 export async function adminPasswordHash(db: Knex): Promise<string | null> {
-  const row = await db('mod_hostbridge_settings').where({ key: ADMIN_PASSWORD_KEY, encrypted: false }).first('value');
+  const row = await db(T.settings).where({ key: ADMIN_PASSWORD_KEY, encrypted: false }).first('value');
   return row && row.value ? String(row.value) : null;
 }
 
@@ -108,18 +106,18 @@ export async function createSession(db: Knex, kind: SessionKind, via: 'password'
     id: digest(token), kind, via, scope: kind === 'client' ? services.join(',') : null, csrf: random(),
     flash: null, created_at: now, expires_at: now + (kind === 'admin' ? ADMIN_TTL_MS : CLIENT_TTL_MS),
   };
-  await db(SESSIONS).insert(row);
+  await db(T.uiSessions).insert(row);
   // Expired sessions go now and then, not on every login.
-  if (Math.random() < 0.1) await db(SESSIONS).where('expires_at', '<', now).delete();
+  if (Math.random() < 0.1) await db(T.uiSessions).where('expires_at', '<', now).delete();
   return { token, session: fromRow(row) };
 }
 
 export async function loadSession(db: Knex, token: string | undefined): Promise<Session | null> {
   if (!token || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
-  const row = await db(SESSIONS).where('id', digest(token)).first();
+  const row = await db(T.uiSessions).where('id', digest(token)).first();
   if (!row) return null;
   if (Number(row.expires_at) < (await dbNow(db))) {
-    await db(SESSIONS).where('id', row.id).delete();
+    await db(T.uiSessions).where('id', row.id).delete();
     return null;
   }
   return fromRow(row);
@@ -129,22 +127,22 @@ export async function loadSession(db: Knex, token: string | undefined): Promise<
 export async function widenClientSession(db: Knex, s: Session, serviceId: number): Promise<void> {
   if (s.services.includes(serviceId)) return;
   const services = [...s.services, serviceId].slice(-50);
-  await db(SESSIONS).where('id', s.id).update({ scope: services.join(',') });
+  await db(T.uiSessions).where('id', s.id).update({ scope: services.join(',') });
   s.services = services;
 }
 
 export async function endSession(db: Knex, s: Session): Promise<void> {
-  await db(SESSIONS).where('id', s.id).delete();
+  await db(T.uiSessions).where('id', s.id).delete();
 }
 
 export async function setFlash(db: Knex, s: Session, text: string, kind: 'ok' | 'error' = 'ok'): Promise<void> {
-  await db(SESSIONS).where('id', s.id).update({ flash: JSON.stringify({ kind, text: text.slice(0, 2000) }) });
+  await db(T.uiSessions).where('id', s.id).update({ flash: JSON.stringify({ kind, text: text.slice(0, 2000) }) });
 }
 
 export async function takeFlash(db: Knex, s: Session): Promise<{ kind: string; text: string } | null> {
-  const row = await db(SESSIONS).where('id', s.id).first('flash');
+  const row = await db(T.uiSessions).where('id', s.id).first('flash');
   if (!row?.flash) return null;
-  await db(SESSIONS).where('id', s.id).update({ flash: null });
+  await db(T.uiSessions).where('id', s.id).update({ flash: null });
   try {
     return JSON.parse(row.flash);
   } catch {
@@ -169,8 +167,8 @@ export async function loginBlockedFor(db: Knex, ip: string): Promise<number | nu
   const now = await dbNow(db);
   const since = now - FAILURE_WINDOW_MS;
   const [mine, all] = await Promise.all([
-    db(FAILURES).where('ip', ip.slice(0, 64)).where('at', '>', since).orderBy('at', 'asc').select('at'),
-    db(FAILURES).where('at', '>', since).count({ n: '*' }),
+    db(T.uiLoginFailures).where('ip', ip.slice(0, 64)).where('at', '>', since).orderBy('at', 'asc').select('at'),
+    db(T.uiLoginFailures).where('at', '>', since).count({ n: '*' }),
   ]);
   if (mine.length >= MAX_FAILURES_PER_IP) {
     const oldest = Number(mine[mine.length - MAX_FAILURES_PER_IP]!.at);
@@ -182,10 +180,10 @@ export async function loginBlockedFor(db: Knex, ip: string): Promise<number | nu
 
 export async function recordLoginFailure(db: Knex, ip: string): Promise<void> {
   const now = await dbNow(db);
-  await db(FAILURES).insert({ ip: ip.slice(0, 64), at: now });
-  if (Math.random() < 0.1) await db(FAILURES).where('at', '<', now - FAILURE_WINDOW_MS).delete();
+  await db(T.uiLoginFailures).insert({ ip: ip.slice(0, 64), at: now });
+  if (Math.random() < 0.1) await db(T.uiLoginFailures).where('at', '<', now - FAILURE_WINDOW_MS).delete();
 }
 
 export async function clearLoginFailures(db: Knex, ip: string): Promise<void> {
-  await db(FAILURES).where('ip', ip.slice(0, 64)).delete();
+  await db(T.uiLoginFailures).where('ip', ip.slice(0, 64)).delete();
 }

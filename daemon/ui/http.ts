@@ -3,7 +3,7 @@
 import crypto from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { ADMIN_TTL_MS, CLIENT_TTL_MS, loadSession, setFlash as setFlashOf, takeFlash, type Session } from './auth.ts';
-import { BodyError } from '../api/schemas.ts';
+import { InputError } from '../common/errors.ts';
 import { AdminError } from '../engine/admin.ts';
 import { SettingError } from '../settings/settings.ts';
 import { renderUi } from './render.ts';
@@ -137,7 +137,7 @@ export async function act(deps: UiDeps, s: Session, res: Response, backTo: strin
   try {
     await setFlashOf(deps.db, s, await fn(), 'ok');
   } catch (err) {
-    if (!(err instanceof BodyError || err instanceof AdminError || err instanceof SettingError || err instanceof UiError)) throw err;
+    if (!(err instanceof InputError || err instanceof AdminError || err instanceof SettingError || err instanceof UiError)) throw err;
     await setFlashOf(deps.db, s, err.message, 'error');
   }
   back(res, backTo);

@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import { dbNow, isUniqueViolation } from '../db/connect.ts';
-import { LINKS } from './auth.ts';
+import { T } from '../common/tables.ts';
 
 export const LINK_TTL_S = 600;
 
@@ -70,11 +70,11 @@ export function verifyLink(secret: string, token: string, nowS = Math.floor(Date
 /** Marks a link as opened; false when it was opened before. */
 export async function consumeLink(db: Knex, p: LinkPayload): Promise<boolean> {
   try {
-    await db(LINKS).insert({ jti: p.j, expires_at: p.e * 1000 });
+    await db(T.uiLinks).insert({ jti: p.j, expires_at: p.e * 1000 });
   } catch (err) {
     if (isUniqueViolation(err)) return false;
     throw err;
   }
-  if (Math.random() < 0.1) await db(LINKS).where('expires_at', '<', (await dbNow(db)) - 60_000).delete();
+  if (Math.random() < 0.1) await db(T.uiLinks).where('expires_at', '<', (await dbNow(db)) - 60_000).delete();
   return true;
 }

@@ -2,9 +2,9 @@
 // admin login, then the customer's deploy page and the admin pages (pages/*.ts). Every request
 // gets the security headers and its session; every POST passes the CSRF check first.
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { T } from '../engine/queries.ts';
+import { T } from '../common/tables.ts';
 import { AdminError } from '../engine/admin.ts';
-import { BodyError } from '../api/schemas.ts';
+import { InputError } from '../common/errors.ts';
 import { SettingError } from '../settings/settings.ts';
 import {
   adminPasswordHash, checkAdminPassword, clearLoginFailures, createSession, endSession, loginBlockedFor, recordLoginFailure, widenClientSession,
@@ -135,7 +135,7 @@ export function createUiRouter(deps: UiDeps): express.Router {
       return renderError(deps, req, res, err.status, err.message);
     }
     if (err.type === 'entity.too.large') return renderError(deps, req, res, 413, 'The form is too large.');
-    if (err instanceof BodyError) return renderError(deps, req, res, err.status, err.message);
+    if (err instanceof InputError) return renderError(deps, req, res, err.status, err.message);
     if (err instanceof AdminError || err instanceof SettingError) return renderError(deps, req, res, 409, err.message);
     deps.logger.error(`UI error on ${req.method} ${req.path}: ${err.message}`);
     renderError(deps, req, res, 500, 'Something went wrong on our side; the daemon log has the details.');

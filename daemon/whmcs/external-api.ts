@@ -1,6 +1,6 @@
 // A client for the WHMCS External API (POST form-encoded to /includes/api.php, JSON answers).
 // Credentials are never put in an error message.
-import { RetryableError, TerminalError } from '../engine/errors.ts';
+import { RetryableError, TerminalError } from '../common/errors.ts';
 
 export interface WhmcsApiConfig {
   url: string;

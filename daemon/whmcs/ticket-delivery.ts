@@ -4,13 +4,12 @@
 // job, so one daemon delivers at a time.
 import type { Knex } from 'knex';
 import { dbNow } from '../db/connect.ts';
-import { errorMessage } from '../engine/errors.ts';
+import { errorMessage } from '../common/errors.ts';
 import { readSecretSetting, type SettingsCache } from '../settings/settings.ts';
 import { callWhmcs, type WhmcsApiConfig } from './external-api.ts';
 import { globalMasker } from '../log/mask.ts';
+import { T } from '../common/tables.ts';
 
-const OUTBOX = 'mod_hostbridge_ticket_outbox';
-const NOTES = 'mod_hostbridge_ticket_notes';
 
 /** Back-off between delivery attempts: 30 s doubling to at most an hour. */
 export function deliveryDelayMs(attempts: number): number {
@@ -26,8 +25,8 @@ export interface DeliveryResult {
 
 export async function deliverTickets(db: Knex, settings: SettingsCache, masterKey: Buffer, log: (line: string) => void, limit = 50): Promise<DeliveryResult> {
   const s = settings.get();
-  const pendingCount = async () => Number(((await db(OUTBOX).where('state', 'pending').count({ n: '*' }).first()) as { n: number }).n)
-    + Number(((await db(NOTES).where('state', 'pending').count({ n: '*' }).first()) as { n: number }).n);
+  const pendingCount = async () => Number(((await db(T.ticketOutbox).where('state', 'pending').count({ n: '*' }).first()) as { n: number }).n)
+    + Number(((await db(T.ticketNotes).where('state', 'pending').count({ n: '*' }).first()) as { n: number }).n);
   if (s['tickets.enabled'] !== 'true') {
     return { opened: 0, noted: 0, failed: 0, pending: await pendingCount() };
   }
@@ -49,10 +48,10 @@ export async function deliverTickets(db: Knex, settings: SettingsCache, masterKe
     const delay = deliveryDelayMs(attempts);
     await db(table).where('id', row.id).update({ attempts, next_attempt_at: now + delay, last_error: errorMessage(err).slice(0, 2000) });
     result.failed++;
-    log(`${table === OUTBOX ? 'ticket' : 'note'} #${row.id}: not delivered (${errorMessage(err)}); next try in ${Math.round(delay / 1000)} s`);
+    log(`${table === T.ticketOutbox ? 'ticket' : 'note'} #${row.id}: not delivered (${errorMessage(err)}); next try in ${Math.round(delay / 1000)} s`);
   };
 
-  const tickets = await db(`${OUTBOX} as o`).leftJoin('mod_hostbridge_services as s', 's.id', 'o.service_id')
+  const tickets = await db(`${T.ticketOutbox} as o`).leftJoin(`${T.services} as s`, 's.id', 'o.service_id')
     .select('o.*', 's.whmcs_service_id').where('o.state', 'pending').where('o.next_attempt_at', '<=', now).orderBy('o.id').limit(limit);
   for (const t of tickets) {
     try {
@@ -62,26 +61,26 @@ export async function deliverTickets(db: Knex, settings: SettingsCache, masterKe
         ...(clientId ? { clientid: clientId, serviceid: Number(t.whmcs_service_id) } : { name: 'hostbridge', email: 'hostbridge@localhost' }),
         admin: true, markdown: false,
       });
-      await db(OUTBOX).where('id', t.id).update({ state: 'delivered', whmcs_ticket_id: Number(r.id), delivered_at: await dbNow(db), last_error: null, attempts: t.attempts + 1 });
+      await db(T.ticketOutbox).where('id', t.id).update({ state: 'delivered', whmcs_ticket_id: Number(r.id), delivered_at: await dbNow(db), last_error: null, attempts: t.attempts + 1 });
       result.opened++;
       log(`ticket #${t.id}: opened WHMCS ticket ${String(r.tid ?? r.id)} (${t.subject})`);
     } catch (err) {
-      await fail(OUTBOX, t, err);
+      await fail(T.ticketOutbox, t, err);
     }
   }
 
   // Notes go on tickets that exist in WHMCS; a note whose ticket is still pending waits for it.
-  const notes = await db(`${NOTES} as n`).join(`${OUTBOX} as o`, 'o.id', 'n.outbox_id')
+  const notes = await db(`${T.ticketNotes} as n`).join(`${T.ticketOutbox} as o`, 'o.id', 'n.outbox_id')
     .select('n.*', 'o.whmcs_ticket_id').where('n.state', 'pending').where('o.state', 'delivered')
     .where('n.next_attempt_at', '<=', now).orderBy('n.id').limit(limit);
   for (const n of notes) {
     try {
       await callWhmcs(api, 'AddTicketNote', { ticketid: Number(n.whmcs_ticket_id), message: n.body, markdown: false });
-      await db(NOTES).where('id', n.id).update({ state: 'delivered', delivered_at: await dbNow(db), last_error: null, attempts: n.attempts + 1 });
+      await db(T.ticketNotes).where('id', n.id).update({ state: 'delivered', delivered_at: await dbNow(db), last_error: null, attempts: n.attempts + 1 });
       result.noted++;
       log(`note #${n.id}: added to WHMCS ticket ${n.whmcs_ticket_id}`);
     } catch (err) {
-      await fail(NOTES, n, err);
+      await fail(T.ticketNotes, n, err);
     }
   }
   result.pending = await pendingCount();

@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import { isUniqueViolation } from '../db/connect.ts';
 import { renderTicket, ticketSubject, type TicketFacts } from './ticket-templates.ts';
+import { T } from '../common/tables.ts';
 
 export function threadKey(serviceId: number | null, operation: string, type: string): string {
   return serviceId !== null ? `service:${serviceId}:${operation}` : `type:${type}:${operation}`;
@@ -13,12 +14,12 @@ export async function recordTicketIntent(
   trx: Knex.Transaction, now: number, serviceId: number | null, facts: TicketFacts,
 ): Promise<{ outboxId: number; note: boolean }> {
   const key = threadKey(serviceId, facts.operation, facts.type);
-  const existing = await trx('mod_hostbridge_ticket_outbox').where('thread_key', key).first('id');
+  const existing = await trx(T.ticketOutbox).where('thread_key', key).first('id');
   if (!existing) {
     try {
       // A savepoint, so a concurrent insert of the same thread only undoes this statement.
       const id = await trx.transaction(async (sp) => {
-        const [newId] = await sp('mod_hostbridge_ticket_outbox').insert({
+        const [newId] = await sp(T.ticketOutbox).insert({
           thread_key: key, service_id: serviceId, operation: facts.operation, task_id: facts.taskId,
           subject: ticketSubject(facts), body: renderTicket('task-failed', facts), state: 'pending',
           attempts: 0, next_attempt_at: now, created_at: now,
@@ -30,8 +31,8 @@ export async function recordTicketIntent(
       if (!isUniqueViolation(err)) throw err;
     }
   }
-  const thread = existing ?? (await trx('mod_hostbridge_ticket_outbox').where('thread_key', key).first('id'));
-  await trx('mod_hostbridge_ticket_notes').insert({
+  const thread = existing ?? (await trx(T.ticketOutbox).where('thread_key', key).first('id'));
+  await trx(T.ticketNotes).insert({
     outbox_id: thread.id, task_id: facts.taskId, body: renderTicket('task-failed-again', facts),
     state: 'pending', attempts: 0, next_attempt_at: now, created_at: now,
   });

@@ -8,7 +8,7 @@ import { createTestDb, waitFor, type TestDb } from '../helpers/db.ts';
 import { daemonEnv, startDaemonProcess, type DaemonProcess } from '../helpers/daemon.ts';
 import { mariadbUp, startMariadb, stopMariadb } from '../helpers/mariadb.ts';
 import { createServiceWithChain } from '../../daemon/engine/chains.ts';
-import { T } from '../../daemon/engine/queries.ts';
+import { T } from '../../daemon/common/tables.ts';
 import { writeSetting } from '../../daemon/settings/settings.ts';
 import { openLedger } from '../../daemon/handlers/builtin.ts';
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createTestDb, DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
 import { daemonEnv, startDaemonProcess } from '../helpers/daemon.ts';
 import { createServiceWithChain } from '../../daemon/engine/chains.ts';
-import { T } from '../../daemon/engine/queries.ts';
+import { T } from '../../daemon/common/tables.ts';
 import { writeSetting } from '../../daemon/settings/settings.ts';
 import { openLedger } from '../../daemon/handlers/builtin.ts';
 

@@ -7,7 +7,7 @@ import { buildCommand } from '../../daemon/drivers/hestia/command.ts';
 import { hestiaError, hasHestiaCode, isHestiaError } from '../../daemon/drivers/hestia/exit-codes.ts';
 import { parseHestiaJson, HestiaParseError } from '../../daemon/drivers/hestia/json.ts';
 import { packageFile } from '../../daemon/drivers/hestia/driver.ts';
-import { RetryableError, TerminalError, classifyError } from '../../daemon/engine/errors.ts';
+import { RetryableError, TerminalError, classifyError } from '../../daemon/common/errors.ts';
 
 const refuses = (kind: Parameters<typeof Arg.of>[0], value: unknown, rule: RegExp) =>
   assert.throws(() => Arg.of(kind, 'X', value), (e: unknown) => e instanceof ArgumentError && e instanceof TerminalError && /invalid argument X: /.test(e.message) && rule.test(e.message), `${kind} ${JSON.stringify(value)}`);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startSshd, type Sshd } from '../helpers/sshd.ts';
 import { createNode, readCommandLog, readNode, writeShims } from '../emulator/hestia/index.ts';
 import { HestiaDriver, SshPool, hasHestiaCode, type HestiaServer } from '../../daemon/drivers/hestia/index.ts';
-import { classifyError } from '../../daemon/engine/errors.ts';
+import { classifyError } from '../../daemon/common/errors.ts';
 
 let sshd: Sshd;
 let nodeDir: string;

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSyn
 import { join } from 'node:path';
 import { startSshd, type Sshd, type SshdUser } from '../helpers/sshd.ts';
 import { HestiaDriver, HostKeyMismatchError, SshPool, SudoRefusedError, hasHestiaCode, isHestiaError, type HestiaServer } from '../../daemon/drivers/hestia/index.ts';
-import { RetryableError, TerminalError, classifyError } from '../../daemon/engine/errors.ts';
+import { RetryableError, TerminalError, classifyError } from '../../daemon/common/errors.ts';
 import { MASK } from '../../daemon/log/mask.ts';
 
 const STANDIN = (out: string) => `#!/bin/bash

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPdns, type Pdns } from '../helpers/pdns.ts';
 import { PowerDnsClient, PowerDnsRetryableError, PowerDnsTerminalError, ZoneExistsError, ZoneNotFoundError, canonical, txtContent } from '../../daemon/drivers/powerdns/index.ts';
-import { classifyError } from '../../daemon/engine/errors.ts';
+import { classifyError } from '../../daemon/common/errors.ts';
 import { MASK } from '../../daemon/log/mask.ts';
 
 let pdns: Pdns;

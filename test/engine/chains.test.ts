@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createTestDb, DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
 import { testEngine } from '../helpers/engine.ts';
 import { createServiceWithChain, enqueueChain, EnqueueError } from '../../daemon/engine/chains.ts';
-import { T } from '../../daemon/engine/queries.ts';
+import { T } from '../../daemon/common/tables.ts';
 
 for (const dialect of DIALECTS) {
   describe(`chains on ${dialect}`, () => {

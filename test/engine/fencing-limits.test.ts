@@ -4,7 +4,8 @@ import path from 'node:path';
 import { createTestDb, DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
 import { testEngine } from '../helpers/engine.ts';
 import { enqueueTasks } from '../../daemon/engine/chains.ts';
-import { claimDue, finishFailed, finishSucceeded, reapExpired, setTargetLimit, T } from '../../daemon/engine/queries.ts';
+import { claimDue, finishFailed, finishSucceeded, reapExpired, setTargetLimit } from '../../daemon/engine/queries.ts';
+import { T } from '../../daemon/common/tables.ts';
 import { openLedger } from '../../daemon/handlers/builtin.ts';
 import { maxOverlap } from '../helpers/intervals.ts';
 

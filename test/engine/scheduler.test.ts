@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/db.ts';
 import { Scheduler, type Job } from '../../daemon/scheduler/scheduler.ts';
 import { SettingsCache } from '../../daemon/settings/settings.ts';
-import { T } from '../../daemon/engine/queries.ts';
+import { T } from '../../daemon/common/tables.ts';
 
 for (const dialect of DIALECTS) {
   describe(`scheduler on ${dialect}`, () => {

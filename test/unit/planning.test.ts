@@ -5,7 +5,7 @@ import { resolveProduct, type ProductInput } from '../../daemon/pipelines/produc
 import { accountNames, HESTIA_NEW_USER } from '../../daemon/pipelines/names.ts';
 import { leastLoaded, place, type FleetServer, type GroupFleet } from '../../daemon/pipelines/placement.ts';
 import { normalValue, recordKey, zoneRecords } from '../../daemon/pipelines/records.ts';
-import { PlanError } from '../../daemon/pipelines/validate.ts';
+import { InputError } from '../../daemon/common/errors.ts';
 import { dnsUser } from '../../daemon/pipelines/plan.ts';
 
 function product(over: Record<string, string> = {}, config: ProductInput['config_options'] = {}, custom: ProductInput['custom_fields'] = {}): ProductInput {
@@ -44,7 +44,7 @@ describe('product settings', () => {
       [product({ configoption1: 'vanity' }, { vanity_domain: 'a;b.net' }, { vanity_name: 'x' }), 'config_options.vanity_domain', /label/],
     ];
     for (const [input, field, message] of cases) {
-      assert.throws(() => resolveProduct(input), (e: unknown) => e instanceof PlanError && e.field === field && message.test(e.message), `${field} ${message}`);
+      assert.throws(() => resolveProduct(input), (e: unknown) => e instanceof InputError && e.field === field && message.test(e.message), `${field} ${message}`);
     }
   });
 });
@@ -90,7 +90,7 @@ describe('placement', () => {
   test('vanity: the parent must belong to the group, reserved names are refused', () => {
     const plan = resolveProduct(product({ configoption1: 'vanity' }, { vanity_domain: 'sites.example.net' }, { vanity_name: 'admin' }));
     const g = group([server(1, { web: true }), server(2, { mail: true })], [], { vanity: [{ domain: 'sites.example.net', mailServerId: 2, mailUser: 'provider', dnsUser: 'provider' }], reserved: ['admin'] });
-    assert.throws(() => place(plan, g), (e: unknown) => e instanceof PlanError && e.field === 'custom_fields.vanity_name');
+    assert.throws(() => place(plan, g), (e: unknown) => e instanceof InputError && e.field === 'custom_fields.vanity_name');
     const ok = resolveProduct(product({ configoption1: 'vanity' }, { vanity_domain: 'sites.example.net' }, { vanity_name: 'alice' }));
     assert.deepEqual(place(ok, g), { web: 1, mail: 2, unified: null, dns: [] });
     assert.throws(() => place(ok, { ...g, vanity: [] }), /not a vanity domain of server group/);

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkPolicy, DEFAULT_RETRY_POLICY, hasAttemptsLeft, retryDelayMs, retryDelayRange, type RetryPolicy } from '../../daemon/engine/retry.ts';
-import { classifyError, errorMessage, RetryableError, TerminalError } from '../../daemon/engine/errors.ts';
+import { classifyError, errorMessage, RetryableError, TerminalError } from '../../daemon/common/errors.ts';
 
 const policy = (p: Partial<RetryPolicy> = {}): RetryPolicy => ({ maxAttempts: 5, baseMs: 1000, capMs: 60_000, jitter: 0, ...p });
 /** A random() that returns the values given, in turn. */

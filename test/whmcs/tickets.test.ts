@@ -8,7 +8,7 @@ import { createWhmcsTables, startWhmcsStandin, type WhmcsStandin } from '../help
 import { TEST_MASTER_KEY } from '../helpers/daemon.ts';
 import { createServiceWithChain } from '../../daemon/engine/chains.ts';
 import { retryTask } from '../../daemon/engine/admin.ts';
-import { T } from '../../daemon/engine/queries.ts';
+import { T } from '../../daemon/common/tables.ts';
 import { SettingsCache, writeSetting } from '../../daemon/settings/settings.ts';
 import { deliverTickets, deliveryDelayMs } from '../../daemon/whmcs/ticket-delivery.ts';
 

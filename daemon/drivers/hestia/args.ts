@@ -2,7 +2,7 @@
 // command only as an Arg: validated by its kind, then single-quoted. Nothing else can be passed to
 // the command builder, so a shell string can never be assembled from input.
 import { isIPv6 } from 'node:net';
-import { TerminalError } from '../../engine/errors.ts';
+import { TerminalError } from '../../common/errors.ts';
 
 export type ArgKind =
   | 'newUser' | 'user' | 'domain' | 'aliases' | 'email' | 'package' | 'ipv4' | 'recordName'

@@ -1,7 +1,7 @@
 // Argument vector → one remote command line. The v-command is called by its absolute path
 // (non-interactive SSH sessions often lack Hestia's bin directory in PATH) and, unless the
 // session is root, through `sudo -n` so a missing sudo rule fails at once instead of prompting.
-import { TerminalError } from '../../engine/errors.ts';
+import { TerminalError } from '../../common/errors.ts';
 import { Arg, shellQuote } from './args.ts';
 
 export const DEFAULT_BIN_DIR = '/usr/local/hestia/bin';

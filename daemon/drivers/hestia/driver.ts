@@ -2,7 +2,7 @@
 // runs one v-command and returns parsed output or throws a classified error (HestiaError for a
 // non-zero exit). E_EXISTS / E_NOTEXIST are thrown like any other code: the task decides, after
 // checking the state, whether they mean "already done".
-import { TerminalError } from '../../engine/errors.ts';
+import { TerminalError } from '../../common/errors.ts';
 import { Arg, checkPassword, type RecordType } from './args.ts';
 import { parseHestiaJson, HestiaParseError, type HestiaList, type HestiaObject } from './json.ts';
 import { HestiaRunner, type DriverIO, type HestiaServer } from './runner.ts';

@@ -1,5 +1,5 @@
 // HestiaCP exit codes (func/main.sh) and how each failure is classified (DESIGN invariant 7).
-import { RetryableError, TerminalError } from '../../engine/errors.ts';
+import { RetryableError, TerminalError } from '../../common/errors.ts';
 
 export const HESTIA_CODES = {
   0: 'OK', 1: 'E_ARGS', 2: 'E_INVALID', 3: 'E_NOTEXIST', 4: 'E_EXISTS', 5: 'E_SUSPENDED',

@@ -2,7 +2,7 @@
 // and "}" on two lines, and a value holding '"' or '\' is not escaped (hestiacp issues #5056,
 // #5524). JSON.parse is tried first; when it fails, a line-based reader that knows the layout
 // of Hestia's output takes over. Odd output yields a HestiaParseError, never a crash.
-import { TerminalError } from '../../engine/errors.ts';
+import { TerminalError } from '../../common/errors.ts';
 
 export type HestiaObject = Record<string, string>;
 export type HestiaList = Record<string, HestiaObject>;

@@ -1,7 +1,7 @@
 // Runs one v-command on a Hestia server: builds the line from validated Args, streams output to
 // the task log with secrets masked, and turns a non-zero exit into a classified error.
 import { randomBytes } from 'node:crypto';
-import { TerminalError } from '../../engine/errors.ts';
+import { TerminalError } from '../../common/errors.ts';
 import { Masker, globalMasker } from '../../log/mask.ts';
 import { Arg } from './args.ts';
 import { buildCommand, checkBinDir, DEFAULT_BIN_DIR } from './command.ts';

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
-import { RetryableError, TerminalError } from '../../engine/errors.ts';
+import { RetryableError, TerminalError } from '../../common/errors.ts';
 
 export interface SshServer {
   /** Pool key: one connection per id. */

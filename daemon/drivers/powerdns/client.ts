@@ -2,7 +2,7 @@
 // engine: 5xx, timeouts and refused connections are retried; 401 and 422 are terminal. A zone
 // that already exists (409) or is missing (404) gets its own error class so the task can
 // check the state before accepting it. The API key is masked in every log line and error.
-import { RetryableError, TerminalError } from '../../engine/errors.ts';
+import { RetryableError, TerminalError } from '../../common/errors.ts';
 import { Masker, globalMasker } from '../../log/mask.ts';
 
 export interface PowerDnsServer {

@@ -1,15 +1,16 @@
 // Hestia accounts: the per-service package, the user, and their suspend / unsuspend / delete /
 // password steps. Each looks first, acts only on the difference, and looks again.
 import type { TaskRegistry } from '../../engine/registry.ts';
-import { TerminalError } from '../../engine/errors.ts';
+import { TerminalError } from '../../common/errors.ts';
 import { hasHestiaCode, type PackageLimits } from '../../drivers/hestia/index.ts';
 import type { ServicePlan } from '../../pipelines/plan.ts';
 import { args, contactEmail, hestiaQuota, loadService, orMissing, type HostingDeps } from './context.ts';
+import { T } from '../../common/tables.ts';
 
 type Role = 'web' | 'mail' | 'all';
 
 async function nameservers(deps: HostingDeps, plan: ServicePlan): Promise<string[]> {
-  const g = await deps.db('mod_hostbridge_server_groups').where('id', plan.groupId).first('nameservers');
+  const g = await deps.db(T.groups).where('id', plan.groupId).first('nameservers');
   return g?.nameservers ? String(g.nameservers).split(',').filter(Boolean) : [];
 }
 
@@ -167,7 +168,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
         ctx.log(`package ${pkg} deleted`);
       }
       if (a.role === 'dns') {
-        await deps.db('mod_hostbridge_dns_zones').where({ service_id: svc.id, server_id: a.server }).update({ state: 'removed', updated_at: Date.now() });
+        await deps.db(T.dnsZones).where({ service_id: svc.id, server_id: a.server }).update({ state: 'removed', updated_at: Date.now() });
       }
       return { user: a.user, deleted: true };
     },

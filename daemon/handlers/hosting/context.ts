@@ -2,8 +2,8 @@
 // (unsealed in memory, declared as a secret so no log shows it) and the facts earlier steps left.
 import type { Knex } from 'knex';
 import { decryptSecret } from '../../crypto/secretbox.ts';
-import { T } from '../../engine/queries.ts';
-import { TerminalError } from '../../engine/errors.ts';
+import { T } from '../../common/tables.ts';
+import { TerminalError } from '../../common/errors.ts';
 import type { TaskContext } from '../../engine/registry.ts';
 import type { FleetAccess } from '../../fleet/access.ts';
 import type { ServicePlan } from '../../pipelines/plan.ts';

@@ -4,11 +4,12 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { TaskContext, TaskRegistry } from '../../engine/registry.ts';
-import { TerminalError } from '../../engine/errors.ts';
+import { TerminalError } from '../../common/errors.ts';
 import { hasHestiaCode, type HestiaDriver } from '../../drivers/hestia/index.ts';
 import { canonical, txtContent, ZoneExistsError, ZoneNotFoundError, type PowerDnsClient, type RRSetChange } from '../../drivers/powerdns/index.ts';
 import { recordKey, zoneRecords, type WantedRecord } from '../../pipelines/records.ts';
 import { args, contactEmail, loadService, orMissing, saveFacts, type HostingDeps, type LoadedService } from './context.ts';
+import { T } from '../../common/tables.ts';
 
 interface DomainArgs { server: number; user: string; domain: string; driver?: 'hestiacp' | 'powerdns' }
 
@@ -25,7 +26,7 @@ async function wantedRecords(deps: HostingDeps, svc: LoadedService): Promise<{ r
   const webIp = svc.plan.product.roles.web ? await ipOf(webAt) : null;
   const mailIp = svc.plan.product.roles.mail ? await ipOf(mailAt) : null;
   if (mailIp && !svc.facts.dkim) throw new TerminalError('the mail domain\'s DKIM record is not known yet: the mail step must run before the DNS steps (run Verify & Repair)');
-  const g = await deps.db('mod_hostbridge_server_groups').where('id', svc.plan.groupId).first('nameservers');
+  const g = await deps.db(T.groups).where('id', svc.plan.groupId).first('nameservers');
   const nameservers = g?.nameservers ? String(g.nameservers).split(',').filter(Boolean) : [];
   const records = zoneRecords({ domain: svc.plan.domain, webIp, mailIp, nameservers, dkim: svc.facts.dkim?.value ?? null });
   return { records, apexIp: (webIp ?? mailIp)!, nameservers };
@@ -163,8 +164,8 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
       const d = (await driver.listWebDomains(a.user))[a.domain];
       if (!d) throw new TerminalError(`web domain ${a.domain} is missing under ${a.user}; the web step must run first`);
       const issued = d.SSL === 'yes' || d.LETSENCRYPT === 'yes';
-      const existing = await deps.db('mod_hostbridge_ssl').where({ service_id: svc.id, domain: a.domain }).first('state');
-      await upsert(deps.db, 'mod_hostbridge_ssl', ['service_id', 'domain'], {
+      const existing = await deps.db(T.ssl).where({ service_id: svc.id, domain: a.domain }).first('state');
+      await upsert(deps.db, T.ssl, ['service_id', 'domain'], {
         service_id: svc.id, domain: a.domain, server_id: server.id, user: a.user, state: issued ? 'issued' : existing?.state === 'frozen' ? 'frozen' : 'waiting-dns',
         attempts: 0, next_check_at: Date.now(), last_error: null, updated_at: Date.now(),
       });
@@ -237,7 +238,7 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
         const missing = records.filter((r) => !after.has(recordKey(r)));
         if (missing.length) throw new TerminalError(`zone ${a.domain} still lacks ${missing.map((m) => `${m.name} ${m.type}`).join(', ')} after the update`);
       }
-      await upsert(deps.db, 'mod_hostbridge_dns_zones', ['service_id', 'server_id', 'zone'], {
+      await upsert(deps.db, T.dnsZones, ['service_id', 'server_id', 'zone'], {
         service_id: svc.id, server_id: a.server, zone: a.domain, state: 'deployed', records_sha256: digest(records), records: records.length, last_error: null, updated_at: Date.now(),
       });
       ctx.log(`zone ${a.domain} holds its ${records.length} records (${changed.added} added, ${changed.removed} removed)`);
@@ -260,7 +261,7 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
         ctx.log(`zone ${a.domain} is already gone`);
       }
       if (await client.getZone(a.domain)) throw new TerminalError(`zone ${a.domain} is still there after the delete`);
-      await deps.db('mod_hostbridge_dns_zones').where({ service_id: svc.id, server_id: a.server }).update({ state: 'removed', updated_at: Date.now() });
+      await deps.db(T.dnsZones).where({ service_id: svc.id, server_id: a.server }).update({ state: 'removed', updated_at: Date.now() });
       return { zone: a.domain, deleted: true };
     },
   });

@@ -4,8 +4,8 @@
 // A status command that fails or prints an unknown layout only leaves its figure empty.
 import type { TaskRegistry } from '../../engine/registry.ts';
 import { args, type HostingDeps } from './context.ts';
+import { T } from '../../common/tables.ts';
 
-export const HEALTH = 'mod_hostbridge_server_health';
 
 interface HealthRow {
   server_id: number; ok: boolean; version: string | null; os: string | null; load: string | null; uptime_min: number | null;
@@ -56,7 +56,7 @@ export function registerHealthHandlers(registry: TaskRegistry, deps: HostingDeps
         row.ok = false;
         row.error = (err as Error).message.slice(0, 1000);
       }
-      await deps.db(HEALTH).insert(row).onConflict('server_id').merge();
+      await deps.db(T.serverHealth).insert(row).onConflict('server_id').merge();
       const figures = [row.load && `load ${row.load}`, row.cpu_pct !== null && `CPU ${row.cpu_pct}%`,
         row.mem_total_mb && `RAM ${row.mem_used_mb}/${row.mem_total_mb} MB`, row.disk_pct !== null && `disk ${row.disk_pct}%`].filter(Boolean);
       ctx.log(row.ok ? `${server.name}: ${row.version ?? 'answered'}${figures.length ? `, ${figures.join(', ')}` : ''}` : `${server.name} did not answer: ${row.error}`);

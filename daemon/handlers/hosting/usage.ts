@@ -4,8 +4,7 @@
 import type { Knex } from 'knex';
 import type { TaskRegistry } from '../../engine/registry.ts';
 import { dialectOf } from '../../db/connect.ts';
-import { T } from '../../engine/queries.ts';
-import { F } from '../../fleet/inventory.ts';
+import { T } from '../../common/tables.ts';
 import type { ServicePlan } from '../../pipelines/plan.ts';
 import { args, type HostingDeps } from './context.ts';
 
@@ -23,7 +22,7 @@ export function registerUsageHandlers(registry: TaskRegistry, deps: HostingDeps)
     description: 'Reads every account\'s usage on one Hestia server with a single command and updates the services on it.',
     async run(ctx) {
       const a = args<{ server: number }>(ctx);
-      const held = await deps.db(F.holdings).where('server_id', a.server).whereIn('role', ['web', 'mail', 'all', 'dns']);
+      const held = await deps.db(T.holdings).where('server_id', a.server).whereIn('role', ['web', 'mail', 'all', 'dns']);
       if (held.length === 0) {
         ctx.log('no service holds an account on this server');
         return { services: 0 };
@@ -43,7 +42,7 @@ export function registerUsageHandlers(registry: TaskRegistry, deps: HostingDeps)
       // hundreds of accounts is synced in well under a second, even on a remote MariaDB.
       await deps.db.transaction(async (trx) => {
         for (let i = 0; i < parts.length; i += CHUNK) {
-          await trx('mod_hostbridge_usage_parts').insert(parts.slice(i, i + CHUNK)).onConflict(['service_id', 'server_id', 'role']).merge();
+          await trx(T.usageParts).insert(parts.slice(i, i + CHUNK)).onConflict(['service_id', 'server_id', 'role']).merge();
         }
       });
       // Totals after the parts are committed, each chunk under a lock on its service rows: the web
@@ -63,7 +62,7 @@ async function sumUsage(trx: Knex.Transaction, ids: number[], now: number): Prom
   const locked = trx(T.services).whereIn('id', ids).orderBy('id').select('id', 'params');
   // SQLite runs one transaction at a time, and knex has no row lock for it.
   const svcs: { id: number; params: string | null }[] = await (dialectOf(trx) === 'mysql' ? locked.forUpdate() : locked);
-  const allParts = await trx('mod_hostbridge_usage_parts').whereIn('service_id', ids);
+  const allParts = await trx(T.usageParts).whereIn('service_id', ids);
   const partsOf = new Map<number, Record<string, unknown>[]>();
   for (const p of allParts) partsOf.set(Number(p.service_id), [...(partsOf.get(Number(p.service_id)) ?? []), p]);
   const rows = svcs.map(({ id, params }) => {
@@ -77,5 +76,5 @@ async function sumUsage(trx: Knex.Transaction, ids: number[], now: number): Prom
       mailboxes: sum('mailboxes'), databases: sum('databases'), web_domains: sum('web_domains'), collected_at: now,
     };
   });
-  if (rows.length) await trx('mod_hostbridge_usage').insert(rows).onConflict(['service_id']).merge();
+  if (rows.length) await trx(T.usage).insert(rows).onConflict(['service_id']).merge();
 }

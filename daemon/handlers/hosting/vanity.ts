@@ -2,7 +2,7 @@
 // its own record in the parent zone: every lookup is filtered to that mailbox or that record name
 // first, so the parent domain, its other records and the provider's account are never written.
 import type { TaskContext, TaskRegistry } from '../../engine/registry.ts';
-import { TerminalError } from '../../engine/errors.ts';
+import { TerminalError } from '../../common/errors.ts';
 import { hasHestiaCode, type HestiaDriver } from '../../drivers/hestia/index.ts';
 import { canonical, type PowerDnsClient } from '../../drivers/powerdns/index.ts';
 import { args, hestiaQuota, loadService, type HostingDeps } from './context.ts';

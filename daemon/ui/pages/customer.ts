@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import { serviceView, type ServiceView } from '../../services/reads.ts';
 import { serviceOperation } from '../../services/lifecycle.ts';
 import { phase } from '../../views/render.ts';
-import { BodyError } from '../../api/schemas.ts';
+import { InputError } from '../../common/errors.ts';
 import { back, idParam, page, requireService, setFlash, UiError, wrap, type UiDeps } from '../http.ts';
 import { formatTime } from '../render.ts';
 
@@ -14,7 +14,7 @@ export async function viewOf(db: Knex, serviceId: number): Promise<ServiceView> 
   try {
     return await serviceView(db, serviceId);
   } catch (err) {
-    if (err instanceof BodyError && err.status === 404) throw new UiError(404, `Service ${serviceId} is not known here.`);
+    if (err instanceof InputError && err.status === 404) throw new UiError(404, `Service ${serviceId} is not known here.`);
     throw err;
   }
 }

@@ -3,8 +3,10 @@
 // their members, DNS servers, vanity domains and reserved names. Writes go through the inventory
 // (addServer, updateServer, saveGroup) after the same JSON-schema check as the API.
 import type { Request, Response, Router } from 'express';
-import { BodyError, checkBody } from '../../api/schemas.ts';
-import { addServer, F, getServer, listGroups, listServers, saveGroup, updateServer, type GroupInput, type ServerInput, type ServerView } from '../../fleet/inventory.ts';
+import { InputError } from '../../common/errors.ts';
+import { checkBody } from '../../common/bodies.ts';
+import { addServer, getServer, listGroups, listServers, saveGroup, updateServer, type GroupInput, type ServerInput, type ServerView } from '../../fleet/inventory.ts';
+import { T } from '../../common/tables.ts';
 import { back, idParam, page, requireAdmin, setFlash, UiError, wrap, type UiDeps } from '../http.ts';
 import { mbText } from '../render.ts';
 
@@ -18,7 +20,7 @@ const list = (v: unknown) => (Array.isArray(v) ? v.map(String) : v === undefined
 function intField(form: Form, field: string): number | undefined {
   const s = str(form[field]).trim();
   if (s === '') return undefined;
-  if (!/^\d{1,9}$/.test(s)) throw new BodyError(field, 'must be a whole number');
+  if (!/^\d{1,9}$/.test(s)) throw new InputError(field, 'must be a whole number');
   return Number(s);
 }
 
@@ -79,7 +81,7 @@ function uptimeText(min: number): string {
 }
 
 function problem(err: unknown): string | null {
-  if (err instanceof BodyError) return err.message;
+  if (err instanceof InputError) return err.message;
   return null;
 }
 
@@ -92,7 +94,7 @@ export function addFleetPages(r: Router, deps: UiDeps): void {
     const status = ['active', 'disabled', 'maintenance'].includes(String(req.query.status)) ? String(req.query.status) : '';
     const all = await listServers(db);
     const servers = all.filter((s) => (!cap || s.capabilities[cap as 'web']) && (!status || s.status === status));
-    const hestiaBin = new Map((await db(F.servers).select('id', 'hestia_bin')).map((r: Row) => [Number(r.id), r.hestia_bin]));
+    const hestiaBin = new Map((await db(T.servers).select('id', 'hestia_bin')).map((r: Row) => [Number(r.id), r.hestia_bin]));
     await page(deps, req, res, 'admin-servers', {
       title: 'Infrastructure', nav: 'servers', cap, status, total: all.length,
       tabs: [{ key: '', label: 'All servers' }, { key: 'web', label: 'Web servers' }, { key: 'mail', label: 'Mail servers' }, { key: 'dns', label: 'DNS servers' }]
@@ -137,7 +139,7 @@ export function addFleetPages(r: Router, deps: UiDeps): void {
     const id = idParam(req.params.id, 'server');
     const srv = await getServer(db, id);
     if (!srv) throw new UiError(404, `Server #${id} does not exist.`);
-    const bin = await db(F.servers).where('id', id).first('hestia_bin');
+    const bin = await db(T.servers).where('id', id).first('hestia_bin');
     await serverForm(req, res, { id, values: { ...fromServer(srv), hestia_bin: bin?.hestia_bin ?? '' }, credential: credentialOf(srv) });
   }));
   r.post('/admin/servers/:id', wrap(async (req, res) => {
@@ -183,7 +185,7 @@ export function addFleetPages(r: Router, deps: UiDeps): void {
     const servers = await listServers(db);
     const byName = new Map(servers.map((s) => [s.name.toLowerCase(), s.id]));
     const ids = (field: string) => list(form[field]).map((v) => {
-      if (!/^[1-9][0-9]{0,9}$/.test(v)) throw new BodyError(field, `"${v.slice(0, 20)}" is not a server id`);
+      if (!/^[1-9][0-9]{0,9}$/.test(v)) throw new InputError(field, `"${v.slice(0, 20)}" is not a server id`);
       return Number(v);
     });
     const lines = (v: unknown) => str(v).split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
@@ -192,7 +194,7 @@ export function addFleetPages(r: Router, deps: UiDeps): void {
       const v: Record<string, unknown> = { domain };
       if (mail && mail !== '-') {
         const id = /^\d+$/.test(mail) ? Number(mail) : byName.get(mail.toLowerCase());
-        if (!id) throw new BodyError(`vanity_domains.${i}.mail_server_id`, `no server is named "${mail.slice(0, 60)}" (line ${i + 1})`);
+        if (!id) throw new InputError(`vanity_domains.${i}.mail_server_id`, `no server is named "${mail.slice(0, 60)}" (line ${i + 1})`);
         v.mail_server_id = id;
       }
       if (mailUser && mailUser !== '-') v.mail_user = mailUser;
@@ -221,11 +223,11 @@ export function addFleetPages(r: Router, deps: UiDeps): void {
   r.get('/admin/groups/:id/edit', wrap(async (req, res) => {
     requireAdmin(req);
     const id = idParam(req.params.id, 'server group');
-    const g: Row | undefined = await db(F.groups).where('id', id).first();
+    const g: Row | undefined = await db(T.groups).where('id', id).first();
     if (!g) throw new UiError(404, `Server group #${id} does not exist.`);
     const [members, dns, vanity, reserved, servers] = await Promise.all([
-      db(F.members).where('group_id', id).pluck('server_id'), db(F.groupDns).where('group_id', id).pluck('server_id'),
-      db(F.vanity).where('group_id', id).orderBy('domain'), db(F.reserved).where('group_id', id).orderBy('name').pluck('name'), listServers(db),
+      db(T.members).where('group_id', id).pluck('server_id'), db(T.groupDns).where('group_id', id).pluck('server_id'),
+      db(T.vanity).where('group_id', id).orderBy('domain'), db(T.reserved).where('group_id', id).orderBy('name').pluck('name'), listServers(db),
     ]);
     const name = new Map(servers.map((s) => [s.id, s.name]));
     await groupForm(req, res, {

@@ -1,7 +1,7 @@
 // The Operation Log (chains and task attempts, newest first, paged) and Statistics (usage against
 // limits per service, split into Web and Mail columns). Database reads only.
 import type { Router } from 'express';
-import { T } from '../../engine/queries.ts';
+import { T } from '../../common/tables.ts';
 import { globalMasker } from '../../log/mask.ts';
 import { page, requireAdmin, wrap, type UiDeps } from '../http.ts';
 import { pageNo, serverNames } from './services.ts';
@@ -55,7 +55,7 @@ export function addReportPages(r: Router, deps: UiDeps): void {
     const over = req.query.over === '1';
     const pageN = pageNo(req.query.page);
     const overLimit = "((u.disk_limit_mb > 0 and u.disk_used_mb > u.disk_limit_mb) or (u.bw_limit_mb > 0 and u.bw_used_mb > u.bw_limit_mb))";
-    const live = () => db(`${T.services} as s`).leftJoin('mod_hostbridge_usage as u', 'u.service_id', 's.id').whereNot('s.state', 'terminated');
+    const live = () => db(`${T.services} as s`).leftJoin(`${T.usage} as u`, 'u.service_id', 's.id').whereNot('s.state', 'terminated');
     const [totals, rows] = await Promise.all([
       live().first(db.raw(`count(*) as services, count(u.collected_at) as collected, coalesce(sum(u.disk_used_mb), 0) as disk, coalesce(sum(u.bw_used_mb), 0) as bw,
           coalesce(sum(u.mailboxes), 0) as mailboxes, coalesce(sum(u.databases), 0) as databases, coalesce(sum(case when ${overLimit} then 1 else 0 end), 0) as over_n`)),
@@ -64,7 +64,7 @@ export function addReportPages(r: Router, deps: UiDeps): void {
     ]);
     const more = rows.length > STATS_PAGE;
     rows.splice(STATS_PAGE);
-    const parts = rows.length === 0 ? [] : await db('mod_hostbridge_usage_parts').whereIn('service_id', rows.map((r: Row) => r.sid))
+    const parts = rows.length === 0 ? [] : await db(T.usageParts).whereIn('service_id', rows.map((r: Row) => r.sid))
       .select('service_id', 'role').sum({ disk: 'disk_mb', bw: 'bw_mb', mailboxes: 'mailboxes', databases: 'databases', domains: 'web_domains' })
       .groupBy('service_id', 'role');
     const byService = new Map<number, Record<string, Row>>();

@@ -2,8 +2,7 @@
 // panel with its Deploy tab (status, progress, timeline of the latest chains, Redeploy) and its
 // Tasks tab (every task of the service, each opening its attempt logs).
 import type { Router } from 'express';
-import { T } from '../../engine/queries.ts';
-import { F } from '../../fleet/inventory.ts';
+import { T } from '../../common/tables.ts';
 import { serviceOperation } from '../../services/lifecycle.ts';
 import { act, idParam, page, requireAdmin, wrap, type UiDeps } from '../http.ts';
 import { progressOf, viewOf } from './customer.ts';
@@ -19,7 +18,7 @@ export function pageNo(v: unknown): number {
 
 /** Server names by id, and a task target ("server:3") as a name. */
 export async function serverNames(db: UiDeps['db']): Promise<(target: string | null) => string> {
-  const rows: Row[] = await db(F.servers).select('id', 'name');
+  const rows: Row[] = await db(T.servers).select('id', 'name');
   const by = new Map(rows.map((r) => [Number(r.id), String(r.name)]));
   return (target) => {
     if (!target) return '—';
@@ -45,7 +44,7 @@ export function addServicePages(r: Router, deps: UiDeps): void {
       base.clone().count({ n: '*' }),
       db(T.services).select('state').count({ n: '*' }).groupBy('state').orderBy('state'),
       db(T.tasks).select('status').count({ n: '*' }).groupBy('status').orderBy('status'),
-      db(F.servers).count({ n: '*' }),
+      db(T.servers).count({ n: '*' }),
     ]);
     const total = Number(count[0]?.n ?? 0);
     await page(deps, req, res, 'admin-services', {

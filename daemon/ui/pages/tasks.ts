@@ -2,7 +2,7 @@
 // and the bulk controls (delete finished by status, clean completed, force-fail stuck), each
 // through the engine's admin operations. A task's page shows every attempt's (masked) log.
 import type { Router } from 'express';
-import { T } from '../../engine/queries.ts';
+import { T } from '../../common/tables.ts';
 import { cancelTask, cleanCompleted, deleteTasks, forceFailStuck, forceFailTask, retryTask } from '../../engine/admin.ts';
 import { readSettings } from '../../settings/settings.ts';
 import { globalMasker } from '../../log/mask.ts';
@@ -44,7 +44,7 @@ export function addTaskPages(r: Router, deps: UiDeps): void {
       base.clone().count({ n: '*' }),
       db(T.tasks).distinct('type').orderBy('type'),
       db(T.tasks).select('status').count({ n: '*' }).groupBy('status').orderBy('status'),
-      db('mod_hostbridge_servers').select('id', 'name').orderBy('name'),
+      db(T.servers).select('id', 'name').orderBy('name'),
     ]);
     const name = await serverNames(db);
     const total = Number(count[0]?.n ?? 0);

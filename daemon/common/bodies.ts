@@ -1,6 +1,8 @@
-// JSON schemas of every request body, checked by ajv before a route does anything. The same
-// schemas produce the OpenAPI document (openapi.ts), so the contract and the checks cannot drift.
+// JSON schemas of every request body, checked by ajv before anything acts on it (API routes, the
+// CLI, the pages' forms, the service writes). The same schemas produce the OpenAPI document
+// (api/openapi.ts), so the contract and the checks cannot drift.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { InputError } from './errors.ts';
 
 const id = { type: 'integer', minimum: 1, maximum: 2147483647 } as const;
 const text = (max: number, extra: Record<string, unknown> = {}) => ({ type: 'string', maxLength: max, ...extra });
@@ -101,14 +103,6 @@ export const SCHEMAS = {
 
 export type SchemaName = keyof typeof SCHEMAS;
 
-/** A body that does not match its schema: the field (dotted path) and what is wrong with it. */
-export class BodyError extends Error {
-  constructor(readonly field: string, message: string, readonly status = 422) {
-    super(field ? `${field}: ${message}` : message);
-    this.name = 'BodyError';
-  }
-}
-
 const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
 const compiled = new Map<SchemaName, ValidateFunction>();
 for (const name of Object.keys(SCHEMAS) as SchemaName[]) compiled.set(name, ajv.compile(SCHEMAS[name]));
@@ -140,14 +134,14 @@ function describe(e: ErrorObject): string {
   }
 }
 
-/** Checks a parsed body against its schema; throws a BodyError naming the first bad field. */
+/** Checks a parsed body against its schema; throws an InputError naming the first bad field. */
 export function checkBody<T = Record<string, unknown>>(name: SchemaName, body: unknown): T {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new BodyError('', 'the body must be a JSON object');
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InputError('', 'the body must be a JSON object');
   const validate = compiled.get(name)!;
   if (!validate(body)) {
     const e = validate.errors![0]!;
     const field = fieldOf(e);
-    throw new BodyError(field || '(body)', describe(e));
+    throw new InputError(field || '(body)', describe(e));
   }
   return body as T;
 }

@@ -1,5 +1,7 @@
-// How a task failure is classified. Handlers throw RetryableError or TerminalError when they
-// know; anything else is classified from its error code or HTTP status (DESIGN invariant 7).
+// The errors every layer raises, below everything else. A task failure is retryable or terminal:
+// handlers and drivers throw RetryableError or TerminalError when they know; anything else is
+// classified from its error code or HTTP status (DESIGN invariant 7). InputError is bad input from
+// a caller (an API body, a planner's rule, a form): it names the field and changes nothing.
 export type ErrorKind = 'retryable' | 'terminal';
 
 export class RetryableError extends Error {
@@ -15,6 +17,14 @@ export class TerminalError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'TerminalError';
+  }
+}
+
+/** Bad input: the field (dotted path, '' for the request as a whole), what is wrong, the HTTP status. */
+export class InputError extends Error {
+  constructor(readonly field: string, message: string, readonly status = 422) {
+    super(field ? `${field}: ${message}` : message);
+    this.name = 'InputError';
   }
 }
 

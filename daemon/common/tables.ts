@@ -1,0 +1,39 @@
+// Every table hostbridge owns in WHMCS's database, by one name each. They carry the mod_hostbridge_
+// prefix beside WHMCS's own tbl* tables; migrations create them (and keep their literal names, as
+// a landed migration never changes), everything else names them through T.
+export const T = {
+  // the task engine
+  services: 'mod_hostbridge_services',
+  chains: 'mod_hostbridge_chains',
+  tasks: 'mod_hostbridge_tasks',
+  attempts: 'mod_hostbridge_task_attempts',
+  targets: 'mod_hostbridge_targets',
+  slots: 'mod_hostbridge_target_slots',
+  jobs: 'mod_hostbridge_jobs',
+  // the fleet inventory and what each service holds on it
+  servers: 'mod_hostbridge_servers',
+  serverHealth: 'mod_hostbridge_server_health',
+  groups: 'mod_hostbridge_server_groups',
+  members: 'mod_hostbridge_group_servers',
+  groupDns: 'mod_hostbridge_group_dns',
+  vanity: 'mod_hostbridge_vanity_domains',
+  reserved: 'mod_hostbridge_reserved_names',
+  holdings: 'mod_hostbridge_service_servers',
+  // per-service deploy state and usage
+  dnsZones: 'mod_hostbridge_dns_zones',
+  ssl: 'mod_hostbridge_ssl',
+  usage: 'mod_hostbridge_usage',
+  usageParts: 'mod_hostbridge_usage_parts',
+  // WHMCS side: the ticket outbox
+  ticketOutbox: 'mod_hostbridge_ticket_outbox',
+  ticketNotes: 'mod_hostbridge_ticket_notes',
+  // settings, API nonces, the pages' sessions and links
+  settings: 'mod_hostbridge_settings',
+  nonces: 'mod_hostbridge_api_nonces',
+  uiSessions: 'mod_hostbridge_ui_sessions',
+  uiLinks: 'mod_hostbridge_ui_links',
+  uiLoginFailures: 'mod_hostbridge_ui_login_failures',
+  migrations: 'mod_hostbridge_migrations',
+} as const;
+
+export type TableName = (typeof T)[keyof typeof T];
