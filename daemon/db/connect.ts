@@ -118,3 +118,16 @@ export function isConnectionError(err: unknown): boolean {
     || e.name === 'KnexTimeoutError'
     || /Connection lost|closed state|connect ECONNREFUSED|Pool is closed/i.test(e.message ?? '');
 }
+
+/** Runs fn in a transaction, again if the database reports a deadlock (MySQL picks a victim). */
+export async function inTx<R>(db: Knex, fn: (trx: Knex.Transaction) => Promise<R>): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(fn);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT') && attempt < 5) continue;
+      throw err;
+    }
+  }
+}

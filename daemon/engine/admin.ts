@@ -2,9 +2,9 @@
 // delete or clean finished tasks, reset a chain (redeploy). Each runs in one transaction and
 // refuses, with a reason and without changing anything, what it cannot do safely.
 import type { Knex } from 'knex';
-import { isUniqueViolation, nowMs, nowSql } from '../db/connect.ts';
+import { inTx, isUniqueViolation, nowMs, nowSql } from '../db/connect.ts';
 import { chainKey, taskKey } from './chains.ts';
-import { finishChain, inTx, lockService, promoteNextChain } from './queries.ts';
+import { finishChain, lockService, promoteNextChain } from './queries.ts';
 import { T } from '../common/tables.ts';
 
 export class AdminError extends Error {

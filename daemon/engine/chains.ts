@@ -2,8 +2,8 @@
 // written in the same transaction as its service row, and a repeated request for an operation
 // that is still active returns the chain already there instead of adding another.
 import type { Knex } from 'knex';
-import { nowMs } from '../db/connect.ts';
-import { ensureTargets, inTx, lockService } from './queries.ts';
+import { inTx, nowMs } from '../db/connect.ts';
+import { ensureTargets, lockService } from './queries.ts';
 import { T } from '../common/tables.ts';
 
 export interface StepSpec {

@@ -8,7 +8,7 @@
 //   reapExpired     — take back tasks whose lease ran out (their daemon died or stalled).
 // Every write after the claim names the owner token, so a worker that lost its lease changes nothing.
 import type { Knex } from 'knex';
-import { dbNow, dialectOf, nowMs, nowSql } from '../db/connect.ts';
+import { dbNow, dialectOf, inTx, nowMs, nowSql } from '../db/connect.ts';
 import { hasAttemptsLeft, retryDelayMs, type RetryPolicy } from './retry.ts';
 import type { ErrorKind } from '../common/errors.ts';
 import { recordTicketIntent } from '../whmcs/ticket-outbox.ts';
@@ -38,19 +38,6 @@ export interface Claim extends TaskRow {
 
 const MAX_OUTPUT = 256 * 1024;
 const MAX_ERROR = 8 * 1024;
-
-/** Runs fn in a transaction, again if the database reports a deadlock (MySQL picks a victim). */
-export async function inTx<R>(db: Knex, fn: (trx: Knex.Transaction) => Promise<R>): Promise<R> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.transaction(fn);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if ((code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT') && attempt < 5) continue;
-      throw err;
-    }
-  }
-}
 
 function forUpdate<Q extends Knex.QueryBuilder>(q: Q, db: Knex): Q {
   return dialectOf(db) === 'mysql' ? (q.forUpdate().skipLocked() as Q) : q;

@@ -1,10 +1,9 @@
 // What each WHMCS module call does to the database: check the body, plan, and write the service
 // row with its chain in one transaction. Nothing here talks to a server; the tasks do that later.
 import type { Knex } from 'knex';
-import { isUniqueViolation, nowMs } from '../db/connect.ts';
+import { inTx, isUniqueViolation, nowMs } from '../db/connect.ts';
 import { encryptSecret } from '../crypto/secretbox.ts';
 import { enqueueChainIn, type EnqueueResult } from '../engine/chains.ts';
-import { inTx } from '../engine/queries.ts';
 import { T } from '../common/tables.ts';
 import { cancelChain } from '../engine/admin.ts';
 import { InputError } from '../common/errors.ts';
