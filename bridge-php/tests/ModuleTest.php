@@ -79,16 +79,6 @@ final class ModuleTest extends TestCase
         ];
     }
 
-    /** A port on 127.0.0.1 nothing listens on. */
-    private static function closedPort(): int
-    {
-        $server = stream_socket_server('tcp://127.0.0.1:0', $errno, $errstr);
-        self::assertNotFalse($server, "cannot open a socket: {$errstr}");
-        $name = stream_socket_get_name($server, false);
-        fclose($server);
-        return (int) substr((string) strrchr((string) $name, ':'), 1);
-    }
-
     private static function logFor(string $action): array
     {
         $entries = array_values(array_filter($GLOBALS['hostbridge_test_module_log'], static fn ($e) => $e['action'] === $action));
@@ -218,7 +208,7 @@ final class ModuleTest extends TestCase
 
     public function testTestConnectionAgainstAClosedPortSaysCannotReachQuickly(): void
     {
-        $port = self::closedPort();
+        $port = self::closedPortNumber();
         $params = ['serverhostname' => '127.0.0.1', 'serverport' => (string) $port, 'serversecure' => '', 'serverpassword' => 'whatever-secret-value'];
         $t0 = microtime(true);
         $r = hostbridge_TestConnection($params);

@@ -18,6 +18,11 @@ if (!class_exists(Addon::class, false)) {
     require_once __DIR__ . '/lib/Addon.php';
 }
 
+/**
+ * The addon's name, version and settings (Addons › hostbridge › Configure).
+ *
+ * @see https://developers.whmcs.com/addon-modules/configuration/
+ */
 function hostbridge_config(): array
 {
     return [
@@ -49,6 +54,7 @@ function hostbridge_config(): array
     ];
 }
 
+/** @see https://developers.whmcs.com/addon-modules/installation-uninstallation/ */
 function hostbridge_activate(): array
 {
     // The HTTP client needs curl; say so now rather than at the first cron run.
@@ -58,12 +64,17 @@ function hostbridge_activate(): array
     return ['status' => 'success', 'description' => 'hostbridge is active. Set the daemon URL and the shared secret under Configure; nothing was added to the WHMCS database.'];
 }
 
+/** @see https://developers.whmcs.com/addon-modules/installation-uninstallation/ */
 function hostbridge_deactivate(): array
 {
     return ['status' => 'success', 'description' => 'hostbridge is inactive. The daemon and its own tables are untouched.'];
 }
 
-/** Addons › hostbridge: the daemon's admin page named by ?page= (default "overview"). */
+/**
+ * Addons › hostbridge: the daemon's admin page named by ?page= (default "overview"), echoed.
+ *
+ * @see https://developers.whmcs.com/addon-modules/admin-area-output/
+ */
 function hostbridge_output($vars): void
 {
     $vars = is_array($vars) ? $vars : [];

@@ -1,18 +1,18 @@
 <?php
 /**
  * The hostbridge addon's logic: its settings, the daemon client they describe, the cron tick and
- * the admin page. The signed HTTP client is the server module's (required by relative path, so
- * both modules always speak the same protocol); nothing here writes WHMCS's database.
+ * the admin page. The signed HTTP client and the text/masking helper are the server module's
+ * (required by relative path, so both modules always speak the same protocol and mask alike);
+ * nothing here writes WHMCS's database.
  */
 
 namespace WHMCS\Module\Addon\Hostbridge;
 
 use WHMCS\Module\Server\Hostbridge\DaemonClient;
 use WHMCS\Module\Server\Hostbridge\DaemonError;
+use WHMCS\Module\Server\Hostbridge\Text;
 
-if (!class_exists(DaemonClient::class, false)) {
-    require_once __DIR__ . '/../../../servers/hostbridge/lib/DaemonClient.php';
-}
+require_once __DIR__ . '/../../../servers/hostbridge/lib/loader.php';
 
 final class Addon
 {
@@ -30,7 +30,7 @@ final class Addon
         }
         $out = [];
         foreach ($capsule::table('tbladdonmodules')->where('module', self::MODULE)->get(['setting', 'value']) as $row) {
-            $out[(string) $row->setting] = is_scalar($row->value) ? (string) $row->value : '';
+            $out[(string) $row->setting] = Text::str($row->value, false);
         }
         return $out;
     }
@@ -42,8 +42,8 @@ final class Addon
      */
     public static function client(array $settings, int $connectTimeout = DaemonClient::CONNECT_TIMEOUT_S, int $timeout = DaemonClient::TOTAL_TIMEOUT_S): DaemonClient
     {
-        $url = self::str($settings['daemon_url'] ?? '');
-        $secret = self::str($settings['shared_secret'] ?? '');
+        $url = Text::str($settings['daemon_url'] ?? '');
+        $secret = Text::str($settings['shared_secret'] ?? '');
         if ($url === '') {
             throw new DaemonError('no daemon URL: set it in Addons › hostbridge › Configure (e.g. http://127.0.0.1:8740)');
         }
@@ -62,24 +62,24 @@ final class Addon
         $secret = '';
         try {
             $settings = self::settingsFromDatabase();
-            if (!self::isOn($settings['tick_on_cron'] ?? '')) {
+            if (!Text::isOn($settings['tick_on_cron'] ?? '')) {
                 return;
             }
-            $secret = self::str($settings['shared_secret'] ?? '');
+            $secret = Text::str($settings['shared_secret'] ?? '');
             $client = self::client($settings, self::TICK_CONNECT_TIMEOUT_S, self::TICK_TIMEOUT_S);
             $answer = $client->request('POST', '/v1/tick', []);
             if (($answer['data']['ok'] ?? null) !== true) {
                 throw new DaemonError('the daemon did not confirm the tick');
             }
         } catch (\Throwable $e) {
-            self::activity('hostbridge: the WHMCS cron could not tick the daemon: ' . self::scrub($e->getMessage(), $secret));
+            self::activity('hostbridge: the WHMCS cron could not tick the daemon: ' . Text::scrub($e->getMessage(), [$secret]));
         }
     }
 
     /** The HTML of the addon's admin page: the daemon's page, or a readable error box. */
     public static function adminPage(array $vars, string $page): string
     {
-        $secret = self::str($vars['shared_secret'] ?? '');
+        $secret = Text::str($vars['shared_secret'] ?? '');
         try {
             $answer = self::client($vars)->request('GET', '/v1/admin/view?page=' . rawurlencode($page));
             $html = $answer['data']['html'] ?? null;
@@ -88,7 +88,7 @@ final class Addon
             }
             return '<div class="hostbridge-admin">' . $html . '</div>';
         } catch (\Throwable $e) {
-            $message = self::scrub($e->getMessage(), $secret);
+            $message = Text::scrub($e->getMessage(), [$secret]);
             $hint = ($e instanceof DaemonError && $e->status === 404)
                 ? ' The daemon does not serve this page; update the daemon, or check the page name.'
                 : '';
@@ -113,21 +113,5 @@ final class Addon
         } catch (\Throwable $e) {
             // The Activity Log is an aid; the cron must go on without it.
         }
-    }
-
-    private static function scrub(string $text, string $secret): string
-    {
-        return strlen($secret) >= 6 ? str_replace($secret, '********', $text) : $text;
-    }
-
-    private static function str($v): string
-    {
-        return is_scalar($v) && !is_bool($v) ? trim((string) $v) : '';
-    }
-
-    /** A yesno field: WHMCS stores "on" when ticked. */
-    private static function isOn($v): bool
-    {
-        return is_string($v) && in_array(strtolower(trim($v)), ['on', 'yes', '1', 'true'], true);
     }
 }

@@ -2,7 +2,7 @@
 /**
  * HTTP client of the hostbridge daemon: builds the daemon's URL from the WHMCS server record,
  * signs every request as docs/api.md describes, and turns every failure into one readable
- * message (DaemonError). The shared secret never appears in a message.
+ * message (DaemonError). The shared secret never appears in a message (Text::scrub).
  *
  * Signing: X-Hostbridge-Timestamp (Unix seconds), X-Hostbridge-Nonce (32 hex digits, new per
  * request) and X-Hostbridge-Signature = "v1=" . hex HMAC-SHA256, keyed with the secret, of
@@ -10,22 +10,6 @@
  */
 
 namespace WHMCS\Module\Server\Hostbridge;
-
-/** A failed call to the daemon; the message is meant for WHMCS staff. */
-class DaemonError extends \RuntimeException
-{
-    /** @var int HTTP status, or 0 when no answer came */
-    public int $status;
-    /** @var string raw body of the answer ('' when none) */
-    public string $responseBody;
-
-    public function __construct(string $message, int $status = 0, string $responseBody = '')
-    {
-        parent::__construct($message);
-        $this->status = $status;
-        $this->responseBody = $responseBody;
-    }
-}
 
 final class DaemonClient
 {
@@ -54,10 +38,10 @@ final class DaemonClient
      */
     public static function fromParams(array $params): self
     {
-        $secret = self::str($params['serverpassword'] ?? '');
-        $host = self::str($params['serverhostname'] ?? '');
+        $secret = Text::str($params['serverpassword'] ?? '');
+        $host = Text::str($params['serverhostname'] ?? '');
         if ($host === '') {
-            $host = self::str($params['serverip'] ?? '');
+            $host = Text::str($params['serverip'] ?? '');
         }
         if ($host === '') {
             throw new DaemonError('no daemon address: set the hostname or IP address of the hostbridge server record in WHMCS (Products/Services › Servers)');
@@ -72,7 +56,7 @@ final class DaemonClient
     public static function baseUrlFor(string $host, $port, $secure): string
     {
         $host = trim($host);
-        $scheme = self::isOn($secure) ? 'https' : 'http';
+        $scheme = Text::isOn($secure) ? 'https' : 'http';
         // Tolerate a hostname typed as a URL ("https://daemon.example:8740/").
         if (preg_match('~^(https?)://~i', $host, $m)) {
             $scheme = strtolower($m[1]);
@@ -204,22 +188,6 @@ final class DaemonClient
     /** Removes the secret from a message, should anything ever echo it. */
     private function clean(string $message): string
     {
-        return strlen($this->secret) < 6 ? $message : str_replace($this->secret, '********', $message);
-    }
-
-    private static function str($v): string
-    {
-        return is_scalar($v) ? trim((string) $v) : '';
-    }
-
-    private static function isOn($v): bool
-    {
-        if (is_bool($v)) {
-            return $v;
-        }
-        if (is_int($v)) {
-            return $v === 1;
-        }
-        return is_string($v) && in_array(strtolower(trim($v)), ['on', '1', 'true', 'yes'], true);
+        return Text::scrub($message, [$this->secret]);
     }
 }

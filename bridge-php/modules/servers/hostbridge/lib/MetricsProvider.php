@@ -60,7 +60,7 @@ final class MetricsProvider implements ProviderInterface
     /** @return array<string, MetricInterface> the tenant's metrics; without usage when the daemon has none */
     public function tenantUsage($tenant)
     {
-        $tenant = is_scalar($tenant) ? trim((string) $tenant) : '';
+        $tenant = Text::str($tenant);
         if ($tenant !== '') {
             foreach ($this->rows() as $row) {
                 if ($row['username'] === $tenant && $row['collected_at'] !== null) {

@@ -1,7 +1,7 @@
 <?php
 /**
- * The daemon's usage report (GET /v1/usage), checked and normalised once for UsageUpdate and the
- * metric provider: whatever the daemon sends, the module only ever sees whole, non-negative numbers.
+ * The daemon's usage report (GET /v1/usage), fetched, checked and normalised once for UsageUpdate and
+ * the metric provider: whatever the daemon sends, the module only ever sees whole, non-negative numbers.
  */
 
 namespace WHMCS\Module\Server\Hostbridge;
@@ -10,6 +10,25 @@ final class UsageReport
 {
     /** The metric system names the daemon reports in "metrics" (also the WHMCS metric names). */
     public const METRICS = ['disk_mb', 'bandwidth_mb', 'mailboxes', 'databases', 'web_domains'];
+
+    /**
+     * The report, normalised; every failure is in the Module Log under $action.
+     *
+     * @throws DaemonError when the daemon cannot be asked or answers nonsense
+     */
+    public static function fetch(array $params, string $action): array
+    {
+        $r = Calls::run($params, $action, 'GET', '/v1/usage', null);
+        if (!$r['ok']) {
+            throw new DaemonError($r['error']);
+        }
+        try {
+            return self::parse($r['data']);
+        } catch (DaemonError $e) {
+            ModuleLog::failure($action, 'GET /v1/usage', 'hostbridge: ' . $e->getMessage(), $params);
+            throw $e;
+        }
+    }
 
     /**
      * @return list<array{service_id:int, username:string, domain:string, disk_used_mb:int, disk_limit_mb:int,
@@ -41,8 +60,8 @@ final class UsageReport
             $metrics['bandwidth_mb'] ??= self::number($s['bw_used_mb'] ?? null);
             $out[] = [
                 'service_id' => $id,
-                'username' => self::text($s['username'] ?? ''),
-                'domain' => self::text($s['domain'] ?? ''),
+                'username' => Text::str($s['username'] ?? ''),
+                'domain' => Text::str($s['domain'] ?? ''),
                 'disk_used_mb' => self::whole($s['disk_used_mb'] ?? null) ?? (int) round($metrics['disk_mb'] ?? 0),
                 'disk_limit_mb' => self::whole($s['disk_limit_mb'] ?? null) ?? 0,
                 'bw_used_mb' => self::whole($s['bw_used_mb'] ?? null) ?? (int) round($metrics['bandwidth_mb'] ?? 0),
@@ -71,10 +90,5 @@ final class UsageReport
             return null;
         }
         return is_finite($f) && $f >= 0 ? $f : null;
-    }
-
-    private static function text($v): string
-    {
-        return is_scalar($v) && !is_bool($v) ? trim((string) $v) : '';
     }
 }
