@@ -40,10 +40,10 @@ export async function taskQueuePage(db: Knex, f: TaskFilters, page: number) {
     readSettings(db),
   ]);
   return {
-    tasks: rows.map((t: Row) => ({
-      ...t, server: name(t.target), created_at: num(t.created_at), started_at: num(t.started_at), finished_at: num(t.finished_at),
-      canRetry: actions(t.status).canRetry, canFail: actions(t.status).canFail, max: maxAttempts(t),
-    })),
+    tasks: rows.map((t: Row) => {
+      const { canRetry, canFail } = actions(t.status);
+      return { ...t, server: name(t.target), created_at: num(t.created_at), started_at: num(t.started_at), finished_at: num(t.finished_at), canRetry, canFail, max: maxAttempts(t) };
+    }),
     total: Number(count[0]?.n ?? 0), types: types.map((t: Row) => String(t.type)), counts,
     servers: servers.map((s: Row) => ({ id: Number(s.id), name: s.name })),
     retentionDays: settings['queue.retention_days'],
