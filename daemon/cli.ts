@@ -7,7 +7,7 @@ import { AdminError, cancelTask, cleanCompleted, deleteTasks, forceFailStuck, fo
 import { setTargetLimit } from './engine/queries.ts';
 import { SchedulerError } from './scheduler/scheduler.ts';
 import { isHiddenSetting, isSecretSetting, SettingError, SETTING_DEFINITIONS, writeSetting } from './settings/settings.ts';
-import { PasswordError, setAdminPassword } from './ui/auth.ts';
+import { PasswordError, setAdminPassword } from './pages/auth.ts';
 import { VERSION } from './version.ts';
 import { openApiDocument } from './api/openapi.ts';
 import { InputError } from './common/errors.ts';

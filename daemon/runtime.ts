@@ -18,7 +18,7 @@ import { globalMasker } from './log/mask.ts';
 import { SettingsCache } from './settings/settings.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { engineJobs, recoverQueue } from './scheduler/jobs.ts';
-import { createApp, listen } from './api/server.ts';
+import { createApp, listen } from './http/app.ts';
 import { VERSION } from './version.ts';
 
 export interface Core {

@@ -19,7 +19,7 @@ import { loadConfig, ConfigError, DEFAULT_PORT } from '../daemon/config/config.t
 import { startDaemon, StartupError, type Daemon } from '../daemon/runtime.ts';
 import { createLogger } from '../daemon/log/logger.ts';
 import { signedHeaders } from '../daemon/api/signature.ts';
-import { setAdminPassword } from '../daemon/ui/auth.ts';
+import { setAdminPassword } from '../daemon/pages/auth.ts';
 
 type FleetModule = typeof import('../test/helpers/fleet.ts');
 type EmulatedFleet = Awaited<ReturnType<FleetModule['startEmulatedFleet']>>;

@@ -3,17 +3,16 @@
 // (schemas.ts) before it touches anything; lifecycle routes only write rows and answer.
 import type express from 'express';
 import type { Request, Response, NextFunction } from 'express';
-import type { ApiDeps } from './server.ts';
+import type { ApiDeps } from './deps.ts';
 import { InputError } from '../common/errors.ts';
 import { checkBody } from '../common/bodies.ts';
 import { openApiDocument } from './openapi.ts';
 import { createService, redeployZones, serviceOperation, zoneStates } from '../services/lifecycle.ts';
 import { accounts, serviceView, usage } from '../services/reads.ts';
 import { addServer, getServer, listGroups, listServers, removeServer, saveGroup, updateServer, type GroupInput, type ServerInput } from '../fleet/inventory.ts';
-import { renderService, type Audience } from '../views/render.ts';
-import { renderAdminPage } from '../views/admin.ts';
+import { renderAdminFragment, renderServiceFragment, type Audience } from '../pages/whmcs.ts';
 import type { Operation } from '../pipelines/plan.ts';
-import { issueUiLink, type UiLinkBody } from '../ui/issue.ts';
+import { issueUiLink, type UiLinkBody } from '../pages/links.ts';
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 const wrap = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => { fn(req, res).catch(next); };
@@ -44,7 +43,7 @@ const ACTIONS: Record<string, Exclude<Operation, 'deploy'>> = {
   redeploy: 'redeploy', 'verify-repair': 'verify-repair', 'force-terminate': 'force-terminate', 'sync-usage': 'sync-usage',
 };
 
-export function addRoutes(app: express.Express, deps: ApiDeps): void {
+export function addRoutes(app: express.Router, deps: ApiDeps): void {
   const { db, masterKey } = deps;
   const woke = <T>(answer: T & { created?: boolean }) => {
     if (answer.created) deps.onTick?.();
@@ -71,7 +70,7 @@ export function addRoutes(app: express.Express, deps: ApiDeps): void {
     const audience = String(req.query.audience ?? 'client');
     if (audience !== 'client' && audience !== 'admin') throw new InputError('audience', 'must be client or admin', 400);
     const v = await serviceView(db, pathId(req.params.id, 'service id'));
-    res.json({ ok: true, state: v.state, ...renderService(v, audience as Audience) });
+    res.json({ ok: true, state: v.state, ...renderServiceFragment(v, audience as Audience) });
   }));
 
   app.get('/v1/usage', wrap(async (req, res) => {
@@ -138,7 +137,7 @@ export function addRoutes(app: express.Express, deps: ApiDeps): void {
 
   app.get('/v1/admin/view', wrap(async (req, res) => {
     const page = String(req.query.page ?? 'overview');
-    res.json({ ok: true, ...(await renderAdminPage(db, page)) });
+    res.json({ ok: true, ...(await renderAdminFragment(db, page)) });
   }));
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument());

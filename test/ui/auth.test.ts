@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createTestDb, type TestDb } from '../helpers/db.ts';
 import { CLI, daemonEnv, ROOT, TSX, TEST_SECRET } from '../helpers/daemon.ts';
-import { adminPasswordHash, checkAdminPassword, hashPassword, PasswordError, setAdminPassword, verifyPassword } from '../../daemon/ui/auth.ts';
-import { newLink, signLink, verifyLink } from '../../daemon/ui/links.ts';
+import { adminPasswordHash, checkAdminPassword, hashPassword, PasswordError, setAdminPassword, verifyPassword } from '../../daemon/pages/auth.ts';
+import { newLink, signLink, verifyLink } from '../../daemon/pages/links.ts';
 import { SettingError, writeSetting } from '../../daemon/settings/settings.ts';
 
 describe('admin password and links', () => {

@@ -14,9 +14,9 @@ import { TEST_SECRET } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/db.ts';
 import { enqueueChain } from '../../daemon/engine/chains.ts';
 import { forceFailTask } from '../../daemon/engine/admin.ts';
-import { setAdminPassword } from '../../daemon/ui/auth.ts';
-import { signLink } from '../../daemon/ui/links.ts';
-import { UI_TEMPLATE_DIR } from '../../daemon/ui/render.ts';
+import { setAdminPassword } from '../../daemon/pages/auth.ts';
+import { signLink } from '../../daemon/pages/links.ts';
+import { TEMPLATE_DIR } from '../../daemon/pages/render.ts';
 import { startUi, type UiHarness } from './harness.ts';
 
 const ADMIN_PASSWORD = 'correct-horse-battery-staple';
@@ -50,9 +50,11 @@ describe('the pages in Chromium', () => {
     assert.equal(await page.locator('main script').count() <= 1, true, `unexpected script elements on ${where}`);
   }
 
-  test('every template escapes: no triple braces anywhere in templates/views/ui', () => {
-    for (const f of fs.readdirSync(UI_TEMPLATE_DIR).filter((n) => n.endsWith('.hbs'))) {
-      const text = fs.readFileSync(path.join(UI_TEMPLATE_DIR, f), 'utf8');
+  test('every template escapes: no triple braces anywhere in templates/views (pages and WHMCS fragments)', () => {
+    const files = (fs.readdirSync(TEMPLATE_DIR, { recursive: true }) as string[]).filter((n) => n.endsWith('.hbs'));
+    assert.ok(files.some((f) => f.startsWith('ui')) && files.some((f) => f.startsWith('whmcs')), `templates found: ${files.join(', ')}`);
+    for (const f of files) {
+      const text = fs.readFileSync(path.join(TEMPLATE_DIR, f), 'utf8');
       assert.ok(!text.includes('{{{') && !text.includes('{{&'), `${f} uses an unescaped expression`);
     }
   });

@@ -6,7 +6,8 @@
 import crypto from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { sameToken } from './auth.ts';
-import { cookies, PRE_COOKIE, renderError, type UiDeps } from './http.ts';
+import { cookies, PRE_COOKIE, renderError } from './http.ts';
+import type { PageDeps } from './deps.ts';
 
 export function loginToken(secret: string, pre: string): string {
   return crypto.createHmac('sha256', secret).update(`hostbridge ui login csrf\n${pre}`).digest('base64url');
@@ -18,7 +19,7 @@ export function newPre(): string {
 
 const REFUSED = 'This form was refused: it did not carry this page\'s security token (it may have expired, or come from another site). Reload the page and try again; nothing was changed.';
 
-export function csrfGuard(deps: UiDeps) {
+export function csrfGuard(deps: PageDeps) {
   return (req: Request, res: Response, next: NextFunction) => {
     if (req.method !== 'POST') return next();
     const body = (req.body ?? {}) as Record<string, unknown>;

@@ -6,7 +6,8 @@ import type { Request, Response, Router } from 'express';
 import type { Knex } from 'knex';
 import { readSecretSetting, readSettings, SETTING_DEFINITIONS, SettingError, writeSetting } from '../../settings/settings.ts';
 import { checkAdminPassword, createSession, passwordProblem, setAdminPassword } from '../auth.ts';
-import { back, page, requireAdmin, setFlash, setSessionCookie, wrap, type UiDeps } from '../http.ts';
+import { back, page, requireAdmin, setFlash, setSessionCookie, wrap } from '../http.ts';
+import type { PageDeps } from '../deps.ts';
 
 const SECTIONS: Array<{ title: string; prefix: string[] }> = [
   { title: 'Retry policy', prefix: ['retry.'] },
@@ -17,7 +18,7 @@ const SECTIONS: Array<{ title: string; prefix: string[] }> = [
 
 const shown = (key: string) => !SETTING_DEFINITIONS[key]!.hidden;
 
-export function addSettingsPages(r: Router, deps: UiDeps): void {
+export function addSettingsPages(r: Router, deps: PageDeps): void {
   const { db } = deps;
 
   const render = async (req: Request, res: Response, o: { errors?: string[]; entered?: Record<string, string>; passwordError?: string | null } = {}, status = 200) => {

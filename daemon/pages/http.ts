@@ -1,4 +1,4 @@
-// What every page shares: cookies, the session of the request, the security headers, rendering
+// What every /ui page shares: cookies, the session of the request, the security headers, rendering
 // inside the layout, and the errors a page shows instead of a stack trace.
 import crypto from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
@@ -6,11 +6,8 @@ import { ADMIN_TTL_MS, CLIENT_TTL_MS, loadSession, setFlash as setFlashOf, takeF
 import { InputError } from '../common/errors.ts';
 import { AdminError } from '../engine/admin.ts';
 import { SettingError } from '../settings/settings.ts';
-import { renderUi } from './render.ts';
-import type { ApiDeps } from '../api/server.ts';
-
-/** The UI runs beside the API on the same listener, with the same dependencies. */
-export type UiDeps = Omit<ApiDeps, 'nonces'>;
+import { render } from './render.ts';
+import type { PageDeps } from './deps.ts';
 
 export const COOKIE = 'hb_session';
 export const PRE_COOKIE = 'hb_pre';
@@ -66,7 +63,7 @@ export function securityHeaders(req: Request, res: Response, next: NextFunction)
   next();
 }
 
-export function sessionLoader(deps: UiDeps) {
+export function sessionLoader(deps: PageDeps) {
   return (req: Request, _res: Response, next: NextFunction) => {
     loadSession(deps.db, cookies(req)[COOKIE]).then((s) => {
       req.uiSession = s;
@@ -109,11 +106,11 @@ export const ADMIN_NAV = [
 ];
 
 /** Renders a page in the layout, with the session's CSRF token and its one-shot message. */
-export async function page(deps: UiDeps, req: Request, res: Response, name: string, data: Record<string, unknown>, status = 200): Promise<void> {
+export async function page(deps: PageDeps, req: Request, res: Response, name: string, data: Record<string, unknown>, status = 200): Promise<void> {
   const s = req.uiSession ?? null;
   const flash = s ? await takeFlash(deps.db, s) : null;
   const nav = s?.kind === 'admin' ? ADMIN_NAV.map((n) => ({ ...n, active: n.key === data.nav })) : null;
-  const html = renderUi(name, { ...data, csrf: s?.csrf ?? data.csrf ?? '', nonce: req.cspNonce, admin: s?.kind === 'admin', nav, flash: data.flash ?? flash, signedIn: !!s });
+  const html = render(`ui/${name}`, { ...data, csrf: s?.csrf ?? data.csrf ?? '', nonce: req.cspNonce, admin: s?.kind === 'admin', nav, flash: data.flash ?? flash, signedIn: !!s });
   res.status(status).type('html').send(html);
 }
 
@@ -123,7 +120,7 @@ export function back(res: Response, to: string): void {
 }
 
 /** An error page: the status and a message for the reader (never a stack trace). */
-export function renderError(deps: UiDeps, req: Request, res: Response, status: number, message: string): void {
+export function renderError(deps: PageDeps, req: Request, res: Response, status: number, message: string): void {
   const title = status === 401 ? 'Please log in' : status === 403 ? 'Refused' : status === 404 ? 'Not found' : status === 429 ? 'Too many attempts' : 'Something went wrong';
   page(deps, req, res, 'error', { title, status, message, loginLink: status === 401 }, status).catch((err) => {
     deps.logger.error(`UI error page failed: ${(err as Error).message}`);
@@ -133,7 +130,7 @@ export function renderError(deps: UiDeps, req: Request, res: Response, status: n
 export { setFlash } from './auth.ts';
 
 /** Runs an admin action from a form: its message (or its refusal) is shown on the next page. */
-export async function act(deps: UiDeps, s: Session, res: Response, backTo: string, fn: () => Promise<string>): Promise<void> {
+export async function act(deps: PageDeps, s: Session, res: Response, backTo: string, fn: () => Promise<string>): Promise<void> {
   try {
     await setFlashOf(deps.db, s, await fn(), 'ok');
   } catch (err) {

@@ -1,11 +1,14 @@
-// Short-lived signed links the WHMCS module asks for (POST /v1/ui-links) and hands to a customer
-// or an admin: a payload (audience, service, landing page, expiry, a random id) and an
-// HMAC-SHA256 of it with a key derived from the shared secret. A link opens once and only until
-// it expires; opening it starts a session and forgets the token.
+// Short-lived signed links to the pages: the WHMCS module asks for one (POST /v1/ui-links) and
+// hands it to a customer or an admin. A payload (audience, service, landing page, expiry, a random
+// id) and an HMAC-SHA256 of it with a key derived from the shared secret. A link opens once and
+// only until it expires; opening it starts a session and forgets the token.
 import crypto from 'node:crypto';
+import type { Request } from 'express';
 import type { Knex } from 'knex';
 import { dbNow, isUniqueViolation } from '../db/connect.ts';
 import { T } from '../common/tables.ts';
+import { InputError } from '../common/errors.ts';
+import { serviceKnown } from './reads/services.ts';
 
 export const LINK_TTL_S = 600;
 
@@ -77,4 +80,26 @@ export async function consumeLink(db: Knex, p: LinkPayload): Promise<boolean> {
   }
   if (Math.random() < 0.1) await db(T.uiLinks).where('expires_at', '<', (await dbNow(db)) - 60_000).delete();
   return true;
+}
+
+export interface UiLinkBody { audience: 'client' | 'admin'; service_id?: number; page?: string }
+
+/**
+ * The answer to POST /v1/ui-links (the body already checked against its schema). The url is built
+ * from the address the module reached the daemon at; `path` is the same link without it, for a
+ * daemon behind a proxy.
+ */
+export async function issueUiLink(deps: { db: Knex; secret: string }, body: UiLinkBody, req: Request): Promise<{ ok: true; url: string; path: string; expires_at: number }> {
+  if (body.audience === 'client') {
+    if (body.service_id === undefined) throw new InputError('service_id', 'is required for a client link');
+    if (body.page !== undefined) throw new InputError('page', 'is for admin links only; a client link opens its service\'s page');
+  }
+  if (body.service_id !== undefined && !(await serviceKnown(deps.db, body.service_id))) {
+    throw new InputError('service_id', `service ${body.service_id} is not known to hostbridge`, 404);
+  }
+  const { token, expiresAt } = newLink(deps.secret, body.audience, { serviceId: body.service_id, page: body.page });
+  const path = `/ui/link?t=${token}`;
+  const host = String(req.headers.host ?? '');
+  const base = /^[A-Za-z0-9.:[\]-]{1,300}$/.test(host) ? `${req.protocol}://${host}` : '';
+  return { ok: true, url: base + path, path, expires_at: expiresAt };
 }

@@ -1,15 +1,16 @@
 // The customer's page of one service (opened with a client link): while the service deploys, live
-// progress (the page polls progress.json); then the service panel; after a failure, an error
-// screen whose Try again enqueues Verify & Repair. Read from the database only.
+// progress (progress.ts; the page polls progress.json); then the service panel; after a failure,
+// an error screen whose Try again enqueues Verify & Repair. Read from the database only.
 import type { Router } from 'express';
 import type { Knex } from 'knex';
-import { serviceView, type ServiceView } from '../../services/reads.ts';
-import { serviceOperation } from '../../services/lifecycle.ts';
-import { phase } from '../../views/render.ts';
-import { InputError } from '../../common/errors.ts';
-import { back, idParam, page, requireService, setFlash, UiError, wrap, type UiDeps } from '../http.ts';
-import { formatTime } from '../render.ts';
+import { serviceView, type ServiceView } from '../services/reads.ts';
+import { serviceOperation } from '../services/lifecycle.ts';
+import { InputError } from '../common/errors.ts';
+import { back, idParam, page, requireService, setFlash, UiError, wrap } from './http.ts';
+import type { PageDeps } from './deps.ts';
+import { phase, progressOf } from './progress.ts';
 
+/** The service as its pages show it; a 404 page when hostbridge does not know it. */
 export async function viewOf(db: Knex, serviceId: number): Promise<ServiceView> {
   try {
     return await serviceView(db, serviceId);
@@ -19,36 +20,14 @@ export async function viewOf(db: Knex, serviceId: number): Promise<ServiceView> 
   }
 }
 
-const STATUS_WORD: Record<string, string> = {
-  succeeded: 'done', running: 'in progress', retrying: 'retrying', queued: 'queued', waiting: 'queued', failed: 'failed', cancelled: 'not run',
-};
-
-/** Everything the deploy page shows, also sent as JSON to the polling script. */
-export function progressOf(v: ServiceView) {
-  const ph = phase(v);
-  const p = v.progress;
-  const steps = (p?.steps ?? []).map((s) => ({ label: s.label, status: s.status, word: STATUS_WORD[s.status] ?? s.status, done: s.status === 'succeeded' }));
-  const done = p?.done ?? 0;
-  const total = p?.total ?? 0;
-  const running = steps.filter((s) => s.status === 'running' || s.status === 'retrying').length;
-  const finished = !!p && p.state === 'succeeded';
-  return {
-    phase: ph, state: v.state, operation: p?.operation ?? null, done, total, running, pending: Math.max(0, total - done - running),
-    percent: total > 0 ? Math.round((100 * done) / total) : 0,
-    current: finished ? 'Deployment finished — refreshing…' : p?.current ?? (ph === 'deploying' ? 'Waiting for a worker…' : null),
-    steps,
-    recent: v.recent.map((r) => ({ label: r.label, word: STATUS_WORD[r.status] ?? r.status, status: r.status, at: formatTime(r.at) })),
-  };
-}
-
-export function addCustomerPages(r: Router, deps: UiDeps): void {
+export function addCustomerPages(r: Router, deps: PageDeps): void {
   r.get('/service/:id', wrap(async (req, res) => {
     const id = idParam(req.params.id, 'service');
     requireService(req, id);
     const v = await viewOf(deps.db, id);
     const prog = progressOf(v);
     await page(deps, req, res, 'service', {
-      title: v.domain ?? `Service ${id}`, v, prog,
+      title: v.domain ?? `Service ${id}`, id, v, prog,
       deploying: prog.phase === 'deploying', failed: prog.phase === 'failed', ready: prog.phase === 'ready', busy: prog.phase === 'busy',
       poll: prog.phase === 'deploying' || prog.phase === 'busy',
     });

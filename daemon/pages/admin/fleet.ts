@@ -6,9 +6,10 @@ import type { Request, Response, Router } from 'express';
 import { InputError } from '../../common/errors.ts';
 import { checkBody } from '../../common/bodies.ts';
 import { addServer, getServer, listGroups, listServers, saveGroup, updateServer, type GroupInput, type ServerInput, type ServerView } from '../../fleet/inventory.ts';
-import { T } from '../../common/tables.ts';
-import { back, idParam, page, requireAdmin, setFlash, UiError, wrap, type UiDeps } from '../http.ts';
+import { back, idParam, page, requireAdmin, setFlash, UiError, wrap } from '../http.ts';
+import type { PageDeps } from '../deps.ts';
 import { mbText } from '../render.ts';
+import { groupForEdit, serverHestiaBin, serversWithBin } from '../reads/fleet.ts';
 
 type Row = Record<string, any>;
 type Form = Record<string, unknown>;
@@ -85,22 +86,21 @@ function problem(err: unknown): string | null {
   return null;
 }
 
-export function addFleetPages(r: Router, deps: UiDeps): void {
+export function addFleetPages(r: Router, deps: PageDeps): void {
   const { db } = deps;
 
   r.get('/admin/servers', wrap(async (req, res) => {
     requireAdmin(req);
     const cap = CAPS.includes(String(req.query.cap) as never) ? String(req.query.cap) : '';
     const status = ['active', 'disabled', 'maintenance'].includes(String(req.query.status)) ? String(req.query.status) : '';
-    const all = await listServers(db);
+    const all = await serversWithBin(db);
     const servers = all.filter((s) => (!cap || s.capabilities[cap as 'web']) && (!status || s.status === status));
-    const hestiaBin = new Map((await db(T.servers).select('id', 'hestia_bin')).map((r: Row) => [Number(r.id), r.hestia_bin]));
     await page(deps, req, res, 'admin-servers', {
       title: 'Infrastructure', nav: 'servers', cap, status, total: all.length,
       tabs: [{ key: '', label: 'All servers' }, { key: 'web', label: 'Web servers' }, { key: 'mail', label: 'Mail servers' }, { key: 'dns', label: 'DNS servers' }]
         .map((t) => ({ ...t, count: t.key ? all.filter((s) => s.capabilities[t.key as 'web']).length : all.length, active: t.key === cap })),
       servers: servers.map((s) => ({
-        ...s, hestia_bin: hestiaBin.get(s.id) ?? null, full: s.max_accounts > 0 && s.accounts >= s.max_accounts,
+        ...s, full: s.max_accounts > 0 && s.accounts >= s.max_accounts,
         health: s.health && { ...s.health, resources: resourcesLine(s.health), uptime: s.health.uptime_min === null ? null : uptimeText(s.health.uptime_min) },
       })),
     });
@@ -139,8 +139,7 @@ export function addFleetPages(r: Router, deps: UiDeps): void {
     const id = idParam(req.params.id, 'server');
     const srv = await getServer(db, id);
     if (!srv) throw new UiError(404, `Server #${id} does not exist.`);
-    const bin = await db(T.servers).where('id', id).first('hestia_bin');
-    await serverForm(req, res, { id, values: { ...fromServer(srv), hestia_bin: bin?.hestia_bin ?? '' }, credential: credentialOf(srv) });
+    await serverForm(req, res, { id, values: { ...fromServer(srv), hestia_bin: await serverHestiaBin(db, id) }, credential: credentialOf(srv) });
   }));
   r.post('/admin/servers/:id', wrap(async (req, res) => {
     const s = requireAdmin(req);
@@ -223,12 +222,9 @@ export function addFleetPages(r: Router, deps: UiDeps): void {
   r.get('/admin/groups/:id/edit', wrap(async (req, res) => {
     requireAdmin(req);
     const id = idParam(req.params.id, 'server group');
-    const g: Row | undefined = await db(T.groups).where('id', id).first();
-    if (!g) throw new UiError(404, `Server group #${id} does not exist.`);
-    const [members, dns, vanity, reserved, servers] = await Promise.all([
-      db(T.members).where('group_id', id).pluck('server_id'), db(T.groupDns).where('group_id', id).pluck('server_id'),
-      db(T.vanity).where('group_id', id).orderBy('domain'), db(T.reserved).where('group_id', id).orderBy('name').pluck('name'), listServers(db),
-    ]);
+    const found = await groupForEdit(db, id);
+    if (!found) throw new UiError(404, `Server group #${id} does not exist.`);
+    const { group: g, members, dns, vanity, reserved, servers } = found;
     const name = new Map(servers.map((s) => [s.id, s.name]));
     await groupForm(req, res, {
       id, values: {

@@ -1,8 +1,7 @@
 // The pages under /ui on the daemon's own listener: the stylesheet, signed links from WHMCS, the
-// admin login, then the customer's deploy page and the admin pages (pages/*.ts). Every request
-// gets the security headers and its session; every POST passes the CSRF check first.
+// admin login, then the customer's deploy page (customer.ts) and the admin pages (admin/*.ts).
+// Every request gets the security headers and its session; every POST passes the CSRF check first.
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { T } from '../common/tables.ts';
 import { AdminError } from '../engine/admin.ts';
 import { InputError } from '../common/errors.ts';
 import { SettingError } from '../settings/settings.ts';
@@ -11,16 +10,21 @@ import {
 } from './auth.ts';
 import { csrfGuard, loginToken, newPre } from './csrf.ts';
 import {
-  back, clearSessionCookie, cookies, PRE_COOKIE, page, renderError, securityHeaders, sessionLoader, setPreCookie, setSessionCookie, UiError, wrap, type UiDeps,
+  back, clearSessionCookie, cookies, PRE_COOKIE, page, renderError, securityHeaders, sessionLoader, setPreCookie, setSessionCookie, UiError, wrap,
 } from './http.ts';
+import type { PageDeps } from './deps.ts';
 import { consumeLink, verifyLink } from './links.ts';
-import { renderUi, uiCss } from './render.ts';
-import { addCustomerPages } from './pages/customer.ts';
-import { addServicePages } from './pages/services.ts';
-import { addTaskPages } from './pages/tasks.ts';
-import { addFleetPages } from './pages/fleet.ts';
-import { addReportPages } from './pages/reports.ts';
-import { addSettingsPages } from './pages/settings.ts';
+import { render, uiCss } from './render.ts';
+import { serviceKnown } from './reads/services.ts';
+import { addCustomerPages } from './customer.ts';
+import { addServicePages } from './admin/services.ts';
+import { addTaskPages } from './admin/tasks.ts';
+import { addFleetPages } from './admin/fleet.ts';
+import { addReportPages } from './admin/reports.ts';
+import { addSettingsPages } from './admin/settings.ts';
+
+/** Where the site's root sends a browser: the pages' own root, which knows the session. */
+export const PAGES_HOME = '/ui/';
 
 /** Where an admin link lands. */
 export function adminPath(page: string | undefined): string {
@@ -32,7 +36,7 @@ function clientIp(req: Request): string {
   return String(req.socket.remoteAddress ?? 'unknown');
 }
 
-export function createUiRouter(deps: UiDeps): express.Router {
+export function createPagesRouter(deps: PageDeps): express.Router {
   const r = express.Router();
   r.use(securityHeaders);
 
@@ -58,8 +62,7 @@ export function createUiRouter(deps: UiDeps): express.Router {
     const p = verdict.payload;
     let to: string;
     if (p.a === 'client') {
-      const svc = await deps.db(T.services).where('whmcs_service_id', p.s!).first('id');
-      if (!svc) throw new UiError(404, 'This service is not known here (yet). Open it again from your client area in a minute.');
+      if (!(await serviceKnown(deps.db, p.s!))) throw new UiError(404, 'This service is not known here (yet). Open it again from your client area in a minute.');
       if (!(await consumeLink(deps.db, p))) throw new UiError(403, 'This link was already used. Open the page again from your client area.');
       const current = req.uiSession;
       if (current?.kind === 'client') await widenClientSession(deps.db, current, p.s!);
@@ -77,7 +80,7 @@ export function createUiRouter(deps: UiDeps): express.Router {
     }
     // A page of our own that moves on: the session cookie (SameSite=Strict) is then sent, even
     // when the link was opened from the WHMCS site, and the token leaves the address bar.
-    res.status(200).type('html').send(renderUi('link', { to }));
+    res.status(200).type('html').send(render('ui/link', { to }));
   }));
 
   // --- admin login ---
