@@ -17,7 +17,7 @@ import { createLogger, type Logger } from './log/logger.ts';
 import { globalMasker } from './log/mask.ts';
 import { SettingsCache } from './settings/settings.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
-import { engineJobs, recoverQueue } from './scheduler/jobs.ts';
+import { scheduledJobs, recoverQueue } from './scheduler/jobs/index.ts';
 import { createApp, listen } from './api/server.ts';
 import { VERSION } from './version.ts';
 
@@ -53,7 +53,7 @@ export async function openCore(config: Config, logger = createLogger({ format: c
   const fleet = new FleetAccess(db, config.masterKey, logger);
   const registry = registerHostingHandlers(registerServiceHandlers(registerBuiltins(new TaskRegistry()), db), { db, masterKey: config.masterKey, fleet });
   // Jobs wake the engine when they make work due; the engine is attached to core later, by serve.
-  const scheduler = new Scheduler(db, settings, daemonId, engineJobs(db, registry, settings, config.masterKey, () => core.engine?.wake()));
+  const scheduler = new Scheduler(db, settings, daemonId, scheduledJobs({ db, registry, settings, masterKey: config.masterKey, onWork: () => core.engine?.wake() }));
   const core: Core = {
     config, db, logger, settings, registry, daemonId, scheduler,
     async close() {
