@@ -9,7 +9,7 @@ import { connect } from '../daemon/db/connect.ts';
 import { migrateLatest } from '../daemon/db/migrate.ts';
 import { Engine } from '../daemon/engine/engine.ts';
 import { TaskRegistry } from '../daemon/engine/registry.ts';
-import { registerBuiltins } from '../daemon/handlers/builtin.ts';
+import { registerTestTaskTypes } from '../test/helpers/task-types.ts';
 import { enqueueTasks } from '../daemon/engine/chains.ts';
 import { DEFAULT_RETRY_POLICY } from '../daemon/engine/retry.ts';
 import { createLogger } from '../daemon/log/logger.ts';
@@ -45,7 +45,7 @@ async function load(db: Knex): Promise<void> {
 async function engineRun(db: Knex): Promise<number> {
   await load(db);
   const logger = createLogger({ format: 'json', level: 'error', stream: new Writable({ write(_c, _e, cb) { cb(); } }) });
-  const engine = new Engine(db, registerBuiltins(new TaskRegistry()), {
+  const engine = new Engine(db, registerTestTaskTypes(new TaskRegistry()), {
     concurrency: CONCURRENCY, leaseMs: 30_000, pollMs: 50, logger, retryDefaults: () => DEFAULT_RETRY_POLICY,
   });
   const t0 = performance.now();

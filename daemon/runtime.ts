@@ -9,7 +9,6 @@ import { connect } from './db/connect.ts';
 import { migrateLatest, pendingMigrations } from './db/migrate.ts';
 import { Engine } from './engine/engine.ts';
 import { TaskRegistry } from './engine/registry.ts';
-import { registerBuiltins } from './handlers/builtin.ts';
 import { registerServiceHandlers } from './handlers/service.ts';
 import { registerHostingHandlers } from './handlers/hosting/index.ts';
 import { FleetAccess } from './fleet/access.ts';
@@ -17,7 +16,7 @@ import { createLogger, type Logger } from './log/logger.ts';
 import { globalMasker } from './log/mask.ts';
 import { SettingsCache } from './settings/settings.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
-import { engineJobs, recoverQueue } from './scheduler/jobs.ts';
+import { scheduledJobs, recoverQueue } from './scheduler/jobs/index.ts';
 import { createApp, listen } from './http/app.ts';
 import { VERSION } from './version.ts';
 
@@ -36,8 +35,11 @@ export interface Core {
 
 export class StartupError extends Error {}
 
+/** Registers task types beyond the production ones: the tests' and benchmarks' own (test/helpers/task-types.ts). */
+export type RegisterTaskTypes = (registry: TaskRegistry) => void;
+
 /** Everything but the worker and the listener: what the CLI's one-shot commands need too. */
-export async function openCore(config: Config, logger = createLogger({ format: config.logFormat, level: config.logLevel })): Promise<Core> {
+export async function openCore(config: Config, logger = createLogger({ format: config.logFormat, level: config.logLevel }), extraTaskTypes?: RegisterTaskTypes): Promise<Core> {
   globalMasker.add(config.secret).add(config.masterKey.toString('hex')).add(config.masterKey.toString('base64'));
   if (config.database.client === 'mysql2') globalMasker.add(config.database.password);
   const db = connect(config.database, { poolMax: config.concurrency + 6, log: { warn: (m) => logger.warn(m), error: (m) => logger.error(m) } });
@@ -51,9 +53,10 @@ export async function openCore(config: Config, logger = createLogger({ format: c
   const daemonId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
   const settings = new SettingsCache(db);
   const fleet = new FleetAccess(db, config.masterKey, logger);
-  const registry = registerHostingHandlers(registerServiceHandlers(registerBuiltins(new TaskRegistry()), db), { db, masterKey: config.masterKey, fleet });
+  const registry = registerHostingHandlers(registerServiceHandlers(new TaskRegistry(), db), { db, masterKey: config.masterKey, fleet });
+  extraTaskTypes?.(registry);
   // Jobs wake the engine when they make work due; the engine is attached to core later, by serve.
-  const scheduler = new Scheduler(db, settings, daemonId, engineJobs(db, registry, settings, config.masterKey, () => core.engine?.wake()));
+  const scheduler = new Scheduler(db, settings, daemonId, scheduledJobs({ db, registry, settings, masterKey: config.masterKey, onWork: () => core.engine?.wake() }));
   const core: Core = {
     config, db, logger, settings, registry, daemonId, scheduler,
     async close() {
@@ -86,8 +89,15 @@ function cronExpression(intervalS: number): string {
   return intervalS < 60 ? `*/${intervalS} * * * * *` : `0 */${intervalS / 60} * * * *`;
 }
 
-export async function startDaemon(config: Config, opts: { migrate?: boolean; logger?: Logger } = {}): Promise<Daemon> {
-  const core = await openCore(config, opts.logger);
+export interface DaemonOptions {
+  /** Apply pending migrations first (else a pending one stops the start). Default: config.migrateOnStart. */
+  migrate?: boolean;
+  logger?: Logger;
+  extraTaskTypes?: RegisterTaskTypes;
+}
+
+export async function startDaemon(config: Config, opts: DaemonOptions = {}): Promise<Daemon> {
+  const core = await openCore(config, opts.logger, opts.extraTaskTypes);
   try {
     await ensureSchema(core, opts.migrate ?? config.migrateOnStart);
     await core.settings.refresh();

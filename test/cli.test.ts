@@ -8,6 +8,11 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { CLI, TSX } from './helpers/daemon.ts';
 import { tmpDir } from './helpers/db.ts';
+import { quietLogger } from './helpers/engine.ts';
+import { registerTestTaskTypes } from './helpers/task-types.ts';
+import { COMMANDS } from '../daemon/cli/commands/index.ts';
+import { loadConfig } from '../daemon/config/config.ts';
+import { openCore } from '../daemon/runtime.ts';
 
 interface Run {
   code: number | null;
@@ -69,7 +74,35 @@ const cli = (args: string[], cwd: string, env: Record<string, string> = {}, time
 const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
 const STAMP = /^\d\d:\d\d:\d\d\.\d{3} /;
 
-describe('hostbridge CLI: help and argument checks', { concurrency: true }, () => {
+describe('the command table', () => {
+  test('every command has a unique name, a usage line starting with it and a one-line description', () => {
+    assert.equal(new Set(COMMANDS.map((c) => c.name)).size, COMMANDS.length);
+    for (const c of COMMANDS) {
+      assert.ok(c.usage === c.name || c.usage.startsWith(c.name + ' '), `usage of ${c.name}: ${c.usage}`);
+      assert.match(c.describe, /^[a-z][^\n]+$/, `description of ${c.name}`);
+    }
+  });
+});
+
+describe('the daemon\'s task types', () => {
+  test('a production daemon registers none of the tests\' task types; startDaemon\'s hook adds them', async () => {
+    const dir = freshDir();
+    const config = loadConfig({ HOSTBRIDGE_DATABASE_URL: path.join(dir, 'hostbridge.sqlite') }, dir);
+    const plain = await openCore(config, quietLogger());
+    const withTests = await openCore(config, quietLogger(), registerTestTaskTypes);
+    try {
+      assert.ok(plain.registry.names().includes('server.check'), plain.registry.names().join(', '));
+      assert.deepEqual(plain.registry.names().filter((n) => n.startsWith('builtin.')), []);
+      assert.deepEqual(withTests.registry.names().filter((n) => n.startsWith('builtin.')).sort(), ['builtin.flaky', 'builtin.ledger', 'builtin.noop', 'builtin.sleep']);
+    } finally {
+      await plain.close();
+      await withTests.close();
+    }
+  });
+});
+
+// A few at a time: each is a Node process with the TypeScript loader, on a machine that may be busy.
+describe('hostbridge CLI: help and argument checks', { concurrency: 4 }, () => {
   test('--help exits 0 and lists the commands', async () => {
     const r = await cli(['--help'], freshDir());
     assert.equal(r.code, 0, show(r));
@@ -77,6 +110,19 @@ describe('hostbridge CLI: help and argument checks', { concurrency: true }, () =
       assert.ok(r.stdout.includes(c), `help should list ${c}:\n${r.stdout}`);
     }
     assert.equal(r.stderr, '');
+    // Generated from the command table: every command with its usage line and description.
+    for (const c of COMMANDS) assert.ok(r.stdout.includes(c.usage) && r.stdout.includes(c.describe), `help should show ${c.usage}`);
+  });
+
+  test('an unknown command is named, with the commands there are', async () => {
+    const r = await cli(['frobnicate'], freshDir());
+    assert.equal(r.code, 2, show(r));
+    assert.match(r.stderr, /^hostbridge: unknown command "frobnicate"\nCommands:\n {2}serve \[--migrate\] +run the daemon/, show(r));
+    for (const c of COMMANDS) assert.ok(r.stderr.includes(`  ${c.usage}`), `${c.usage} should be listed`);
+    const sub = await cli(['task', 'frob', '1'], freshDir());
+    assert.equal(sub.code, 2, show(sub));
+    assert.match(sub.stderr, /^hostbridge: unknown command "task frob"\nCommands:\n {2}task retry <id> /, show(sub));
+    assert.ok(!sub.stderr.includes('serve'), 'an unknown sub-command lists its family only');
   });
 
   test('no arguments exits 2 with the usage', async () => {

@@ -4,6 +4,7 @@
 // (POST /v1/tick), from node-cron inside the daemon, or from `hostbridge tick`.
 import type { Knex } from 'knex';
 import { dbNow } from '../db/connect.ts';
+import type { TaskRegistry } from '../engine/registry.ts';
 import { errorMessage } from '../common/errors.ts';
 import { T } from '../common/tables.ts';
 import type { SettingsCache } from '../settings/settings.ts';
@@ -26,6 +27,16 @@ export interface Job {
    */
   exclusive?: boolean;
   run(ctx: JobContext): Promise<string>;
+}
+
+/** What the daemon hands its jobs (jobs/index.ts); each job takes the part it needs. */
+export interface JobDeps {
+  db: Knex;
+  registry: TaskRegistry;
+  settings: SettingsCache;
+  masterKey: Buffer;
+  /** Wakes the engine: a job that made work due calls it so the work starts now. */
+  onWork(): void;
 }
 
 export interface JobResult {

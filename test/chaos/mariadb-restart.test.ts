@@ -10,7 +10,7 @@ import { mariadbUp, startMariadb, stopMariadb } from '../helpers/mariadb.ts';
 import { createServiceWithChain } from '../../daemon/engine/chains.ts';
 import { T } from '../../daemon/common/tables.ts';
 import { writeSetting } from '../../daemon/settings/settings.ts';
-import { openLedger } from '../../daemon/handlers/builtin.ts';
+import { openLedger, TEST_SERVE } from '../helpers/task-types.ts';
 
 const CHAINS = 80;
 const STEPS = 5;
@@ -37,7 +37,7 @@ describe('MariaDB restarted during a run', () => {
         steps: Array.from({ length: STEPS }, (_, j) => ({ step: `step-${j}`, type: 'builtin.ledger', target: `node-${(s + j) % 4}`, args: { ledger, key: `svc-${s}/${j}`, holdMs: 25 } })),
       });
     }
-    daemon = await startDaemonProcess(daemonEnv(t.url, { HOSTBRIDGE_LEASE_MS: '3000', HOSTBRIDGE_SCHEDULER_INTERVAL: '1', HOSTBRIDGE_CONCURRENCY: '4', HOSTBRIDGE_POLL_MS: '50' }), logFile);
+    daemon = await startDaemonProcess(daemonEnv(t.url, { HOSTBRIDGE_LEASE_MS: '3000', HOSTBRIDGE_SCHEDULER_INTERVAL: '1', HOSTBRIDGE_CONCURRENCY: '4', HOSTBRIDGE_POLL_MS: '50' }), logFile, 30_000, TEST_SERVE);
     const done = async () => Number(((await t.db(T.tasks).where('status', 'succeeded').count({ n: '*' }).first()) as { n: number }).n);
     await waitFor('some progress', async () => (await done()) >= 40, 60_000, 50);
     const before = await done();

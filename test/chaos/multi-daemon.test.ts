@@ -9,7 +9,7 @@ import { daemonEnv, startDaemonProcess, type DaemonProcess } from '../helpers/da
 import { createServiceWithChain, enqueueTasks } from '../../daemon/engine/chains.ts';
 import { setTargetLimit } from '../../daemon/engine/queries.ts';
 import { T } from '../../daemon/common/tables.ts';
-import { openLedger } from '../../daemon/handlers/builtin.ts';
+import { openLedger, TEST_SERVE } from '../helpers/task-types.ts';
 import { maxOverlap } from '../helpers/intervals.ts';
 
 const DAEMONS = 3;
@@ -50,7 +50,7 @@ describe('several daemons on one MariaDB database', () => {
 
     const started = Date.now();
     for (let i = 0; i < DAEMONS; i++) {
-      daemons.push(await startDaemonProcess(daemonEnv(t.url, { HOSTBRIDGE_CONCURRENCY: '8', HOSTBRIDGE_LEASE_MS: '10000', HOSTBRIDGE_POLL_MS: '20' }), path.join(t.dir, `daemon-${i}.log`)));
+      daemons.push(await startDaemonProcess(daemonEnv(t.url, { HOSTBRIDGE_CONCURRENCY: '8', HOSTBRIDGE_LEASE_MS: '10000', HOSTBRIDGE_POLL_MS: '20' }), path.join(t.dir, `daemon-${i}.log`), 30_000, TEST_SERVE));
     }
     await waitFor('all tasks to finish', async () => Number(((await t.db(T.tasks).whereNot('status', 'succeeded').count({ n: '*' }).first()) as { n: number }).n) === 0, 480_000, 250);
     const seconds = (Date.now() - started) / 1000;

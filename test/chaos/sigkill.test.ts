@@ -9,7 +9,7 @@ import { daemonEnv, startDaemonProcess } from '../helpers/daemon.ts';
 import { createServiceWithChain } from '../../daemon/engine/chains.ts';
 import { T } from '../../daemon/common/tables.ts';
 import { writeSetting } from '../../daemon/settings/settings.ts';
-import { openLedger } from '../../daemon/handlers/builtin.ts';
+import { openLedger, TEST_SERVE } from '../helpers/task-types.ts';
 
 const KILLS = Number(process.env.HOSTBRIDGE_TEST_KILLS ?? 50);
 const STEPS = 5;
@@ -47,7 +47,7 @@ for (const dialect of DIALECTS) {
       for (let k = 0; k < KILLS; k++) {
         // Keep the daemon busy at every kill.
         if ((await unfinished()) < 60) await addServices(20);
-        const d = await startDaemonProcess(env, logFile);
+        const d = await startDaemonProcess(env, logFile, 30_000, TEST_SERVE);
         // Killed tasks hold their server's slot until their lease runs out, so a new daemon may idle
         // for a while: wait until it runs a task, then kill at a random point of that work.
         const busyBy = Date.now() + 4000;
@@ -62,7 +62,7 @@ for (const dialect of DIALECTS) {
       }
 
       const started = Date.now();
-      const d = await startDaemonProcess(env, logFile);
+      const d = await startDaemonProcess(env, logFile, 30_000, TEST_SERVE);
       await waitFor('every chain to finish', async () => (await unfinished()) === 0, 120_000, 200);
       const convergeMs = Date.now() - started;
       await d.kill('SIGTERM');

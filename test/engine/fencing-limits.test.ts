@@ -6,7 +6,7 @@ import { testEngine } from '../helpers/engine.ts';
 import { enqueueTasks } from '../../daemon/engine/chains.ts';
 import { claimDue, finishFailed, finishSucceeded, reapExpired, setTargetLimit } from '../../daemon/engine/queries.ts';
 import { T } from '../../daemon/common/tables.ts';
-import { openLedger } from '../../daemon/handlers/builtin.ts';
+import { openLedger } from '../helpers/task-types.ts';
 import { maxOverlap } from '../helpers/intervals.ts';
 
 const policy = { maxAttempts: 5, baseMs: 0, capMs: 0, jitter: 0 };

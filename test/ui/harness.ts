@@ -6,6 +6,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Daemon } from '../../daemon/runtime.ts';
 import { startTestDaemon } from '../helpers/inprocess.ts';
+import { registerTestTaskTypes } from '../helpers/task-types.ts';
 import { createTestDb, tmpDir, type TestDb } from '../helpers/db.ts';
 import { ROOT } from '../helpers/daemon.ts';
 import { call } from '../helpers/api.ts';
@@ -36,7 +37,8 @@ export async function startUi(): Promise<UiHarness> {
   const dir = tmpDir('hb-ui-');
   const tdb = await createTestDb('sqlite', { migrate: false });
   const fleet = await startEmulatedFleet({ latencyMs: 0, web: 1, mail: 1, dns: 1, combo: 0 });
-  const daemon = await startTestDaemon(dir, tdb.url, { HOSTBRIDGE_POLL_MS: '50' });
+  // The pages tests queue builtin.flaky and builtin.sleep tasks.
+  const daemon = await startTestDaemon(dir, tdb.url, { HOSTBRIDGE_POLL_MS: '50' }, registerTestTaskTypes);
   const reg = await registerFleet(daemon.url, fleet);
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   const h: UiHarness = {

@@ -1,11 +1,18 @@
-// Built-in task types with no remote side: for self-tests, chaos tests and queue benchmarks.
+// Task types with no remote side, for the engine and chaos tests and the queue benchmark only:
+// production daemons never register them. A test daemon gets them through startDaemon's
+// extraTaskTypes (in a process of its own: TEST_SERVE). Their `builtin.` names are historic.
 // `builtin.ledger` is a check-then-act step against a SQLite "remote" of its own, so a test can
 // prove an effect is applied once however often the daemon running it is killed.
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
-import { RetryableError, TerminalError } from '../common/errors.ts';
-import type { TaskContext, TaskRegistry } from '../engine/registry.ts';
+import { RetryableError, TerminalError } from '../../daemon/common/errors.ts';
+import type { TaskContext, TaskRegistry } from '../../daemon/engine/registry.ts';
+import { TSX } from './daemon.ts';
+
+/** `node <TEST_SERVE>`: `hostbridge serve` with these task types too, for startDaemonProcess's argv. */
+export const TEST_SERVE = ['--import', TSX, path.join(path.dirname(fileURLToPath(import.meta.url)), 'serve-with-test-types.ts')];
 
 function args<T>(ctx: TaskContext): T {
   const a = ctx.task.args;
@@ -46,7 +53,7 @@ export function openLedger(file: string): Database.Database {
 
 interface LedgerArgs { ledger?: string; key?: string; holdMs?: number; trace?: boolean }
 
-export function registerBuiltins(registry: TaskRegistry): TaskRegistry {
+export function registerTestTaskTypes(registry: TaskRegistry): TaskRegistry {
   registry.register({
     name: 'builtin.noop',
     description: 'Does nothing and succeeds (queue benchmarks).',

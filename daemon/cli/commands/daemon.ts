@@ -1,0 +1,64 @@
+// The daemon itself: `serve` (workers, scheduler, HTTP API until a signal) and `migrate`.
+import type { Config } from '../../config/config.ts';
+import { migrateLatest, pendingMigrations } from '../../db/migrate.ts';
+import { startDaemon, type DaemonOptions } from '../../runtime.ts';
+import { noMore, takeFlag } from '../args.ts';
+import type { CommandGroup } from '../command.ts';
+import { withCoreNoSchema } from '../core.ts';
+import { out } from '../io.ts';
+
+/**
+ * Runs a daemon until SIGTERM or SIGINT, then lets running tasks finish; a second signal stops at
+ * once (exit 130). Also what the tests' entry with their own task types runs.
+ */
+export async function serveUntilStopped(config: Config, opts: DaemonOptions): Promise<number> {
+  const daemon = await startDaemon(config, opts);
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: string) => {
+      signals++;
+      if (signals > 1) process.exit(130);
+      daemon.core.logger.info(`${sig} received: finishing running tasks, then stopping (send again to stop at once)`);
+      void daemon.stop().then(resolve);
+    };
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
+    process.on('SIGINT', () => onSignal('SIGINT'));
+  });
+  return 0;
+}
+
+export const daemonCommands: CommandGroup = {
+  title: 'Daemon',
+  commands: [
+    {
+      name: 'serve',
+      usage: 'serve [--migrate]',
+      describe: 'run the daemon: task workers, scheduler and HTTP API',
+      async run(args, ctx) {
+        const migrate = takeFlag(args, '--migrate');
+        noMore(args, 'serve');
+        const config = ctx.config();
+        return serveUntilStopped(config, { migrate: migrate || config.migrateOnStart });
+      },
+    },
+    {
+      name: 'migrate',
+      usage: 'migrate [--status]',
+      describe: 'apply pending database migrations (or list them)',
+      async run(args, ctx) {
+        const status = takeFlag(args, '--status');
+        noMore(args, 'migrate');
+        return withCoreNoSchema(ctx.config(), async (core) => {
+          if (status) {
+            const pending = await pendingMigrations(core.db);
+            out(pending.length ? `pending: ${pending.join(', ')}` : 'the database is up to date');
+            return 0;
+          }
+          const applied = await migrateLatest(core.db);
+          out(applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date');
+          return 0;
+        });
+      },
+    },
+  ],
+};

@@ -1,0 +1,20 @@
+// Every scheduled job the daemon runs, in the order a scheduler pass runs them. A new job is a
+// file of its own in this folder, listed here, with its interval setting in settings/settings.ts.
+import type { Job, JobDeps } from '../scheduler.ts';
+import { deliverTicketsJob } from './deliver-tickets.ts';
+import { reapExpiredLeasesJob } from './reap-expired-leases.ts';
+import { syncUsageJob } from './sync-usage.ts';
+import { checkServersJob } from './check-servers.ts';
+import { cleanCompletedTasksJob } from './clean-completed-tasks.ts';
+
+export { recoverQueue } from './reap-expired-leases.ts';
+
+export function scheduledJobs(deps: JobDeps): Job[] {
+  return [
+    deliverTicketsJob(deps),
+    reapExpiredLeasesJob(deps),
+    syncUsageJob(deps),
+    checkServersJob(deps),
+    cleanCompletedTasksJob(deps),
+  ];
+}
