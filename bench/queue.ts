@@ -12,6 +12,8 @@ import { TaskRegistry } from '../daemon/engine/registry.ts';
 import { registerBuiltins } from '../daemon/handlers/builtin.ts';
 import { enqueueTasks } from '../daemon/engine/chains.ts';
 import { DEFAULT_RETRY_POLICY } from '../daemon/engine/retry.ts';
+import { setServiceStateOnChainEnd } from '../daemon/services/chain-end.ts';
+import { ticketOnTaskFailed } from '../daemon/whmcs/ticket-outbox.ts';
 import { createLogger } from '../daemon/log/logger.ts';
 import { T } from '../daemon/common/tables.ts';
 
@@ -45,7 +47,9 @@ async function load(db: Knex): Promise<void> {
 async function engineRun(db: Knex): Promise<number> {
   await load(db);
   const logger = createLogger({ format: 'json', level: 'error', stream: new Writable({ write(_c, _e, cb) { cb(); } }) });
-  const engine = new Engine(db, registerBuiltins(new TaskRegistry()), {
+  // The daemon's own hooks, though these tasks belong to no chain and never fail.
+  const queue = { db, hooks: { onChainEnd: setServiceStateOnChainEnd, onTaskFailed: ticketOnTaskFailed } };
+  const engine = new Engine(queue, registerBuiltins(new TaskRegistry()), {
     concurrency: CONCURRENCY, leaseMs: 30_000, pollMs: 50, logger, retryDefaults: () => DEFAULT_RETRY_POLICY,
   });
   const t0 = performance.now();

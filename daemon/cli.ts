@@ -3,8 +3,13 @@
 import { loadConfig, ConfigError, type Config } from './config/config.ts';
 import { migrateLatest, pendingMigrations } from './db/migrate.ts';
 import { openCore, startDaemon, ensureSchema, StartupError, type Core } from './runtime.ts';
-import { AdminError, cancelTask, cleanCompleted, deleteTasks, forceFailStuck, forceFailTask, resetChain, retryTask } from './engine/admin.ts';
-import { setTargetLimit } from './engine/queries.ts';
+import { AdminError } from './engine/admin.ts';
+import { retryTask } from './engine/sql/retry-task.ts';
+import { cancelTask } from './engine/sql/cancel.ts';
+import { forceFailStuck, forceFailTask } from './engine/sql/force-fail.ts';
+import { cleanCompleted, deleteTasks } from './engine/sql/delete.ts';
+import { resetChain } from './engine/sql/reset-chain.ts';
+import { setTargetLimit } from './engine/sql/targets.ts';
 import { SchedulerError } from './scheduler/scheduler.ts';
 import { isHiddenSetting, isSecretSetting, SettingError, SETTING_DEFINITIONS, writeSetting } from './settings/settings.ts';
 import { PasswordError, setAdminPassword } from './ui/auth.ts';
@@ -231,7 +236,7 @@ async function main(argv: string[]): Promise<number> {
       noMore(args, name);
       const op = sub === 'retry' ? retryTask : sub === 'cancel' ? cancelTask : forceFailTask;
       run = (config) => withCore(config, async (core) => {
-        out(await op(core.db, taskId));
+        out(await op(core.queue, taskId));
         return 0;
       });
       break;
@@ -242,7 +247,7 @@ async function main(argv: string[]): Promise<number> {
       const ms = parseDuration(older);
       noMore(args, name);
       run = (config) => withCore(config, async (core) => {
-        const ids = await forceFailStuck(core.db, ms);
+        const ids = await forceFailStuck(core.queue, ms);
         out(ids.length ? `force-failed ${ids.length} task(s): ${ids.map((i) => '#' + i).join(' ')}` : 'no stuck task');
         return 0;
       });
@@ -256,7 +261,7 @@ async function main(argv: string[]): Promise<number> {
       if (bad.length || statuses.length === 0) throw new UsageError(`--status takes succeeded, failed or cancelled, got "${bad.join(',') || status}"`);
       noMore(args, name);
       run = (config) => withCore(config, async (core) => {
-        out(`deleted ${await deleteTasks(core.db, statuses)} task(s)`);
+        out(`deleted ${await deleteTasks(core.queue, statuses)} task(s)`);
         return 0;
       });
       break;
@@ -267,7 +272,7 @@ async function main(argv: string[]): Promise<number> {
       noMore(args, name);
       run = (config) => withCore(config, async (core) => {
         const days = daysText !== undefined ? Number(daysText) : Number(core.settings.get()['queue.retention_days']);
-        out(`deleted ${await cleanCompleted(core.db, days * 86_400_000)} finished task(s) older than ${days} day(s)`);
+        out(`deleted ${await cleanCompleted(core.queue, days * 86_400_000)} finished task(s) older than ${days} day(s)`);
         return 0;
       });
       break;
@@ -276,7 +281,7 @@ async function main(argv: string[]): Promise<number> {
       const chainId = id(positional(args, 'a chain id', name), 'chain id');
       noMore(args, name);
       run = (config) => withCore(config, async (core) => {
-        out(await resetChain(core.db, chainId));
+        out(await resetChain(core.queue, chainId));
         return 0;
       });
       break;

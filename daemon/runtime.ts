@@ -9,6 +9,10 @@ import { connect } from './db/connect.ts';
 import { migrateLatest, pendingMigrations } from './db/migrate.ts';
 import { Engine } from './engine/engine.ts';
 import { TaskRegistry } from './engine/registry.ts';
+import type { QueueHooks } from './engine/hooks.ts';
+import type { Queue } from './engine/queue.ts';
+import { setServiceStateOnChainEnd } from './services/chain-end.ts';
+import { ticketOnTaskFailed } from './whmcs/ticket-outbox.ts';
 import { registerBuiltins } from './handlers/builtin.ts';
 import { registerServiceHandlers } from './handlers/service.ts';
 import { registerHostingHandlers } from './handlers/hosting/index.ts';
@@ -24,6 +28,8 @@ import { VERSION } from './version.ts';
 export interface Core {
   config: Config;
   db: Knex;
+  /** The database with queueHooks: what the engine, the reaper and the admin operations write through. */
+  queue: Queue;
   logger: Logger;
   settings: SettingsCache;
   registry: TaskRegistry;
@@ -35,6 +41,9 @@ export interface Core {
 }
 
 export class StartupError extends Error {}
+
+/** What a chain's end and a task's failure mean outside the queue: the service's state, a ticket. */
+const queueHooks: QueueHooks = { onChainEnd: setServiceStateOnChainEnd, onTaskFailed: ticketOnTaskFailed };
 
 /** Everything but the worker and the listener: what the CLI's one-shot commands need too. */
 export async function openCore(config: Config, logger = createLogger({ format: config.logFormat, level: config.logLevel })): Promise<Core> {
@@ -48,14 +57,15 @@ export async function openCore(config: Config, logger = createLogger({ format: c
     const where = config.database.client === 'mysql2' ? config.database.url : config.database.filename;
     throw new StartupError(`cannot reach the database at ${where}: ${(err as Error).message}`);
   }
+  const queue: Queue = { db, hooks: queueHooks };
   const daemonId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
   const settings = new SettingsCache(db);
   const fleet = new FleetAccess(db, config.masterKey, logger);
   const registry = registerHostingHandlers(registerServiceHandlers(registerBuiltins(new TaskRegistry()), db), { db, masterKey: config.masterKey, fleet });
   // Jobs wake the engine when they make work due; the engine is attached to core later, by serve.
-  const scheduler = new Scheduler(db, settings, daemonId, engineJobs(db, registry, settings, config.masterKey, () => core.engine?.wake()));
+  const scheduler = new Scheduler(db, settings, daemonId, engineJobs(queue, registry, settings, config.masterKey, () => core.engine?.wake()));
   const core: Core = {
-    config, db, logger, settings, registry, daemonId, scheduler,
+    config, db, queue, logger, settings, registry, daemonId, scheduler,
     async close() {
       await fleet.close();
       await db.destroy();
@@ -95,8 +105,8 @@ export async function startDaemon(config: Config, opts: { migrate?: boolean; log
     await core.close();
     throw err;
   }
-  const { db, logger, settings, registry, scheduler } = core;
-  const engine = new Engine(db, registry, {
+  const { db, queue, logger, settings, registry, scheduler } = core;
+  const engine = new Engine(queue, registry, {
     concurrency: config.concurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, logger,
     retryDefaults: () => settings.retryPolicy(),
     onLine: (task, line) => logger.debug(`task ${task.id} ${task.step}: ${line}`),
@@ -105,7 +115,7 @@ export async function startDaemon(config: Config, opts: { migrate?: boolean; log
 
   let server: http.Server;
   try {
-    server = await listen(createApp({ db, secret: config.secret, masterKey: config.masterKey, scheduler, logger, onTick: () => engine.wake() }), config.listenHost, config.listenPort);
+    server = await listen(createApp({ db, queue, secret: config.secret, masterKey: config.masterKey, scheduler, logger, onTick: () => engine.wake() }), config.listenHost, config.listenPort);
   } catch (err) {
     await core.close();
     throw new StartupError(`cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`);
@@ -129,7 +139,7 @@ export async function startDaemon(config: Config, opts: { migrate?: boolean; log
     }
   }, { noOverlap: true });
   // Take back work left by a daemon that died, without waiting for the first interval.
-  void recoverQueue(db, registry, settings, { log: (line) => logger.info(line) }, () => engine.wake())
+  void recoverQueue(queue, registry, settings, { log: (line) => logger.info(line) }, () => engine.wake())
     .catch((err) => logger.warn(`start-up recovery failed: ${(err as Error).message}`));
 
   logger.info(`hostbridge ${VERSION} ready on ${url}`, {

@@ -5,6 +5,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Knex } from 'knex';
 import type { Logger } from '../log/logger.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { Queue } from '../engine/queue.ts';
 import { verify, type NonceStore } from './signature.ts';
 import { DbNonceStore } from './nonces.ts';
 import { addRoutes } from './routes.ts';
@@ -14,6 +15,8 @@ import { createUiRouter } from '../ui/routes.ts';
 
 export interface ApiDeps {
   db: Knex;
+  /** The database with the chain-end hooks: admin operations and force-terminate's cancellations go through it. */
+  queue: Queue;
   secret: string;
   masterKey: Buffer;
   scheduler: Scheduler;

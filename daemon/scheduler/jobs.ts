@@ -1,8 +1,10 @@
 // The engine's own recurring jobs. Later features (ticket delivery, usage sync) add theirs.
-import type { Knex } from 'knex';
 import { enqueueTasks } from '../engine/chains.ts';
-import { cleanCompleted } from '../engine/admin.ts';
-import { promoteStalledChains, reapExpired, releaseOrphanSlots, trimSlots, type TaskRow } from '../engine/queries.ts';
+import { cleanCompleted } from '../engine/sql/delete.ts';
+import { promoteStalledChains, reapExpired, releaseOrphanSlots } from '../engine/sql/reap.ts';
+import { trimSlots } from '../engine/sql/targets.ts';
+import type { Queue } from '../engine/queue.ts';
+import type { TaskRow } from '../engine/rows.ts';
 import type { TaskRegistry } from '../engine/registry.ts';
 import type { SettingsCache } from '../settings/settings.ts';
 import type { Job } from './scheduler.ts';
@@ -13,28 +15,29 @@ import { T } from '../common/tables.ts';
  * Takes back expired leases, frees orphaned slots and starts stalled chains. Safe to run from
  * several daemons at once (row locks and fenced updates), so a daemon also runs it at start-up.
  */
-export async function recoverQueue(db: Knex, registry: TaskRegistry, settings: SettingsCache, ctx: { log(line: string): void }, onWork: () => void): Promise<string> {
+export async function recoverQueue(queue: Queue, registry: TaskRegistry, settings: SettingsCache, ctx: { log(line: string): void }, onWork: () => void): Promise<string> {
   let requeued = 0;
   let failed = 0;
   const policyFor = (row: TaskRow) => registry.policyFor(row.type, settings.retryPolicy(), row.max_attempts);
   for (;;) {
-    const r = await reapExpired(db, policyFor);
+    const r = await reapExpired(queue, policyFor);
     requeued += r.requeued;
     failed += r.failed;
     if (r.requeued + r.failed < 200) break;
   }
   if (requeued || failed) ctx.log(`took back ${requeued} task(s) for retry, failed ${failed} out of attempts`);
-  const slots = await releaseOrphanSlots(db);
+  const slots = await releaseOrphanSlots(queue.db);
   if (slots) ctx.log(`freed ${slots} orphaned server slot(s)`);
-  const trimmed = await trimSlots(db);
+  const trimmed = await trimSlots(queue.db);
   if (trimmed) ctx.log(`removed ${trimmed} slot(s) above lowered limits`);
-  const chains = await promoteStalledChains(db);
+  const chains = await promoteStalledChains(queue.db);
   if (chains) ctx.log(`started ${chains} waiting chain(s)`);
   if (requeued || chains || slots) onWork();
   return `requeued ${requeued}, failed ${failed}, freed ${slots} slot(s), started ${chains} chain(s)`;
 }
 
-export function engineJobs(db: Knex, registry: TaskRegistry, settings: SettingsCache, masterKey: Buffer, onWork: () => void): Job[] {
+export function engineJobs(queue: Queue, registry: TaskRegistry, settings: SettingsCache, masterKey: Buffer, onWork: () => void): Job[] {
+  const { db } = queue;
   return [
     {
       name: 'deliver-tickets',
@@ -50,7 +53,7 @@ export function engineJobs(db: Knex, registry: TaskRegistry, settings: SettingsC
       name: 'reap-expired-leases',
       describe: 'Takes back tasks whose daemon stopped or stalled (expired lease), frees their server slots and restarts stalled chains',
       exclusive: false,
-      run: (ctx) => recoverQueue(db, registry, settings, ctx, onWork),
+      run: (ctx) => recoverQueue(queue, registry, settings, ctx, onWork),
     },
     {
       name: 'sync-usage',
@@ -84,7 +87,7 @@ export function engineJobs(db: Knex, registry: TaskRegistry, settings: SettingsC
       describe: 'Deletes finished tasks and their logs older than the retention period (queue.retention_days)',
       async run(ctx) {
         const days = Number(settings.get()['queue.retention_days']);
-        const n = await cleanCompleted(db, days * 86_400_000);
+        const n = await cleanCompleted(queue, days * 86_400_000);
         ctx.log(`deleted ${n} finished task(s) older than ${days} day(s)`);
         return `deleted ${n} task(s)`;
       },

@@ -3,7 +3,10 @@
 // through the engine's admin operations. A task's page shows every attempt's (masked) log.
 import type { Router } from 'express';
 import { T } from '../../common/tables.ts';
-import { cancelTask, cleanCompleted, deleteTasks, forceFailStuck, forceFailTask, retryTask } from '../../engine/admin.ts';
+import { retryTask } from '../../engine/sql/retry-task.ts';
+import { cancelTask } from '../../engine/sql/cancel.ts';
+import { forceFailStuck, forceFailTask } from '../../engine/sql/force-fail.ts';
+import { cleanCompleted, deleteTasks } from '../../engine/sql/delete.ts';
 import { readSettings } from '../../settings/settings.ts';
 import { globalMasker } from '../../log/mask.ts';
 import { act, backTo, idParam, page, requireAdmin, UiError, wrap, type UiDeps } from '../http.ts';
@@ -98,13 +101,13 @@ export function addTaskPages(r: Router, deps: UiDeps): void {
     });
   }));
 
-  const ops = { retry: retryTask, 'force-fail': (d: UiDeps['db'], id: number) => forceFailTask(d, id), cancel: cancelTask } as const;
+  const ops = { retry: retryTask, 'force-fail': (q: UiDeps['queue'], id: number) => forceFailTask(q, id), cancel: cancelTask } as const;
   for (const [op, fn] of Object.entries(ops)) {
     r.post(`/admin/tasks/:id/${op}`, wrap(async (req, res) => {
       const s = requireAdmin(req);
       const id = idParam(req.params.id, 'task');
       await act(deps, s, res, backTo(req.body?.back, `/ui/admin/tasks/${id}`), async () => {
-        const msg = await fn(db, id);
+        const msg = await fn(deps.queue, id);
         deps.onTick?.();
         return msg;
       });
@@ -117,7 +120,7 @@ export function addTaskPages(r: Router, deps: UiDeps): void {
     const statuses = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
     await act(deps, s, res, backTo(req.body?.back, '/ui/admin/tasks'), async () => {
       if (statuses.length === 0) throw new UiError(422, 'Tick at least one of succeeded, failed, cancelled; nothing was deleted.');
-      const n = await deleteTasks(db, statuses);
+      const n = await deleteTasks(deps.queue, statuses);
       return `Deleted ${n} ${statuses.join('/')} task(s) with their logs.`;
     });
   }));
@@ -126,7 +129,7 @@ export function addTaskPages(r: Router, deps: UiDeps): void {
     const s = requireAdmin(req);
     await act(deps, s, res, backTo(req.body?.back, '/ui/admin/tasks'), async () => {
       const days = wholeNumber(req.body?.days, 'Older than (days)', 0, 3650);
-      const n = await cleanCompleted(db, days * 86_400_000);
+      const n = await cleanCompleted(deps.queue, days * 86_400_000);
       return `Cleaned ${n} finished task(s) older than ${days} day(s).`;
     });
   }));
@@ -135,7 +138,7 @@ export function addTaskPages(r: Router, deps: UiDeps): void {
     const s = requireAdmin(req);
     await act(deps, s, res, backTo(req.body?.back, '/ui/admin/tasks'), async () => {
       const minutes = wholeNumber(req.body?.minutes, 'Older than (minutes)', 1, 525_600);
-      const ids = await forceFailStuck(db, minutes * 60_000);
+      const ids = await forceFailStuck(deps.queue, minutes * 60_000);
       if (ids.length) deps.onTick?.();
       return ids.length ? `Force-failed ${ids.length} stuck task(s): ${ids.map((i) => `#${i}`).join(', ')}.` : `No task has been stuck for more than ${minutes} minute(s).`;
     });
