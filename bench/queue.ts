@@ -14,6 +14,7 @@ import { enqueueTasks } from '../daemon/engine/chains.ts';
 import { DEFAULT_RETRY_POLICY } from '../daemon/engine/retry.ts';
 import { createLogger } from '../daemon/log/logger.ts';
 import { T } from '../daemon/common/tables.ts';
+import { daemonQueue } from '../daemon/runtime.ts';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -45,7 +46,9 @@ async function load(db: Knex): Promise<void> {
 async function engineRun(db: Knex): Promise<number> {
   await load(db);
   const logger = createLogger({ format: 'json', level: 'error', stream: new Writable({ write(_c, _e, cb) { cb(); } }) });
-  const engine = new Engine(db, registerTestTaskTypes(new TaskRegistry()), {
+  // The daemon's own hooks, though these tasks belong to no chain and never fail.
+  const queue = daemonQueue(db);
+  const engine = new Engine(queue, registerTestTaskTypes(new TaskRegistry()), {
     concurrency: CONCURRENCY, leaseMs: 30_000, pollMs: 50, logger, retryDefaults: () => DEFAULT_RETRY_POLICY,
   });
   const t0 = performance.now();

@@ -9,6 +9,10 @@ import { connect } from './db/connect.ts';
 import { migrateLatest, pendingMigrations } from './db/migrate.ts';
 import { Engine } from './engine/engine.ts';
 import { TaskRegistry } from './engine/registry.ts';
+import type { QueueHooks } from './engine/hooks.ts';
+import type { Queue } from './engine/queue.ts';
+import { setServiceStateOnChainEnd } from './services/chain-end.ts';
+import { ticketOnTaskFailed } from './whmcs/ticket-outbox.ts';
 import { registerServiceHandlers } from './handlers/service.ts';
 import { registerHostingHandlers } from './handlers/hosting/index.ts';
 import { FleetAccess } from './fleet/access.ts';
@@ -23,6 +27,8 @@ import { VERSION } from './version.ts';
 export interface Core {
   config: Config;
   db: Knex;
+  /** The database with queueHooks: what the engine, the reaper and the admin operations write through. */
+  queue: Queue;
   logger: Logger;
   settings: SettingsCache;
   registry: TaskRegistry;
@@ -38,6 +44,14 @@ export class StartupError extends Error {}
 /** Registers task types beyond the production ones: the tests' and benchmarks' own (test/helpers/task-types.ts). */
 export type RegisterTaskTypes = (registry: TaskRegistry) => void;
 
+/** What a chain's end and a task's failure mean outside the queue: the service's state, a ticket. */
+const queueHooks: QueueHooks = { onChainEnd: setServiceStateOnChainEnd, onTaskFailed: ticketOnTaskFailed };
+
+/** The queue as a daemon writes it: every chain end and task failure goes through queueHooks. */
+export function daemonQueue(db: Knex): Queue {
+  return { db, hooks: queueHooks };
+}
+
 /** Everything but the worker and the listener: what the CLI's one-shot commands need too. */
 export async function openCore(config: Config, logger = createLogger({ format: config.logFormat, level: config.logLevel }), extraTaskTypes?: RegisterTaskTypes): Promise<Core> {
   globalMasker.add(config.secret).add(config.masterKey.toString('hex')).add(config.masterKey.toString('base64'));
@@ -50,15 +64,16 @@ export async function openCore(config: Config, logger = createLogger({ format: c
     const where = config.database.client === 'mysql2' ? config.database.url : config.database.filename;
     throw new StartupError(`cannot reach the database at ${where}: ${(err as Error).message}`);
   }
+  const queue = daemonQueue(db);
   const daemonId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
   const settings = new SettingsCache(db);
   const fleet = new FleetAccess(db, config.masterKey, logger);
   const registry = registerHostingHandlers(registerServiceHandlers(new TaskRegistry(), db), { db, masterKey: config.masterKey, fleet });
   extraTaskTypes?.(registry);
   // Jobs wake the engine when they make work due; the engine is attached to core later, by serve.
-  const scheduler = new Scheduler(db, settings, daemonId, scheduledJobs({ db, registry, settings, masterKey: config.masterKey, onWork: () => core.engine?.wake() }));
+  const scheduler = new Scheduler(db, settings, daemonId, scheduledJobs({ db, queue, registry, settings, masterKey: config.masterKey, onWork: () => core.engine?.wake() }));
   const core: Core = {
-    config, db, logger, settings, registry, daemonId, scheduler,
+    config, db, queue, logger, settings, registry, daemonId, scheduler,
     async close() {
       await fleet.close();
       await db.destroy();
@@ -105,8 +120,8 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     await core.close();
     throw err;
   }
-  const { db, logger, settings, registry, scheduler } = core;
-  const engine = new Engine(db, registry, {
+  const { db, queue, logger, settings, registry, scheduler } = core;
+  const engine = new Engine(queue, registry, {
     concurrency: config.concurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, logger,
     retryDefaults: () => settings.retryPolicy(),
     onLine: (task, line) => logger.debug(`task ${task.id} ${task.step}: ${line}`),
@@ -115,7 +130,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
 
   let server: http.Server;
   try {
-    server = await listen(createApp({ db, secret: config.secret, masterKey: config.masterKey, scheduler, logger, onTick: () => engine.wake() }), config.listenHost, config.listenPort);
+    server = await listen(createApp({ db, queue, secret: config.secret, masterKey: config.masterKey, scheduler, logger, onTick: () => engine.wake() }), config.listenHost, config.listenPort);
   } catch (err) {
     await core.close();
     throw new StartupError(`cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`);
@@ -139,7 +154,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     }
   }, { noOverlap: true });
   // Take back work left by a daemon that died, without waiting for the first interval.
-  void recoverQueue(db, registry, settings, { log: (line) => logger.info(line) }, () => engine.wake())
+  void recoverQueue(queue, registry, settings, { log: (line) => logger.info(line) }, () => engine.wake())
     .catch((err) => logger.warn(`start-up recovery failed: ${(err as Error).message}`));
 
   logger.info(`hostbridge ${VERSION} ready on ${url}`, {

@@ -3,10 +3,13 @@
 import type { Knex } from 'knex';
 import type { Logger } from '../log/logger.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { Queue } from '../engine/queue.ts';
 import type { NonceStore } from './signature.ts';
 
 export interface ApiDeps {
   db: Knex;
+  /** The database with the chain-end hooks: admin operations and force-terminate's cancellations go through it. */
+  queue: Queue;
   secret: string;
   masterKey: Buffer;
   scheduler: Scheduler;

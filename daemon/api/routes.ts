@@ -44,7 +44,7 @@ const ACTIONS: Record<string, Exclude<Operation, 'deploy'>> = {
 };
 
 export function addRoutes(app: express.Router, deps: ApiDeps): void {
-  const { db, masterKey } = deps;
+  const { db, queue, masterKey } = deps;
   const woke = <T>(answer: T & { created?: boolean }) => {
     if (answer.created) deps.onTick?.();
     return answer;
@@ -56,12 +56,12 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
   app.post('/v1/services/:id/actions/:action', wrap(async (req, res) => {
     const op = ACTIONS[String(req.params.action)];
     if (!op) throw new InputError('', `unknown action "${String(req.params.action).slice(0, 40)}"; one of ${Object.keys(ACTIONS).join(', ')}`, 404);
-    res.json(woke(await serviceOperation(db, masterKey, op, pathId(req.params.id, 'service id'), jsonBody(req))));
+    res.json(woke(await serviceOperation(queue, masterKey, op, pathId(req.params.id, 'service id'), jsonBody(req))));
   }));
   app.post('/v1/services/:id/:op', wrap(async (req, res) => {
     const op = OPERATIONS[String(req.params.op)];
     if (!op) throw new InputError('', `unknown operation "${String(req.params.op).slice(0, 40)}"; one of ${Object.keys(OPERATIONS).join(', ')}`, 404);
-    res.json(woke(await serviceOperation(db, masterKey, op, pathId(req.params.id, 'service id'), jsonBody(req))));
+    res.json(woke(await serviceOperation(queue, masterKey, op, pathId(req.params.id, 'service id'), jsonBody(req))));
   }));
   app.get('/v1/services/:id', wrap(async (req, res) => {
     res.json({ ok: true, service: await serviceView(db, pathId(req.params.id, 'service id')) });

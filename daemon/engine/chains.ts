@@ -3,7 +3,8 @@
 // that is still active returns the chain already there instead of adding another.
 import type { Knex } from 'knex';
 import { inTx, nowMs } from '../db/connect.ts';
-import { ensureTargets, lockService } from './queries.ts';
+import { lockService } from './sql/chain-end.ts';
+import { ensureTargets } from './sql/targets.ts';
 import { T } from '../common/tables.ts';
 
 export interface StepSpec {

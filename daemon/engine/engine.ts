@@ -1,16 +1,21 @@
 // The worker: claims due tasks, runs their handlers, keeps their leases alive, and records each
 // attempt. When a task finishes it looks for more work at once, so the next step of a chain
-// starts without waiting for a poll or a tick.
+// starts without waiting for a poll or a tick. It writes through the Queue it is given, whose
+// hooks say what a chain's end means for its service.
 import crypto from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Knex } from 'knex';
 import type { Logger } from '../log/logger.ts';
 import { globalMasker, Masker } from '../log/mask.ts';
 import { isConnectionError } from '../db/connect.ts';
 import { classifyError, errorMessage, TerminalError } from '../common/errors.ts';
 import type { TaskContext, TaskInfo, TaskRegistry } from './registry.ts';
 import type { RetryPolicy } from './retry.ts';
-import { claimDue, finishFailed, finishSucceededBatch, renewLeases, type Claim } from './queries.ts';
+import type { Queue } from './queue.ts';
+import type { Claim } from './rows.ts';
+import { claimDue } from './sql/claim.ts';
+import { renewLeases } from './sql/renew.ts';
+import { finishSucceededBatch, type Success } from './sql/finish-succeeded.ts';
+import { finishFailed } from './sql/finish-failed.ts';
 
 export interface EngineOptions {
   concurrency: number;
@@ -40,7 +45,7 @@ export class Engine {
   /** Keyed by task id and owner token: a task re-claimed here after losing its lease is another entry. */
   private readonly running = new Map<string, Running>();
   /** Successes waiting to be written; those that finish while a write is under way share the next one. */
-  private pendingSuccesses: Array<{ item: Parameters<typeof finishSucceededBatch>[1][number]; done: (ok: boolean) => void; fail: (err: unknown) => void }> = [];
+  private pendingSuccesses: Array<{ item: Success; done: (ok: boolean) => void; fail: (err: unknown) => void }> = [];
   private writing = false;
   private wakeUp: (() => void) | null = null;
   private woken = false;
@@ -49,7 +54,7 @@ export class Engine {
   private renewTimer: NodeJS.Timeout | null = null;
   private readonly idle = new Set<() => void>();
 
-  constructor(private readonly db: Knex, private readonly registry: TaskRegistry, private readonly opts: EngineOptions) {}
+  constructor(private readonly queue: Queue, private readonly registry: TaskRegistry, private readonly opts: EngineOptions) {}
 
   start(): void {
     if (this.loop) return;
@@ -99,7 +104,7 @@ export class Engine {
         lastClaim = Date.now();
         asked = Math.min(free, batch);
         try {
-          const claims = await claimDue(this.db, { owner: crypto.randomUUID(), limit: asked, leaseMs: this.opts.leaseMs, types });
+          const claims = await claimDue(this.queue.db, { owner: crypto.randomUUID(), limit: asked, leaseMs: this.opts.leaseMs, types });
           errorStreak = 0;
           got = claims.length;
           for (const c of claims) this.launch(c);
@@ -194,7 +199,7 @@ export class Engine {
           const message = masker.mask(errorMessage(error));
           const kind = classifyError(error);
           const policy = this.registry.policyFor(claim.type, this.opts.retryDefaults(), claim.max_attempts);
-          outcome = await finishFailed(this.db, claim, { output, durationMs, error: message, kind, policy });
+          outcome = await finishFailed(this.queue, claim, { output, durationMs, error: message, kind, policy });
         }
         break;
       } catch (err) {
@@ -219,7 +224,7 @@ export class Engine {
       { duration_ms: Math.round(durationMs), ...(ok ? {} : { error: masker.mask(errorMessage(error)) }) });
   }
 
-  private recordSuccess(item: Parameters<typeof finishSucceededBatch>[1][number]): Promise<boolean> {
+  private recordSuccess(item: Success): Promise<boolean> {
     return new Promise((done, fail) => {
       this.pendingSuccesses.push({ item, done, fail });
       // Start on the next turn of the event loop, so tasks finishing together share one commit.
@@ -234,7 +239,7 @@ export class Engine {
     while (this.pendingSuccesses.length > 0) {
       const batch = this.pendingSuccesses.splice(0, 200);
       try {
-        const held = await finishSucceededBatch(this.db, batch.map((b) => b.item));
+        const held = await finishSucceededBatch(this.queue, batch.map((b) => b.item));
         batch.forEach((b, i) => b.done(held[i]));
       } catch (err) {
         // Each task's own loop decides whether to try again.
@@ -250,7 +255,7 @@ export class Engine {
     const held = [...this.running.values()].map((r) => ({ id: Number(r.claim.id), owner: r.claim.owner }));
     const sentAt = Date.now();
     try {
-      const still = await renewLeases(this.db, held, this.opts.leaseMs);
+      const still = await renewLeases(this.queue.db, held, this.opts.leaseMs);
       const sent = new Set(held.map((h) => `${h.id}:${h.owner}`));
       for (const [key, r] of this.running) {
         if (!sent.has(key)) continue;

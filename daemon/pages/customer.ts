@@ -51,7 +51,7 @@ export function addCustomerPages(r: Router, deps: PageDeps): void {
       await setFlash(deps.db, s, 'Your service is not in a failed state; nothing to try again.', 'error');
       return back(res, `/ui/service/${id}`);
     }
-    const answer = await serviceOperation(deps.db, deps.masterKey, 'verify-repair', id, {});
+    const answer = await serviceOperation(deps.queue, deps.masterKey, 'verify-repair', id, {});
     if (answer.created) deps.onTick?.();
     await setFlash(deps.db, s, 'We are trying again. This page follows the progress.');
     back(res, `/ui/service/${id}`);

@@ -1,12 +1,15 @@
-// What the presentation layer needs from the daemon: the database, the shared secret (signed
+// What the presentation layer needs from the daemon: the database (and the queue over it), the shared secret (signed
 // links, the login form's token), the master key (settings and credentials it writes), the
 // scheduler (the Settings page's jobs), the logger, and a way to wake the engine after an action.
 import type { Knex } from 'knex';
 import type { Logger } from '../log/logger.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { Queue } from '../engine/queue.ts';
 
 export interface PageDeps {
   db: Knex;
+  /** The database with the chain-end hooks: the admin operations and the service buttons go through it. */
+  queue: Queue;
   secret: string;
   masterKey: Buffer;
   scheduler: Scheduler;

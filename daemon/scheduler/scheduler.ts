@@ -4,6 +4,7 @@
 // (POST /v1/tick), from node-cron inside the daemon, or from `hostbridge tick`.
 import type { Knex } from 'knex';
 import { dbNow } from '../db/connect.ts';
+import type { Queue } from '../engine/queue.ts';
 import type { TaskRegistry } from '../engine/registry.ts';
 import { errorMessage } from '../common/errors.ts';
 import { T } from '../common/tables.ts';
@@ -32,6 +33,8 @@ export interface Job {
 /** What the daemon hands its jobs (jobs/index.ts); each job takes the part it needs. */
 export interface JobDeps {
   db: Knex;
+  /** The database with the chain-end hooks, for jobs that can end a chain (recovery, clean-up). */
+  queue: Queue;
   registry: TaskRegistry;
   settings: SettingsCache;
   masterKey: Buffer;

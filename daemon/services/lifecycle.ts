@@ -5,7 +5,8 @@ import { inTx, isUniqueViolation, nowMs } from '../db/connect.ts';
 import { encryptSecret } from '../crypto/secretbox.ts';
 import { enqueueChainIn, type EnqueueResult } from '../engine/chains.ts';
 import { T } from '../common/tables.ts';
-import { cancelChain } from '../engine/admin.ts';
+import { cancelChain } from '../engine/sql/cancel.ts';
+import type { Queue } from '../engine/queue.ts';
 import { InputError } from '../common/errors.ts';
 import { checkBody } from '../common/bodies.ts';
 import { loadGroupFleet, serverRefs } from '../fleet/inventory.ts';
@@ -125,7 +126,8 @@ const SCHEMA_OF: Record<Exclude<Operation, 'deploy'>, 'SuspendService' | 'Change
 };
 
 /** Any lifecycle call on an existing service: suspend, terminate, change package, buttons… */
-export async function serviceOperation(db: Knex, masterKey: Buffer, op: Exclude<Operation, 'deploy'>, whmcsServiceId: number, raw: unknown): Promise<LifecycleAnswer> {
+export async function serviceOperation(queue: Queue, masterKey: Buffer, op: Exclude<Operation, 'deploy'>, whmcsServiceId: number, raw: unknown): Promise<LifecycleAnswer> {
+  const { db } = queue;
   const body = checkBody<Record<string, any>>(SCHEMA_OF[op], raw);
   const newProduct = op === 'change-package'
     ? resolveProduct({ product: body.product, config_options: body.config_options ?? {}, custom_fields: body.custom_fields ?? {} })
@@ -136,7 +138,7 @@ export async function serviceOperation(db: Knex, masterKey: Buffer, op: Exclude<
     // The node may be gone: whatever is still running for the service is cancelled first.
     const svc = await serviceRow(db, whmcsServiceId);
     const open = await db(T.chains).where('service_id', svc.id).whereIn('state', ACTIVE_CHAIN).whereNot('operation', 'force-terminate').pluck('id');
-    for (const chainId of open) await cancelChain(db, Number(chainId));
+    for (const chainId of open) await cancelChain(queue, Number(chainId));
   }
 
   return inTx(db, async (trx) => {

@@ -1,8 +1,10 @@
 // Ticket intents, written in the same transaction as the terminal failure that causes them.
 // One thread per failing operation: the first failure queues a new ticket, later failures of
-// the same operation queue a note on it. A delivery worker sends them to WHMCS.
+// the same operation queue a note on it. A delivery worker sends them to WHMCS. The engine calls
+// ticketOnTaskFailed as its onTaskFailed hook, inside the failing transaction.
 import type { Knex } from 'knex';
-import { isUniqueViolation } from '../db/connect.ts';
+import { dbNow, isUniqueViolation } from '../db/connect.ts';
+import type { TaskFailure } from '../engine/hooks.ts';
 import { renderTicket, ticketSubject, type TicketFacts } from './ticket-templates.ts';
 import { T } from '../common/tables.ts';
 
@@ -37,4 +39,13 @@ export async function recordTicketIntent(
     state: 'pending', attempts: 0, next_attempt_at: now, created_at: now,
   });
   return { outboxId: Number(thread.id), note: true };
+}
+
+/** A task failed for good: the ticket intent, with the WHMCS service it concerns when there is one. */
+export async function ticketOnTaskFailed(trx: Knex.Transaction, f: TaskFailure): Promise<void> {
+  const service = f.serviceId === null ? undefined : await trx(T.services).where('id', f.serviceId).first('whmcs_service_id', 'mode');
+  await recordTicketIntent(trx, await dbNow(trx), f.serviceId, {
+    operation: f.operation, step: f.step, taskId: f.taskId, type: f.type, target: f.target, attempts: f.attempts,
+    error: f.reason, terminal: f.terminal, whmcsServiceId: service?.whmcs_service_id ?? null, mode: service?.mode ?? null,
+  });
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createTestDb, waitFor, type TestDb } from '../helpers/db.ts';
 import { daemonEnv, startDaemonProcess, type DaemonProcess } from '../helpers/daemon.ts';
 import { createServiceWithChain, enqueueTasks } from '../../daemon/engine/chains.ts';
-import { setTargetLimit } from '../../daemon/engine/queries.ts';
+import { setTargetLimit } from '../../daemon/engine/sql/targets.ts';
 import { T } from '../../daemon/common/tables.ts';
 import { openLedger, TEST_SERVE } from '../helpers/task-types.ts';
 import { maxOverlap } from '../helpers/intervals.ts';

@@ -2,20 +2,25 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDb, DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
 import { testEngine } from '../helpers/engine.ts';
+import type { Queue } from '../../daemon/engine/queue.ts';
 import { createServiceWithChain, enqueueChain, EnqueueError } from '../../daemon/engine/chains.ts';
 import { T } from '../../daemon/common/tables.ts';
+import { daemonQueue } from '../../daemon/runtime.ts';
 
 for (const dialect of DIALECTS) {
   describe(`chains on ${dialect}`, () => {
     let t: TestDb;
+    // The service's state at each chain's end is checked: the daemon's real hooks.
+    let queue: Queue;
     before(async () => {
       t = await createTestDb(dialect);
+      queue = daemonQueue(t.db);
     });
     after(async () => t.drop());
 
     test('a 5-step chain runs its steps in order, each as soon as the one before succeeds', async () => {
       // A poll interval far longer than the whole chain: only completion wake-ups can move it.
-      const { engine } = testEngine(t.db, { pollMs: 60_000 });
+      const { engine } = testEngine(queue, { pollMs: 60_000 });
       const steps = ['package', 'user', 'domain', 'mail', 'dns'].map((step, i) => ({
         step, type: 'builtin.sleep', target: `hestia:${i % 2}`, args: { ms: 30 },
       }));
@@ -59,7 +64,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('operations of one service run one after another', async () => {
-      const { engine } = testEngine(t.db, { concurrency: 8 });
+      const { engine } = testEngine(queue, { concurrency: 8 });
       const create = await createServiceWithChain(t.db, { whmcsServiceId: 303, mode: 'unified' },
         { operation: 'create', steps: [1, 2, 3].map((i) => ({ step: `s${i}`, type: 'builtin.sleep', args: { ms: 40 } })), successState: 'active' });
       const suspend = await enqueueChain(t.db, { serviceId: create.serviceId, operation: 'suspend', steps: [{ step: 'suspend-web', type: 'builtin.sleep', args: { ms: 10 } }], successState: 'suspended' });

@@ -2,9 +2,14 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createTestDb, DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
-import { testEngine } from '../helpers/engine.ts';
+import { recordingHooks, testEngine } from '../helpers/engine.ts';
 import { enqueueTasks } from '../../daemon/engine/chains.ts';
-import { claimDue, finishFailed, finishSucceeded, reapExpired, setTargetLimit } from '../../daemon/engine/queries.ts';
+import { claimDue } from '../../daemon/engine/sql/claim.ts';
+import { finishSucceeded } from '../../daemon/engine/sql/finish-succeeded.ts';
+import { finishFailed } from '../../daemon/engine/sql/finish-failed.ts';
+import { reapExpired } from '../../daemon/engine/sql/reap.ts';
+import { setTargetLimit } from '../../daemon/engine/sql/targets.ts';
+import type { Queue } from '../../daemon/engine/queue.ts';
 import { T } from '../../daemon/common/tables.ts';
 import { openLedger } from '../helpers/task-types.ts';
 import { maxOverlap } from '../helpers/intervals.ts';
@@ -14,8 +19,12 @@ const policy = { maxAttempts: 5, baseMs: 0, capMs: 0, jitter: 0 };
 for (const dialect of DIALECTS) {
   describe(`leases, fencing and per-target limits on ${dialect}`, () => {
     let t: TestDb;
+    // Tasks of no service: hooks that only record, so a test can prove a fenced-out write called none.
+    const hooks = recordingHooks();
+    let queue: Queue;
     before(async () => {
       t = await createTestDb(dialect);
+      queue = { db: t.db, hooks };
     });
     after(async () => t.drop());
 
@@ -25,19 +34,20 @@ for (const dialect of DIALECTS) {
       assert.ok(a);
       // Worker A stalls; its lease runs out and the reaper takes the task back.
       await t.db(T.tasks).where('id', a.id).update({ lease_until: 1 });
-      assert.deepEqual(await reapExpired(t.db, () => policy), { requeued: 1, failed: 0 });
+      assert.deepEqual(await reapExpired(queue, () => policy), { requeued: 1, failed: 0 });
       const [b] = await claimDue(t.db, { owner: 'owner-b', limit: 1, leaseMs: 60_000, types: ['builtin.noop'] });
       assert.equal(b.id, a.id);
       assert.equal(b.attempts, 2);
       // A wakes up and reports: nothing it writes lands.
-      assert.equal(await finishSucceeded(t.db, a, { output: 'from a', durationMs: 1 }), false);
-      assert.equal(await finishFailed(t.db, a, { output: 'from a', durationMs: 1, error: 'x', kind: 'terminal', policy }), 'lost');
+      assert.equal(await finishSucceeded(queue, a, { output: 'from a', durationMs: 1 }), false);
+      assert.equal(await finishFailed(queue, a, { output: 'from a', durationMs: 1, error: 'x', kind: 'terminal', policy }), 'lost');
+      assert.deepEqual(hooks.failures, [], 'a fenced-out failure calls no hook');
       let row = await t.db(T.tasks).where('id', a.id).first();
       assert.equal(row.status, 'running');
       assert.equal(row.owner, 'owner-b');
       const slot = await t.db(T.slots).where('target', 'srv-fence').first();
       assert.equal(slot.owner, 'owner-b');
-      assert.equal(await finishSucceeded(t.db, b, { output: 'from b', durationMs: 1 }), true);
+      assert.equal(await finishSucceeded(queue, b, { output: 'from b', durationMs: 1 }), true);
       row = await t.db(T.tasks).where('id', a.id).first();
       assert.equal(row.status, 'succeeded');
       const attempts = await t.db(T.attempts).where('task_id', a.id).orderBy('attempt');
@@ -53,7 +63,7 @@ for (const dialect of DIALECTS) {
       for (let i = 0; i < 12; i++) steps.push({ step: `one-${i}`, type: 'builtin.ledger', target: 'srv-one', args: { ledger, key: `one-${i}`, holdMs: 15, trace: true } });
       for (let i = 0; i < 12; i++) steps.push({ step: `two-${i}`, type: 'builtin.ledger', target: 'srv-two', args: { ledger, key: `two-${i}`, holdMs: 15, trace: true } });
       await enqueueTasks(t.db, 'limits', steps);
-      const { engine } = testEngine(t.db, { concurrency: 8 });
+      const { engine } = testEngine(queue, { concurrency: 8 });
       engine.start();
       await waitFor('all limit tasks', async () => Number(((await t.db(T.tasks).where('operation', 'limits').whereNot('status', 'succeeded').count({ n: '*' }).first()) as { n: number }).n) === 0);
       await engine.stop();

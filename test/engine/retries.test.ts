@@ -4,14 +4,19 @@ import { createTestDb, DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
 import { testEngine } from '../helpers/engine.ts';
 import { createServiceWithChain } from '../../daemon/engine/chains.ts';
 import { T } from '../../daemon/common/tables.ts';
-import { retryTask } from '../../daemon/engine/admin.ts';
+import { retryTask } from '../../daemon/engine/sql/retry-task.ts';
+import type { Queue } from '../../daemon/engine/queue.ts';
 import { retryDelayRange } from '../../daemon/engine/retry.ts';
+import { daemonQueue } from '../../daemon/runtime.ts';
 
 for (const dialect of DIALECTS) {
   describe(`retries and failure tickets on ${dialect}`, () => {
     let t: TestDb;
+    // The service's state and the ticket intent are what these tests check: the daemon's real hooks.
+    let queue: Queue;
     before(async () => {
       t = await createTestDb(dialect);
+      queue = daemonQueue(t.db);
     });
     after(async () => t.drop());
 
@@ -25,7 +30,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('a failing step retries with the computed delays, then fails with one outbox row; failing again adds a note', async () => {
-      const { engine, policy } = testEngine(t.db, { retry: { maxAttempts: 4, baseMs: 60, capMs: 150, jitter: 0.2 } });
+      const { engine, policy } = testEngine(queue, { retry: { maxAttempts: 4, baseMs: 60, capMs: 150, jitter: 0.2 } });
       const r = await chainFailing(501, { failTimes: 100, message: 'connect ECONNREFUSED 192.0.2.7:22' });
       engine.start();
       await waitFor('chain to fail', async () => (await t.db(T.chains).where('id', r.chainId).first())?.state === 'failed');
@@ -60,7 +65,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await t.db('mod_hostbridge_ticket_notes')).length, 0);
 
       // The admin retries; it fails again: a note on the same thread, not a second ticket.
-      assert.match(await retryTask(t.db, failing.id), /resumes from step 2/);
+      assert.match(await retryTask(queue, failing.id), /resumes from step 2/);
       engine.wake();
       await waitFor('chain to fail again', async () => {
         const c = await t.db(T.chains).where('id', r.chainId).first();
@@ -77,7 +82,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('a terminal error fails at once, without retries', async () => {
-      const { engine } = testEngine(t.db);
+      const { engine } = testEngine(queue);
       const r = await chainFailing(502, { failTimes: 100, terminal: true, message: 'invalid domain name' });
       engine.start();
       await waitFor('chain to fail', async () => (await t.db(T.chains).where('id', r.chainId).first())?.state === 'failed');
@@ -89,7 +94,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('a retryable failure that recovers completes the chain and opens no ticket', async () => {
-      const { engine } = testEngine(t.db, { retry: { baseMs: 20, capMs: 50 } });
+      const { engine } = testEngine(queue, { retry: { baseMs: 20, capMs: 50 } });
       const r = await chainFailing(503, { failTimes: 2 });
       engine.start();
       await waitFor('chain to succeed', async () => (await t.db(T.chains).where('id', r.chainId).first())?.state === 'succeeded');
@@ -101,7 +106,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('a secret declared by a task never reaches its log or error', async () => {
-      const { engine, registry } = testEngine(t.db);
+      const { engine, registry } = testEngine(queue);
       registry.register({
         name: 'test.leaky', description: 'prints and fails with a password',
         policy: { maxAttempts: 1 },

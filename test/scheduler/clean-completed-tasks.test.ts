@@ -8,6 +8,7 @@ import { Scheduler } from '../../daemon/scheduler/scheduler.ts';
 import { cleanCompletedTasksJob } from '../../daemon/scheduler/jobs/clean-completed-tasks.ts';
 import { SettingsCache, writeSetting } from '../../daemon/settings/settings.ts';
 import { T } from '../../daemon/common/tables.ts';
+import { daemonQueue } from '../../daemon/runtime.ts';
 
 const DAY = 86_400_000;
 
@@ -49,7 +50,7 @@ for (const dialect of DIALECTS) {
       ]);
       const lines: string[] = [];
       const settings = new SettingsCache(t.db);
-      const scheduler = new Scheduler(t.db, settings, 'test-daemon', [cleanCompletedTasksJob({ db: t.db, settings })]);
+      const scheduler = new Scheduler(t.db, settings, 'test-daemon', [cleanCompletedTasksJob({ queue: daemonQueue(t.db), settings })]);
       const r = await scheduler.runNow('clean-completed-tasks', (l) => lines.push(l));
       assert.equal(r.result, 'ok', r.message);
       assert.equal(r.message, 'deleted 3 task(s)');
@@ -70,7 +71,7 @@ for (const dialect of DIALECTS) {
       await writeSetting(t.db, 'queue.retention_days', '2');
       const settings = new SettingsCache(t.db);
       await settings.refresh();
-      const job = cleanCompletedTasksJob({ db: t.db, settings });
+      const job = cleanCompletedTasksJob({ queue: daemonQueue(t.db), settings });
       assert.equal(await job.run({ log: () => {} }), 'deleted 1 task(s)');
       assert.deepEqual(await left('retention'), ['one-day']);
     });

@@ -4,12 +4,14 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/db.ts';
 import { enqueueTasks } from '../../daemon/engine/chains.ts';
-import { claimDue, LEASE_EXPIRED } from '../../daemon/engine/queries.ts';
+import { claimDue } from '../../daemon/engine/sql/claim.ts';
+import { LEASE_EXPIRED } from '../../daemon/engine/sql/reap.ts';
 import { TaskRegistry } from '../../daemon/engine/registry.ts';
 import { Scheduler } from '../../daemon/scheduler/scheduler.ts';
 import { reapExpiredLeasesJob } from '../../daemon/scheduler/jobs/reap-expired-leases.ts';
 import { SettingsCache } from '../../daemon/settings/settings.ts';
 import { T } from '../../daemon/common/tables.ts';
+import { daemonQueue } from '../../daemon/runtime.ts';
 
 for (const dialect of DIALECTS) {
   describe(`reap-expired-leases on ${dialect}`, () => {
@@ -33,7 +35,7 @@ for (const dialect of DIALECTS) {
       let woken = 0;
       const lines: string[] = [];
       const settings = new SettingsCache(t.db);
-      const scheduler = new Scheduler(t.db, settings, 'test-daemon', [reapExpiredLeasesJob({ db: t.db, registry: new TaskRegistry(), settings, onWork: () => woken++ })]);
+      const scheduler = new Scheduler(t.db, settings, 'test-daemon', [reapExpiredLeasesJob({ queue: daemonQueue(t.db), registry: new TaskRegistry(), settings, onWork: () => woken++ })]);
       const r = await scheduler.runNow('reap-expired-leases', (l) => lines.push(l));
       assert.equal(r.result, 'ok', r.message);
       assert.match(r.message!, /^requeued 1, failed 1, /);
@@ -61,7 +63,7 @@ for (const dialect of DIALECTS) {
       assert.equal(Number((await t.db(T.slots).where('target', 'srv-live').first()).task_id), Number(alive.id));
 
       // Nothing more to take back: a second run changes nothing.
-      assert.match(await reapExpiredLeasesJob({ db: t.db, registry: new TaskRegistry(), settings, onWork: () => woken++ }).run({ log: () => {} }), /^requeued 0, failed 0, /);
+      assert.match(await reapExpiredLeasesJob({ queue: daemonQueue(t.db), registry: new TaskRegistry(), settings, onWork: () => woken++ }).run({ log: () => {} }), /^requeued 0, failed 0, /);
       assert.equal(woken, 1);
     });
   });

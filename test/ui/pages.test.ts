@@ -13,7 +13,7 @@ import { call, createBody } from '../helpers/api.ts';
 import { TEST_SECRET } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/db.ts';
 import { enqueueChain } from '../../daemon/engine/chains.ts';
-import { forceFailTask } from '../../daemon/engine/admin.ts';
+import { forceFailTask } from '../../daemon/engine/sql/force-fail.ts';
 import { setAdminPassword } from '../../daemon/pages/auth.ts';
 import { signLink } from '../../daemon/pages/links.ts';
 import { TEMPLATE_DIR } from '../../daemon/pages/render.ts';
@@ -105,7 +105,7 @@ describe('the pages in Chromium', () => {
     const r = await call(h.url, 'POST', '/v1/services', createBody(BROKEN, h.reg.groupId));
     assert.equal(r.status, 200, JSON.stringify(r.body));
     const first = await db()('mod_hostbridge_tasks').where('chain_id', r.body.chain_id).orderBy('step_no').first('id');
-    await forceFailTask(db(), Number(first.id), 'web1 unreachable (simulated)');
+    await forceFailTask(h.daemon.core.queue, Number(first.id), 'web1 unreachable (simulated)');
     h.daemon.engine.start();
     const ctx = await h.context();
     const page = await ctx.newPage();

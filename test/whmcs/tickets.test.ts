@@ -7,10 +7,12 @@ import { testEngine } from '../helpers/engine.ts';
 import { createWhmcsTables, startWhmcsStandin, type WhmcsStandin } from '../helpers/whmcs.ts';
 import { TEST_MASTER_KEY } from '../helpers/daemon.ts';
 import { createServiceWithChain } from '../../daemon/engine/chains.ts';
-import { retryTask } from '../../daemon/engine/admin.ts';
+import { retryTask } from '../../daemon/engine/sql/retry-task.ts';
+import type { Queue } from '../../daemon/engine/queue.ts';
 import { T } from '../../daemon/common/tables.ts';
 import { SettingsCache, writeSetting } from '../../daemon/settings/settings.ts';
 import { deliverTickets, deliveryDelayMs } from '../../daemon/whmcs/ticket-delivery.ts';
+import { daemonQueue } from '../../daemon/runtime.ts';
 
 const KEY = Buffer.from(TEST_MASTER_KEY, 'hex');
 const CREDS = { identifier: 'hbIdentifier0123', secret: 'hbApiSecret-9876543210' };
@@ -19,11 +21,14 @@ describe('failure tickets delivered to WHMCS (MariaDB, WHMCS schema)', () => {
   let t: TestDb;
   let whmcs: WhmcsStandin;
   let settings: SettingsCache;
+  // The ticket intent written in the failing transaction is what this file delivers: the real hooks.
+  let queue: Queue;
   const lines: string[] = [];
   const deliver = () => deliverTickets(t.db, settings, KEY, (l) => lines.push(l));
 
   before(async () => {
     t = await createTestDb('mysql');
+    queue = daemonQueue(t.db);
     await createWhmcsTables(t.db);
     await t.db('tblclients').insert({ id: 7, firstname: 'Ada', lastname: 'Host', email: 'ada@example.com' });
     await t.db('tblhosting').insert([{ id: 4242, userid: 7, packageid: 1, server: 1, regdate: '2026-11-23', domain: 'ada.example', username: '', password: '' },
@@ -44,7 +49,7 @@ describe('failure tickets delivered to WHMCS (MariaDB, WHMCS schema)', () => {
   });
 
   const failChain = async (whmcsServiceId: number) => {
-    const { engine } = testEngine(t.db);
+    const { engine } = testEngine(queue);
     const r = await createServiceWithChain(t.db, { whmcsServiceId, mode: 'split' }, {
       operation: 'create', failureState: 'failed',
       steps: [{ step: 'web-user', type: 'builtin.flaky', args: { failTimes: 100, terminal: true, message: 'v-add-user: Error: user exists on another node' } }],
@@ -73,8 +78,8 @@ describe('failure tickets delivered to WHMCS (MariaDB, WHMCS schema)', () => {
 
     // The admin retries the failed step; it fails again: a note on the same WHMCS ticket.
     const task = await t.db(T.tasks).where('chain_id', r.chainId).first();
-    await retryTask(t.db, task.id);
-    const { engine } = testEngine(t.db);
+    await retryTask(queue, task.id);
+    const { engine } = testEngine(queue);
     engine.start();
     await waitFor('second failure', async () => (await t.db('mod_hostbridge_ticket_notes')).length === 1);
     await engine.stop();

@@ -1,15 +1,19 @@
 // Queue administration: one task (retry, cancel, force-fail), many tasks (stuck, finished), a
 // chain (reset) and a target's concurrency. Each operation refuses, with the reason, what it cannot do safely.
-import { cancelTask, cleanCompleted, deleteTasks, forceFailStuck, forceFailTask, resetChain, retryTask } from '../../engine/admin.ts';
-import { setTargetLimit } from '../../engine/queries.ts';
-import type { Knex } from 'knex';
+import { retryTask } from '../../engine/sql/retry-task.ts';
+import { cancelTask } from '../../engine/sql/cancel.ts';
+import { forceFailStuck, forceFailTask } from '../../engine/sql/force-fail.ts';
+import { cleanCompleted, deleteTasks } from '../../engine/sql/delete.ts';
+import { resetChain } from '../../engine/sql/reset-chain.ts';
+import { setTargetLimit } from '../../engine/sql/targets.ts';
+import type { Queue } from '../../engine/queue.ts';
 import { id, noMore, parseDuration, positional, takeOption } from '../args.ts';
 import { UsageError, type Command, type CommandGroup } from '../command.ts';
 import { withCore } from '../core.ts';
 import { out } from '../io.ts';
 
 /** `task <sub> <id>`: one admin operation on one task, printing what it did. */
-function taskCommand(sub: string, describe: string, op: (db: Knex, id: number) => Promise<string>): Command {
+function taskCommand(sub: string, describe: string, op: (queue: Queue, id: number) => Promise<string>): Command {
   const name = `task ${sub}`;
   return {
     name, usage: `${name} <id>`, describe,
@@ -17,7 +21,7 @@ function taskCommand(sub: string, describe: string, op: (db: Knex, id: number) =
       const taskId = id(positional(args, 'a task id', name), 'task id');
       noMore(args, name);
       return withCore(ctx.config(), async (core) => {
-        out(await op(core.db, taskId));
+        out(await op(core.queue, taskId));
         return 0;
       });
     },
@@ -43,7 +47,7 @@ export const queueCommands: CommandGroup = {
         const ms = parseDuration(older);
         noMore(args, name);
         return withCore(ctx.config(), async (core) => {
-          const ids = await forceFailStuck(core.db, ms);
+          const ids = await forceFailStuck(core.queue, ms);
           out(ids.length ? `force-failed ${ids.length} task(s): ${ids.map((i) => '#' + i).join(' ')}` : 'no stuck task');
           return 0;
         });
@@ -62,7 +66,7 @@ export const queueCommands: CommandGroup = {
         if (bad.length || statuses.length === 0) throw new UsageError(`--status takes succeeded, failed or cancelled, got "${bad.join(',') || status}"`);
         noMore(args, name);
         return withCore(ctx.config(), async (core) => {
-          out(`deleted ${await deleteTasks(core.db, statuses)} task(s)`);
+          out(`deleted ${await deleteTasks(core.queue, statuses)} task(s)`);
           return 0;
         });
       },
@@ -77,7 +81,7 @@ export const queueCommands: CommandGroup = {
         noMore(args, 'tasks clean');
         return withCore(ctx.config(), async (core) => {
           const days = daysText !== undefined ? Number(daysText) : Number(core.settings.get()['queue.retention_days']);
-          out(`deleted ${await cleanCompleted(core.db, days * 86_400_000)} finished task(s) older than ${days} day(s)`);
+          out(`deleted ${await cleanCompleted(core.queue, days * 86_400_000)} finished task(s) older than ${days} day(s)`);
           return 0;
         });
       },
@@ -90,7 +94,7 @@ export const queueCommands: CommandGroup = {
         const chainId = id(positional(args, 'a chain id', 'chain reset'), 'chain id');
         noMore(args, 'chain reset');
         return withCore(ctx.config(), async (core) => {
-          out(await resetChain(core.db, chainId));
+          out(await resetChain(core.queue, chainId));
           return 0;
         });
       },

@@ -47,7 +47,7 @@ export function addServicePages(r: Router, deps: PageDeps): void {
       const s = requireAdmin(req);
       const id = idParam(req.params.id, 'service');
       await act(deps, s, res, `/ui/admin/services/${id}`, async () => {
-        const answer = await serviceOperation(db, deps.masterKey, op, id, {});
+        const answer = await serviceOperation(deps.queue, deps.masterKey, op, id, {});
         if (answer.created) deps.onTick?.();
         const what = op === 'redeploy' ? 'Redeploy' : 'Verify & Repair';
         if (answer.chain_id === null) return `${what}: ${answer.message ?? 'nothing to do'}`;

@@ -2,7 +2,10 @@
 // and the bulk controls (delete finished by status, clean completed, force-fail stuck), each
 // through the engine's admin operations. A task's page shows every attempt's (masked) log.
 import type { Router } from 'express';
-import { cancelTask, cleanCompleted, deleteTasks, forceFailStuck, forceFailTask, retryTask } from '../../engine/admin.ts';
+import { retryTask } from '../../engine/sql/retry-task.ts';
+import { cancelTask } from '../../engine/sql/cancel.ts';
+import { forceFailStuck, forceFailTask } from '../../engine/sql/force-fail.ts';
+import { cleanCompleted, deleteTasks } from '../../engine/sql/delete.ts';
 import { act, backTo, idParam, page, requireAdmin, UiError, wrap } from '../http.ts';
 import type { PageDeps } from '../deps.ts';
 import { pageNo } from './services.ts';
@@ -44,13 +47,13 @@ export function addTaskPages(r: Router, deps: PageDeps): void {
     await page(deps, req, res, 'admin-task', { title: `Task #${id}`, nav: 'tasks', ...task, here: `/ui/admin/tasks/${id}` });
   }));
 
-  const ops = { retry: retryTask, 'force-fail': (d: PageDeps['db'], id: number) => forceFailTask(d, id), cancel: cancelTask } as const;
+  const ops = { retry: retryTask, 'force-fail': (q: PageDeps['queue'], id: number) => forceFailTask(q, id), cancel: cancelTask } as const;
   for (const [op, fn] of Object.entries(ops)) {
     r.post(`/admin/tasks/:id/${op}`, wrap(async (req, res) => {
       const s = requireAdmin(req);
       const id = idParam(req.params.id, 'task');
       await act(deps, s, res, backTo(req.body?.back, `/ui/admin/tasks/${id}`), async () => {
-        const msg = await fn(db, id);
+        const msg = await fn(deps.queue, id);
         deps.onTick?.();
         return msg;
       });
@@ -63,7 +66,7 @@ export function addTaskPages(r: Router, deps: PageDeps): void {
     const statuses = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
     await act(deps, s, res, backTo(req.body?.back, '/ui/admin/tasks'), async () => {
       if (statuses.length === 0) throw new UiError(422, 'Tick at least one of succeeded, failed, cancelled; nothing was deleted.');
-      const n = await deleteTasks(db, statuses);
+      const n = await deleteTasks(deps.queue, statuses);
       return `Deleted ${n} ${statuses.join('/')} task(s) with their logs.`;
     });
   }));
@@ -72,7 +75,7 @@ export function addTaskPages(r: Router, deps: PageDeps): void {
     const s = requireAdmin(req);
     await act(deps, s, res, backTo(req.body?.back, '/ui/admin/tasks'), async () => {
       const days = wholeNumber(req.body?.days, 'Older than (days)', 0, 3650);
-      const n = await cleanCompleted(db, days * 86_400_000);
+      const n = await cleanCompleted(deps.queue, days * 86_400_000);
       return `Cleaned ${n} finished task(s) older than ${days} day(s).`;
     });
   }));
@@ -81,7 +84,7 @@ export function addTaskPages(r: Router, deps: PageDeps): void {
     const s = requireAdmin(req);
     await act(deps, s, res, backTo(req.body?.back, '/ui/admin/tasks'), async () => {
       const minutes = wholeNumber(req.body?.minutes, 'Older than (minutes)', 1, 525_600);
-      const ids = await forceFailStuck(db, minutes * 60_000);
+      const ids = await forceFailStuck(deps.queue, minutes * 60_000);
       if (ids.length) deps.onTick?.();
       return ids.length ? `Force-failed ${ids.length} stuck task(s): ${ids.map((i) => `#${i}`).join(', ')}.` : `No task has been stuck for more than ${minutes} minute(s).`;
     });

@@ -1,0 +1,60 @@
+// claimDue: takes due tasks for this worker, each with a fresh lease and the worker's owner token.
+// Fence: due rows ('queued', run_at passed) are locked with SKIP LOCKED (MySQL) or under SQLite's
+// IMMEDIATE transaction, and a task on a target is taken only with a free slot of that target,
+// locked the same way, so per-target limits hold however many daemons claim at once.
+import type { Knex } from 'knex';
+import { dbNow, inTx } from '../../db/connect.ts';
+import { T } from '../../common/tables.ts';
+import { TASK_COLUMNS, type Claim, type TaskRow } from '../rows.ts';
+import { skipLocked } from './fence.ts';
+
+export async function claimDue(db: Knex, opts: { owner: string; limit: number; leaseMs: number; types: string[] }): Promise<Claim[]> {
+  if (opts.limit <= 0 || opts.types.length === 0) return [];
+  return inTx(db, async (trx) => {
+    const now = await dbNow(trx);
+    // Targets with a free slot (a plain read: the slot rows are locked below, before use).
+    const freeTargets = (await trx(T.slots).distinct('target').whereNull('task_id')).map((r: { target: string }) => r.target);
+    const candidates: TaskRow[] = await skipLocked(
+      trx(T.tasks)
+        .select(...TASK_COLUMNS)
+        .where('status', 'queued')
+        .where('run_at', '<=', now)
+        .whereIn('type', opts.types)
+        .where((b) => {
+          b.whereNull('target');
+          if (freeTargets.length) b.orWhereIn('target', freeTargets);
+        })
+        .orderBy([{ column: 'run_at' }, { column: 'id' }])
+        // Over-fetch: several candidates may wait on one target's single slot.
+        .limit(opts.limit * 4),
+      trx,
+    );
+    if (candidates.length === 0) return [];
+
+    const wanted = [...new Set(candidates.map((c) => c.target).filter((t): t is string => t !== null))];
+    const slots = new Map<string, number[]>();
+    if (wanted.length) {
+      const rows: Array<{ target: string; slot: number }> = await skipLocked(
+        trx(T.slots).select('target', 'slot').whereIn('target', wanted).whereNull('task_id'), trx);
+      for (const r of rows) (slots.get(r.target) ?? slots.set(r.target, []).get(r.target)!).push(r.slot);
+    }
+    const chosen: Array<{ task: TaskRow; slot: number | null }> = [];
+    for (const task of candidates) {
+      if (chosen.length >= opts.limit) break;
+      if (task.target === null) chosen.push({ task, slot: null });
+      else {
+        const slot = slots.get(task.target)?.pop();
+        if (slot !== undefined) chosen.push({ task, slot });
+      }
+    }
+    if (chosen.length === 0) return [];
+
+    await trx(T.tasks).whereIn('id', chosen.map((c) => c.task.id)).update({
+      status: 'running', owner: opts.owner, lease_until: now + opts.leaseMs, attempts: trx.raw('attempts + 1'), started_at: now,
+    });
+    for (const c of chosen) {
+      if (c.slot !== null) await trx(T.slots).where({ target: c.task.target, slot: c.slot }).update({ task_id: c.task.id, owner: opts.owner });
+    }
+    return chosen.map(({ task }) => ({ ...task, status: 'running', attempts: task.attempts + 1, owner: opts.owner, started_at: now }));
+  });
+}

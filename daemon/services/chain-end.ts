@@ -1,0 +1,13 @@
+// What a chain's end means for its service: the state the chain was enqueued with for success or
+// failure (a cancelled chain leaves the state alone). The engine calls it as its onChainEnd hook,
+// inside the transaction that closes the chain, so the service and its chain never disagree.
+import type { Knex } from 'knex';
+import { nowMs } from '../db/connect.ts';
+import { T } from '../common/tables.ts';
+import type { ChainOutcome, EndingChain } from '../engine/hooks.ts';
+
+export async function setServiceStateOnChainEnd(trx: Knex.Transaction, chain: EndingChain, outcome: ChainOutcome): Promise<void> {
+  if (chain.serviceId === null) return;
+  const state = outcome === 'succeeded' ? chain.successState : outcome === 'failed' ? chain.failureState : null;
+  if (state) await trx(T.services).where('id', chain.serviceId).update({ state, updated_at: nowMs(trx) });
+}
