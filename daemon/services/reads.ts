@@ -2,7 +2,8 @@
 // usage figures, and the account list of Server Sync. Database reads only, no remote call.
 import type { Knex } from 'knex';
 import { T } from '../common/tables.ts';
-import { stepLabel, type ServicePlan } from '../pipelines/plan.ts';
+import type { ServicePlan } from '../pipelines/plan.ts';
+import { stepLabel } from '../pipelines/steps.ts';
 import { InputError } from '../common/errors.ts';
 
 type Row = Record<string, any>;

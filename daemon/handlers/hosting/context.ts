@@ -63,10 +63,6 @@ export function hestiaQuota(q: Quota): string {
   return q === 'unlimited' ? 'unlimited' : String(q);
 }
 
-export function args<T>(ctx: TaskContext): T {
-  return (ctx.task.args ?? {}) as T;
-}
-
 /** A mailbox for the Hestia account's contact: the customer's e-mail, else hostmaster of the domain. */
 export function contactEmail(plan: ServicePlan): string {
   return /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$/.test(plan.email) ? plan.email : `hostmaster@${plan.domain}`;

@@ -6,7 +6,8 @@ import type { TaskRegistry } from '../../engine/registry.ts';
 import { dialectOf } from '../../db/connect.ts';
 import { T } from '../../common/tables.ts';
 import type { ServicePlan } from '../../pipelines/plan.ts';
-import { args, type HostingDeps } from './context.ts';
+import type { HostingDeps } from './context.ts';
+import { stepArgs } from '../step-args.ts';
 
 const num = (v: unknown) => {
   const n = Number(v);
@@ -21,7 +22,7 @@ export function registerUsageHandlers(registry: TaskRegistry, deps: HostingDeps)
     name: 'usage.sync',
     description: 'Reads every account\'s usage on one Hestia server with a single command and updates the services on it.',
     async run(ctx) {
-      const a = args<{ server: number }>(ctx);
+      const a = stepArgs(ctx, 'usage.sync');
       const held = await deps.db(T.holdings).where('server_id', a.server).whereIn('role', ['web', 'mail', 'all', 'dns']);
       if (held.length === 0) {
         ctx.log('no service holds an account on this server');
