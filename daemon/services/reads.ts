@@ -2,9 +2,9 @@
 // usage figures, and the account list of Server Sync. Database reads only, no remote call.
 import type { Knex } from 'knex';
 import { T } from '../common/tables.ts';
-import type { ServicePlan } from '../pipelines/plan.ts';
 import { stepLabel } from '../pipelines/steps.ts';
 import { InputError } from '../common/errors.ts';
+import { serviceByWhmcsId } from './store.ts';
 
 type Row = Record<string, any>;
 
@@ -46,7 +46,7 @@ export interface ServiceView {
 const SHOWN_ERROR = 500;
 
 export async function serviceView(db: Knex, whmcsServiceId: number): Promise<ServiceView> {
-  const svc: Row | undefined = await db(T.services).where('whmcs_service_id', whmcsServiceId).first();
+  const svc = await serviceByWhmcsId(db, whmcsServiceId);
   if (!svc) throw new InputError('', `service ${whmcsServiceId} is not known to hostbridge`, 404);
   const [servers, held, chain] = await Promise.all([
     db(T.servers).select('id', 'name'),
@@ -72,11 +72,9 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
     };
   }
   const recentRows: Row[] = await db(T.tasks).where('service_id', svc.id).orderBy('id', 'desc').limit(10);
-  const plan = svc.params ? (JSON.parse(svc.params) as ServicePlan) : null;
   return {
-    service_id: whmcsServiceId, mode: svc.mode, state: svc.state, domain: svc.domain ?? plan?.domain ?? null, username: svc.username,
-    product_id: svc.product_id === null ? null : Number(svc.product_id), client_id: svc.client_id === null ? null : Number(svc.client_id),
-    created_at: Number(svc.created_at), updated_at: Number(svc.updated_at),
+    service_id: whmcsServiceId, mode: svc.mode, state: svc.state, domain: svc.domain ?? svc.plan?.domain ?? null, username: svc.username,
+    product_id: svc.productId, client_id: svc.clientId, created_at: svc.createdAt, updated_at: svc.updatedAt,
     accounts: held.map((h: Row) => ({ role: h.role, server: nameOf.get(Number(h.server_id)) ?? `#${h.server_id}`, account: h.account })),
     progress,
     recent: recentRows.map((t) => ({ label: stepLabel(t.type, serverName(t.target)), status: t.status, at: Number(t.finished_at ?? t.started_at ?? t.created_at) })),

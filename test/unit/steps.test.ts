@@ -4,9 +4,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveProduct, type ProductInput } from '../../daemon/pipelines/product.ts';
-import { accountNames } from '../../daemon/pipelines/names.ts';
-import { place, type FleetServer, type GroupFleet } from '../../daemon/pipelines/placement.ts';
-import { planChain, type Operation, type ServerRefs, type ServicePlan } from '../../daemon/pipelines/plan.ts';
+import type { FleetServer, GroupFleet } from '../../daemon/pipelines/placement.ts';
+import { planChain, type Operation } from '../../daemon/pipelines/plan.ts';
+import { groupRefs, orderDomain, planOrder } from '../../daemon/pipelines/order.ts';
 import { STEPS, stepArgsProblem, stepLabel, type StepType } from '../../daemon/pipelines/steps.ts';
 
 const OPERATIONS: Operation[] = ['deploy', 'suspend', 'unsuspend', 'terminate', 'change-package', 'change-password', 'redeploy', 'verify-repair', 'force-terminate', 'sync-usage'];
@@ -36,26 +36,14 @@ const CASES: Array<[string, ProductInput, GroupFleet]> = [
   ['vanity', input('vanity', { config_options: { vanity_domain: 'sites.example.net' }, custom_fields: { vanity_name: 'alice' } }), fleet([server(10, { web: true }), server(12, { mail: true })])],
 ];
 
-function planFor(whmcsServiceId: number, product: ProductInput, group: GroupFleet): ServicePlan {
-  const p = resolveProduct(product);
-  const placement = place(p, group);
-  const domain = p.vanity ? `${p.vanity.name}.${p.vanity.parent}` : 'shop.example.com';
-  const parent = p.vanity ? group.vanity.find((v) => v.domain === p.vanity!.parent)! : null;
-  return {
-    whmcsServiceId, groupId: group.id, domain, email: '', product: p, placement, names: accountNames(whmcsServiceId, domain, p.mode, placement.unified !== null),
-    vanity: p.vanity && parent ? { parent: parent.domain, name: p.vanity.name, mailUser: parent.mailUser, dnsUser: parent.dnsUser } : null,
-  };
-}
-
-const refsOf = (g: GroupFleet): ServerRefs => new Map([...g.members, ...g.dns].map((s) => [s.id, { id: s.id, name: s.name, driver: s.driver }]));
-
 describe('step declarations', () => {
   test('every planned step carries exactly the arguments its type declares', () => {
     const seen = new Set<StepType>();
     for (const [name, product, group] of CASES) {
-      const plan = planFor(42, product, group);
+      const p = resolveProduct(product);
+      const { plan } = planOrder({ whmcsServiceId: 42, domain: orderDomain(p, 'shop.example.com'), email: '' }, p, group);
       for (const op of OPERATIONS) {
-        for (const s of planChain(op, plan, refsOf(group)).steps) {
+        for (const s of planChain(op, plan, groupRefs(group)).steps) {
           seen.add(s.type);
           assert.equal(stepArgsProblem(s.type, s.args, true), null, `${name}, ${op}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
         }
