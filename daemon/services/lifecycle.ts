@@ -18,7 +18,7 @@ import {
 } from './store.ts';
 
 export interface CreateBody extends ProductInput {
-  service_id: number;
+  whmcs_service_id: number;
   client_id: number;
   product_id: number;
   domain?: string;
@@ -30,7 +30,7 @@ export interface CreateBody extends ProductInput {
 
 export interface LifecycleAnswer {
   ok: true;
-  service_id: number;
+  whmcs_service_id: number;
   chain_id: number | null;
   state: string;
   /** False when the call found its work already there and changed nothing. */
@@ -74,7 +74,7 @@ export async function createService(db: Knex, masterKey: Buffer, raw: unknown): 
 }
 
 async function createIn(trx: Knex.Transaction, body: CreateBody, product: ProductPlan, domain: string, sealed: string): Promise<LifecycleAnswer> {
-  const whmcsServiceId = body.service_id;
+  const whmcsServiceId = body.whmcs_service_id;
   const existing = await serviceByWhmcsId(trx, whmcsServiceId);
   if (existing && existing.state !== 'terminated') {
     if (existing.mode !== product.mode) {
@@ -85,9 +85,9 @@ async function createIn(trx: Knex.Transaction, body: CreateBody, product: Produc
     if (existing.state === 'failed' && !chain) {
       const r = await enqueue(trx, existing.id, 'deploy', await planFor(trx, 'deploy', planOf(existing)));
       await setState(trx, existing.id, 'deploying');
-      return { ok: true, service_id: whmcsServiceId, chain_id: r?.chainId ?? null, state: 'deploying', created: true };
+      return { ok: true, whmcs_service_id: whmcsServiceId, chain_id: r?.chainId ?? null, state: 'deploying', created: true };
     }
-    return { ok: true, service_id: whmcsServiceId, chain_id: chain ? Number(chain.id) : null, state: existing.state, created: false, message: 'the service already exists; nothing was changed' };
+    return { ok: true, whmcs_service_id: whmcsServiceId, chain_id: chain ? Number(chain.id) : null, state: existing.state, created: false, message: 'the service already exists; nothing was changed' };
   }
 
   const other = await domainHeldBy(trx, domain, whmcsServiceId);
@@ -102,7 +102,7 @@ async function createIn(trx: Knex.Transaction, body: CreateBody, product: Produc
   }, existing?.id);
   await writeHoldings(trx, serviceId, order.holdings);
   const r = await enqueue(trx, serviceId, 'deploy', order.chain);
-  return { ok: true, service_id: whmcsServiceId, chain_id: r?.chainId ?? null, state: 'deploying', created: true };
+  return { ok: true, whmcs_service_id: whmcsServiceId, chain_id: r?.chainId ?? null, state: 'deploying', created: true };
 }
 
 const SCHEMA_OF: Record<Exclude<Operation, 'deploy'>, 'SuspendService' | 'ChangePackage' | 'ChangePassword' | 'Empty'> = {
@@ -127,7 +127,7 @@ export async function serviceOperation(db: Knex, masterKey: Buffer, op: Exclude<
 
   return inTx(db, async (trx) => {
     const svc = await knownService(trx, whmcsServiceId);
-    const answer = (chainId: number | null, created: boolean, state: string, message?: string): LifecycleAnswer => ({ ok: true, service_id: whmcsServiceId, chain_id: chainId, state, created, ...(message ? { message } : {}) });
+    const answer = (chainId: number | null, created: boolean, state: string, message?: string): LifecycleAnswer => ({ ok: true, whmcs_service_id: whmcsServiceId, chain_id: chainId, state, created, ...(message ? { message } : {}) });
     if (svc.state === 'terminated') {
       if (op === 'terminate' || op === 'force-terminate') return answer(null, false, 'terminated', 'the service is already terminated');
       throw new InputError('', `service ${whmcsServiceId} is terminated; run CreateAccount to provision it again`, 409);
@@ -180,8 +180,8 @@ export async function redeployZones(db: Knex, serverId: number): Promise<{ serve
 /** Each zone's deploy state on each DNS server (optionally one server). */
 export async function zoneStates(db: Knex, serverId?: number): Promise<Array<Record<string, unknown>>> {
   let q = db(`${T.dnsZones} as z`).join(T.services + ' as s', 's.id', 'z.service_id').join(T.servers + ' as v', 'v.id', 'z.server_id')
-    .select('s.whmcs_service_id as service_id', 'z.zone', 'z.server_id', 'v.name as server', 'z.state', 'z.records', 'z.records_sha256', 'z.last_error', 'z.updated_at')
+    .select('s.whmcs_service_id', 'z.zone', 'z.server_id', 'v.name as server', 'z.state', 'z.records', 'z.records_sha256', 'z.last_error', 'z.updated_at')
     .orderBy(['z.zone', 'z.server_id']);
   if (serverId !== undefined) q = q.where('z.server_id', serverId);
-  return (await q).map((r: Row) => ({ ...r, service_id: Number(r.service_id), server_id: Number(r.server_id), records: Number(r.records), updated_at: Number(r.updated_at) }));
+  return (await q).map((r: Row) => ({ ...r, whmcs_service_id: Number(r.whmcs_service_id), server_id: Number(r.server_id), records: Number(r.records), updated_at: Number(r.updated_at) }));
 }

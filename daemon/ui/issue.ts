@@ -7,17 +7,17 @@ import { T } from '../common/tables.ts';
 import { InputError } from '../common/errors.ts';
 import { newLink } from './links.ts';
 
-export interface UiLinkBody { audience: 'client' | 'admin'; service_id?: number; page?: string }
+export interface UiLinkBody { audience: 'client' | 'admin'; whmcs_service_id?: number; page?: string }
 
 export async function issueUiLink(deps: { db: Knex; secret: string }, body: UiLinkBody, req: Request): Promise<{ ok: true; url: string; path: string; expires_at: number }> {
   if (body.audience === 'client') {
-    if (body.service_id === undefined) throw new InputError('service_id', 'is required for a client link');
+    if (body.whmcs_service_id === undefined) throw new InputError('whmcs_service_id', 'is required for a client link');
     if (body.page !== undefined) throw new InputError('page', 'is for admin links only; a client link opens its service\'s page');
   }
-  if (body.service_id !== undefined && !(await deps.db(T.services).where('whmcs_service_id', body.service_id).first('id'))) {
-    throw new InputError('service_id', `service ${body.service_id} is not known to hostbridge`, 404);
+  if (body.whmcs_service_id !== undefined && !(await deps.db(T.services).where('whmcs_service_id', body.whmcs_service_id).first('id'))) {
+    throw new InputError('whmcs_service_id', `service ${body.whmcs_service_id} is not known to hostbridge`, 404);
   }
-  const { token, expiresAt } = newLink(deps.secret, body.audience, { serviceId: body.service_id, page: body.page });
+  const { token, expiresAt } = newLink(deps.secret, body.audience, { serviceId: body.whmcs_service_id, page: body.page });
   const path = `/ui/link?t=${token}`;
   const host = String(req.headers.host ?? '');
   const base = /^[A-Za-z0-9.:[\]-]{1,300}$/.test(host) ? `${req.protocol}://${host}` : '';

@@ -174,7 +174,7 @@ function hostbridge_CreateAccount(array $params): string
 {
     return hostbridge_run($params, 'CreateAccount', 'POST', '/v1/services', static function (array $p): array {
         return [
-            'service_id' => hostbridge_serviceId($p),
+            'whmcs_service_id' => hostbridge_serviceId($p),
             'client_id' => hostbridge_int($p['userid'] ?? null),
             'product_id' => hostbridge_int($p['pid'] ?? null),
             'domain' => hostbridge_str($p['domain'] ?? ''),
