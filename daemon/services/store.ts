@@ -97,10 +97,10 @@ export async function lockPlans(trx: Knex.Transaction, ids: number[]): Promise<A
 
 function columns(trx: Knex.Transaction, w: ServiceWrite): Row {
   return {
-    mode: w.plan.product.mode, state: w.state, domain: w.plan.domain, params: JSON.stringify(w.plan), placement: JSON.stringify(w.plan.placement),
+    mode: w.plan.product.mode, state: w.state, domain: w.plan.domain, params: JSON.stringify(w.plan),
     // The names are kept beside the sealed password, stored before the first remote call.
     names: JSON.stringify({ ...w.plan.names, password_sealed: w.passwordSealed }),
-    client_id: w.clientId, product_id: w.productId, group_id: w.plan.groupId, username: w.username, email: w.email,
+    client_id: w.clientId, product_id: w.productId, username: w.username, email: w.email,
     updated_at: nowMs(trx),
   };
 }

@@ -93,7 +93,7 @@ for (const dialect of DIALECTS) {
       for (const id of [201, 202, 203, 204]) {
         const r = await call(url, 'POST', '/v1/services', createBody(id, fleet.groupId));
         assert.equal(r.status, 200, JSON.stringify(r.body));
-        webs.push(JSON.parse((await serviceRow(id)).placement).web);
+        webs.push(JSON.parse((await serviceRow(id)).params).placement.web);
       }
       const counts = await db()('mod_hostbridge_service_servers').whereIn('server_id', fleet.web).select('server_id').count({ n: '*' }).groupBy('server_id');
       const spread = counts.map((c) => Number(c.n)).sort();
