@@ -17,8 +17,6 @@ export interface HostingDeps {
   fleet: FleetAccess;
 }
 
-export type { ServiceFacts };
-
 export interface LoadedService {
   id: number;
   state: string;
