@@ -5,6 +5,7 @@ import * as m002 from './20261123000002_fleet_api.ts';
 import * as m003 from './20261123000003_deploy_state.ts';
 import * as m004 from './20261123000004_ui.ts';
 import * as m005 from './20261123000005_server_health.ts';
+import * as m006 from './20261202000006_drop_unread.ts';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -14,4 +15,5 @@ export const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261123000003_deploy_state', m003],
   ['20261123000004_ui', m004],
   ['20261123000005_server_health', m005],
+  ['20261202000006_drop_unread', m006],
 ];

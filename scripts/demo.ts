@@ -67,12 +67,12 @@ async function api(baseUrl: string, secret: string, method: string, p: string, b
   }
 }
 
-// --- `npm run demo -- get <path>` and `npm run demo -- link <service_id>` ----------------------------
+// --- `npm run demo -- get <path>` and `npm run demo -- link <whmcs_service_id>` ----------------------------
 
 const USAGE = [
   'usage: npm run demo                         run the demo',
   '       npm run demo -- get <path>           a signed GET against the running demo (e.g. /v1/services/101)',
-  '       npm run demo -- link <service_id>    a fresh customer link to a service\'s page (it opens once, and expires)',
+  '       npm run demo -- link <whmcs_service_id>    a fresh customer link to a service\'s page (it opens once, and expires)',
 ].join('\n') + '\n';
 
 async function toRunningDemo(command: 'get' | 'link', arg: string | undefined): Promise<number> {
@@ -92,7 +92,7 @@ async function toRunningDemo(command: 'get' | 'link', arg: string | undefined): 
   const secret = fs.readFileSync(path.join(dir, 'shared-secret'), 'utf8').trim();
   const r = command === 'get'
     ? await api(state.url, secret, 'GET', arg!)
-    : await api(state.url, secret, 'POST', '/v1/ui-links', { audience: 'client', service_id: Number(arg) });
+    : await api(state.url, secret, 'POST', '/v1/ui-links', { audience: 'client', whmcs_service_id: Number(arg) });
   if (command === 'link' && r.status === 200 && typeof r.body?.url === 'string') {
     process.stdout.write(r.body.url + '\n');
     return 0;
@@ -152,7 +152,7 @@ function orderBody(serviceId: number, groupId: number, mode: Order['mode'], doma
     configoption12: '512', configoption13: '256',
   });
   return {
-    service_id: serviceId, client_id: 1, product_id: { split: 1, unified: 2, vanity: 3 }[mode], domain, username,
+    whmcs_service_id: serviceId, client_id: 1, product_id: { split: 1, unified: 2, vanity: 3 }[mode], domain, username,
     // A customer password as WHMCS generates one; never printed.
     password: crypto.randomBytes(12).toString('base64url') + 'A1!',
     email: `owner@${vanity ? vanity.parent : domain}`, server_group_id: groupId, product,
@@ -465,7 +465,7 @@ async function main(): Promise<number> {
     say(`  Admin:    ${url}/ui/login  password ${password}`);
     let ttlMin = 0;
     for (const o of orders) {
-      const r = await api(url, secret, 'POST', '/v1/ui-links', { audience: 'client', service_id: o.serviceId });
+      const r = await api(url, secret, 'POST', '/v1/ui-links', { audience: 'client', whmcs_service_id: o.serviceId });
       if (r.status !== 200 || typeof r.body?.url !== 'string') throw new DemoError(`issuing a customer link for service ${o.serviceId}: ${r.status} ${JSON.stringify(r.body)}`);
       say(`  Customer: ${o.mode.padEnd(7)} ${o.name.padEnd(width)}  ${r.body.url}`);
       if (typeof r.body.expires_at === 'number') ttlMin = Math.max(1, Math.round((r.body.expires_at * 1000 - Date.now()) / 60_000));

@@ -356,7 +356,7 @@ final class ModuleTest extends TestCase
         self::assertSame($first['progress']['chain_id'], $again['progress']['chain_id'], 'the repeat must not add a chain');
         self::assertSame($first['created_at'], $again['created_at']);
         $accounts = $client->request('GET', '/v1/accounts', null)['data']['accounts'];
-        self::assertCount(1, array_filter($accounts, static fn (array $a): bool => $a['service_id'] === 4800));
+        self::assertCount(1, array_filter($accounts, static fn (array $a): bool => $a['whmcs_service_id'] === 4800));
     }
 
     public function testCreateAccountBodyAndLogMasking(): void
@@ -374,10 +374,10 @@ final class ModuleTest extends TestCase
         }
         $body = json_decode(json_encode($entry['request']['body']), true);
         self::assertSame(
-            ['service_id', 'client_id', 'product_id', 'domain', 'username', 'password', 'email', 'server_group_id', 'product', 'config_options', 'custom_fields'],
+            ['whmcs_service_id', 'client_id', 'product_id', 'domain', 'username', 'password', 'email', 'server_group_id', 'product', 'config_options', 'custom_fields'],
             array_keys($body),
         );
-        self::assertSame(4711, $body['service_id']);
+        self::assertSame(4711, $body['whmcs_service_id']);
         self::assertSame(12, $body['client_id']);
         self::assertSame(3, $body['product_id']);
         self::assertSame(2, $body['server_group_id']);

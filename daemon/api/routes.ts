@@ -1,5 +1,6 @@
 // The /v1 routes behind the signature: one per WHMCS module call, the reads the module's pages
-// and usage billing need, and the fleet inventory. Each route checks its body against its schema
+// and usage billing need, and the fleet inventory. A service in a path, a body or an answer is
+// named by WHMCS's id (whmcs_service_id); hostbridge's own row id never leaves the daemon. Each route checks its body against its schema
 // (schemas.ts) before it touches anything; lifecycle routes only write rows and answer.
 import type express from 'express';
 import type { Request, Response, NextFunction } from 'express';
@@ -56,29 +57,29 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
   app.post('/v1/services/:id/actions/:action', wrap(async (req, res) => {
     const op = ACTIONS[String(req.params.action)];
     if (!op) throw new InputError('', `unknown action "${String(req.params.action).slice(0, 40)}"; one of ${Object.keys(ACTIONS).join(', ')}`, 404);
-    res.json(woke(await serviceOperation(queue, masterKey, op, pathId(req.params.id, 'service id'), jsonBody(req))));
+    res.json(woke(await serviceOperation(queue, masterKey, op, pathId(req.params.id, 'WHMCS service id'), jsonBody(req))));
   }));
   app.post('/v1/services/:id/:op', wrap(async (req, res) => {
     const op = OPERATIONS[String(req.params.op)];
     if (!op) throw new InputError('', `unknown operation "${String(req.params.op).slice(0, 40)}"; one of ${Object.keys(OPERATIONS).join(', ')}`, 404);
-    res.json(woke(await serviceOperation(queue, masterKey, op, pathId(req.params.id, 'service id'), jsonBody(req))));
+    res.json(woke(await serviceOperation(queue, masterKey, op, pathId(req.params.id, 'WHMCS service id'), jsonBody(req))));
   }));
   app.get('/v1/services/:id', wrap(async (req, res) => {
-    res.json({ ok: true, service: await serviceView(db, pathId(req.params.id, 'service id')) });
+    res.json({ ok: true, service: await serviceView(db, pathId(req.params.id, 'WHMCS service id')) });
   }));
   app.get('/v1/services/:id/view', wrap(async (req, res) => {
     const audience = String(req.query.audience ?? 'client');
     if (audience !== 'client' && audience !== 'admin') throw new InputError('audience', 'must be client or admin', 400);
-    const v = await serviceView(db, pathId(req.params.id, 'service id'));
+    const v = await serviceView(db, pathId(req.params.id, 'WHMCS service id'));
     res.json({ ok: true, state: v.state, ...renderServiceFragment(v, audience as Audience) });
   }));
 
   app.get('/v1/usage', wrap(async (req, res) => {
     let ids: number[] | null = null;
-    if (req.query.service_ids !== undefined) {
-      const list = String(req.query.service_ids).split(',').filter((s) => s !== '');
-      if (list.length > 10000) throw new InputError('service_ids', 'may list at most 10000 ids', 400);
-      ids = list.map((s) => pathId(s, 'service_ids entry'));
+    if (req.query.whmcs_service_ids !== undefined) {
+      const list = String(req.query.whmcs_service_ids).split(',').filter((s) => s !== '');
+      if (list.length > 10000) throw new InputError('whmcs_service_ids', 'may list at most 10000 ids', 400);
+      ids = list.map((s) => pathId(s, 'whmcs_service_ids entry'));
     }
     res.json({ ok: true, services: await usage(db, ids) });
   }));

@@ -25,9 +25,9 @@ const empty = { type: 'object', additionalProperties: false, properties: {} } as
 export const SCHEMAS = {
   CreateService: {
     type: 'object', additionalProperties: false,
-    required: ['service_id', 'client_id', 'product_id', 'password', 'server_group_id', 'product'],
+    required: ['whmcs_service_id', 'client_id', 'product_id', 'password', 'server_group_id', 'product'],
     properties: {
-      service_id: id,
+      whmcs_service_id: id,
       client_id: { type: 'integer', minimum: 0, maximum: 2147483647 },
       product_id: id,
       domain: plain(253),
@@ -95,7 +95,7 @@ export const SCHEMAS = {
     type: 'object', additionalProperties: false, required: ['audience'],
     properties: {
       audience: { enum: ['client', 'admin'] },
-      service_id: id,
+      whmcs_service_id: id,
       page: text(40, { pattern: '^(overview|tasks|servers|groups|log|statistics|settings|services/[1-9][0-9]{0,9}|tasks/[1-9][0-9]{0,17})$' }),
     },
   },

@@ -107,7 +107,6 @@ export interface ServiceSpec {
   whmcsServiceId: number;
   mode: string;
   state?: string;
-  placement?: unknown;
   /** Generated names (Hestia users, passwords' references…), stored before the first remote call. */
   names?: unknown;
   params?: unknown;
@@ -125,7 +124,6 @@ export async function createServiceWithChain(
     if (!row) {
       const [id] = await trx(T.services).insert({
         whmcs_service_id: service.whmcsServiceId, mode: service.mode, state: service.state ?? 'pending',
-        placement: service.placement === undefined ? null : JSON.stringify(service.placement),
         names: service.names === undefined ? null : JSON.stringify(service.names),
         params: service.params === undefined ? null : JSON.stringify(service.params),
         created_at: nowMs(trx), updated_at: nowMs(trx),

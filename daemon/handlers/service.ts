@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import type { TaskRegistry } from '../engine/registry.ts';
 import { TerminalError } from '../common/errors.ts';
 import { T } from '../common/tables.ts';
+import { stepArgs } from './step-args.ts';
 
 export function registerServiceHandlers(registry: TaskRegistry, db: Knex): TaskRegistry {
   registry.register({
@@ -15,7 +16,7 @@ export function registerServiceHandlers(registry: TaskRegistry, db: Knex): TaskR
     async run(ctx) {
       const serviceId = ctx.task.serviceId;
       if (serviceId === null) throw new TerminalError('service.close needs a service');
-      const force = (ctx.task.args as { force?: boolean } | null)?.force === true;
+      const { force } = stepArgs(ctx, 'service.close');
       await db.transaction(async (trx) => {
         const left = await trx(T.holdings).join(T.servers, `${T.servers}.id`, `${T.holdings}.server_id`).where(`${T.holdings}.service_id`, serviceId)
           .select(`${T.holdings}.role`, `${T.holdings}.account`, `${T.servers}.name`);

@@ -124,9 +124,9 @@ export async function loadSession(db: Knex, token: string | undefined): Promise<
 }
 
 /** Lets a client session see one more service (a second link opened in the same browser). */
-export async function widenClientSession(db: Knex, s: Session, serviceId: number): Promise<void> {
-  if (s.services.includes(serviceId)) return;
-  const services = [...s.services, serviceId].slice(-50);
+export async function widenClientSession(db: Knex, s: Session, whmcsServiceId: number): Promise<void> {
+  if (s.services.includes(whmcsServiceId)) return;
+  const services = [...s.services, whmcsServiceId].slice(-50);
   await db(T.uiSessions).where('id', s.id).update({ scope: services.join(',') });
   s.services = services;
 }

@@ -11,11 +11,11 @@ import type { PageDeps } from './deps.ts';
 import { phase, progressOf } from './progress.ts';
 
 /** The service as its pages show it; a 404 page when hostbridge does not know it. */
-export async function viewOf(db: Knex, serviceId: number): Promise<ServiceView> {
+export async function viewOf(db: Knex, whmcsServiceId: number): Promise<ServiceView> {
   try {
-    return await serviceView(db, serviceId);
+    return await serviceView(db, whmcsServiceId);
   } catch (err) {
-    if (err instanceof InputError && err.status === 404) throw new UiError(404, `Service ${serviceId} is not known here.`);
+    if (err instanceof InputError && err.status === 404) throw new UiError(404, `Service ${whmcsServiceId} is not known here.`);
     throw err;
   }
 }

@@ -82,10 +82,10 @@ export function requireAdmin(req: Request): Session {
 }
 
 /** The session may see this service: an admin, or a client whose link named it. */
-export function requireService(req: Request, serviceId: number): Session {
+export function requireService(req: Request, whmcsServiceId: number): Session {
   const s = req.uiSession;
   if (!s) throw new UiError(401, 'This page needs a link from your client area. Open your service in WHMCS again.');
-  if (s.kind === 'admin' || s.services.includes(serviceId)) return s;
+  if (s.kind === 'admin' || s.services.includes(whmcsServiceId)) return s;
   throw new UiError(403, 'This link does not open that service.');
 }
 

@@ -36,10 +36,10 @@ export function signLink(secret: string, payload: LinkPayload): string {
   return `${body}.${mac}`;
 }
 
-export function newLink(secret: string, audience: 'client' | 'admin', opts: { serviceId?: number; page?: string; nowS?: number; ttlS?: number }): { token: string; expiresAt: number } {
+export function newLink(secret: string, audience: 'client' | 'admin', opts: { whmcsServiceId?: number; page?: string; nowS?: number; ttlS?: number }): { token: string; expiresAt: number } {
   const e = (opts.nowS ?? Math.floor(Date.now() / 1000)) + (opts.ttlS ?? LINK_TTL_S);
   const payload: LinkPayload = { a: audience, e, j: crypto.randomBytes(12).toString('hex') };
-  if (opts.serviceId !== undefined) payload.s = opts.serviceId;
+  if (opts.whmcsServiceId !== undefined) payload.s = opts.whmcsServiceId;
   if (opts.page !== undefined) payload.p = opts.page;
   return { token: signLink(secret, payload), expiresAt: e };
 }
@@ -82,7 +82,7 @@ export async function consumeLink(db: Knex, p: LinkPayload): Promise<boolean> {
   return true;
 }
 
-export interface UiLinkBody { audience: 'client' | 'admin'; service_id?: number; page?: string }
+export interface UiLinkBody { audience: 'client' | 'admin'; whmcs_service_id?: number; page?: string }
 
 /**
  * The answer to POST /v1/ui-links (the body already checked against its schema). The url is built
@@ -91,13 +91,13 @@ export interface UiLinkBody { audience: 'client' | 'admin'; service_id?: number;
  */
 export async function issueUiLink(deps: { db: Knex; secret: string }, body: UiLinkBody, req: Request): Promise<{ ok: true; url: string; path: string; expires_at: number }> {
   if (body.audience === 'client') {
-    if (body.service_id === undefined) throw new InputError('service_id', 'is required for a client link');
+    if (body.whmcs_service_id === undefined) throw new InputError('whmcs_service_id', 'is required for a client link');
     if (body.page !== undefined) throw new InputError('page', 'is for admin links only; a client link opens its service\'s page');
   }
-  if (body.service_id !== undefined && !(await serviceKnown(deps.db, body.service_id))) {
-    throw new InputError('service_id', `service ${body.service_id} is not known to hostbridge`, 404);
+  if (body.whmcs_service_id !== undefined && !(await serviceKnown(deps.db, body.whmcs_service_id))) {
+    throw new InputError('whmcs_service_id', `service ${body.whmcs_service_id} is not known to hostbridge`, 404);
   }
-  const { token, expiresAt } = newLink(deps.secret, body.audience, { serviceId: body.service_id, page: body.page });
+  const { token, expiresAt } = newLink(deps.secret, body.audience, { whmcsServiceId: body.whmcs_service_id, page: body.page });
   const path = `/ui/link?t=${token}`;
   const host = String(req.headers.host ?? '');
   const base = /^[A-Za-z0-9.:[\]-]{1,300}$/.test(host) ? `${req.protocol}://${host}` : '';

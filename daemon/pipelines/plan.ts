@@ -1,11 +1,12 @@
 // The chains of a service, per mode and per operation, as pure functions of its stored plan.
 // Each step is one idempotent task on one target ("server:<id>", so one command runs at a time
-// per node across all daemons). Arguments carry names and ids only; a task reads the fleet's
-// credentials and the service's password (both encrypted at rest) when it runs.
-import type { StepSpec } from '../engine/chains.ts';
+// per node across all daemons), made with steps.ts's constructor so it carries exactly the
+// arguments its type declares; a task reads the fleet's credentials and the service's password
+// (both encrypted at rest) when it runs.
 import type { AccountNames } from './names.ts';
 import type { Driver, Placement } from './placement.ts';
 import type { ProductPlan } from './product.ts';
+import { plannedStep as step, type PlannedStep, type StepArgs } from './steps.ts';
 
 /** What is stored with the service (mod_hostbridge_services.params): never a secret. */
 export interface ServicePlan {
@@ -24,34 +25,6 @@ export interface ServerRef { id: number; name: string; driver: Driver }
 export type Operation =
   | 'deploy' | 'suspend' | 'unsuspend' | 'terminate' | 'change-package' | 'change-password'
   | 'redeploy' | 'verify-repair' | 'force-terminate' | 'sync-usage';
-
-/** What the customer and the admin read for each step type. */
-export const STEP_LABELS: Record<string, string> = {
-  'account.package': 'Configuring hosting plan',
-  'account.user': 'Setting up account',
-  'web.domain': 'Configuring web hosting',
-  'mail.domain': 'Adding mail domain with DKIM',
-  'dns.zone': 'Publishing DNS zone',
-  'ssl.seed': 'Requesting SSL certificate',
-  'vanity.mailbox': 'Creating mailbox',
-  'vanity.record': 'Publishing DNS record',
-  'account.suspend': 'Suspending account',
-  'account.unsuspend': 'Unsuspending account',
-  'account.delete': 'Removing account',
-  'dns.zone-delete': 'Removing DNS zone',
-  'vanity.mailbox-state': 'Updating mailbox',
-  'vanity.record-state': 'Updating DNS record',
-  'vanity.mailbox-delete': 'Removing mailbox',
-  'vanity.record-delete': 'Removing DNS record',
-  'account.password': 'Changing password',
-  'service.close': 'Closing the service',
-  'usage.sync': 'Collecting usage',
-};
-
-export function stepLabel(type: string, serverName?: string | null): string {
-  const label = STEP_LABELS[type] ?? type;
-  return serverName ? `${label} on ${serverName}` : label;
-}
 
 const target = (id: number) => `server:${id}`;
 
@@ -88,32 +61,49 @@ export function holdings(plan: ServicePlan): Holding[] {
   return out;
 }
 
-function driverOf(servers: Map<number, ServerRef>, id: number): Driver {
+/** The servers a plan refers to, by id: what the planner needs to know of the fleet. */
+export type ServerRefs = Map<number, ServerRef>;
+
+/** Every server a plan places a role on (the ids to read ServerRefs for). */
+export function planServerIds(plan: ServicePlan): number[] {
+  return [...new Set(holdings(plan).map((h) => h.serverId))];
+}
+
+function driverOf(servers: ServerRefs, id: number): Driver {
   const s = servers.get(id);
   if (!s) throw new Error(`server ${id} of the service is no longer in the inventory`);
   return s.driver;
 }
 
-function deploySteps(plan: ServicePlan, servers: Map<number, ServerRef>): StepSpec[] {
-  const steps: StepSpec[] = [];
+/** A name the plan must hold for this step; its absence is a planning defect, not bad input. */
+function must(value: string | null | undefined, what: string): string {
+  if (!value) throw new Error(`the service's plan has no ${what}`);
+  return value;
+}
+
+/** Steps that change a service's state on its servers, and what its state becomes. */
+export interface PlannedChain { steps: PlannedStep[]; successState: string | null; failureState: string | null }
+
+function deploySteps(plan: ServicePlan, servers: ServerRefs): PlannedStep[] {
+  const steps: PlannedStep[] = [];
   const { placement: p, names: n, product, domain } = plan;
-  const svc = plan.whmcsServiceId;
-  const account = (role: 'web' | 'mail' | 'all', serverId: number) => {
-    const base = { service: svc, role, server: serverId, user: n.users[role], package: n.packages[role] };
-    steps.push({ step: `${role}.package`, type: 'account.package', target: target(serverId), args: base });
-    steps.push({ step: `${role}.user`, type: 'account.user', target: target(serverId), args: base });
+  const account = (role: 'web' | 'mail' | 'all', server: number) => {
+    const user = must(n.users[role], `${role} user`);
+    const pkg = must(n.packages[role], `${role} package`);
+    steps.push(step('account.package', `${role}.package`, target(server), { role, server, user, package: pkg }));
+    steps.push(step('account.user', `${role}.user`, target(server), { server, user, package: pkg }));
   };
   if (product.mode === 'vanity' && plan.vanity) {
     const v = plan.vanity;
     if (p.web !== null) {
       account('web', p.web);
-      steps.push({ step: 'web.domain', type: 'web.domain', target: target(p.web), args: { service: svc, server: p.web, user: n.users.web, domain } });
+      steps.push(step('web.domain', 'web.domain', target(p.web), { server: p.web, user: must(n.users.web, 'web user'), domain }));
     }
     if (p.mail !== null) {
-      steps.push({ step: 'vanity.mailbox', type: 'vanity.mailbox', target: target(p.mail), args: { service: svc, server: p.mail, user: v.mailUser, domain: v.parent, account: v.name } });
+      steps.push(step('vanity.mailbox', 'vanity.mailbox', target(p.mail), { server: p.mail, user: must(v.mailUser, 'vanity mail user'), domain: v.parent, account: v.name }));
     }
     for (const d of p.dns) {
-      steps.push({ step: 'vanity.record', type: 'vanity.record', target: target(d), args: { service: svc, server: d, driver: driverOf(servers, d), user: v.dnsUser, zone: v.parent, record: v.name } });
+      steps.push(step('vanity.record', 'vanity.record', target(d), { server: d, driver: driverOf(servers, d), user: v.dnsUser, zone: v.parent, record: v.name }));
     }
   } else {
     const webAt = p.unified ?? p.web;
@@ -122,90 +112,92 @@ function deploySteps(plan: ServicePlan, servers: Map<number, ServerRef>): StepSp
     if (p.web !== null) account('web', p.web);
     if (product.roles.web && webAt !== null) {
       const role = p.unified !== null ? 'all' : 'web';
-      steps.push({ step: 'web.domain', type: 'web.domain', target: target(webAt), args: { service: svc, server: webAt, user: n.users[role], domain } });
+      steps.push(step('web.domain', 'web.domain', target(webAt), { server: webAt, user: must(n.users[role], `${role} user`), domain }));
     }
     if (p.mail !== null) account('mail', p.mail);
     if (product.roles.mail && mailAt !== null) {
       const role = p.unified !== null ? 'all' : 'mail';
-      steps.push({ step: 'mail.domain', type: 'mail.domain', target: target(mailAt), args: { service: svc, server: mailAt, user: n.users[role], domain } });
+      steps.push(step('mail.domain', 'mail.domain', target(mailAt), { server: mailAt, user: must(n.users[role], `${role} user`), domain }));
     }
     for (const d of p.dns) {
-      steps.push({ step: 'dns.zone', type: 'dns.zone', target: target(d), args: { service: svc, server: d, driver: driverOf(servers, d), user: dnsUser(plan, d), domain } });
+      steps.push(step('dns.zone', 'dns.zone', target(d), { server: d, driver: driverOf(servers, d), user: must(dnsUser(plan, d), 'DNS user'), domain }));
     }
   }
   const sslAt = p.unified ?? p.web;
   if (product.roles.web && sslAt !== null) {
-    const user = p.unified !== null ? n.users.all : n.users.web;
-    steps.push({ step: 'ssl.seed', type: 'ssl.seed', target: target(sslAt), args: { service: svc, server: sslAt, user, domain } });
+    const role = p.unified !== null ? 'all' : 'web';
+    steps.push(step('ssl.seed', 'ssl.seed', target(sslAt), { server: sslAt, user: must(n.users[role], `${role} user`), domain }));
   }
   return steps;
 }
 
 /** The steps that publish the service's DNS on one server: its zone, or its vanity record. */
-export function zoneSteps(plan: ServicePlan, servers: Map<number, ServerRef>, serverId: number): StepSpec[] {
+export function zoneSteps(plan: ServicePlan, servers: ServerRefs, serverId: number): PlannedStep[] {
   return deploySteps(plan, servers).filter((s) => s.target === target(serverId) && (s.type === 'dns.zone' || s.type === 'vanity.record'));
 }
 
 /** One step per holding, of the given task type (vanity holdings get their own types). */
-function perHolding(plan: ServicePlan, servers: Map<number, ServerRef>, kind: 'suspend' | 'unsuspend' | 'delete' | 'password'): StepSpec[] {
-  const svc = plan.whmcsServiceId;
-  const steps: StepSpec[] = [];
+function perHolding(plan: ServicePlan, servers: ServerRefs, kind: 'suspend' | 'unsuspend' | 'delete' | 'password'): PlannedStep[] {
+  const steps: PlannedStep[] = [];
   for (const h of holdings(plan)) {
-    const args = { service: svc, server: h.serverId, role: h.role, account: h.account };
-    const t = target(h.serverId);
+    const server = h.serverId;
+    const t = target(server);
     if (h.role === 'mailbox') {
       const v = plan.vanity!;
-      const a = { ...args, user: v.mailUser, domain: v.parent, account: v.name };
-      if (kind === 'delete') steps.push({ step: 'vanity.mailbox-delete', type: 'vanity.mailbox-delete', target: t, args: a });
-      else if (kind === 'password') steps.push({ step: 'vanity.mailbox-password', type: 'account.password', target: t, args: a });
-      else steps.push({ step: `vanity.mailbox-${kind}`, type: 'vanity.mailbox-state', target: t, args: { ...a, state: kind } });
+      const box: StepArgs['vanity.mailbox'] = { server, user: must(v.mailUser, 'vanity mail user'), domain: v.parent, account: v.name };
+      if (kind === 'delete') steps.push(step('vanity.mailbox-delete', 'vanity.mailbox-delete', t, box));
+      else if (kind === 'password') steps.push(step('account.password', 'vanity.mailbox-password', t, { role: 'mailbox', ...box }));
+      else steps.push(step('vanity.mailbox-state', `vanity.mailbox-${kind}`, t, { ...box, state: kind }));
     } else if (h.role === 'record') {
       const v = plan.vanity!;
-      const a = { ...args, driver: driverOf(servers, h.serverId), user: v.dnsUser, zone: v.parent, record: v.name };
-      if (kind === 'delete') steps.push({ step: 'vanity.record-delete', type: 'vanity.record-delete', target: t, args: a });
-      else if (kind !== 'password') steps.push({ step: `vanity.record-${kind}`, type: 'vanity.record-state', target: t, args: { ...a, state: kind } });
-    } else if (h.role === 'dns' && driverOf(servers, h.serverId) === 'powerdns') {
+      const rec: StepArgs['vanity.record'] = { server, driver: driverOf(servers, server), user: v.dnsUser, zone: v.parent, record: v.name };
+      if (kind === 'delete') steps.push(step('vanity.record-delete', 'vanity.record-delete', t, rec));
+      else if (kind !== 'password') steps.push(step('vanity.record-state', `vanity.record-${kind}`, t, { ...rec, state: kind }));
+    } else if (h.role === 'dns' && driverOf(servers, server) === 'powerdns') {
       // A PowerDNS zone has no account: suspension is not a DNS matter, deletion drops the zone.
-      if (kind === 'delete') steps.push({ step: 'dns.zone-delete', type: 'dns.zone-delete', target: t, args: { ...args, driver: 'powerdns', domain: plan.domain } });
-    } else if (kind === 'password') {
-      // DNS-only users never log in; only the accounts the customer uses get the new password.
-      if (h.role !== 'dns') steps.push({ step: `${h.role}.password`, type: 'account.password', target: t, args: { ...args, user: h.account } });
+      if (kind === 'delete') steps.push(step('dns.zone-delete', 'dns.zone-delete', t, { server, domain: plan.domain }));
     } else {
-      steps.push({ step: `${h.role}.${kind}`, type: `account.${kind}`, target: t, args: { ...args, user: h.account } });
+      const user = must(h.account, `${h.role} account`);
+      if (kind === 'delete') steps.push(step('account.delete', `${h.role}.delete`, t, { role: h.role, server, user }));
+      else if (kind === 'suspend') steps.push(step('account.suspend', `${h.role}.suspend`, t, { server, user }));
+      else if (kind === 'unsuspend') steps.push(step('account.unsuspend', `${h.role}.unsuspend`, t, { server, user }));
+      // DNS-only users never log in; only the accounts the customer uses get the new password.
+      else if (h.role !== 'dns') steps.push(step('account.password', `${h.role}.password`, t, { role: h.role, server, user }));
     }
   }
   return steps;
 }
 
-function packageSteps(plan: ServicePlan): StepSpec[] {
-  const svc = plan.whmcsServiceId;
-  const out: StepSpec[] = [];
+function packageSteps(plan: ServicePlan): PlannedStep[] {
+  const out: PlannedStep[] = [];
   for (const h of holdings(plan)) {
+    const server = h.serverId;
     if (h.role === 'web' || h.role === 'mail' || h.role === 'all') {
-      out.push({ step: `${h.role}.package`, type: 'account.package', target: target(h.serverId), args: { service: svc, role: h.role, server: h.serverId, user: h.account, package: plan.names.packages[h.role], apply: true } });
+      const pkg = must(plan.names.packages[h.role], `${h.role} package`);
+      out.push(step('account.package', `${h.role}.package`, target(server), { role: h.role, server, user: must(h.account, `${h.role} account`), package: pkg, apply: true }));
     } else if (h.role === 'mailbox') {
       const v = plan.vanity!;
-      out.push({ step: 'vanity.mailbox', type: 'vanity.mailbox', target: target(h.serverId), args: { service: svc, server: h.serverId, user: v.mailUser, domain: v.parent, account: v.name } });
+      out.push(step('vanity.mailbox', 'vanity.mailbox', target(server), { server, user: must(v.mailUser, 'vanity mail user'), domain: v.parent, account: v.name }));
     }
   }
   return out;
 }
 
-function usageSteps(plan: ServicePlan): StepSpec[] {
+function usageSteps(plan: ServicePlan): PlannedStep[] {
   const seen = new Set<number>();
-  const out: StepSpec[] = [];
+  const out: PlannedStep[] = [];
   for (const h of holdings(plan)) {
     if (h.role === 'record' || seen.has(h.serverId)) continue;
     seen.add(h.serverId);
-    out.push({ step: 'usage.sync', type: 'usage.sync', target: target(h.serverId), args: { server: h.serverId } });
+    out.push(step('usage.sync', 'usage.sync', target(h.serverId), { server: h.serverId }));
   }
   return out;
 }
 
-const close = (plan: ServicePlan, force: boolean): StepSpec => ({ step: 'service.close', type: 'service.close', target: null, args: { service: plan.whmcsServiceId, force } });
+const close = (force: boolean): PlannedStep => step('service.close', 'service.close', null, { force });
 
 /** Steps of an operation, with the service state on success and on failure. */
-export function planChain(op: Operation, plan: ServicePlan, servers: Map<number, ServerRef>): { steps: StepSpec[]; successState: string | null; failureState: string | null } {
+export function planChain(op: Operation, plan: ServicePlan, servers: ServerRefs): PlannedChain {
   switch (op) {
     case 'deploy': return { steps: deploySteps(plan, servers), successState: 'active', failureState: 'failed' };
     case 'verify-repair': return { steps: deploySteps(plan, servers), successState: 'active', failureState: 'failed' };
@@ -215,8 +207,8 @@ export function planChain(op: Operation, plan: ServicePlan, servers: Map<number,
     }
     case 'suspend': return { steps: perHolding(plan, servers, 'suspend'), successState: 'suspended', failureState: null };
     case 'unsuspend': return { steps: perHolding(plan, servers, 'unsuspend'), successState: 'active', failureState: null };
-    case 'terminate': return { steps: [...perHolding(plan, servers, 'delete'), close(plan, false)], successState: 'terminated', failureState: 'terminate-failed' };
-    case 'force-terminate': return { steps: [close(plan, true)], successState: 'terminated', failureState: null };
+    case 'terminate': return { steps: [...perHolding(plan, servers, 'delete'), close(false)], successState: 'terminated', failureState: 'terminate-failed' };
+    case 'force-terminate': return { steps: [close(true)], successState: 'terminated', failureState: null };
     case 'change-package': return { steps: packageSteps(plan), successState: null, failureState: null };
     case 'change-password': return { steps: perHolding(plan, servers, 'password'), successState: null, failureState: null };
     case 'sync-usage': return { steps: usageSteps(plan), successState: null, failureState: null };

@@ -2,8 +2,9 @@
 // usage figures, and the account list of Server Sync. Database reads only, no remote call.
 import type { Knex } from 'knex';
 import { T } from '../common/tables.ts';
-import { stepLabel, type ServicePlan } from '../pipelines/plan.ts';
+import { stepLabel } from '../pipelines/steps.ts';
 import { InputError } from '../common/errors.ts';
+import { serviceByWhmcsId } from './store.ts';
 
 type Row = Record<string, any>;
 
@@ -19,7 +20,7 @@ export interface StepView {
 }
 
 export interface ServiceView {
-  service_id: number;
+  whmcs_service_id: number;
   mode: string;
   state: string;
   domain: string | null;
@@ -45,7 +46,7 @@ export interface ServiceView {
 const SHOWN_ERROR = 500;
 
 export async function serviceView(db: Knex, whmcsServiceId: number): Promise<ServiceView> {
-  const svc: Row | undefined = await db(T.services).where('whmcs_service_id', whmcsServiceId).first();
+  const svc = await serviceByWhmcsId(db, whmcsServiceId);
   if (!svc) throw new InputError('', `service ${whmcsServiceId} is not known to hostbridge`, 404);
   const [servers, held, chain] = await Promise.all([
     db(T.servers).select('id', 'name'),
@@ -71,11 +72,9 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
     };
   }
   const recentRows: Row[] = await db(T.tasks).where('service_id', svc.id).orderBy('id', 'desc').limit(10);
-  const plan = svc.params ? (JSON.parse(svc.params) as ServicePlan) : null;
   return {
-    service_id: whmcsServiceId, mode: svc.mode, state: svc.state, domain: svc.domain ?? plan?.domain ?? null, username: svc.username,
-    product_id: svc.product_id === null ? null : Number(svc.product_id), client_id: svc.client_id === null ? null : Number(svc.client_id),
-    created_at: Number(svc.created_at), updated_at: Number(svc.updated_at),
+    whmcs_service_id: whmcsServiceId, mode: svc.mode, state: svc.state, domain: svc.domain ?? svc.plan?.domain ?? null, username: svc.username,
+    product_id: svc.productId, client_id: svc.clientId, created_at: svc.createdAt, updated_at: svc.updatedAt,
     accounts: held.map((h: Row) => ({ role: h.role, server: nameOf.get(Number(h.server_id)) ?? `#${h.server_id}`, account: h.account })),
     progress,
     recent: recentRows.map((t) => ({ label: stepLabel(t.type, serverName(t.target)), status: t.status, at: Number(t.finished_at ?? t.started_at ?? t.created_at) })),
@@ -83,7 +82,7 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
 }
 
 export interface UsageView {
-  service_id: number;
+  whmcs_service_id: number;
   username: string | null;
   domain: string | null;
   disk_used_mb: number;
@@ -103,7 +102,7 @@ export async function usage(db: Knex, whmcsServiceIds: number[] | null): Promise
   const rows: Row[] = await q;
   const n = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
   return rows.map((r) => ({
-    service_id: Number(r.whmcs_service_id), username: r.username, domain: r.domain,
+    whmcs_service_id: Number(r.whmcs_service_id), username: r.username, domain: r.domain,
     disk_used_mb: n(r.disk_used_mb), disk_limit_mb: n(r.disk_limit_mb), bw_used_mb: n(r.bw_used_mb), bw_limit_mb: n(r.bw_limit_mb),
     collected_at: r.collected_at === null || r.collected_at === undefined ? null : Number(r.collected_at),
     metrics: { disk_mb: n(r.disk_used_mb), bandwidth_mb: n(r.bw_used_mb), mailboxes: n(r.mailboxes), databases: n(r.databases), web_domains: n(r.web_domains) },
@@ -111,7 +110,7 @@ export async function usage(db: Knex, whmcsServiceIds: number[] | null): Promise
 }
 
 export interface AccountView {
-  service_id: number;
+  whmcs_service_id: number;
   domain: string | null;
   username: string | null;
   email: string | null;
@@ -132,7 +131,7 @@ export async function accounts(db: Knex): Promise<AccountView[]> {
   ]);
   const ipOf = new Map<number, string>(web.map((w: Row) => [Number(w.service_id), String(w.ip)]));
   return rows.map((r: Row) => ({
-    service_id: Number(r.whmcs_service_id), domain: r.domain, username: r.username, email: r.email,
+    whmcs_service_id: Number(r.whmcs_service_id), domain: r.domain, username: r.username, email: r.email,
     product_id: r.product_id === null ? null : Number(r.product_id), state: r.state, primary_ip: ipOf.get(Number(r.id)) ?? null,
     created_at: sqlDate(Number(r.created_at)),
   }));

@@ -51,16 +51,16 @@ function makeCase(i: number, fleet: TestFleet): Case {
   switch (kind) {
     case 0: { // a required field missing
       const b = { ...base };
-      delete b[pick(r, ['service_id', 'client_id', 'product_id', 'password', 'server_group_id', 'product'])];
+      delete b[pick(r, ['whmcs_service_id', 'client_id', 'product_id', 'password', 'server_group_id', 'product'])];
       return { method: 'POST', path: '/v1/services', body: b };
     }
     case 1: { // a wrong type in any field
       const b = structuredClone(base);
-      const field = pick(r, ['service_id', 'client_id', 'product_id', 'domain', 'username', 'password', 'email', 'server_group_id', 'product', 'config_options', 'custom_fields']);
+      const field = pick(r, ['whmcs_service_id', 'client_id', 'product_id', 'domain', 'username', 'password', 'email', 'server_group_id', 'product', 'config_options', 'custom_fields']);
       let v = pick(r, WRONG_TYPES);
       // Keep only values that are wrong for the field's type.
       if (['domain', 'username', 'password', 'email'].includes(field) && typeof v === 'string') v = 12345;
-      if (['service_id', 'product_id', 'server_group_id'].includes(field) && Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 2147483647) v = 'twelve';
+      if (['whmcs_service_id', 'product_id', 'server_group_id'].includes(field) && Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 2147483647) v = 'twelve';
       if (field === 'client_id' && Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 2147483647) v = -5;
       if (['product', 'config_options', 'custom_fields'].includes(field) && typeof v === 'object' && v !== null && !Array.isArray(v)) v = 'not an object';
       b[field] = v;
@@ -91,7 +91,7 @@ function makeCase(i: number, fleet: TestFleet): Case {
       return { method: 'POST', path: '/v1/services', body: { ...base, [field]: big } };
     }
     case 7: { // not JSON, or JSON that is not an object
-      const raw = pick(r, ['{', '{"service_id":1,}', 'null', '[]', '"text"', '42', 'true', '{"a":' + '['.repeat(5000), '\u0000\u0001', '<xml/>', "{'single': 1}"]);
+      const raw = pick(r, ['{', '{"whmcs_service_id":1,}', 'null', '[]', '"text"', '42', 'true', '{"a":' + '['.repeat(5000), '\u0000\u0001', '<xml/>', "{'single': 1}"]);
       return { method: 'POST', path: '/v1/services', body: raw, raw: true };
     }
     case 8: // a wrong content type
@@ -125,7 +125,7 @@ function makeCase(i: number, fleet: TestFleet): Case {
     default: { // several fields broken at once
       const b = structuredClone(base);
       b.domain = pick(r, HOSTILE_DOMAINS);
-      b.service_id = pick(r, WRONG_TYPES.filter((v) => !(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 2147483647)));
+      b.whmcs_service_id = pick(r, WRONG_TYPES.filter((v) => !(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 2147483647)));
       b.product.configoption1 = pick(r, HOSTILE_STRINGS);
       return { method: 'POST', path: '/v1/services', body: b };
     }

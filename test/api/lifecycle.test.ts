@@ -93,7 +93,7 @@ for (const dialect of DIALECTS) {
       for (const id of [201, 202, 203, 204]) {
         const r = await call(url, 'POST', '/v1/services', createBody(id, fleet.groupId));
         assert.equal(r.status, 200, JSON.stringify(r.body));
-        webs.push(JSON.parse((await serviceRow(id)).placement).web);
+        webs.push(JSON.parse((await serviceRow(id)).params).placement.web);
       }
       const counts = await db()('mod_hostbridge_service_servers').whereIn('server_id', fleet.web).select('server_id').count({ n: '*' }).groupBy('server_id');
       const spread = counts.map((c) => Number(c.n)).sort();
@@ -123,14 +123,14 @@ for (const dialect of DIALECTS) {
       const record = JSON.parse(tasks[4].args);
       assert.deepEqual([record.zone, record.record], ['sites.example.net', 'alice']);
 
-      const reserved = await call(url, 'POST', '/v1/services', { ...body, service_id: 402, custom_fields: { vanity_name: 'admin' } });
+      const reserved = await call(url, 'POST', '/v1/services', { ...body, whmcs_service_id: 402, custom_fields: { vanity_name: 'admin' } });
       assert.equal(reserved.status, 422);
       assert.equal(reserved.body.field, 'custom_fields.vanity_name');
       assert.match(reserved.body.error, /reserved/);
-      const taken = await call(url, 'POST', '/v1/services', { ...body, service_id: 403 });
+      const taken = await call(url, 'POST', '/v1/services', { ...body, whmcs_service_id: 403 });
       assert.equal(taken.status, 409);
       assert.match(taken.body.error, /alice\.sites\.example\.net is already served by service 401/);
-      const unknownParent = await call(url, 'POST', '/v1/services', { ...body, service_id: 404, config_options: { vanity_domain: 'other.example.org' } });
+      const unknownParent = await call(url, 'POST', '/v1/services', { ...body, whmcs_service_id: 404, config_options: { vanity_domain: 'other.example.org' } });
       assert.equal(unknownParent.status, 422);
       assert.equal(unknownParent.body.field, 'config_options.vanity_domain');
       assert.equal(await serviceRow(402), undefined);
@@ -203,10 +203,10 @@ for (const dialect of DIALECTS) {
         ['POST', '/v1/services', { ...createBody(602, fleet.groupId), domain: '-rf.example.com' }, 422, /must not start with "-"/, 'domain'],
         ['POST', '/v1/services', { ...createBody(603, fleet.groupId), domain: `${'a'.repeat(64)}.com` }, 422, /label of 64 characters/, 'domain'],
         ['POST', '/v1/services', { ...createBody(604, fleet.groupId), domain: 'pаypal.com' }, 422, /ASCII/, 'domain'],
-        ['POST', '/v1/services', { ...createBody(605, fleet.groupId), service_id: '605' }, 422, /must be integer/, 'service_id'],
+        ['POST', '/v1/services', { ...createBody(605, fleet.groupId), whmcs_service_id: '605' }, 422, /must be integer/, 'whmcs_service_id'],
         ['POST', '/v1/services', { ...createBody(606, fleet.groupId), password: 'two\nlines' }, 422, /control characters/, 'password'],
         ['POST', '/v1/services', { ...createBody(607, 999) }, 422, /server group 999 does not exist/, 'server_group_id'],
-        ['POST', '/v1/services', '{"service_id": 1,', 400, /not valid JSON/],
+        ['POST', '/v1/services', '{"whmcs_service_id": 1,', 400, /not valid JSON/],
         ['POST', '/v1/services', '[1,2]', 422, /must be a JSON object/],
       ];
       for (const [method, path, body, status, message, field] of cases) {
@@ -232,11 +232,11 @@ for (const dialect of DIALECTS) {
       assert.match(admin.body.html, /shop101-101-web/);
       const bad = await call(url, 'GET', '/v1/services/101/view?audience=everyone');
       assert.equal(bad.status, 400);
-      const u = await call(url, 'GET', '/v1/usage?service_ids=101,202');
-      assert.deepEqual(u.body.services.map((s: { service_id: number }) => s.service_id), [101, 202]);
+      const u = await call(url, 'GET', '/v1/usage?whmcs_service_ids=101,202');
+      assert.deepEqual(u.body.services.map((s: { whmcs_service_id: number }) => s.whmcs_service_id), [101, 202]);
       assert.equal(u.body.services[0].collected_at, null);
       const a = await call(url, 'GET', '/v1/accounts');
-      const mine = a.body.accounts.find((x: { service_id: number }) => x.service_id === 101);
+      const mine = a.body.accounts.find((x: { whmcs_service_id: number }) => x.whmcs_service_id === 101);
       assert.deepEqual([mine.domain, mine.email, mine.primary_ip], ['shop101.example.com', 'owner@example.com', '192.0.2.11']);
       assert.match(mine.created_at, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
       const g = await call(url, 'GET', '/v1/server-groups');

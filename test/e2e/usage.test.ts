@@ -83,12 +83,12 @@ test('one v-list-users per server, and each service totals its web and mail part
       const ran = fleet.node(n).ssh.commandLog().slice(logStart[n]).filter((e) => e.ran && (e.argv ?? []).some((a) => /(^|\/)v-/.test(a)));
       assert.deepEqual(ran.map((e) => (e.argv ?? []).find((a) => /(^|\/)v-/.test(a))!.replace(/^.*\//, '')), ['v-list-users'], `round ${round}: one command on ${n}`);
     }
-    const usage = (await call(daemon.url, 'GET', `/v1/usage?service_ids=${SERVICES.join(',')}`)).body.services as Array<Record<string, any>>;
+    const usage = (await call(daemon.url, 'GET', `/v1/usage?whmcs_service_ids=${SERVICES.join(',')}`)).body.services as Array<Record<string, any>>;
     assert.equal(usage.length, SERVICES.length);
     for (const u of usage) {
-      const e = expected.get(u.service_id)!;
-      assert.equal(u.disk_used_mb, e.disk, `round ${round}: disk of service ${u.service_id} is its web plus its mail part`);
-      assert.equal(u.bw_used_mb, e.bw, `round ${round}: bandwidth of service ${u.service_id}`);
+      const e = expected.get(u.whmcs_service_id)!;
+      assert.equal(u.disk_used_mb, e.disk, `round ${round}: disk of service ${u.whmcs_service_id} is its web plus its mail part`);
+      assert.equal(u.bw_used_mb, e.bw, `round ${round}: bandwidth of service ${u.whmcs_service_id}`);
       assert.equal(u.disk_limit_mb, 2048 + 1024, 'the limit is the web quota plus the mail quota');
       assert.ok(u.collected_at >= started);
     }

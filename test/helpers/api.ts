@@ -52,7 +52,7 @@ export function createBody(serviceId: number, groupId: number, over: Record<stri
   for (let i = 1; i <= 24; i++) p[`configoption${i}`] = '';
   Object.assign(p, { configoption1: 'split', configoption2: String(groupId), configoption3: 'on', configoption4: 'on', configoption5: 'on', configoption6: '2048', configoption7: '1024' }, product);
   return {
-    service_id: serviceId, client_id: 7, product_id: 3, domain: `shop${serviceId}.example.com`, username: `shop${serviceId}`,
+    whmcs_service_id: serviceId, client_id: 7, product_id: 3, domain: `shop${serviceId}.example.com`, username: `shop${serviceId}`,
     password: 'Cust0mer-Pa55!', email: 'owner@example.com', server_group_id: groupId, product: p, config_options: {}, custom_fields: {}, ...over,
   };
 }

@@ -84,7 +84,7 @@ async function seed(db: Knex, masterKey: Buffer): Promise<void> {
   await saveGroup(db, { name: 'Frankfurt', servers: [web, mail] }, 1);
   await db('mod_hostbridge_services').insert(SEED.services.map((s) => ({
     id: s.service_id, whmcs_service_id: s.service_id, mode: s.mode, state: s.state, client_id: 12, product_id: s.product_id,
-    group_id: 1, domain: s.domain, username: s.username, email: s.email, created_at: COLLECTED_AT - 86_400_000, updated_at: now,
+    domain: s.domain, username: s.username, email: s.email, created_at: COLLECTED_AT - 86_400_000, updated_at: now,
   })));
   await db('mod_hostbridge_usage').insert(SEED.usage);
 }

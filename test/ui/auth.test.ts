@@ -46,7 +46,7 @@ describe('admin password and links', () => {
   test('links: signed, expiring, bound to their audience', async () => {
     assert.equal(await checkAdminPassword(tdb.db, 'from-the-command-line-99'), true);
     const now = 1_900_000_000;
-    const { token, expiresAt } = newLink(TEST_SECRET, 'client', { serviceId: 42, nowS: now });
+    const { token, expiresAt } = newLink(TEST_SECRET, 'client', { whmcsServiceId: 42, nowS: now });
     assert.equal(expiresAt, now + 600);
     const ok = verifyLink(TEST_SECRET, token, now + 599);
     assert.ok(ok.ok && ok.payload.a === 'client' && ok.payload.s === 42);

@@ -66,7 +66,7 @@ describe('the pages in Chromium', () => {
     const ctx = await h.context({ phone: true });
     const page = await ctx.newPage();
     guard(page);
-    await page.goto(await h.link({ audience: 'client', service_id: SPLIT }));
+    await page.goto(await h.link({ audience: 'client', whmcs_service_id: SPLIT }));
     await page.waitForURL(`**/ui/service/${SPLIT}`);
     await page.locator('#deploy').waitFor();
     assert.match(await page.locator('h1').first().innerText(), /being deployed/);
@@ -110,7 +110,7 @@ describe('the pages in Chromium', () => {
     const ctx = await h.context();
     const page = await ctx.newPage();
     guard(page);
-    await page.goto(await h.link({ audience: 'client', service_id: BROKEN }));
+    await page.goto(await h.link({ audience: 'client', whmcs_service_id: BROKEN }));
     await page.locator('#failed').waitFor();
     await h.shot(page, 'customer-deploy-failed');
     await page.getByRole('button', { name: 'Try again' }).click();
@@ -434,7 +434,7 @@ describe('the pages in Chromium', () => {
   test('expired, tampered, reused and foreign links are refused', async () => {
     const ctx = await h.context();
     const page = await ctx.newPage();
-    const good = await h.link({ audience: 'client', service_id: SPLIT });
+    const good = await h.link({ audience: 'client', whmcs_service_id: SPLIT });
     const token = new URL(good).searchParams.get('t')!;
     // Tampered: one character of the signature, or of the payload.
     const [body, mac] = token.split('.');
@@ -466,7 +466,7 @@ describe('the pages in Chromium', () => {
     await ctx.close();
     // The API refuses links it cannot honour.
     assert.equal((await call(h.url, 'POST', '/v1/ui-links', { audience: 'client' })).status, 422);
-    assert.equal((await call(h.url, 'POST', '/v1/ui-links', { audience: 'client', service_id: 999999 })).status, 404);
+    assert.equal((await call(h.url, 'POST', '/v1/ui-links', { audience: 'client', whmcs_service_id: 999999 })).status, 404);
     assert.equal((await call(h.url, 'POST', '/v1/ui-links', { audience: 'admin', page: '../etc' })).status, 422);
     assert.equal((await call(h.url, 'POST', '/v1/ui-links', { audience: 'admin' }, 'wrong-secret-0123456789abcdef0123456789')).status, 401);
   });

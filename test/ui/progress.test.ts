@@ -77,7 +77,7 @@ describe('a deployment half-way reads the same everywhere', () => {
     assert.match(fragment.body.html, /being deployed/);
     const inFragment = nOfM(fragment.body.html, /Progress: (\d+) of (\d+) steps completed/, 'the WHMCS client fragment');
 
-    const client = await sessionFrom({ audience: 'client', service_id: SERVICE });
+    const client = await sessionFrom({ audience: 'client', whmcs_service_id: SERVICE });
     const customer = await pageHtml(`/ui/service/${SERVICE}`, client);
     assert.match(customer, /being deployed/);
     const onPage = nOfM(customer, /Progress: (\d+) of (\d+) steps completed/, 'the customer page');
@@ -85,7 +85,7 @@ describe('a deployment half-way reads the same everywhere', () => {
 
     const adminTab = await call(daemon.url, 'GET', `/v1/services/${SERVICE}/view?audience=admin`);
     const inAdminTab = nOfM(adminTab.body.html, /(\d+) of (\d+) steps/, 'the WHMCS admin tab');
-    const admin = await sessionFrom({ audience: 'admin', service_id: SERVICE });
+    const admin = await sessionFrom({ audience: 'admin', whmcs_service_id: SERVICE });
     const adminPage = nOfM(await pageHtml(`/ui/admin/services/${SERVICE}`, admin), /\d+% · (\d+) of (\d+) steps/, 'the admin service page');
 
     assert.deepEqual(inFragment, [done, total], 'the WHMCS client fragment');

@@ -1,4 +1,5 @@
-// The pure planners: product settings and role gating, names, placement, the wanted zone records.
+// The pure planners: product settings and role gating, names, placement, a whole order, the wanted
+// zone records.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveProduct, type ProductInput } from '../../daemon/pipelines/product.ts';
@@ -7,6 +8,7 @@ import { leastLoaded, place, type FleetServer, type GroupFleet } from '../../dae
 import { normalValue, recordKey, zoneRecords } from '../../daemon/pipelines/records.ts';
 import { InputError } from '../../daemon/common/errors.ts';
 import { dnsUser } from '../../daemon/pipelines/plan.ts';
+import { orderDomain, planOrder } from '../../daemon/pipelines/order.ts';
 
 function product(over: Record<string, string> = {}, config: ProductInput['config_options'] = {}, custom: ProductInput['custom_fields'] = {}): ProductInput {
   return { product: { configoption1: 'split', configoption3: 'on', configoption4: 'on', configoption5: 'on', configoption6: '1024', configoption7: '512', ...over }, config_options: config, custom_fields: custom };
@@ -94,6 +96,37 @@ describe('placement', () => {
     const ok = resolveProduct(product({ configoption1: 'vanity' }, { vanity_domain: 'sites.example.net' }, { vanity_name: 'alice' }));
     assert.deepEqual(place(ok, g), { web: 1, mail: 2, unified: null, dns: [] });
     assert.throws(() => place(ok, { ...g, vanity: [] }), /not a vanity domain of server group/);
+  });
+});
+
+describe('an order', () => {
+  test('one pure step from the request, the product and the group: plan, holdings and deploy chain', () => {
+    const split = resolveProduct(product());
+    const g = group([server(1, { web: true }, 4), server(2, { web: true }, 1), server(3, { mail: true })], [server(7, { dns: true }, 0, { driver: 'powerdns' })]);
+    const before = structuredClone(g);
+    const o = planOrder({ whmcsServiceId: 42, domain: orderDomain(split, 'Shop.Example.com'), email: 'owner@example.com' }, split, g);
+    assert.deepEqual(g, before, 'the group is not changed');
+    assert.equal(o.plan.domain, 'shop.example.com');
+    assert.deepEqual(o.plan.placement, { web: 2, mail: 3, unified: null, dns: [7] });
+    assert.deepEqual(o.plan.names, accountNames(42, 'shop.example.com', 'split'));
+    assert.deepEqual(o.holdings.map((h) => `${h.role}@${h.serverId}:${h.account}`), ['web@2:shop-example-42-web', 'mail@3:shop-example-42-mail', 'dns@7:shop-example-42-dns']);
+    assert.deepEqual(o.chain.steps.map((s) => `${s.step}@${s.target}`), [
+      'web.package@server:2', 'web.user@server:2', 'web.domain@server:2', 'mail.package@server:3', 'mail.user@server:3', 'mail.domain@server:3',
+      'dns.zone@server:7', 'ssl.seed@server:2',
+    ]);
+    assert.deepEqual(o.chain.steps.find((s) => s.type === 'dns.zone')!.args, { server: 7, driver: 'powerdns', user: 'shop-example-42-dns', domain: 'shop.example.com' }, 'the driver comes from the same group read');
+    assert.equal(o.chain.successState, 'active');
+    assert.deepEqual(planOrder({ whmcsServiceId: 42, domain: 'shop.example.com', email: 'owner@example.com' }, split, g), o, 'the same input plans the same order');
+  });
+
+  test('vanity: the domain is the name under its parent, the parent\'s users come from the group', () => {
+    const v = resolveProduct(product({ configoption1: 'vanity' }, { vanity_domain: 'sites.example.net' }, { vanity_name: 'alice' }));
+    const g = group([server(1, { web: true }), server(2, { mail: true })], [server(5, { dns: true })], { vanity: [{ domain: 'sites.example.net', mailServerId: 2, mailUser: 'provider', dnsUser: 'provider-dns' }] });
+    const o = planOrder({ whmcsServiceId: 9, domain: orderDomain(v, 'ignored.example.com'), email: '' }, v, g);
+    assert.equal(o.plan.domain, 'alice.sites.example.net');
+    assert.deepEqual(o.plan.vanity, { parent: 'sites.example.net', name: 'alice', mailUser: 'provider', dnsUser: 'provider-dns' });
+    assert.deepEqual(o.holdings.map((h) => `${h.role}@${h.serverId}:${h.account}`), ['web@1:alice-sites-9-web', 'mailbox@2:alice@sites.example.net', 'record@5:alice']);
+    assert.throws(() => orderDomain(resolveProduct(product()), 'not a domain'), (e: unknown) => e instanceof InputError && e.field === 'domain');
   });
 });
 

@@ -4,8 +4,9 @@ import type { TaskRegistry } from '../../engine/registry.ts';
 import { TerminalError } from '../../common/errors.ts';
 import { hasHestiaCode, type PackageLimits } from '../../drivers/hestia/index.ts';
 import type { ServicePlan } from '../../pipelines/plan.ts';
-import { args, contactEmail, hestiaQuota, loadService, orMissing, type HostingDeps } from './context.ts';
+import { contactEmail, hestiaQuota, loadService, orMissing, type HostingDeps } from './context.ts';
 import { T } from '../../common/tables.ts';
+import { stepArgs } from '../step-args.ts';
 
 type Role = 'web' | 'mail' | 'all';
 
@@ -46,14 +47,12 @@ function differs(want: PackageLimits, have: Record<string, string>): string[] {
   return Object.entries(want).filter(([k, v]) => String(have[k] ?? '') !== String(v)).map(([k]) => k);
 }
 
-interface AccountArgs { role: Role | 'dns' | 'mailbox'; server: number; user: string; package?: string; apply?: boolean; domain?: string; account?: string }
-
 export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDeps): void {
   registry.register({
     name: 'account.package',
     description: 'Creates or rewrites the Hestia package of one role of a service (and applies it to the user on a package change).',
     async run(ctx) {
-      const a = args<AccountArgs & { role: Role; package: string }>(ctx);
+      const a = stepArgs(ctx, 'account.package');
       const svc = await loadService(deps, ctx);
       const { driver } = await deps.fleet.hestia(a.server, ctx);
       const want = packageLimits(svc.plan, a.role, await nameservers(deps, svc.plan));
@@ -95,7 +94,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
     name: 'account.user',
     description: 'Creates the Hestia user of one role of a service, on its package.',
     async run(ctx) {
-      const a = args<AccountArgs & { package: string }>(ctx);
+      const a = stepArgs(ctx, 'account.user');
       const svc = await loadService(deps, ctx);
       const { driver } = await deps.fleet.hestia(a.server, ctx);
       let user = await orMissing(() => driver.listUser(a.user));
@@ -125,7 +124,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
       name: `account.${kind}`,
       description: `${kind === 'suspend' ? 'Suspends' : 'Unsuspends'} one Hestia user of a service.`,
       async run(ctx) {
-        const a = args<AccountArgs>(ctx);
+        const a = stepArgs(ctx, `account.${kind}` as const);
         const { driver } = await deps.fleet.hestia(a.server, ctx);
         const user = await orMissing(() => driver.listUser(a.user));
         if (!user) {
@@ -151,7 +150,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
     name: 'account.delete',
     description: 'Removes one Hestia user of a service (with everything it holds) and the service\'s package.',
     async run(ctx) {
-      const a = args<AccountArgs>(ctx);
+      const a = stepArgs(ctx, 'account.delete');
       const svc = await loadService(deps, ctx);
       const { driver } = await deps.fleet.hestia(a.server, ctx);
       const user = await orMissing(() => driver.listUser(a.user));
@@ -178,7 +177,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
     name: 'account.password',
     description: 'Sets the service\'s current password on one Hestia user or on its vanity mailbox.',
     async run(ctx) {
-      const a = args<AccountArgs>(ctx);
+      const a = stepArgs(ctx, 'account.password');
       const svc = await loadService(deps, ctx);
       const { driver } = await deps.fleet.hestia(a.server, ctx);
       if (a.role === 'mailbox') {

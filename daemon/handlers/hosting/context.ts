@@ -1,23 +1,20 @@
 // What every hosting task reads before it acts: its service's stored plan, the customer's password
-// (unsealed in memory, declared as a secret so no log shows it) and the facts earlier steps left.
+// (unsealed in memory, declared as a secret so no log shows it) and the facts earlier steps left,
+// all through the service store.
 import type { Knex } from 'knex';
 import { decryptSecret } from '../../crypto/secretbox.ts';
-import { T } from '../../common/tables.ts';
 import { TerminalError } from '../../common/errors.ts';
 import type { TaskContext } from '../../engine/registry.ts';
 import type { FleetAccess } from '../../fleet/access.ts';
 import type { ServicePlan } from '../../pipelines/plan.ts';
 import type { Quota } from '../../pipelines/product.ts';
 import { hasHestiaCode } from '../../drivers/hestia/index.ts';
+import { saveFacts as saveServiceFacts, serviceById, type ServiceFacts } from '../../services/store.ts';
 
 export interface HostingDeps {
   db: Knex;
   masterKey: Buffer;
   fleet: FleetAccess;
-}
-
-export interface ServiceFacts {
-  dkim?: { name: string; value: string; ttl: number };
 }
 
 export interface LoadedService {
@@ -28,25 +25,22 @@ export interface LoadedService {
   facts: ServiceFacts;
 }
 
+/** The task's service, its plan and its password (unsealed, and declared a secret of this attempt). */
 export async function loadService(deps: HostingDeps, ctx: TaskContext): Promise<LoadedService> {
   const id = ctx.task.serviceId;
   if (id === null) throw new TerminalError(`${ctx.task.type} needs a service`);
-  const row = await deps.db(T.services).where('id', id).first();
-  if (!row) throw new TerminalError(`service row ${id} is gone`);
-  const names = JSON.parse(row.names ?? '{}') as { password_sealed?: string };
-  if (!names.password_sealed) throw new TerminalError(`service ${row.whmcs_service_id} has no stored password`);
-  const password = decryptSecret(deps.masterKey, names.password_sealed);
+  const svc = await serviceById(deps.db, id);
+  if (!svc) throw new TerminalError(`service row ${id} is gone`);
+  if (!svc.plan) throw new TerminalError(`service ${svc.whmcsServiceId} has no stored plan`);
+  if (!svc.passwordSealed) throw new TerminalError(`service ${svc.whmcsServiceId} has no stored password`);
+  const password = decryptSecret(deps.masterKey, svc.passwordSealed);
   ctx.secret(password);
-  return { id, state: row.state, plan: JSON.parse(row.params) as ServicePlan, password, facts: row.facts ? JSON.parse(row.facts) : {} };
+  return { id, state: svc.state, plan: svc.plan, password, facts: svc.facts };
 }
 
-/** Merges facts into the service row (read-modify-write under the service's one-step-at-a-time rule). */
+/** Merges facts into the service row (services/store.ts). */
 export async function saveFacts(deps: HostingDeps, serviceId: number, more: ServiceFacts): Promise<void> {
-  await deps.db.transaction(async (trx) => {
-    const row = await trx(T.services).where('id', serviceId).first('facts');
-    const facts = { ...(row?.facts ? JSON.parse(row.facts) : {}), ...more };
-    await trx(T.services).where('id', serviceId).update({ facts: JSON.stringify(facts) });
-  });
+  await saveServiceFacts(deps.db, serviceId, more);
 }
 
 /** The value of a lookup, or null when Hestia says the object does not exist. */
@@ -61,10 +55,6 @@ export async function orMissing<R>(fn: () => Promise<R>): Promise<R | null> {
 
 export function hestiaQuota(q: Quota): string {
   return q === 'unlimited' ? 'unlimited' : String(q);
-}
-
-export function args<T>(ctx: TaskContext): T {
-  return (ctx.task.args ?? {}) as T;
 }
 
 /** A mailbox for the Hestia account's contact: the customer's e-mail, else hostmaster of the domain. */

@@ -8,10 +8,9 @@ import { TerminalError } from '../../common/errors.ts';
 import { hasHestiaCode, type HestiaDriver } from '../../drivers/hestia/index.ts';
 import { canonical, txtContent, ZoneExistsError, ZoneNotFoundError, type PowerDnsClient, type RRSetChange } from '../../drivers/powerdns/index.ts';
 import { recordKey, zoneRecords, type WantedRecord } from '../../pipelines/records.ts';
-import { args, contactEmail, loadService, orMissing, saveFacts, type HostingDeps, type LoadedService } from './context.ts';
+import { contactEmail, loadService, orMissing, saveFacts, type HostingDeps, type LoadedService } from './context.ts';
 import { T } from '../../common/tables.ts';
-
-interface DomainArgs { server: number; user: string; domain: string; driver?: 'hestiacp' | 'powerdns' }
+import { stepArgs } from '../step-args.ts';
 
 async function upsert(db: Knex, table: string, keys: string[], row: Record<string, unknown>): Promise<void> {
   await db(table).insert(row).onConflict(keys).merge();
@@ -134,7 +133,7 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
     name: 'web.domain',
     description: 'Adds the service\'s web domain to its Hestia web user, on the node\'s IP.',
     async run(ctx) {
-      const a = args<DomainArgs>(ctx);
+      const a = stepArgs(ctx, 'web.domain');
       const { driver, server } = await deps.fleet.hestia(a.server, ctx);
       let domains = await driver.listWebDomains(a.user);
       if (domains[a.domain]) {
@@ -158,7 +157,7 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
     name: 'ssl.seed',
     description: 'Seeds auto-SSL: records that the web domain wants a Let\'s Encrypt certificate once it resolves.',
     async run(ctx) {
-      const a = args<DomainArgs>(ctx);
+      const a = stepArgs(ctx, 'ssl.seed');
       const svc = await loadService(deps, ctx);
       const { driver, server } = await deps.fleet.hestia(a.server, ctx);
       const d = (await driver.listWebDomains(a.user))[a.domain];
@@ -178,7 +177,7 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
     name: 'mail.domain',
     description: 'Adds the service\'s mail domain with DKIM to its Hestia mail user and keeps the DKIM record for the DNS steps.',
     async run(ctx) {
-      const a = args<DomainArgs>(ctx);
+      const a = stepArgs(ctx, 'mail.domain');
       const svc = await loadService(deps, ctx);
       const { driver, server } = await deps.fleet.hestia(a.server, ctx);
       let domains = await driver.listMailDomains(a.user);
@@ -206,7 +205,7 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
     name: 'dns.zone',
     description: 'Publishes the service\'s zone on one DNS server and converges its records.',
     async run(ctx) {
-      const a = args<DomainArgs>(ctx);
+      const a = stepArgs(ctx, 'dns.zone');
       const svc = await loadService(deps, ctx);
       const { records, apexIp, nameservers } = await wantedRecords(deps, svc);
       let changed: { added: number; removed: number };
@@ -250,7 +249,7 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
     name: 'dns.zone-delete',
     description: 'Removes the service\'s zone from a PowerDNS server.',
     async run(ctx) {
-      const a = args<DomainArgs>(ctx);
+      const a = stepArgs(ctx, 'dns.zone-delete');
       const svc = await loadService(deps, ctx);
       const { client } = await deps.fleet.powerdns(a.server, ctx);
       try {

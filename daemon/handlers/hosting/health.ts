@@ -3,7 +3,8 @@
 // other commands. A failure is recorded, not retried: the next check comes with the next interval.
 // A status command that fails or prints an unknown layout only leaves its figure empty.
 import type { TaskRegistry } from '../../engine/registry.ts';
-import { args, type HostingDeps } from './context.ts';
+import type { HostingDeps } from './context.ts';
+import { stepArgs } from '../step-args.ts';
 import { T } from '../../common/tables.ts';
 
 
@@ -20,7 +21,7 @@ export function registerHealthHandlers(registry: TaskRegistry, deps: HostingDeps
     description: 'Reads a server\'s version, OS, load, uptime, CPU, RAM and disk use, and records whether it answered.',
     policy: { maxAttempts: 1 },
     async run(ctx) {
-      const a = args<{ server: number }>(ctx);
+      const a = stepArgs(ctx, 'server.check');
       const server = await deps.fleet.server(a.server);
       const row: HealthRow = {
         server_id: server.id, ok: true, version: null, os: null, load: null, uptime_min: null,

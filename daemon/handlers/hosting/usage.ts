@@ -3,10 +3,10 @@
 // all its parts in mod_hostbridge_usage (one row written whole, so a reader never sees half of it).
 import type { Knex } from 'knex';
 import type { TaskRegistry } from '../../engine/registry.ts';
-import { dialectOf } from '../../db/connect.ts';
 import { T } from '../../common/tables.ts';
-import type { ServicePlan } from '../../pipelines/plan.ts';
-import { args, type HostingDeps } from './context.ts';
+import { lockPlans } from '../../services/store.ts';
+import type { HostingDeps } from './context.ts';
+import { stepArgs } from '../step-args.ts';
 
 const num = (v: unknown) => {
   const n = Number(v);
@@ -21,7 +21,7 @@ export function registerUsageHandlers(registry: TaskRegistry, deps: HostingDeps)
     name: 'usage.sync',
     description: 'Reads every account\'s usage on one Hestia server with a single command and updates the services on it.',
     async run(ctx) {
-      const a = args<{ server: number }>(ctx);
+      const a = stepArgs(ctx, 'usage.sync');
       const held = await deps.db(T.holdings).where('server_id', a.server).whereIn('role', ['web', 'mail', 'all', 'dns']);
       if (held.length === 0) {
         ctx.log('no service holds an account on this server');
@@ -59,20 +59,17 @@ export function registerUsageHandlers(registry: TaskRegistry, deps: HostingDeps)
 
 /** Recomputes the services' totals from their parts; the caller's transaction holds. */
 async function sumUsage(trx: Knex.Transaction, ids: number[], now: number): Promise<void> {
-  const locked = trx(T.services).whereIn('id', ids).orderBy('id').select('id', 'params');
-  // SQLite runs one transaction at a time, and knex has no row lock for it.
-  const svcs: { id: number; params: string | null }[] = await (dialectOf(trx) === 'mysql' ? locked.forUpdate() : locked);
+  const svcs = await lockPlans(trx, ids);
   const allParts = await trx(T.usageParts).whereIn('service_id', ids);
   const partsOf = new Map<number, Record<string, unknown>[]>();
   for (const p of allParts) partsOf.set(Number(p.service_id), [...(partsOf.get(Number(p.service_id)) ?? []), p]);
-  const rows = svcs.map(({ id, params }) => {
-    const mine = partsOf.get(Number(id)) ?? [];
-    const plan = params ? (JSON.parse(params) as ServicePlan) : null;
+  const rows = svcs.map(({ id, plan }) => {
+    const mine = partsOf.get(id) ?? [];
     const sum = (k: string) => mine.reduce((acc: number, p) => acc + num(p[k]), 0);
     const p = plan?.product;
     const diskLimit = p?.mode === 'vanity' ? limit(p.vanity?.siteQuotaMb) : (p?.roles.web ? limit(p.web.diskMb) : 0) + (p?.roles.mail ? limit(p.mail.diskMb) : 0);
     return {
-      service_id: Number(id), disk_used_mb: sum('disk_mb'), disk_limit_mb: diskLimit, bw_used_mb: sum('bw_mb'), bw_limit_mb: p?.roles.web ? limit(p.web.bandwidthMb) : 0,
+      service_id: id, disk_used_mb: sum('disk_mb'), disk_limit_mb: diskLimit, bw_used_mb: sum('bw_mb'), bw_limit_mb: p?.roles.web ? limit(p.web.bandwidthMb) : 0,
       mailboxes: sum('mailboxes'), databases: sum('databases'), web_domains: sum('web_domains'), collected_at: now,
     };
   });

@@ -5,10 +5,12 @@ import type { TaskContext, TaskRegistry } from '../../engine/registry.ts';
 import { TerminalError } from '../../common/errors.ts';
 import { hasHestiaCode, type HestiaDriver } from '../../drivers/hestia/index.ts';
 import { canonical, type PowerDnsClient } from '../../drivers/powerdns/index.ts';
-import { args, hestiaQuota, loadService, type HostingDeps } from './context.ts';
+import type { StepArgs } from '../../pipelines/steps.ts';
+import { stepArgs } from '../step-args.ts';
+import { hestiaQuota, loadService, type HostingDeps } from './context.ts';
 
-interface MailboxArgs { server: number; user: string; domain: string; account: string; state?: 'suspend' | 'unsuspend' }
-interface RecordArgs { server: number; driver: 'hestiacp' | 'powerdns'; user: string | null; zone: string; record: string; state?: 'suspend' | 'unsuspend' }
+type MailboxArgs = StepArgs['vanity.mailbox'];
+type RecordArgs = StepArgs['vanity.record'];
 
 async function mailbox(driver: HestiaDriver, a: MailboxArgs): Promise<Record<string, string> | null> {
   return (await driver.listMailAccounts(a.user, a.domain))[a.account] ?? null;
@@ -45,7 +47,7 @@ export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps
     name: 'vanity.mailbox',
     description: 'Creates (or sets the quota of) the service\'s one mailbox on the provider\'s shared mail domain.',
     async run(ctx) {
-      const a = args<MailboxArgs>(ctx);
+      const a = stepArgs(ctx, 'vanity.mailbox');
       const svc = await loadService(deps, ctx);
       const quota = hestiaQuota(svc.plan.product.vanity?.mailboxQuotaMb ?? 'unlimited');
       const { driver } = await deps.fleet.hestia(a.server, ctx);
@@ -73,7 +75,7 @@ export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps
     name: 'vanity.mailbox-state',
     description: 'Suspends or unsuspends the service\'s vanity mailbox.',
     async run(ctx) {
-      const a = args<MailboxArgs>(ctx);
+      const a = stepArgs(ctx, 'vanity.mailbox-state');
       const { driver } = await deps.fleet.hestia(a.server, ctx);
       const box = await mailbox(driver, a);
       if (!box) {
@@ -95,7 +97,7 @@ export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps
     name: 'vanity.mailbox-delete',
     description: 'Deletes the service\'s vanity mailbox (and nothing else of the shared mail domain).',
     async run(ctx) {
-      const a = args<MailboxArgs>(ctx);
+      const a = stepArgs(ctx, 'vanity.mailbox-delete');
       const { driver } = await deps.fleet.hestia(a.server, ctx);
       if (await mailbox(driver, a)) {
         await driver.deleteMailAccount(a.user, a.domain, a.account);
@@ -112,7 +114,7 @@ export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps
     name: 'vanity.record',
     description: 'Publishes the service\'s one A record in the parent zone on one DNS server.',
     async run(ctx) {
-      const a = args<RecordArgs>(ctx);
+      const a = stepArgs(ctx, 'vanity.record');
       const ip = await webIp(deps, ctx);
       if (a.driver === 'powerdns') {
         const { client } = await deps.fleet.powerdns(a.server, ctx);
@@ -151,7 +153,7 @@ export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps
     name: 'vanity.record-state',
     description: 'Suspends or unsuspends the service\'s record in the parent zone.',
     async run(ctx) {
-      const a = args<RecordArgs>(ctx);
+      const a = stepArgs(ctx, 'vanity.record-state');
       const disabled = a.state === 'suspend';
       if (a.driver === 'powerdns') {
         const { client } = await deps.fleet.powerdns(a.server, ctx);
@@ -179,7 +181,7 @@ export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps
     name: 'vanity.record-delete',
     description: 'Deletes the service\'s record from the parent zone (and nothing else of it).',
     async run(ctx) {
-      const a = args<RecordArgs>(ctx);
+      const a = stepArgs(ctx, 'vanity.record-delete');
       if (a.driver === 'powerdns') {
         const { client } = await deps.fleet.powerdns(a.server, ctx);
         const cur = await pdnsRecord(client, a);

@@ -46,7 +46,7 @@ final class UsageReport
             if (!is_array($s)) {
                 continue;
             }
-            $id = self::whole($s['service_id'] ?? null);
+            $id = self::whole($s['whmcs_service_id'] ?? null);
             if ($id === null || $id <= 0) {
                 continue;
             }

@@ -1,0 +1,138 @@
+// What a step is: every task type the planner emits, the arguments each carries and the label the
+// customer and the admin read for it, declared once here. The TypeScript types of the arguments
+// are derived from the same declaration the runtime check reads, so the planner, the handlers and
+// the check cannot disagree about a field's name.
+
+/** One argument field: its kind, whether it may be null, whether it may be left out. */
+interface Field {
+  kind: 'id' | 'text' | 'flag' | 'enum';
+  values?: readonly string[];
+  nullable?: true;
+  optional?: true;
+}
+type Shape = Readonly<Record<string, Field>>;
+
+const id = { kind: 'id' } as const;
+const text = { kind: 'text' } as const;
+const textOrNull = { kind: 'text', nullable: true } as const;
+const flag = { kind: 'flag' } as const;
+const oneOf = <const V extends readonly string[]>(...values: V) => ({ kind: 'enum', values }) as const;
+const optional = <F extends Field>(f: F) => ({ ...f, optional: true }) as const;
+
+const accountRole = oneOf('web', 'mail', 'all');
+const state = oneOf('suspend', 'unsuspend');
+const mailbox = { server: id, user: text, domain: text, account: text } as const;
+/** A vanity record: `user` is the provider's Hestia DNS user (null on PowerDNS). */
+const record = { server: id, driver: oneOf('hestiacp', 'powerdns'), user: textOrNull, zone: text, record: text } as const;
+
+/**
+ * Every step type: its label, and its arguments (a list of shapes when a type takes one of
+ * several, told apart by an enum field). Arguments carry names and ids only, never a secret.
+ */
+export const STEPS = {
+  'account.package': { label: 'Configuring hosting plan', args: { role: accountRole, server: id, user: text, package: text, apply: optional(flag) } },
+  'account.user': { label: 'Setting up account', args: { server: id, user: text, package: text } },
+  'account.suspend': { label: 'Suspending account', args: { server: id, user: text } },
+  'account.unsuspend': { label: 'Unsuspending account', args: { server: id, user: text } },
+  'account.delete': { label: 'Removing account', args: { role: oneOf('web', 'mail', 'all', 'dns'), server: id, user: text } },
+  'account.password': {
+    label: 'Changing password',
+    args: [{ role: accountRole, server: id, user: text }, { role: oneOf('mailbox'), ...mailbox }],
+  },
+  'web.domain': { label: 'Configuring web hosting', args: { server: id, user: text, domain: text } },
+  'mail.domain': { label: 'Adding mail domain with DKIM', args: { server: id, user: text, domain: text } },
+  'ssl.seed': { label: 'Requesting SSL certificate', args: { server: id, user: text, domain: text } },
+  // `user` holds the zone on a Hestia DNS node (a PowerDNS zone does not read it).
+  'dns.zone': { label: 'Publishing DNS zone', args: { server: id, driver: oneOf('hestiacp', 'powerdns'), user: text, domain: text } },
+  'dns.zone-delete': { label: 'Removing DNS zone', args: { server: id, domain: text } },
+  'vanity.mailbox': { label: 'Creating mailbox', args: mailbox },
+  'vanity.mailbox-state': { label: 'Updating mailbox', args: { ...mailbox, state } },
+  'vanity.mailbox-delete': { label: 'Removing mailbox', args: mailbox },
+  'vanity.record': { label: 'Publishing DNS record', args: record },
+  'vanity.record-state': { label: 'Updating DNS record', args: { ...record, state } },
+  'vanity.record-delete': { label: 'Removing DNS record', args: record },
+  'usage.sync': { label: 'Collecting usage', args: { server: id } },
+  'service.close': { label: 'Closing the service', args: { force: flag } },
+  // Not planned per service: the scheduler's health check of one server.
+  'server.check': { label: 'Checking the server', args: { server: id } },
+} as const satisfies Record<string, { label: string; args: Shape | readonly Shape[] }>;
+
+export type StepType = keyof typeof STEPS;
+
+type ValueOf<F> = F extends { kind: 'id' } ? number
+  : F extends { kind: 'flag' } ? boolean
+  : F extends { kind: 'enum'; values: readonly (infer V)[] } ? V
+  : F extends { nullable: true } ? string | null
+  : string;
+type Flat<T> = { [K in keyof T]: T[K] };
+type ArgsOf<S> = Flat<
+  { -readonly [K in keyof S as S[K] extends { optional: true } ? never : K]: ValueOf<S[K]> }
+  & { -readonly [K in keyof S as S[K] extends { optional: true } ? K : never]?: ValueOf<S[K]> }
+>;
+type ArgsOfDecl<A> = A extends readonly (infer S)[] ? (S extends Shape ? ArgsOf<S> : never) : ArgsOf<A>;
+
+/** The arguments of each step type, as the planner writes them and the handlers read them. */
+export type StepArgs = { [K in StepType]: ArgsOfDecl<(typeof STEPS)[K]['args']> };
+
+/** A planned step: one idempotent task on one target, with the arguments of its type. */
+export interface PlannedStep<K extends StepType = StepType> {
+  step: string;
+  type: K;
+  target: string | null;
+  args: StepArgs[K];
+}
+
+/** The only way the planner makes a step: the type decides which arguments it may carry. */
+export function plannedStep<K extends StepType>(type: K, step: string, target: string | null, args: StepArgs[K]): PlannedStep<K> {
+  return { step, type, target, args };
+}
+
+export function isStepType(type: string): type is StepType {
+  return Object.hasOwn(STEPS, type);
+}
+
+function fieldProblem(name: string, f: Field, v: unknown): string | null {
+  if (v === undefined) return f.optional ? null : `lacks "${name}"`;
+  if (v === null) return f.nullable ? null : `has "${name}" null`;
+  switch (f.kind) {
+    case 'id': return Number.isInteger(v) && (v as number) > 0 ? null : `has "${name}" that is not a positive whole number`;
+    case 'text': return typeof v === 'string' && v !== '' ? null : `has "${name}" that is not a non-empty string`;
+    case 'flag': return typeof v === 'boolean' ? null : `has "${name}" that is not true or false`;
+    case 'enum': return f.values!.includes(v as string) ? null : `has "${name}" that is not one of ${f.values!.join(', ')}`;
+  }
+}
+
+function shapeProblem(shape: Shape, args: Record<string, unknown>, strict: boolean): string | null {
+  for (const [name, f] of Object.entries(shape)) {
+    const p = fieldProblem(name, f, args[name]);
+    if (p) return p;
+  }
+  if (strict) {
+    const extra = Object.keys(args).filter((k) => !Object.hasOwn(shape, k));
+    if (extra.length) return `carries ${extra.map((k) => `"${k}"`).join(', ')}, which its type does not declare`;
+  }
+  return null;
+}
+
+/**
+ * Why a step's arguments do not match its type's declaration, or null when they do. `strict`
+ * also refuses fields the type does not declare (the planner's own check); a handler reading an
+ * older task lets them pass, since extra fields are simply not read.
+ */
+export function stepArgsProblem(type: string, args: unknown, strict = false): string | null {
+  if (!isStepType(type)) return `"${type}" is not a planned step type`;
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) return 'has no argument object';
+  const decl: Shape | readonly Shape[] = STEPS[type].args;
+  const shapes: readonly Shape[] = Array.isArray(decl) ? decl : [decl as Shape];
+  const problems = shapes.map((s) => shapeProblem(s, args as Record<string, unknown>, strict));
+  if (problems.includes(null)) return null;
+  // Of several shapes, report against the one whose enum fields the arguments match.
+  const fits = shapes.findIndex((s) => Object.entries(s).every(([n, f]) => f.kind !== 'enum' || f.values!.includes((args as Record<string, unknown>)[n] as string)));
+  return problems[fits >= 0 ? fits : 0]!;
+}
+
+/** What the customer and the admin read for a step, on the server it ran on. */
+export function stepLabel(type: string, serverName?: string | null): string {
+  const label = isStepType(type) ? STEPS[type].label : type;
+  return serverName ? `${label} on ${serverName}` : label;
+}

@@ -1,0 +1,75 @@
+// The step declarations against the planner: every chain planned for every mode, placement and
+// operation carries exactly the arguments its type declares (nothing missing, nothing a handler
+// does not read), so a field renamed on one side only fails here, not in a deployment.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { resolveProduct, type ProductInput } from '../../daemon/pipelines/product.ts';
+import type { FleetServer, GroupFleet } from '../../daemon/pipelines/placement.ts';
+import { planChain, type Operation } from '../../daemon/pipelines/plan.ts';
+import { groupRefs, orderDomain, planOrder } from '../../daemon/pipelines/order.ts';
+import { STEPS, stepArgsProblem, stepLabel, type StepType } from '../../daemon/pipelines/steps.ts';
+
+const OPERATIONS: Operation[] = ['deploy', 'suspend', 'unsuspend', 'terminate', 'change-package', 'change-password', 'redeploy', 'verify-repair', 'force-terminate', 'sync-usage'];
+
+const server = (id: number, caps: Partial<FleetServer['caps']>, driver: FleetServer['driver'] = 'hestiacp'): FleetServer => ({
+  id, name: `s${id}`, driver, ip: `192.0.2.${id}`, caps: { web: false, mail: false, dns: false, ...caps }, status: 'active', maxAccounts: 0, load: 0,
+});
+
+function input(mode: string, extra: Partial<ProductInput> = {}): ProductInput {
+  return { product: { configoption1: mode, configoption3: 'on', configoption4: 'on', configoption5: 'on', configoption6: '1024', configoption7: '512' }, config_options: {}, custom_fields: {}, ...extra };
+}
+
+/** A group with every kind of server: two web, two mail, one all-round node, Hestia DNS and PowerDNS. */
+function fleet(members: FleetServer[]): GroupFleet {
+  return {
+    id: 1, name: 'g', nameservers: ['ns1.example.net', 'ns2.example.net'], members,
+    dns: [server(20, { dns: true }), server(21, { dns: true }, 'powerdns')],
+    vanity: [{ domain: 'sites.example.net', mailServerId: 12, mailUser: 'provider', dnsUser: 'provider-dns' }], reserved: [],
+  };
+}
+
+const CASES: Array<[string, ProductInput, GroupFleet]> = [
+  ['split, web and mail apart', input('split'), fleet([server(10, { web: true }), server(12, { mail: true })])],
+  ['split on one node', input('split'), fleet([server(11, { web: true, mail: true })])],
+  ['unified', input('unified'), fleet([server(11, { web: true, mail: true })])],
+  ['unified, web only', input('unified', { product: { ...input('unified').product, configoption4: '' } }), fleet([server(11, { web: true, mail: true })])],
+  ['vanity', input('vanity', { config_options: { vanity_domain: 'sites.example.net' }, custom_fields: { vanity_name: 'alice' } }), fleet([server(10, { web: true }), server(12, { mail: true })])],
+];
+
+describe('step declarations', () => {
+  test('every planned step carries exactly the arguments its type declares', () => {
+    const seen = new Set<StepType>();
+    for (const [name, product, group] of CASES) {
+      const p = resolveProduct(product);
+      const { plan } = planOrder({ whmcsServiceId: 42, domain: orderDomain(p, 'shop.example.com'), email: '' }, p, group);
+      for (const op of OPERATIONS) {
+        for (const s of planChain(op, plan, groupRefs(group)).steps) {
+          seen.add(s.type);
+          assert.equal(stepArgsProblem(s.type, s.args, true), null, `${name}, ${op}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+        }
+      }
+    }
+    // Every type the planner may emit was planned at least once above (server.check is the scheduler's).
+    const planned: StepType[] = (Object.keys(STEPS) as StepType[]).filter((t) => t !== 'server.check');
+    assert.deepEqual(planned.filter((t) => !seen.has(t)), [], 'declared step types no fixture planned');
+    assert.deepEqual([...seen].filter((t) => !planned.includes(t)), [], 'planned types with no declaration');
+  });
+
+  test('the check names a missing, mistyped or undeclared field; a handler tolerates extra ones', () => {
+    assert.match(stepArgsProblem('account.user', { server: 1, user: 'u' })!, /lacks "package"/);
+    assert.match(stepArgsProblem('account.user', { server: '1', user: 'u', package: 'p' })!, /"server" that is not a positive whole number/);
+    assert.match(stepArgsProblem('account.delete', { server: 1, user: 'u', role: 'mailbox' })!, /"role" that is not one of web, mail, all, dns/);
+    assert.match(stepArgsProblem('account.password', { server: 1, user: 'u', role: 'mailbox' })!, /lacks "domain"/);
+    assert.equal(stepArgsProblem('account.password', { server: 1, user: 'u', role: 'mail' }), null);
+    assert.match(stepArgsProblem('no.such', {})!, /not a planned step type/);
+    // An older task (with a since-dropped field) still runs; the planner may not write one.
+    const old = { service: 7, server: 1, user: 'u', package: 'p', role: 'web' };
+    assert.equal(stepArgsProblem('account.user', old), null);
+    assert.match(stepArgsProblem('account.user', old, true)!, /"service", "role", which its type does not declare/);
+  });
+
+  test('labels come from the same declaration', () => {
+    assert.equal(stepLabel('account.user', 'web1'), 'Setting up account on web1');
+    assert.equal(stepLabel('builtin.noop'), 'builtin.noop');
+  });
+});
