@@ -178,7 +178,7 @@ function hostbridge_TestConnection(array $params): array
 function hostbridge_CreateAccount(array $params): string
 {
     return Calls::action($params, 'CreateAccount', 'POST', '/v1/services', static fn (Params $p): array => [
-         $p->serviceId(),=>'whmcs_service_id' => $p->serviceId(),=> $p->serviceId(),
+        'whmcs_service_id' => $p->serviceId(),
         'client_id' => $p->int('userid'),
         'product_id' => $p->int('pid'),
         'domain' => $p->str('domain'),
