@@ -69,7 +69,8 @@ export function addRecord(c: Ctx, user: string, domain: string, r: NewRecord): s
 
 function insertRecord(c: Ctx, user: string, domain: string, r: Required<NewRecord>): string {
   if (user) v.user(user); if (domain) v.domain(domain); if (r.record) v.common(r.record, 'record');
-  if (r.type) v.rtype(r.type); v.dvalue(r.value, r.type);
+  if (r.type) v.rtype(r.type);
+  ({ value: r.value, priority: r.priority } = v.dvalue(r.value, r.type, r.priority));
   c.systemEnabled('DNS_SYSTEM');
   c.userValid(user); c.userUnsuspended(user);
   c.objectValid(user, 'dns', 'DOMAIN', domain); c.objectUnsuspended(user, 'dns', 'DOMAIN', domain);
@@ -181,10 +182,10 @@ const deleteDnsRecord: Command = {
     c.userValid(user);
     c.objectValid(user, 'dns', 'DOMAIN', domain);
     const rec = c.objectValid(user, `dns/${domain}`, 'ID', id);
-    // is_dns_record_critical: the last A or NS record of the zone stays.
+    // is_dns_record_critical: the zone's last A or last NS record stays, whatever its name or state
+    // (the script counts every TYPE='A' line of the zone).
     const type = rec.get('TYPE') ?? '';
-    if ((type === 'A' || type === 'NS') && rec.get('RECORD') === '@' &&
-      c.objects(user, `dns/${domain}`).filter((r) => r.get('TYPE') === type && r.get('RECORD') === '@' && r.get('SUSPENDED') !== 'yes').length <= 1) {
+    if ((type === 'A' || type === 'NS') && c.objects(user, `dns/${domain}`).filter((r) => r.get('TYPE') === type).length <= 1) {
       fail(E.INVALID, `at least one ${type} record should remain active`);
     }
     c.demoMode();
@@ -209,8 +210,9 @@ const changeDnsRecord: Command = {
     const old = c.objectValid(user, `dns/${domain}`, 'ID', id);
     if (c.arg(9)) v.int(c.arg(9), 'ttl');
     if (record === '@' && type === 'CNAME') fail(E.INVALID, 'CNAME on root is not allowed');
-    const { value, priority } = normalise(type, c.arg(6), c.arg(7));
-    v.rtype(type); v.dvalue(value, type);
+    let { value, priority } = normalise(type, c.arg(6), c.arg(7));
+    v.rtype(type);
+    ({ value, priority } = v.dvalue(value, type, priority));
     isFqdn(type, value);
     nsTarget(c, user, domain, type, value);
     c.demoMode();
