@@ -40,6 +40,7 @@ export class HestiaZoneHost implements ZoneHost {
     const ns = checkNameservers(opts.nameservers);
     if (ns.length > 8) throw new InputError('nameservers', 'HestiaCP takes at most 8 name servers');
     const apex = opts.apex === undefined ? null : normalValue('A', opts.apex, 'apex');
+    const more = checkRecords(z, opts.records ?? []);
     let zones = await this.zones();
     if (!zones) {
       await this.createOwner();
@@ -56,7 +57,7 @@ export class HestiaZoneHost implements ZoneHost {
       if (hasHestiaCode(err, 'E_INVALID', 'E_ARGS') || err instanceof ArgumentError) throw new RecordRefusedError(z, `zone ${z}`, this.label, reason(err), { cause: err });
       throw err;
     }
-    await this.dropTemplate(z, ns, apex);
+    await this.replaceTemplate(z, [...ns.map((value) => ({ name: '@', type: 'NS' as const, value })), ...(apex ? [{ name: '@', type: 'A' as const, value: apex }] : []), ...more]);
     return { created: true };
   }
 
@@ -138,16 +139,22 @@ export class HestiaZoneHost implements ZoneHost {
 
   /**
    * v-add-dns-domain fills a new zone from the user's DNS template (www, ftp, mail, MX, SPF, SRV…):
-   * only the name servers and the apex A stay. Hestia keeps at least one A record in a zone, so a
-   * zone made without an apex keeps its `@ A <node IP>`.
+   * the zone is brought to `keep` from that one listing, adding before removing. Hestia keeps at
+   * least one A record in a zone, so a zone made without any keeps its `@ A <node IP>`.
    */
-  private async dropTemplate(z: string, ns: string[], apex: string | null): Promise<void> {
-    const keep: ZoneRecord[] = [...ns.map((value) => ({ name: '@', type: 'NS' as const, value })), ...(apex ? [{ name: '@', type: 'A' as const, value: apex }] : [])];
-    await this.ensureRecords(z, keep);
-    const keys = new Set(keep.map(recordKey));
-    let aKept = !!apex;
-    for (const r of await this.held(z)) {
-      if (keys.has(recordKey(r))) continue;
+  private async replaceTemplate(z: string, keep: ZoneRecord[]): Promise<void> {
+    const wanted = unique(keep);
+    const held = await this.held(z);
+    let nextId = held.reduce((m, r) => Math.max(m, r.id), 0) + 1;
+    const kept = new Set<Held>();
+    for (const w of wanted) {
+      const have = held.find((h) => !kept.has(h) && recordKey(h) === recordKey(w) && (w.ttl === undefined || h.ttl === w.ttl));
+      if (have) kept.add(have);
+      else await this.add(z, w, nextId++);
+    }
+    let aKept = wanted.some((w) => w.type === 'A');
+    for (const r of held) {
+      if (kept.has(r)) continue;
       if (!aKept && r.name === '@' && r.type === 'A') {
         aKept = true;
         continue;
@@ -169,7 +176,7 @@ export class HestiaZoneHost implements ZoneHost {
 
   private async add(z: string, r: ZoneRecord, id: number): Promise<void> {
     try {
-      await this.driver.addDnsRecord(this.opts.user, z, r.name, r.type, toHestiaValue(r), {
+      await this.driver.addDnsRecord(this.opts.user, z, r.name, r.type, r.value, {
         id, ...(r.priority !== undefined ? { priority: r.priority } : {}), ...(r.ttl !== undefined ? { ttl: r.ttl } : {}),
       });
     } catch (err) {
@@ -204,11 +211,6 @@ function reason(err: unknown): string {
 function unique(records: ZoneRecord[]): ZoneRecord[] {
   const seen = new Set<string>();
   return records.filter((r) => !seen.has(recordKey(r)) && !!seen.add(recordKey(r)));
-}
-
-/** What v-add-dns-record takes as VALUE (priority apart; Hestia adds the trailing dot itself). */
-function toHestiaValue(r: ZoneRecord): string {
-  return r.value;
 }
 
 /** A v-list-dns-records entry in the contract's shape. */

@@ -26,14 +26,17 @@ export class PowerDnsZoneHost implements ZoneHost {
     const z = checkZoneName(zone);
     const ns = checkNameservers(opts.nameservers);
     const apex = opts.apex === undefined ? null : normalValue('A', opts.apex, 'apex');
+    const more = checkRecords(z, opts.records ?? []);
     if (await this.client.getZone(z)) return { created: false };
+    // The apex NS set is the `nameservers` field (PowerDNS refuses both); the SOA names the first as primary.
+    const nameservers = [...new Set([...ns, ...more.filter((r) => r.name === '@' && r.type === 'NS').map((r) => r.value)])];
+    const rest = [...(apex ? [{ name: '@', type: 'A' as const, value: apex }] : []), ...more.filter((r) => !(r.name === '@' && r.type === 'NS'))];
     const rrsets: RRSet[] = [
-      // The SOA names the first name server as primary, as a zone's own NS set does.
       { name: canonical(z), type: 'SOA', ttl: DEFAULT_TTL, records: [{ content: `${canonical(ns[0]!)} hostmaster.${canonical(z)} 1 10800 3600 604800 3600`, disabled: false }] },
-      ...(apex ? [{ name: canonical(z), type: 'A', ttl: DEFAULT_TTL, records: [{ content: apex, disabled: false }] }] : []),
+      ...toRRSets(z, rest),
     ];
     try {
-      await this.refusals(z, `zone ${z}`, () => this.client.createZone(z, 'Native', ns.map(canonical), rrsets));
+      await this.refusals(z, `zone ${z}`, () => this.client.createZone(z, 'Native', nameservers.map(canonical), rrsets));
       return { created: true };
     } catch (err) {
       // Created by someone else between the check and the call: the zone is there, as wanted.
@@ -77,9 +80,11 @@ export class PowerDnsZoneHost implements ZoneHost {
       }
       const ttl = ws.find((w) => w.ttl !== undefined)?.ttl ?? cur?.ttl ?? DEFAULT_TTL;
       const duplicates = (cur?.records.length ?? 0) - kept.length;
-      if (fresh.length === 0 && duplicates === 0 && ttl === (cur?.ttl ?? DEFAULT_TTL)) continue;
-      added += fresh.length;
-      removed += duplicates;
+      // TTLs are per rrset here: a new one replaces each given record already there (and applies to the whole set).
+      const retimed = cur && ttl !== (cur.ttl ?? DEFAULT_TTL) ? ws.filter((w) => w.ttl !== undefined && !fresh.includes(w)).length : 0;
+      if (fresh.length === 0 && duplicates === 0 && !(cur && ttl !== (cur.ttl ?? DEFAULT_TTL))) continue;
+      added += fresh.length + retimed;
+      removed += duplicates + retimed;
       changes.push({ name: absolute(z, ws[0]!.name), type: ws[0]!.type, changetype: 'REPLACE', ttl, records: [...kept, ...fresh.map((w) => ({ content: toContent(w), disabled: false }))] });
     }
     if (changes.length) await this.patch(z, changes, wanted.map(describeRecord).join(', '));
@@ -160,6 +165,18 @@ function absolute(zone: string, name: string): string {
 function relative(zone: string, fqdn: string): string {
   const n = fqdn.toLowerCase().replace(/\.$/, '');
   return n === zone ? '@' : n.endsWith(`.${zone}`) ? n.slice(0, -(zone.length + 1)) : n;
+}
+
+/** Records grouped into rrsets (one per name and type, the first TTL given or the default). */
+function toRRSets(zone: string, records: ZoneRecord[]): RRSet[] {
+  const sets = new Map<string, RRSet>();
+  for (const r of records) {
+    const k = `${absolute(zone, r.name)}|${r.type}`;
+    const set = sets.get(k) ?? { name: absolute(zone, r.name), type: r.type, ttl: r.ttl ?? DEFAULT_TTL, records: [] };
+    if (!set.records.some((x) => x.content === toContent(r))) set.records.push({ content: toContent(r), disabled: false });
+    sets.set(k, set);
+  }
+  return [...sets.values()];
 }
 
 function rrsetsByKey(zone: Zone & { rrsets: RRSet[] }): Map<string, RRSet> {

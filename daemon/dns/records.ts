@@ -59,6 +59,7 @@ function checkHost(field: string, v: string): string {
   if (h.length > 253 || labels.length < 2 || labels.some((l) => !HOST_LABEL.test(l))) {
     throw new InputError(field, `"${safe(v)}" is not a fully qualified host name (letters, digits and inner "-", at least two labels)`);
   }
+  if (/^[0-9]+$/.test(labels[labels.length - 1]!)) throw new InputError(field, `"${safe(v)}" is an address, not a host name (its last label is a number)`);
   return h;
 }
 

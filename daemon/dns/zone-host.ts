@@ -9,6 +9,11 @@ export interface EnsureZoneOptions {
   nameservers: string[];
   /** The apex A record of a new zone (a forward zone's site), when there is one. */
   apex?: string;
+  /**
+   * What else a new zone is created with (one call where the backend allows it, so a fresh zone
+   * never shows a template's records). An existing zone is not touched: use ensureRecords.
+   */
+  records?: ZoneRecord[];
 }
 
 export interface ZoneHost {
@@ -18,9 +23,9 @@ export interface ZoneHost {
   /** True when the zone exists here (for HestiaCP: under this host's user). */
   zoneExists(zone: string): Promise<boolean>;
   /**
-   * Creates the zone when missing, with its SOA and NS from the name servers and `@ A apex` when
-   * given; an existing zone is left as it is. Idempotent. A zone held by someone else is a
-   * ZoneConflictError.
+   * Creates the zone when missing, with its SOA and NS from the name servers, `@ A apex` when given
+   * and the given records, and nothing else; an existing zone is left as it is. Idempotent. A zone
+   * held by someone else is a ZoneConflictError.
    */
   ensureZone(zone: string, opts: EnsureZoneOptions): Promise<{ created: boolean }>;
   /** The zone's records (SOA aside); a missing zone is a ZoneMissingError. */
