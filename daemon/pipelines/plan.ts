@@ -113,7 +113,7 @@ function deploySteps(plan: ServicePlan, servers: Map<number, ServerRef>): StepSp
       steps.push({ step: 'vanity.mailbox', type: 'vanity.mailbox', target: target(p.mail), args: { service: svc, server: p.mail, user: v.mailUser, domain: v.parent, account: v.name } });
     }
     for (const d of p.dns) {
-      steps.push({ step: 'vanity.record', type: 'vanity.record', target: target(d), args: { service: svc, server: d, driver: driverOf(servers, d), user: v.dnsUser, zone: v.parent, record: v.name } });
+      steps.push({ step: 'vanity.record', type: 'vanity.record', target: target(d), args: { service: svc, server: d, user: v.dnsUser, zone: v.parent, record: v.name } });
     }
   } else {
     const webAt = p.unified ?? p.web;
@@ -130,7 +130,7 @@ function deploySteps(plan: ServicePlan, servers: Map<number, ServerRef>): StepSp
       steps.push({ step: 'mail.domain', type: 'mail.domain', target: target(mailAt), args: { service: svc, server: mailAt, user: n.users[role], domain } });
     }
     for (const d of p.dns) {
-      steps.push({ step: 'dns.zone', type: 'dns.zone', target: target(d), args: { service: svc, server: d, driver: driverOf(servers, d), user: dnsUser(plan, d), domain } });
+      steps.push({ step: 'dns.zone', type: 'dns.zone', target: target(d), args: { service: svc, server: d, user: dnsUser(plan, d), domain } });
     }
   }
   const sslAt = p.unified ?? p.web;
@@ -161,12 +161,12 @@ function perHolding(plan: ServicePlan, servers: Map<number, ServerRef>, kind: 's
       else steps.push({ step: `vanity.mailbox-${kind}`, type: 'vanity.mailbox-state', target: t, args: { ...a, state: kind } });
     } else if (h.role === 'record') {
       const v = plan.vanity!;
-      const a = { ...args, driver: driverOf(servers, h.serverId), user: v.dnsUser, zone: v.parent, record: v.name };
+      const a = { ...args, user: v.dnsUser, zone: v.parent, record: v.name };
       if (kind === 'delete') steps.push({ step: 'vanity.record-delete', type: 'vanity.record-delete', target: t, args: a });
       else if (kind !== 'password') steps.push({ step: `vanity.record-${kind}`, type: 'vanity.record-state', target: t, args: { ...a, state: kind } });
     } else if (h.role === 'dns' && driverOf(servers, h.serverId) === 'powerdns') {
       // A PowerDNS zone has no account: suspension is not a DNS matter, deletion drops the zone.
-      if (kind === 'delete') steps.push({ step: 'dns.zone-delete', type: 'dns.zone-delete', target: t, args: { ...args, driver: 'powerdns', domain: plan.domain } });
+      if (kind === 'delete') steps.push({ step: 'dns.zone-delete', type: 'dns.zone-delete', target: t, args: { ...args, domain: plan.domain } });
     } else if (kind === 'password') {
       // DNS-only users never log in; only the accounts the customer uses get the new password.
       if (h.role !== 'dns') steps.push({ step: `${h.role}.password`, type: 'account.password', target: t, args: { ...args, user: h.account } });
