@@ -105,6 +105,16 @@ export class HestiaZoneHost implements ZoneHost {
     return todo.length;
   }
 
+  async setZoneSuspended(zone: string, suspended: boolean): Promise<boolean> {
+    const z = checkZoneName(zone);
+    const held = (await this.zones())?.[z];
+    if (!held) throw new ZoneMissingError(z, this.label);
+    if ((held.SUSPENDED === 'yes') === suspended) return false;
+    if (suspended) await this.driver.suspendDnsDomain(this.opts.user, z);
+    else await this.driver.unsuspendDnsDomain(this.opts.user, z);
+    return true;
+  }
+
   async deleteZone(zone: string): Promise<{ deleted: boolean }> {
     const z = checkZoneName(zone);
     if (!(await this.zones())?.[z]) return { deleted: false };

@@ -39,6 +39,12 @@ export interface ZoneHost {
   deleteRecords(zone: string, selectors: RecordSelector[]): Promise<number>;
   /** Suspends (or unsuspends) every record of a name, or of a name and type: they stay listed but are not served. Returns how many changed. */
   setSuspended(zone: string, selector: { name: string; type?: string }, suspended: boolean): Promise<number>;
+  /**
+   * Only where the backend can suspend a whole zone (HestiaCP; PowerDNS cannot): the zone stays but
+   * is not served, and every record in it is marked suspended; unsuspending marks every record
+   * active again. Returns whether anything changed; a missing zone is a ZoneMissingError.
+   */
+  setZoneSuspended?(zone: string, suspended: boolean): Promise<boolean>;
   /** Deletes the zone; a zone already gone is fine (deleted: false). */
   deleteZone(zone: string): Promise<{ deleted: boolean }>;
 }

@@ -147,6 +147,25 @@ export function zoneHostConformance(backend: string, fixture: () => ZoneHostFixt
       assert.deepEqual(state(await raw(z)), ['alice A false', 'alice TXT false', 'bob A false']);
     });
 
+    it('suspends and unsuspends a whole zone where the backend can', async (t) => {
+      if (!f().host.setZoneSuspended) {
+        t.skip(`${backend} cannot suspend a zone (setZoneSuspended is absent)`);
+        return;
+      }
+      const setZoneSuspended = f().host.setZoneSuspended!.bind(f().host);
+      const z = zoneName('zsusp');
+      await f().host.ensureZone(z, { nameservers: NS, apex: '192.0.2.99' });
+      await f().host.ensureRecords(z, [{ name: 'a', type: 'A', value: '192.0.2.1' }, { name: 'b', type: 'TXT', value: 'b-text' }]);
+      await f().host.setSuspended(z, { name: 'b' }, true);
+      assert.equal(await setZoneSuspended(z, true), true);
+      assert.equal(await setZoneSuspended(z, true), false, 'a second suspend changes nothing');
+      assert.ok((await raw(z)).every((x) => x.suspended), 'every record of the zone is suspended');
+      assert.equal(await f().host.zoneExists(z), true, 'a suspended zone still exists');
+      assert.equal(await setZoneSuspended(z, false), true);
+      assert.ok((await raw(z)).every((x) => !x.suspended), 'every record is active again');
+      await assert.rejects(setZoneSuspended(zoneName('nozone'), true), ZoneMissingError);
+    });
+
     it('deleteZone twice is fine; afterwards the zone is missing, clearly', async () => {
       const z = zoneName('gone');
       await f().host.ensureZone(z, { nameservers: NS, apex: '192.0.2.91' });
@@ -263,7 +282,7 @@ export function zoneHostConformance(backend: string, fixture: () => ZoneHostFixt
       }
     });
 
-    it('ensureRecords removes duplicates of a given record that the backend holds', { skip: !fixture.length && false }, async (t) => {
+    it('ensureRecords removes duplicates of a given record that the backend holds', async (t) => {
       if (!f().addDuplicate) {
         t.skip('this backend cannot hold two equal records');
         return;

@@ -234,6 +234,28 @@ test('DNS: reverse zones (in-addr.arpa, ip6.arpa) and PTR records, as the script
   assert.equal(run('v-add-dns-record', 'alice', '2.0.192.in-addr.arpa', 'caa', 'CAA', '0 issue').stdout, 'Error: invalid CAA record format (expected flag tag value) :: 0 issue\n');
 });
 
+test('DNS: a whole zone suspended and unsuspended, every record with it', () => {
+  const { dir, run } = freshNode();
+  run('v-add-user', 'alice', 'pw', 'a@x.org');
+  run('v-add-dns-domain', 'alice', 'x.org', '192.0.2.10', 'ns1.x.net', 'ns2.x.net');
+  assert.equal(run('v-suspend-dns-record', 'alice', 'x.org', '10').code, 0);
+  const serial = readNode(dir).users.alice!.dns[0]!.zone.SERIAL;
+  assert.equal(run('v-suspend-dns-domain', 'alice', 'x.org').code, 0);
+  let st = readNode(dir).users.alice!;
+  assert.equal(st.dns[0]!.zone.SUSPENDED, 'yes');
+  assert.ok(st.dns[0]!.records.every((r) => r.SUSPENDED === 'yes'));
+  assert.equal(st.dns[0]!.zone.SERIAL, serial, 'no serial change');
+  assert.equal(st.counters.SUSPENDED_DNS, 1);
+  assert.deepEqual(run('v-suspend-dns-domain', 'alice', 'x.org'), { code: 5, stdout: 'Error: dns x.org is suspended\n', stderr: '' });
+  assert.equal(run('v-add-dns-record', 'alice', 'x.org', 'new', 'A', '192.0.2.1').code, 5, 'records of a suspended zone cannot be added');
+  assert.equal(run('v-unsuspend-dns-domain', 'alice', 'x.org').code, 0);
+  st = readNode(dir).users.alice!;
+  assert.ok(st.dns[0]!.records.every((r) => r.SUSPENDED === 'no'), 'the record suspended on its own is active again too');
+  assert.equal(st.counters.SUSPENDED_DNS, 0);
+  assert.deepEqual(run('v-unsuspend-dns-domain', 'alice', 'x.org'), { code: 6, stdout: 'Error: dns x.org is not suspended\n', stderr: '' });
+  assert.equal(run('v-suspend-dns-domain', 'alice', 'nope.org').stdout, "Error: dns domain nope.org doesn't exist\n");
+});
+
 test('mail: DKIM key, its DNS record and listing; accounts; counters match v-update-user-counters', () => {
   const { dir, run } = freshNode();
   run('v-add-user', 'alice', 'pw', 'a@x.org');

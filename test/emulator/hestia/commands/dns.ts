@@ -254,6 +254,35 @@ function suspendRecord(flag: 'yes' | 'no'): Command {
   };
 }
 
+/**
+ * v-suspend-dns-domain USER DOMAIN [RESTART] / v-unsuspend-dns-domain USER DOMAIN: the zone and
+ * every one of its records (a sed over dns/<d>.conf), SUSPENDED_DNS ±1, no serial change. The
+ * unsuspend script checks demo mode before anything else.
+ */
+function suspendZone(flag: 'yes' | 'no'): Command {
+  return {
+    logs: true,
+    run(c) {
+      if (flag === 'no') c.demoMode();
+      c.checkArgs(2, flag === 'yes' ? 'USER DOMAIN [RESTART]' : 'USER DOMAIN');
+      const user = c.arg(1); const domain = formatDomain(c.arg(2));
+      if (user) v.user(user); if (domain) v.domain(domain); if (flag === 'yes' && c.arg(3)) v.restart(c.arg(3));
+      c.systemEnabled('DNS_SYSTEM');
+      c.userValid(user);
+      c.objectValid(user, 'dns', 'DOMAIN', domain);
+      if (flag === 'yes') c.objectUnsuspended(user, 'dns', 'DOMAIN', domain);
+      else c.objectSuspended(user, 'dns', 'DOMAIN', domain);
+      if (flag === 'yes') c.demoMode();
+      c.updateObject(user, 'dns', 'DOMAIN', domain, { SUSPENDED: flag });
+      const recs = c.objects(user, `dns/${domain}`);
+      recs.forEach((r) => r.set('SUSPENDED', flag));
+      c.writeObjects(user, `dns/${domain}`, recs);
+      c.bump(user, 'SUSPENDED_DNS', flag === 'yes' ? 1 : -1);
+      return '';
+    },
+  };
+}
+
 const listDnsDomains: Command = {
   run(c) {
     c.checkArgs(1, 'USER [FORMAT]');
@@ -298,5 +327,6 @@ const listDnsRecords: Command = {
 export const dnsCommands: Record<string, Command> = {
   'v-add-dns-domain': addDnsDomain, 'v-delete-dns-domain': deleteDnsDomain, 'v-list-dns-domains': listDnsDomains,
   'v-add-dns-record': addDnsRecord, 'v-delete-dns-record': deleteDnsRecord, 'v-change-dns-record': changeDnsRecord,
+  'v-suspend-dns-domain': suspendZone('yes'), 'v-unsuspend-dns-domain': suspendZone('no'),
   'v-suspend-dns-record': suspendRecord('yes'), 'v-unsuspend-dns-record': suspendRecord('no'), 'v-list-dns-records': listDnsRecords,
 };
