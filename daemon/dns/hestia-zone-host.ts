@@ -219,8 +219,9 @@ function reason(err: unknown): string {
 }
 
 function unique(records: ZoneRecord[]): ZoneRecord[] {
-  const seen = new Set<string>();
-  return records.filter((r) => !seen.has(recordKey(r)) && !!seen.add(recordKey(r)));
+  const byKey = new Map<string, ZoneRecord>();
+  for (const r of records) if (!byKey.has(recordKey(r))) byKey.set(recordKey(r), r);
+  return [...byKey.values()];
 }
 
 /** A v-list-dns-records entry in the contract's shape. */
