@@ -1,6 +1,7 @@
 // How task handlers reach a server: its inventory row, its credential unsealed only in memory,
-// a HestiaCP driver on the daemon's shared SSH pool or a PowerDNS client. A host key seen for the
-// first time is pinned in the inventory (trust on first use, logged).
+// a HestiaCP driver on the daemon's shared SSH pool or a PowerDNS client, or the server's zone
+// host (the DNS contract, whichever the backend). A host key seen for the first time is pinned in
+// the inventory (trust on first use, logged).
 import type { Knex } from 'knex';
 import { decryptSecret } from '../crypto/secretbox.ts';
 import { TerminalError } from '../common/errors.ts';
@@ -9,6 +10,16 @@ import type { Logger } from '../log/logger.ts';
 import { HestiaDriver, SshPool, type DriverIO } from '../drivers/hestia/index.ts';
 import { PowerDnsClient, type PowerDnsIO } from '../drivers/powerdns/index.ts';
 import { T } from '../common/tables.ts';
+import type { ZoneHost } from '../dns/zone-host.ts';
+import { HestiaZoneHost, type HestiaZoneHostOptions } from '../dns/hestia-zone-host.ts';
+import { PowerDnsZoneHost } from '../dns/powerdns-zone-host.ts';
+
+export interface ZoneHostOptions {
+  /** The HestiaCP user whose zones these are (a service's DNS user, a vanity parent's dns_user); PowerDNS has no accounts. */
+  user: string | null;
+  /** How to create that user when it does not exist yet (HestiaCP only; see HestiaZoneHostOptions.owner). */
+  owner?: HestiaZoneHostOptions['owner'];
+}
 
 export interface ServerRow {
   id: number;
@@ -71,6 +82,15 @@ export class FleetAccess {
     io.secret?.(apiKey);
     const host = s.hostname.includes(':') ? `[${s.hostname}]` : s.hostname;
     return { client: new PowerDnsClient({ url: `http://${host}:${s.port}`, apiKey }, io), server: s };
+  }
+
+  /** The DNS zone host of a server: its zones behind the one contract, whatever the server's driver. */
+  async zoneHost(id: number, io: DriverIO & PowerDnsIO, opts: ZoneHostOptions): Promise<ZoneHost> {
+    const s = await this.server(id);
+    if (s.driver === 'powerdns') return new PowerDnsZoneHost((await this.powerdns(id, io)).client, s.name);
+    if (!opts.user) throw new TerminalError(`server ${s.name} is a HestiaCP node, where a zone belongs to a Hestia user, and none is set for it (a vanity parent needs its dns_user)`);
+    const { driver } = await this.hestia(id, io);
+    return new HestiaZoneHost(driver, { user: opts.user, nodeIp: s.ip, server: s.name, ...(opts.owner ? { owner: opts.owner } : {}) });
   }
 
   async close(): Promise<void> {

@@ -103,7 +103,7 @@ function deploySteps(plan: ServicePlan, servers: ServerRefs): PlannedStep[] {
       steps.push(step('vanity.mailbox', 'vanity.mailbox', target(p.mail), { server: p.mail, user: must(v.mailUser, 'vanity mail user'), domain: v.parent, account: v.name }));
     }
     for (const d of p.dns) {
-      steps.push(step('vanity.record', 'vanity.record', target(d), { server: d, driver: driverOf(servers, d), user: v.dnsUser, zone: v.parent, record: v.name }));
+      steps.push(step('vanity.record', 'vanity.record', target(d), { server: d, user: v.dnsUser, zone: v.parent, record: v.name }));
     }
   } else {
     const webAt = p.unified ?? p.web;
@@ -120,7 +120,7 @@ function deploySteps(plan: ServicePlan, servers: ServerRefs): PlannedStep[] {
       steps.push(step('mail.domain', 'mail.domain', target(mailAt), { server: mailAt, user: must(n.users[role], `${role} user`), domain }));
     }
     for (const d of p.dns) {
-      steps.push(step('dns.zone', 'dns.zone', target(d), { server: d, driver: driverOf(servers, d), user: must(dnsUser(plan, d), 'DNS user'), domain }));
+      steps.push(step('dns.zone', 'dns.zone', target(d), { server: d, user: dnsUser(plan, d), domain }));
     }
   }
   const sslAt = p.unified ?? p.web;
@@ -150,12 +150,12 @@ function perHolding(plan: ServicePlan, servers: ServerRefs, kind: 'suspend' | 'u
       else steps.push(step('vanity.mailbox-state', `vanity.mailbox-${kind}`, t, { ...box, state: kind }));
     } else if (h.role === 'record') {
       const v = plan.vanity!;
-      const rec: StepArgs['vanity.record'] = { server, driver: driverOf(servers, server), user: v.dnsUser, zone: v.parent, record: v.name };
+      const rec: StepArgs['vanity.record'] = { server, user: v.dnsUser, zone: v.parent, record: v.name };
       if (kind === 'delete') steps.push(step('vanity.record-delete', 'vanity.record-delete', t, rec));
       else if (kind !== 'password') steps.push(step('vanity.record-state', `vanity.record-${kind}`, t, { ...rec, state: kind }));
     } else if (h.role === 'dns' && driverOf(servers, server) === 'powerdns') {
       // A PowerDNS zone has no account: suspension is not a DNS matter, deletion drops the zone.
-      if (kind === 'delete') steps.push(step('dns.zone-delete', 'dns.zone-delete', t, { server, domain: plan.domain }));
+      if (kind === 'delete') steps.push(step('dns.zone-delete', 'dns.zone-delete', t, { server, account: h.account, domain: plan.domain }));
     } else {
       const user = must(h.account, `${h.role} account`);
       if (kind === 'delete') steps.push(step('account.delete', `${h.role}.delete`, t, { role: h.role, server, user }));

@@ -23,7 +23,7 @@ const accountRole = oneOf('web', 'mail', 'all');
 const state = oneOf('suspend', 'unsuspend');
 const mailbox = { server: id, user: text, domain: text, account: text } as const;
 /** A vanity record: `user` is the provider's Hestia DNS user (null on PowerDNS). */
-const record = { server: id, driver: oneOf('hestiacp', 'powerdns'), user: textOrNull, zone: text, record: text } as const;
+const record = { server: id, user: textOrNull, zone: text, record: text } as const;
 
 /**
  * Every step type: its label, and its arguments (a list of shapes when a type takes one of
@@ -43,8 +43,9 @@ export const STEPS = {
   'mail.domain': { label: 'Adding mail domain with DKIM', args: { server: id, user: text, domain: text } },
   'ssl.seed': { label: 'Requesting SSL certificate', args: { server: id, user: text, domain: text } },
   // `user` holds the zone on a Hestia DNS node (a PowerDNS zone does not read it).
-  'dns.zone': { label: 'Publishing DNS zone', args: { server: id, driver: oneOf('hestiacp', 'powerdns'), user: text, domain: text } },
-  'dns.zone-delete': { label: 'Removing DNS zone', args: { server: id, domain: text } },
+  'dns.zone': { label: 'Publishing DNS zone', args: { server: id, user: textOrNull, domain: text } },
+  // `account` is the holding's account: the Hestia user of the zone, none on PowerDNS.
+  'dns.zone-delete': { label: 'Removing DNS zone', args: { server: id, account: textOrNull, domain: text } },
   'vanity.mailbox': { label: 'Creating mailbox', args: mailbox },
   'vanity.mailbox-state': { label: 'Updating mailbox', args: { ...mailbox, state } },
   'vanity.mailbox-delete': { label: 'Removing mailbox', args: mailbox },

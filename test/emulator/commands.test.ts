@@ -189,10 +189,12 @@ test('DNS: default template records with IDs, record add/change/delete rules', (
   assert.equal(run('v-suspend-dns-record', 'alice', 'x.org', '42').code, 0);
   assert.equal(run('v-suspend-dns-record', 'alice', 'x.org', '42').stdout, 'Error: x.org 42 is suspended\n');
   assert.equal(run('v-unsuspend-dns-record', 'alice', 'x.org', '42').code, 0);
+  // is_dns_record_critical counts every A of the zone, whatever its name: mail A may go, then @ A is the last.
+  assert.equal(run('v-delete-dns-record', 'alice', 'x.org', '12').code, 0);
   assert.equal(run('v-delete-dns-record', 'alice', 'x.org', '9').stdout, 'Error: at least one A record should remain active\n');
   assert.equal(run('v-delete-dns-record', 'alice', 'x.org', '99').stdout, "Error: x.org id 99 doesn't exist\n");
   assert.equal(run('v-delete-dns-record', 'alice', 'x.org', '42').code, 0);
-  assert.equal(readNode(dir).users.alice!.counters.U_DNS_RECORDS, 16);
+  assert.equal(readNode(dir).users.alice!.counters.U_DNS_RECORDS, 15);
   assert.equal(run('v-add-dns-domain', 'alice', 'x.org', '192.0.2.10').stdout, 'Error: DNS domain x.org exists\n');
   // The zone from package NS when NS2 is empty: 2 NS records from default.pkg.
   assert.equal(run('v-add-dns-domain', 'alice', 'y.org', '192.0.2.10').code, 0);
@@ -200,6 +202,58 @@ test('DNS: default template records with IDs, record add/change/delete rules', (
   assert.deepEqual(y.records.filter((r) => r.TYPE === 'NS').map((r) => r.VALUE), ['ns1.domain.tld.', 'ns2.domain.tld.']);
   assert.equal(run('v-delete-dns-domain', 'alice', 'y.org').code, 0);
   assert.equal(readNode(dir).users.alice!.counters.U_DNS_DOMAINS, 1);
+});
+
+test('DNS: reverse zones (in-addr.arpa, ip6.arpa) and PTR records, as the scripts take them', () => {
+  const { dir, run } = freshNode();
+  run('v-add-user', 'alice', 'pw', 'a@x.org');
+  assert.equal(run('v-add-dns-domain', 'alice', '2.0.192.in-addr.arpa', '192.0.2.10', 'ns1.x.net', 'ns2.x.net').code, 0);
+  assert.equal(run('v-add-dns-record', 'alice', '2.0.192.in-addr.arpa', '10', 'PTR', 'host.example.com').code, 0);
+  const ptr = readNode(dir).users.alice!.dns[0]!.records.find((r) => r.RECORD === '10')!;
+  assert.deepEqual([ptr.TYPE, ptr.VALUE, ptr.PRIORITY], ['PTR', 'host.example.com.', ''], 'a trailing dot added, no priority');
+  // The validator's PTR rule is FILTER_VALIDATE_DOMAIN with FILTER_FLAG_HOSTNAME, then is_dns_fqnd (two dots).
+  assert.equal(run('v-add-dns-record', 'alice', '2.0.192.in-addr.arpa', '11', 'PTR', 'bad_host.example.com').stdout, 'Error: invalid PTR record format :: bad_host.example.com.\n');
+  assert.equal(run('v-add-dns-record', 'alice', '2.0.192.in-addr.arpa', '12', 'PTR', 'host-.example.com').code, 2);
+  assert.equal(run('v-add-dns-record', 'alice', '2.0.192.in-addr.arpa', '13', 'PTR', 'localhost').stdout, 'Error: PTR record localhost should be a fully qualified domain name (FQDN)\n');
+  assert.equal(run('v-add-dns-record', 'alice', '2.0.192.in-addr.arpa', '14', 'PTR', 'a.example.com\nb').stdout, 'Error: invalid value :: "a.example.com\nb."\n', 'wrapped in quotes first (it holds a space character), then refused');
+  // A CNAME may hold "_" (no hostname flag), an NS may not.
+  assert.equal(run('v-add-dns-record', 'alice', '2.0.192.in-addr.arpa', 'c', 'CNAME', '_x.example.com').code, 0);
+  assert.equal(run('v-add-dns-record', 'alice', '2.0.192.in-addr.arpa', 'sub', 'NS', '_x.example.com').stdout, 'Error: invalid NS record format :: _x.example.com.\n');
+  // An IPv6 nibble zone and a PTR named by the remaining nibbles.
+  const z6 = '8.b.d.0.1.0.0.2.ip6.arpa';
+  assert.equal(run('v-add-dns-domain', 'alice', z6, '192.0.2.10', 'ns1.x.net', 'ns2.x.net').code, 0);
+  const name6 = '1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0';
+  assert.equal(run('v-add-dns-record', 'alice', z6, name6, 'PTR', 'v6.example.com.').code, 0);
+  assert.ok(readNode(dir).users.alice!.dns[1]!.records.some((r) => r.RECORD === name6 && r.VALUE === 'v6.example.com.'));
+  // An address is not a zone name (exit 1, a plain echo), however it is written.
+  assert.equal(run('v-add-dns-domain', 'alice', '192.0.2.1', '192.0.2.10').stdout, 'Error: Invalid domain format. IP address detected as input.\n');
+  assert.equal(run('v-add-dns-domain', 'alice', '999.0.2.1', '192.0.2.10').code, 0, 'not an address for PHP, so a name');
+  // Values the validator refuses for other types.
+  assert.equal(run('v-add-dns-record', 'alice', '2.0.192.in-addr.arpa', 'm', 'MX', 'mail.example.com', '70000').stdout, 'Error: invalid MX record priority format (must be between 0 and 65535) :: mail.example.com.\n');
+  assert.equal(run('v-add-dns-record', 'alice', '2.0.192.in-addr.arpa', 'v6', 'AAAA', '2001:db8::zz').stdout, 'Error: invalid AAAA record format :: 2001:db8::zz\n');
+  assert.equal(run('v-add-dns-record', 'alice', '2.0.192.in-addr.arpa', 'caa', 'CAA', '0 issue').stdout, 'Error: invalid CAA record format (expected flag tag value) :: 0 issue\n');
+});
+
+test('DNS: a whole zone suspended and unsuspended, every record with it', () => {
+  const { dir, run } = freshNode();
+  run('v-add-user', 'alice', 'pw', 'a@x.org');
+  run('v-add-dns-domain', 'alice', 'x.org', '192.0.2.10', 'ns1.x.net', 'ns2.x.net');
+  assert.equal(run('v-suspend-dns-record', 'alice', 'x.org', '10').code, 0);
+  const serial = readNode(dir).users.alice!.dns[0]!.zone.SERIAL;
+  assert.equal(run('v-suspend-dns-domain', 'alice', 'x.org').code, 0);
+  let st = readNode(dir).users.alice!;
+  assert.equal(st.dns[0]!.zone.SUSPENDED, 'yes');
+  assert.ok(st.dns[0]!.records.every((r) => r.SUSPENDED === 'yes'));
+  assert.equal(st.dns[0]!.zone.SERIAL, serial, 'no serial change');
+  assert.equal(st.counters.SUSPENDED_DNS, 1);
+  assert.deepEqual(run('v-suspend-dns-domain', 'alice', 'x.org'), { code: 5, stdout: 'Error: dns x.org is suspended\n', stderr: '' });
+  assert.equal(run('v-add-dns-record', 'alice', 'x.org', 'new', 'A', '192.0.2.1').code, 5, 'records of a suspended zone cannot be added');
+  assert.equal(run('v-unsuspend-dns-domain', 'alice', 'x.org').code, 0);
+  st = readNode(dir).users.alice!;
+  assert.ok(st.dns[0]!.records.every((r) => r.SUSPENDED === 'no'), 'the record suspended on its own is active again too');
+  assert.equal(st.counters.SUSPENDED_DNS, 0);
+  assert.deepEqual(run('v-unsuspend-dns-domain', 'alice', 'x.org'), { code: 6, stdout: 'Error: dns x.org is not suspended\n', stderr: '' });
+  assert.equal(run('v-suspend-dns-domain', 'alice', 'nope.org').stdout, "Error: dns domain nope.org doesn't exist\n");
 });
 
 test('mail: DKIM key, its DNS record and listing; accounts; counters match v-update-user-counters', () => {

@@ -307,6 +307,16 @@ export class HestiaDriver {
     await this.run('v-delete-dns-domain', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), restartArg(o)]);
   }
 
+  /** The zone and every record in it stop being served (bind drops the zone). */
+  async suspendDnsDomain(user: string, domain: string, o?: RestartOption): Promise<void> {
+    await this.run('v-suspend-dns-domain', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), restartArg(o)]);
+  }
+
+  /** Serves the zone again; Hestia marks every record of it active (it takes no RESTART). */
+  async unsuspendDnsDomain(user: string, domain: string): Promise<void> {
+    await this.run('v-unsuspend-dns-domain', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain)]);
+  }
+
   listDnsDomains(user: string): Promise<HestiaList> {
     return this.list('v-list-dns-domains', [Arg.of('user', 'USER', user)]);
   }

@@ -1,14 +1,16 @@
-// Web and mail domains, the auto-SSL seed, and the service's DNS zone on every DNS server
-// (Hestia DNS node or PowerDNS). The zone converges on zoneRecords(): missing records are
-// added, records nobody wants are removed, so a rerun or a repair leaves exactly one of each.
+// Web and mail domains, the auto-SSL seed, and the service's DNS zone on every DNS server,
+// through the server's zone host (daemon/dns: HestiaCP or PowerDNS alike). The zone converges on
+// zoneRecords(): missing records are added, records nobody wants are removed, so a rerun or a
+// repair leaves exactly one of each.
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import type { TaskContext, TaskRegistry } from '../../engine/registry.ts';
+import type { TaskRegistry } from '../../engine/registry.ts';
 import { TerminalError } from '../../common/errors.ts';
-import { hasHestiaCode, type HestiaDriver } from '../../drivers/hestia/index.ts';
-import { canonical, txtContent, ZoneExistsError, ZoneNotFoundError, type PowerDnsClient, type RRSetChange } from '../../drivers/powerdns/index.ts';
+import { hasHestiaCode } from '../../drivers/hestia/index.ts';
+import { convergeRecords, missingRecords } from '../../dns/converge.ts';
+import { describeRecord } from '../../dns/records.ts';
 import { recordKey, zoneRecords, type WantedRecord } from '../../pipelines/records.ts';
-import { contactEmail, loadService, orMissing, saveFacts, type HostingDeps, type LoadedService } from './context.ts';
+import { contactEmail, loadService, saveFacts, type HostingDeps, type LoadedService } from './context.ts';
 import { T } from '../../common/tables.ts';
 import { stepArgs } from '../step-args.ts';
 
@@ -33,99 +35,6 @@ async function wantedRecords(deps: HostingDeps, svc: LoadedService): Promise<{ r
 
 function digest(records: WantedRecord[]): string {
   return crypto.createHash('sha256').update(records.map(recordKey).sort().join('\n')).digest('hex');
-}
-
-interface Listed { id: number; name: string; type: string; value: string; priority?: number }
-
-function listed(rows: Record<string, Record<string, string>>): Listed[] {
-  return Object.values(rows).map((r) => ({ id: Number(r.ID), name: String(r.RECORD), type: String(r.TYPE), value: String(r.VALUE), priority: r.PRIORITY ? Number(r.PRIORITY) : undefined }));
-}
-
-/** Adds what is missing, then removes what nobody wants (adding first keeps an A and an NS in place). */
-async function convergeHestiaZone(ctx: TaskContext, driver: HestiaDriver, user: string, domain: string, wanted: WantedRecord[]): Promise<{ added: number; removed: number }> {
-  const have = listed(await driver.listDnsRecords(user, domain));
-  const haveKeys = new Set(have.map(recordKey));
-  let nextId = have.reduce((m, r) => Math.max(m, r.id), 0) + 1;
-  let added = 0;
-  for (const w of wanted) {
-    if (haveKeys.has(recordKey(w))) continue;
-    await driver.addDnsRecord(user, domain, w.name, w.type, w.value, { id: nextId++, ...(w.priority !== undefined ? { priority: w.priority } : {}) });
-    ctx.log(`added ${w.name} ${w.type} ${w.type === 'TXT' ? w.value.slice(0, 40) + (w.value.length > 40 ? '…' : '') : w.value}`);
-    added++;
-  }
-  const keep = new Set(wanted.map(recordKey));
-  const manageNs = wanted.some((w) => w.type === 'NS');
-  const seen = new Set<string>();
-  let removed = 0;
-  for (const r of listed(await driver.listDnsRecords(user, domain))) {
-    const key = recordKey(r);
-    const unwanted = !keep.has(key) && (manageNs || r.type !== 'NS');
-    if (unwanted || seen.has(key)) {
-      await driver.deleteDnsRecord(user, domain, r.id);
-      ctx.log(`removed ${r.name} ${r.type} (id ${r.id})${seen.has(key) ? ', a duplicate' : ''}`);
-      removed++;
-    }
-    seen.add(key);
-  }
-  return { added, removed };
-}
-
-function absolute(name: string, zone: string): string {
-  return name === '@' ? canonical(zone) : canonical(`${name}.${zone}`);
-}
-
-function pdnsContent(w: WantedRecord): string {
-  if (w.type === 'TXT') return txtContent(w.value);
-  if (w.type === 'MX') return `${w.priority ?? 10} ${canonical(w.value)}`;
-  if (w.type === 'CNAME' || w.type === 'NS') return canonical(w.value);
-  return w.value;
-}
-
-async function convergePowerDnsZone(ctx: TaskContext, client: PowerDnsClient, domain: string, wanted: WantedRecord[], nameservers: string[]): Promise<{ added: number; removed: number }> {
-  let zone = await client.getZone(domain);
-  if (!zone) {
-    if (nameservers.length === 0) throw new TerminalError('the server group has no name servers; a PowerDNS zone needs them (set nameservers on the group)');
-    try {
-      zone = await client.createZone(domain, 'Native', nameservers.map(canonical));
-      ctx.log(`zone ${domain} created`);
-    } catch (err) {
-      if (!(err instanceof ZoneExistsError)) throw err;
-      zone = await client.getZone(domain);
-    }
-    if (!zone) throw new TerminalError(`zone ${domain} is neither creatable nor readable on this server`);
-  }
-  const want = new Map<string, { name: string; type: string; contents: string[] }>();
-  for (const w of wanted) {
-    const name = absolute(w.name, domain);
-    const k = `${name}|${w.type}`;
-    const entry = want.get(k) ?? { name, type: w.type, contents: [] };
-    entry.contents.push(pdnsContent(w));
-    want.set(k, entry);
-  }
-  const have = new Map((zone.rrsets ?? []).map((r) => [`${r.name}|${r.type}`, r]));
-  const changes: RRSetChange[] = [];
-  for (const [k, w] of want) {
-    const cur = have.get(k);
-    const same = cur && cur.records.length === w.contents.length && cur.records.every((r) => !r.disabled && w.contents.includes(r.content));
-    if (!same) changes.push({ name: w.name, type: w.type, changetype: 'REPLACE', ttl: 3600, records: w.contents.map((content) => ({ content, disabled: false })) });
-  }
-  for (const [k, r] of have) {
-    if (r.type === 'SOA' || want.has(k)) continue;
-    if (r.type === 'NS' && !wanted.some((w) => w.type === 'NS')) continue;
-    changes.push({ name: r.name, type: r.type, changetype: 'DELETE' });
-  }
-  if (changes.length) {
-    await client.patchRRsets(domain, changes);
-    ctx.log(`zone ${domain}: ${changes.map((c) => `${c.changetype} ${c.name} ${c.type}`).join(', ')}`);
-  }
-  return { added: changes.filter((c) => c.changetype === 'REPLACE').length, removed: changes.filter((c) => c.changetype === 'DELETE').length };
-}
-
-async function verifyPowerDnsZone(client: PowerDnsClient, domain: string, wanted: WantedRecord[]): Promise<void> {
-  const zone = await client.getZone(domain);
-  const contents = new Set((zone?.rrsets ?? []).flatMap((r) => r.records.filter((x) => !x.disabled).map((x) => `${r.name}|${r.type}|${x.content}`)));
-  const missing = wanted.filter((w) => !contents.has(`${absolute(w.name, domain)}|${w.type}|${pdnsContent(w)}`));
-  if (missing.length) throw new TerminalError(`zone ${domain} still lacks ${missing.map((m) => `${m.name} ${m.type}`).join(', ')} after the update`);
 }
 
 export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps): void {
@@ -208,35 +117,23 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
       const a = stepArgs(ctx, 'dns.zone');
       const svc = await loadService(deps, ctx);
       const { records, apexIp, nameservers } = await wantedRecords(deps, svc);
-      let changed: { added: number; removed: number };
-      if (a.driver === 'powerdns') {
-        const { client } = await deps.fleet.powerdns(a.server, ctx);
-        changed = await convergePowerDnsZone(ctx, client, a.domain, records, nameservers);
-        await verifyPowerDnsZone(client, a.domain, records);
+      if (nameservers.length === 0) throw new TerminalError('the server group has no name servers; a zone needs them (set nameservers on the group)');
+      // A DNS-only Hestia user is made for the zone when the service has no account on that node yet.
+      const owner = { password: svc.password, email: contactEmail(svc.plan), name: `hostbridge service ${svc.plan.whmcsServiceId} DNS` };
+      const host = await deps.fleet.zoneHost(a.server, ctx, { user: a.user, owner });
+      const { created } = await host.ensureZone(a.domain, { nameservers, apex: apexIp, records });
+      let changed = { added: created ? records.length : 0, removed: 0 };
+      if (created) {
+        ctx.log(`zone ${a.domain} created on ${host.label} with its ${records.length} records`);
       } else {
-        const { driver, server } = await deps.fleet.hestia(a.server, ctx);
-        if (!(await orMissing(() => driver.listUser(a.user)))) {
-          try {
-            await driver.addUser(a.user, svc.password, contactEmail(svc.plan), 'default', `hostbridge service ${svc.plan.whmcsServiceId} DNS`);
-            ctx.log(`DNS user ${a.user} created`);
-          } catch (err) {
-            if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
-          }
-        }
-        if (!(await driver.listDnsDomains(a.user))[a.domain]) {
-          try {
-            await driver.addDnsDomain(a.user, a.domain, apexIp, nameservers);
-            ctx.log(`zone ${a.domain} created`);
-          } catch (err) {
-            if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
-            if (!(await driver.listDnsDomains(a.user))[a.domain]) throw new TerminalError(`zone ${a.domain} exists on ${server.name} under another account`);
-          }
-        }
-        changed = await convergeHestiaZone(ctx, driver, a.user, a.domain, records);
-        const after = new Set(listed(await driver.listDnsRecords(a.user, a.domain)).map(recordKey));
-        const missing = records.filter((r) => !after.has(recordKey(r)));
-        if (missing.length) throw new TerminalError(`zone ${a.domain} still lacks ${missing.map((m) => `${m.name} ${m.type}`).join(', ')} after the update`);
+        // NS records are the service's only when it publishes some (a group with name servers always does).
+        const manageNs = records.some((r) => r.type === 'NS');
+        const c = await convergeRecords(host, a.domain, records, { owns: (r) => manageNs || r.type !== 'NS' });
+        for (const r of c.unwanted) ctx.log(`removed ${describeRecord(r)}`);
+        changed = { added: c.added, removed: c.removed };
       }
+      const missing = await missingRecords(host, a.domain, records);
+      if (missing.length) throw new TerminalError(`zone ${a.domain} still lacks ${missing.map((m) => `${m.name} ${m.type}`).join(', ')} after the update`);
       await upsert(deps.db, T.dnsZones, ['service_id', 'server_id', 'zone'], {
         service_id: svc.id, server_id: a.server, zone: a.domain, state: 'deployed', records_sha256: digest(records), records: records.length, last_error: null, updated_at: Date.now(),
       });
@@ -247,22 +144,16 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
 
   registry.register({
     name: 'dns.zone-delete',
-    description: 'Removes the service\'s zone from a PowerDNS server.',
+    description: 'Removes the service\'s zone from a DNS server.',
     async run(ctx) {
       const a = stepArgs(ctx, 'dns.zone-delete');
       const svc = await loadService(deps, ctx);
-      const { client } = await deps.fleet.powerdns(a.server, ctx);
-      try {
-        await client.deleteZone(a.domain);
-        ctx.log(`zone ${a.domain} deleted`);
-      } catch (err) {
-        if (!(err instanceof ZoneNotFoundError)) throw err;
-        ctx.log(`zone ${a.domain} is already gone`);
-      }
-      if (await client.getZone(a.domain)) throw new TerminalError(`zone ${a.domain} is still there after the delete`);
+      const host = await deps.fleet.zoneHost(a.server, ctx, { user: a.account });
+      const { deleted } = await host.deleteZone(a.domain);
+      ctx.log(deleted ? `zone ${a.domain} deleted` : `zone ${a.domain} is already gone`);
+      if (await host.zoneExists(a.domain)) throw new TerminalError(`zone ${a.domain} is still there after the delete`);
       await deps.db(T.dnsZones).where({ service_id: svc.id, server_id: a.server }).update({ state: 'removed', updated_at: Date.now() });
       return { zone: a.domain, deleted: true };
     },
   });
 }
-

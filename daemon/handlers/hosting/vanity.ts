@@ -4,36 +4,39 @@
 import type { TaskContext, TaskRegistry } from '../../engine/registry.ts';
 import { TerminalError } from '../../common/errors.ts';
 import { hasHestiaCode, type HestiaDriver } from '../../drivers/hestia/index.ts';
-import { canonical, type PowerDnsClient } from '../../drivers/powerdns/index.ts';
+import { convergeRecords, missingRecords } from '../../dns/converge.ts';
+import { describeRecord, type ZoneRecord } from '../../dns/records.ts';
+import { ZoneMissingError, type ZoneHost } from '../../dns/zone-host.ts';
 import type { StepArgs } from '../../pipelines/steps.ts';
 import { stepArgs } from '../step-args.ts';
 import { hestiaQuota, loadService, type HostingDeps } from './context.ts';
 
 type MailboxArgs = StepArgs['vanity.mailbox'];
+/** vanity.record*: the service's record `record` in the parent zone `zone`; `user` holds that zone on a HestiaCP node (null for PowerDNS). */
 type RecordArgs = StepArgs['vanity.record'];
 
 async function mailbox(driver: HestiaDriver, a: MailboxArgs): Promise<Record<string, string> | null> {
   return (await driver.listMailAccounts(a.user, a.domain))[a.account] ?? null;
 }
 
-/** This service's records in the parent zone on a Hestia node: only those named after it. */
-async function ownRecords(driver: HestiaDriver, a: RecordArgs): Promise<Array<{ id: number; type: string; value: string; suspended: boolean }>> {
-  const all = await driver.listDnsRecords(a.user!, a.zone);
-  return Object.values(all).filter((r) => String(r.RECORD).toLowerCase() === a.record)
-    .map((r) => ({ id: Number(r.ID), type: String(r.TYPE), value: String(r.VALUE), suspended: r.SUSPENDED === 'yes' }));
+/**
+ * Runs `fn` on the server's zone host for the parent zone. The parent must already exist (hostbridge
+ * never creates or deletes one), and the record must be one label, so no other name can match it.
+ */
+async function inParentZone<R>(deps: HostingDeps, ctx: TaskContext, a: RecordArgs, fn: (host: ZoneHost) => Promise<R>): Promise<R> {
+  if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(a.record)) throw new TerminalError(`vanity record name "${a.record}" is not one label`);
+  const host = await deps.fleet.zoneHost(a.server, ctx, { user: a.user });
+  try {
+    return await fn(host);
+  } catch (err) {
+    if (err instanceof ZoneMissingError) throw new TerminalError(`the parent zone ${a.zone} does not exist on ${host.label}; create it first (hostbridge never creates or deletes a vanity parent)`, { cause: err });
+    throw err;
+  }
 }
 
-function needUser(a: RecordArgs): string {
-  if (!a.user) throw new TerminalError(`vanity domain ${a.zone} has no DNS user set for its Hestia DNS servers (the provider account that owns the zone)`);
-  return a.user;
-}
-
-async function pdnsRecord(client: PowerDnsClient, a: RecordArgs): Promise<{ name: string; records: Array<{ content: string; disabled?: boolean }> | null }> {
-  const name = canonical(`${a.record}.${a.zone}`);
-  const zone = await client.getZone(a.zone);
-  if (!zone) throw new TerminalError(`the parent zone ${a.zone} does not exist on this PowerDNS server; create it first (hostbridge never creates or deletes a vanity parent)`);
-  const rr = (zone.rrsets ?? []).find((r) => r.name === name && r.type === 'A');
-  return { name, records: rr ? rr.records : null };
+/** This service's records in the parent zone: only those named after it. */
+async function ownRecords(host: ZoneHost, a: RecordArgs) {
+  return (await host.listRecords(a.zone)).filter((r) => r.name === a.record.toLowerCase());
 }
 
 async function webIp(deps: HostingDeps, ctx: TaskContext): Promise<string> {
@@ -116,36 +119,15 @@ export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps
     async run(ctx) {
       const a = stepArgs(ctx, 'vanity.record');
       const ip = await webIp(deps, ctx);
-      if (a.driver === 'powerdns') {
-        const { client } = await deps.fleet.powerdns(a.server, ctx);
-        const cur = await pdnsRecord(client, a);
-        if (!(cur.records?.length === 1 && cur.records[0]!.content === ip)) {
-          await client.patchRRsets(a.zone, [{ name: cur.name, type: 'A', changetype: 'REPLACE', ttl: 3600, records: [{ content: ip, disabled: false }] }]);
-        }
-        ctx.log(`${cur.name} A ${ip}`);
-        return { record: cur.name };
-      }
-      const user = needUser(a);
-      const { driver } = await deps.fleet.hestia(a.server, ctx);
-      let mine = await ownRecords(driver, a);
-      if (!mine.some((r) => r.type === 'A' && r.value === ip)) {
-        const all = await driver.listDnsRecords(user, a.zone);
-        const nextId = Object.values(all).reduce((m, r) => Math.max(m, Number(r.ID)), 0) + 1;
-        await driver.addDnsRecord(user, a.zone, a.record, 'A', ip, { id: nextId });
-        ctx.log(`${a.record}.${a.zone} A ${ip} added`);
-        mine = await ownRecords(driver, a);
-      }
-      // Anything else under the service's own name (an old address, a duplicate) goes.
-      let kept = false;
-      for (const r of mine) {
-        if (r.type === 'A' && r.value === ip && !kept) {
-          kept = true;
-          continue;
-        }
-        await driver.deleteDnsRecord(user, a.zone, r.id);
-        ctx.log(`removed stale ${a.record} ${r.type} ${r.value} (id ${r.id})`);
-      }
-      return { record: `${a.record}.${a.zone}` };
+      const want: ZoneRecord = { name: a.record, type: 'A', value: ip };
+      return inParentZone(deps, ctx, a, async (host) => {
+        // Anything else under the service's own name (an old address, a duplicate) goes; no other name is touched.
+        const c = await convergeRecords(host, a.zone, [want], { owns: (r) => r.name === a.record.toLowerCase() });
+        for (const r of c.unwanted) ctx.log(`removed stale ${describeRecord(r)}`);
+        if ((await missingRecords(host, a.zone, [want])).length) throw new TerminalError(`${a.record}.${a.zone} A ${ip} is missing after the update`);
+        ctx.log(`${a.record}.${a.zone} A ${ip}${c.added ? ' added' : ''}`);
+        return { record: `${a.record}.${a.zone}` };
+      });
     },
   });
 
@@ -155,25 +137,16 @@ export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps
     async run(ctx) {
       const a = stepArgs(ctx, 'vanity.record-state');
       const disabled = a.state === 'suspend';
-      if (a.driver === 'powerdns') {
-        const { client } = await deps.fleet.powerdns(a.server, ctx);
-        const cur = await pdnsRecord(client, a);
-        if (!cur.records) return { skipped: true };
-        if (cur.records.some((r) => !!r.disabled !== disabled)) {
-          await client.patchRRsets(a.zone, [{ name: cur.name, type: 'A', changetype: 'REPLACE', ttl: 3600, records: cur.records.map((r) => ({ content: r.content, disabled })) }]);
+      return inParentZone(deps, ctx, a, async (host) => {
+        if (!(await ownRecords(host, a)).length) {
+          ctx.log(`${a.record}.${a.zone} has no record: nothing to ${a.state}`);
+          return { skipped: true };
         }
-        ctx.log(`${cur.name} ${disabled ? 'disabled' : 'enabled'}`);
+        const n = await host.setSuspended(a.zone, { name: a.record }, disabled);
+        if ((await ownRecords(host, a)).some((r) => r.suspended !== disabled)) throw new TerminalError(`${a.record}.${a.zone} did not change to ${disabled ? 'suspended' : 'active'}`);
+        ctx.log(`${a.record}.${a.zone} ${disabled ? 'disabled' : 'enabled'} (${n} record${n === 1 ? '' : 's'} changed)`);
         return { disabled };
-      }
-      const user = needUser(a);
-      const { driver } = await deps.fleet.hestia(a.server, ctx);
-      for (const r of await ownRecords(driver, a)) {
-        if (r.suspended === disabled) continue;
-        if (disabled) await driver.suspendDnsRecord(user, a.zone, r.id);
-        else await driver.unsuspendDnsRecord(user, a.zone, r.id);
-        ctx.log(`${a.record} ${r.type} (id ${r.id}) ${a.state}ed`);
-      }
-      return { disabled };
+      });
     },
   });
 
@@ -182,21 +155,12 @@ export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps
     description: 'Deletes the service\'s record from the parent zone (and nothing else of it).',
     async run(ctx) {
       const a = stepArgs(ctx, 'vanity.record-delete');
-      if (a.driver === 'powerdns') {
-        const { client } = await deps.fleet.powerdns(a.server, ctx);
-        const cur = await pdnsRecord(client, a);
-        if (cur.records) await client.patchRRsets(a.zone, [{ name: cur.name, type: 'A', changetype: 'DELETE' }]);
-        ctx.log(`${cur.name} removed`);
+      return inParentZone(deps, ctx, a, async (host) => {
+        const n = await host.deleteRecords(a.zone, [{ name: a.record }]);
+        ctx.log(n ? `${a.record}.${a.zone}: ${n} record${n === 1 ? '' : 's'} removed` : `${a.record}.${a.zone} is already gone`);
+        if ((await ownRecords(host, a)).length) throw new TerminalError(`${a.record}.${a.zone} still has records after the delete`);
         return { deleted: true };
-      }
-      const user = needUser(a);
-      const { driver } = await deps.fleet.hestia(a.server, ctx);
-      for (const r of await ownRecords(driver, a)) {
-        await driver.deleteDnsRecord(user, a.zone, r.id);
-        ctx.log(`${a.record} ${r.type} (id ${r.id}) removed`);
-      }
-      if ((await ownRecords(driver, a)).length) throw new TerminalError(`${a.record}.${a.zone} still has records after the delete`);
-      return { deleted: true };
+      });
     },
   });
 }

@@ -69,7 +69,8 @@ export function addRecord(c: Ctx, user: string, domain: string, r: NewRecord): s
 
 function insertRecord(c: Ctx, user: string, domain: string, r: Required<NewRecord>): string {
   if (user) v.user(user); if (domain) v.domain(domain); if (r.record) v.common(r.record, 'record');
-  if (r.type) v.rtype(r.type); v.dvalue(r.value, r.type);
+  if (r.type) v.rtype(r.type);
+  ({ value: r.value, priority: r.priority } = v.dvalue(r.value, r.type, r.priority));
   c.systemEnabled('DNS_SYSTEM');
   c.userValid(user); c.userUnsuspended(user);
   c.objectValid(user, 'dns', 'DOMAIN', domain); c.objectUnsuspended(user, 'dns', 'DOMAIN', domain);
@@ -181,10 +182,10 @@ const deleteDnsRecord: Command = {
     c.userValid(user);
     c.objectValid(user, 'dns', 'DOMAIN', domain);
     const rec = c.objectValid(user, `dns/${domain}`, 'ID', id);
-    // is_dns_record_critical: the last A or NS record of the zone stays.
+    // is_dns_record_critical: the zone's last A or last NS record stays, whatever its name or state
+    // (the script counts every TYPE='A' line of the zone).
     const type = rec.get('TYPE') ?? '';
-    if ((type === 'A' || type === 'NS') && rec.get('RECORD') === '@' &&
-      c.objects(user, `dns/${domain}`).filter((r) => r.get('TYPE') === type && r.get('RECORD') === '@' && r.get('SUSPENDED') !== 'yes').length <= 1) {
+    if ((type === 'A' || type === 'NS') && c.objects(user, `dns/${domain}`).filter((r) => r.get('TYPE') === type).length <= 1) {
       fail(E.INVALID, `at least one ${type} record should remain active`);
     }
     c.demoMode();
@@ -209,8 +210,9 @@ const changeDnsRecord: Command = {
     const old = c.objectValid(user, `dns/${domain}`, 'ID', id);
     if (c.arg(9)) v.int(c.arg(9), 'ttl');
     if (record === '@' && type === 'CNAME') fail(E.INVALID, 'CNAME on root is not allowed');
-    const { value, priority } = normalise(type, c.arg(6), c.arg(7));
-    v.rtype(type); v.dvalue(value, type);
+    let { value, priority } = normalise(type, c.arg(6), c.arg(7));
+    v.rtype(type);
+    ({ value, priority } = v.dvalue(value, type, priority));
     isFqdn(type, value);
     nsTarget(c, user, domain, type, value);
     c.demoMode();
@@ -247,6 +249,35 @@ function suspendRecord(flag: 'yes' | 'no'): Command {
       c.demoMode();
       c.updateObject(user, `dns/${domain}`, 'ID', id, { SUSPENDED: flag });
       bumpSerial(c, user, domain);
+      return '';
+    },
+  };
+}
+
+/**
+ * v-suspend-dns-domain USER DOMAIN [RESTART] / v-unsuspend-dns-domain USER DOMAIN: the zone and
+ * every one of its records (a sed over dns/<d>.conf), SUSPENDED_DNS ±1, no serial change. The
+ * unsuspend script checks demo mode before anything else.
+ */
+function suspendZone(flag: 'yes' | 'no'): Command {
+  return {
+    logs: true,
+    run(c) {
+      if (flag === 'no') c.demoMode();
+      c.checkArgs(2, flag === 'yes' ? 'USER DOMAIN [RESTART]' : 'USER DOMAIN');
+      const user = c.arg(1); const domain = formatDomain(c.arg(2));
+      if (user) v.user(user); if (domain) v.domain(domain); if (flag === 'yes' && c.arg(3)) v.restart(c.arg(3));
+      c.systemEnabled('DNS_SYSTEM');
+      c.userValid(user);
+      c.objectValid(user, 'dns', 'DOMAIN', domain);
+      if (flag === 'yes') c.objectUnsuspended(user, 'dns', 'DOMAIN', domain);
+      else c.objectSuspended(user, 'dns', 'DOMAIN', domain);
+      if (flag === 'yes') c.demoMode();
+      c.updateObject(user, 'dns', 'DOMAIN', domain, { SUSPENDED: flag });
+      const recs = c.objects(user, `dns/${domain}`);
+      recs.forEach((r) => r.set('SUSPENDED', flag));
+      c.writeObjects(user, `dns/${domain}`, recs);
+      c.bump(user, 'SUSPENDED_DNS', flag === 'yes' ? 1 : -1);
       return '';
     },
   };
@@ -296,5 +327,6 @@ const listDnsRecords: Command = {
 export const dnsCommands: Record<string, Command> = {
   'v-add-dns-domain': addDnsDomain, 'v-delete-dns-domain': deleteDnsDomain, 'v-list-dns-domains': listDnsDomains,
   'v-add-dns-record': addDnsRecord, 'v-delete-dns-record': deleteDnsRecord, 'v-change-dns-record': changeDnsRecord,
+  'v-suspend-dns-domain': suspendZone('yes'), 'v-unsuspend-dns-domain': suspendZone('no'),
   'v-suspend-dns-record': suspendRecord('yes'), 'v-unsuspend-dns-record': suspendRecord('no'), 'v-list-dns-records': listDnsRecords,
 };

@@ -1,5 +1,6 @@
 // is_domain_new and is_base_domain_owner from func/domain.sh: a name may be a web domain, web
 // alias, DNS zone or mail domain of one user only; the same kind may exist only once per node.
+import { isIPv4 } from 'node:net';
 import { E, fail, HestiaExit } from '../errors.ts';
 import type { Ctx } from './ctx.ts';
 
@@ -46,5 +47,6 @@ export function isBaseDomainOwner(c: Ctx, user: string, names: string[]): void {
 
 /** Hestia refuses an IPv4 address given as a domain with exit 1 (a direct echo). */
 export function notAnIp(d: string): void {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(d)) throw new HestiaExit(E.ARGS, 'Error: Invalid domain format. IP address detected as input.\n', false);
+  // `[ -z "$(is_ip_format_valid $domain)" ]`: PHP's FILTER_VALIDATE_IP (IPv4); a reverse zone such as 2.0.192.in-addr.arpa passes.
+  if (isIPv4(d)) throw new HestiaExit(E.ARGS, 'Error: Invalid domain format. IP address detected as input.\n', false);
 }
