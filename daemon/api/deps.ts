@@ -1,20 +1,9 @@
 // What the API's framing and routes need from the daemon (a file of its own so the routes and the
-// framing both import it without importing each other).
-import type { Knex } from 'knex';
-import type { Logger } from '../log/logger.ts';
-import type { Scheduler } from '../scheduler/scheduler.ts';
-import type { Queue } from '../engine/queue.ts';
+// framing both import it without importing each other): what the pages need, the same daemon's
+// handles, plus the store of signature nonces.
+import type { PageDeps } from '../pages/deps.ts';
 import type { NonceStore } from './signature.ts';
 
-export interface ApiDeps {
-  db: Knex;
-  /** The database with the chain-end hooks: admin operations and force-terminate's cancellations go through it. */
-  queue: Queue;
-  secret: string;
-  masterKey: Buffer;
-  scheduler: Scheduler;
-  logger: Logger;
-  /** Called when a call has made work due (a tick, a new chain): wakes the engine. */
-  onTick?: () => void;
+export interface ApiDeps extends PageDeps {
   nonces?: NonceStore;
 }

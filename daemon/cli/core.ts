@@ -2,6 +2,7 @@
 // closed after it, whatever happens.
 import type { Config } from '../config/config.ts';
 import { ensureSchema, openCore, type Core } from '../runtime.ts';
+import { out } from './io.ts';
 
 /** The core on an up-to-date schema (else the StartupError that says to migrate), settings read. */
 export async function withCore<R>(config: Config, fn: (core: Core) => Promise<R>): Promise<R> {
@@ -20,4 +21,12 @@ export async function withCoreNoSchema<R>(config: Config, fn: (core: Core) => Pr
   } finally {
     await core.close();
   }
+}
+
+/** The shape of most one-shot commands: open the core, do the work, print the line it returns, exit 0. */
+export function report(config: Config, fn: (core: Core) => Promise<string>): Promise<number> {
+  return withCore(config, async (core) => {
+    out(await fn(core));
+    return 0;
+  });
 }

@@ -6,10 +6,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { createApiRouter } from '../api/server.ts';
 import type { ApiDeps } from '../api/deps.ts';
 import { createPagesRouter, PAGES_HOME } from '../pages/routes.ts';
-import type { PageDeps } from '../pages/deps.ts';
 import type { Logger } from '../log/logger.ts';
 
-export type AppDeps = ApiDeps & PageDeps;
+/** The API needs all the pages need, and its nonce store: one set of handles serves both. */
+export type AppDeps = ApiDeps;
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();

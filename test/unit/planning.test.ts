@@ -7,8 +7,8 @@ import { accountNames, HESTIA_NEW_USER } from '../../daemon/pipelines/names.ts';
 import { leastLoaded, place, type FleetServer, type GroupFleet } from '../../daemon/pipelines/placement.ts';
 import { normalValue, recordKey, zoneRecords } from '../../daemon/pipelines/records.ts';
 import { InputError } from '../../daemon/common/errors.ts';
-import { dnsUser } from '../../daemon/pipelines/plan.ts';
-import { orderDomain, planOrder } from '../../daemon/pipelines/order.ts';
+import { dnsUser, planChain } from '../../daemon/pipelines/plan.ts';
+import { groupRefs, orderDomain, planOrder } from '../../daemon/pipelines/order.ts';
 
 function product(over: Record<string, string> = {}, config: ProductInput['config_options'] = {}, custom: ProductInput['custom_fields'] = {}): ProductInput {
   return { product: { configoption1: 'split', configoption3: 'on', configoption4: 'on', configoption5: 'on', configoption6: '1024', configoption7: '512', ...over }, config_options: config, custom_fields: custom };
@@ -114,7 +114,9 @@ describe('an order', () => {
       'web.package@server:2', 'web.user@server:2', 'web.domain@server:2', 'mail.package@server:3', 'mail.user@server:3', 'mail.domain@server:3',
       'dns.zone@server:7', 'ssl.seed@server:2',
     ]);
-    assert.deepEqual(o.chain.steps.find((s) => s.type === 'dns.zone')!.args, { server: 7, driver: 'powerdns', user: 'shop-example-42-dns', domain: 'shop.example.com' }, 'the driver comes from the same group read');
+    assert.deepEqual(o.chain.steps.find((s) => s.type === 'dns.zone')!.args, { server: 7, user: 'shop-example-42-dns', domain: 'shop.example.com' }, 'no driver: the step\'s zone host is chosen from its server when it runs');
+    assert.deepEqual(planChain('terminate', o.plan, groupRefs(g)).steps.map((s) => `${s.step}@${s.target}`),
+      ['web.delete@server:2', 'mail.delete@server:3', 'dns.zone-delete@server:7', 'service.close@null'], 'the drivers come from the same group read: a PowerDNS zone is deleted, not its (absent) account');
     assert.equal(o.chain.successState, 'active');
     assert.deepEqual(planOrder({ whmcsServiceId: 42, domain: 'shop.example.com', email: 'owner@example.com' }, split, g), o, 'the same input plans the same order');
   });

@@ -5,7 +5,7 @@ import { checkBody } from '../../common/bodies.ts';
 import { addServer, listGroups, listServers, saveGroup, type GroupInput, type ServerInput } from '../../fleet/inventory.ts';
 import { noMore } from '../args.ts';
 import { UsageError, type Command, type CommandGroup } from '../command.ts';
-import { withCore } from '../core.ts';
+import { withCore, report } from '../core.ts';
 import { out, readStdin } from '../io.ts';
 
 /** `<what> add < body.json`: the body checked against the API's schema, then saved. */
@@ -22,10 +22,9 @@ function addCommand(what: 'server' | 'group', describe: string, save: (db: Knex,
       } catch (err) {
         throw new UsageError(`${name} reads a JSON object on standard input; that was not JSON (${(err as Error).message})`);
       }
-      return withCore(ctx.config(), async (core) => {
+      return report(ctx.config(), async (core) => {
         const newId = await save(core.db, core.config.masterKey, body);
-        out(`${what === 'server' ? 'server' : 'server group'} ${newId} added`);
-        return 0;
+        return `${what === 'server' ? 'server' : 'server group'} ${newId} added`;
       });
     },
   };

@@ -9,7 +9,7 @@ import { setTargetLimit } from '../../engine/sql/targets.ts';
 import type { Queue } from '../../engine/queue.ts';
 import { id, noMore, parseDuration, positional, takeOption } from '../args.ts';
 import { UsageError, type Command, type CommandGroup } from '../command.ts';
-import { withCore } from '../core.ts';
+import { withCore, report } from '../core.ts';
 import { out } from '../io.ts';
 
 /** `task <sub> <id>`: one admin operation on one task, printing what it did. */
@@ -20,10 +20,7 @@ function taskCommand(sub: string, describe: string, op: (queue: Queue, id: numbe
     async run(args, ctx) {
       const taskId = id(positional(args, 'a task id', name), 'task id');
       noMore(args, name);
-      return withCore(ctx.config(), async (core) => {
-        out(await op(core.queue, taskId));
-        return 0;
-      });
+      return report(ctx.config(), (core) => op(core.queue, taskId));
     },
   };
 }
@@ -46,10 +43,9 @@ export const queueCommands: CommandGroup = {
         if (older === undefined) throw new UsageError(`${name} needs --older-than <duration> (e.g. 30m)`);
         const ms = parseDuration(older);
         noMore(args, name);
-        return withCore(ctx.config(), async (core) => {
+        return report(ctx.config(), async (core) => {
           const ids = await forceFailStuck(core.queue, ms);
-          out(ids.length ? `force-failed ${ids.length} task(s): ${ids.map((i) => '#' + i).join(' ')}` : 'no stuck task');
-          return 0;
+          return ids.length ? `force-failed ${ids.length} task(s): ${ids.map((i) => '#' + i).join(' ')}` : 'no stuck task';
         });
       },
     },
@@ -65,10 +61,7 @@ export const queueCommands: CommandGroup = {
         const bad = statuses.filter((s) => !FINISHED.includes(s));
         if (bad.length || statuses.length === 0) throw new UsageError(`--status takes succeeded, failed or cancelled, got "${bad.join(',') || status}"`);
         noMore(args, name);
-        return withCore(ctx.config(), async (core) => {
-          out(`deleted ${await deleteTasks(core.queue, statuses)} task(s)`);
-          return 0;
-        });
+        return report(ctx.config(), async (core) => `deleted ${await deleteTasks(core.queue, statuses)} task(s)`);
       },
     },
     {
@@ -93,10 +86,7 @@ export const queueCommands: CommandGroup = {
       async run(args, ctx) {
         const chainId = id(positional(args, 'a chain id', 'chain reset'), 'chain id');
         noMore(args, 'chain reset');
-        return withCore(ctx.config(), async (core) => {
-          out(await resetChain(core.queue, chainId));
-          return 0;
-        });
+        return report(ctx.config(), async (core) => await resetChain(core.queue, chainId));
       },
     },
     {
@@ -109,10 +99,9 @@ export const queueCommands: CommandGroup = {
         const limitText = positional(args, 'a limit', name);
         if (!/^\d{1,2}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 64) throw new UsageError(`limit must be a whole number between 1 and 64, got "${limitText}"`);
         noMore(args, name);
-        return withCore(ctx.config(), async (core) => {
+        return report(ctx.config(), async (core) => {
           const r = await setTargetLimit(core.db, target, Number(limitText));
-          out(`${target}: up to ${limitText} task(s) at once${r.busyAboveLimit ? ` (${r.busyAboveLimit} running above the new limit will finish first)` : ''}`);
-          return 0;
+          return `${target}: up to ${limitText} task(s) at once${r.busyAboveLimit ? ` (${r.busyAboveLimit} running above the new limit will finish first)` : ''}`;
         });
       },
     },

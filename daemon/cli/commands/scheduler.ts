@@ -3,7 +3,7 @@
 import { SchedulerError } from '../../scheduler/scheduler.ts';
 import { noMore, positional } from '../args.ts';
 import type { CommandGroup } from '../command.ts';
-import { withCore } from '../core.ts';
+import { withCore, report } from '../core.ts';
 import { out, stamp } from '../io.ts';
 
 export const schedulerCommands: CommandGroup = {
@@ -60,10 +60,9 @@ export const schedulerCommands: CommandGroup = {
       describe: 'release every scheduled-job lock (after a daemon died holding one)',
       async run(args, ctx) {
         noMore(args, 'clear-locks');
-        return withCore(ctx.config(), async (core) => {
+        return report(ctx.config(), async (core) => {
           const cleared = await core.scheduler.clearLocks();
-          out(cleared.length ? `released the lock of ${cleared.join(', ')}` : 'no job was locked');
-          return 0;
+          return cleared.length ? `released the lock of ${cleared.join(', ')}` : 'no job was locked';
         });
       },
     },

@@ -6,7 +6,7 @@ import { hasHestiaCode, type PackageLimits } from '../../drivers/hestia/index.ts
 import type { ServicePlan } from '../../pipelines/plan.ts';
 import { contactEmail, hestiaQuota, loadService, orMissing, type HostingDeps } from './context.ts';
 import { T } from '../../common/tables.ts';
-import { stepArgs } from '../step-args.ts';
+import { registerStep } from '../step-args.ts';
 
 type Role = 'web' | 'mail' | 'all';
 
@@ -48,147 +48,122 @@ function differs(want: PackageLimits, have: Record<string, string>): string[] {
 }
 
 export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDeps): void {
-  registry.register({
-    name: 'account.package',
-    description: 'Creates or rewrites the Hestia package of one role of a service (and applies it to the user on a package change).',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'account.package');
-      const svc = await loadService(deps, ctx);
-      const { driver } = await deps.fleet.hestia(a.server, ctx);
-      const want = packageLimits(svc.plan, a.role, await nameservers(deps, svc.plan));
-      const have = await orMissing(() => driver.listPackage(a.package));
-      if (!have) {
-        ctx.log(`package ${a.package} is missing: creating it`);
-        try {
-          await driver.addPackage(a.package, want);
-        } catch (err) {
-          if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
-          ctx.log(`package ${a.package} appeared meanwhile; checking it`);
-        }
+  registerStep(registry, 'account.package', 'Creates or rewrites the Hestia package of one role of a service (and applies it to the user on a package change).', async (ctx, a) => {
+    const svc = await loadService(deps, ctx);
+    const { driver } = await deps.fleet.hestia(a.server, ctx);
+    const want = packageLimits(svc.plan, a.role, await nameservers(deps, svc.plan));
+    const have = await orMissing(() => driver.listPackage(a.package));
+    if (!have) {
+      ctx.log(`package ${a.package} is missing: creating it`);
+      try {
+        await driver.addPackage(a.package, want);
+      } catch (err) {
+        if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
+        ctx.log(`package ${a.package} appeared meanwhile; checking it`);
+      }
+    } else {
+      const changed = differs(want, have);
+      if (changed.length) {
+        ctx.log(`package ${a.package} differs in ${changed.join(', ')}: rewriting it`);
+        await driver.addPackage(a.package, want, true);
       } else {
-        const changed = differs(want, have);
-        if (changed.length) {
-          ctx.log(`package ${a.package} differs in ${changed.join(', ')}: rewriting it`);
-          await driver.addPackage(a.package, want, true);
-        } else {
-          ctx.log(`package ${a.package} is as wanted`);
-        }
+        ctx.log(`package ${a.package} is as wanted`);
       }
-      const after = await driver.listPackage(a.package);
-      const still = differs(want, after);
-      if (still.length) throw new TerminalError(`package ${a.package} on the server still differs in ${still.join(', ')} after writing it`);
-      if (a.apply) {
-        const user = await orMissing(() => driver.listUser(a.user));
-        if (user) {
-          ctx.log(`applying package ${a.package} to ${a.user}`);
-          await driver.changeUserPackage(a.user, a.package);
-        } else {
-          ctx.log(`user ${a.user} does not exist here; the package will apply when it is created`);
-        }
+    }
+    const after = await driver.listPackage(a.package);
+    const still = differs(want, after);
+    if (still.length) throw new TerminalError(`package ${a.package} on the server still differs in ${still.join(', ')} after writing it`);
+    if (a.apply) {
+      const user = await orMissing(() => driver.listUser(a.user));
+      if (user) {
+        ctx.log(`applying package ${a.package} to ${a.user}`);
+        await driver.changeUserPackage(a.user, a.package);
+      } else {
+        ctx.log(`user ${a.user} does not exist here; the package will apply when it is created`);
       }
-      return { package: a.package };
-    },
+    }
+    return { package: a.package };
   });
 
-  registry.register({
-    name: 'account.user',
-    description: 'Creates the Hestia user of one role of a service, on its package.',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'account.user');
-      const svc = await loadService(deps, ctx);
-      const { driver } = await deps.fleet.hestia(a.server, ctx);
-      let user = await orMissing(() => driver.listUser(a.user));
-      if (!user) {
-        ctx.log(`user ${a.user} is missing: creating it on package ${a.package}`);
-        try {
-          await driver.addUser(a.user, svc.password, contactEmail(svc.plan), a.package, `hostbridge service ${svc.plan.whmcsServiceId}`);
-        } catch (err) {
-          if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
-          ctx.log(`user ${a.user} appeared meanwhile; checking it`);
-        }
-        user = await driver.listUser(a.user);
-      } else if (user.PACKAGE !== a.package) {
-        ctx.log(`user ${a.user} is on package ${user.PACKAGE}: moving it to ${a.package}`);
-        await driver.changeUserPackage(a.user, a.package);
-        user = await driver.listUser(a.user);
-      } else {
-        ctx.log(`user ${a.user} exists on package ${a.package}`);
+  registerStep(registry, 'account.user', 'Creates the Hestia user of one role of a service, on its package.', async (ctx, a) => {
+    const svc = await loadService(deps, ctx);
+    const { driver } = await deps.fleet.hestia(a.server, ctx);
+    let user = await orMissing(() => driver.listUser(a.user));
+    if (!user) {
+      ctx.log(`user ${a.user} is missing: creating it on package ${a.package}`);
+      try {
+        await driver.addUser(a.user, svc.password, contactEmail(svc.plan), a.package, `hostbridge service ${svc.plan.whmcsServiceId}`);
+      } catch (err) {
+        if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
+        ctx.log(`user ${a.user} appeared meanwhile; checking it`);
       }
-      if (user.PACKAGE !== a.package) throw new TerminalError(`user ${a.user} is on package ${user.PACKAGE}, not ${a.package}, after the change`);
-      return { user: a.user };
-    },
+      user = await driver.listUser(a.user);
+    } else if (user.PACKAGE !== a.package) {
+      ctx.log(`user ${a.user} is on package ${user.PACKAGE}: moving it to ${a.package}`);
+      await driver.changeUserPackage(a.user, a.package);
+      user = await driver.listUser(a.user);
+    } else {
+      ctx.log(`user ${a.user} exists on package ${a.package}`);
+    }
+    if (user.PACKAGE !== a.package) throw new TerminalError(`user ${a.user} is on package ${user.PACKAGE}, not ${a.package}, after the change`);
+    return { user: a.user };
   });
 
   for (const kind of ['suspend', 'unsuspend'] as const) {
-    registry.register({
-      name: `account.${kind}`,
-      description: `${kind === 'suspend' ? 'Suspends' : 'Unsuspends'} one Hestia user of a service.`,
-      async run(ctx) {
-        const a = stepArgs(ctx, `account.${kind}` as const);
-        const { driver } = await deps.fleet.hestia(a.server, ctx);
-        const user = await orMissing(() => driver.listUser(a.user));
-        if (!user) {
-          ctx.log(`user ${a.user} does not exist on this server: nothing to ${kind}`);
-          return { skipped: true };
-        }
-        const want = kind === 'suspend' ? 'yes' : 'no';
-        if (user.SUSPENDED === want) {
-          ctx.log(`user ${a.user} is already ${kind}ed`);
-        } else {
-          if (kind === 'suspend') await driver.suspendUser(a.user);
-          else await driver.unsuspendUser(a.user);
-          ctx.log(`user ${a.user} ${kind}ed`);
-        }
-        const after = await driver.listUser(a.user);
-        if (after.SUSPENDED !== want) throw new TerminalError(`user ${a.user} reads SUSPENDED=${after.SUSPENDED} after the ${kind}`);
-        return { user: a.user, suspended: want === 'yes' };
-      },
+    registerStep(registry, `account.${kind}` as const, `${kind === 'suspend' ? 'Suspends' : 'Unsuspends'} one Hestia user of a service.`, async (ctx, a) => {
+      const { driver } = await deps.fleet.hestia(a.server, ctx);
+      const user = await orMissing(() => driver.listUser(a.user));
+      if (!user) {
+        ctx.log(`user ${a.user} does not exist on this server: nothing to ${kind}`);
+        return { skipped: true };
+      }
+      const want = kind === 'suspend' ? 'yes' : 'no';
+      if (user.SUSPENDED === want) {
+        ctx.log(`user ${a.user} is already ${kind}ed`);
+      } else {
+        if (kind === 'suspend') await driver.suspendUser(a.user);
+        else await driver.unsuspendUser(a.user);
+        ctx.log(`user ${a.user} ${kind}ed`);
+      }
+      const after = await driver.listUser(a.user);
+      if (after.SUSPENDED !== want) throw new TerminalError(`user ${a.user} reads SUSPENDED=${after.SUSPENDED} after the ${kind}`);
+      return { user: a.user, suspended: want === 'yes' };
     });
   }
 
-  registry.register({
-    name: 'account.delete',
-    description: 'Removes one Hestia user of a service (with everything it holds) and the service\'s package.',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'account.delete');
-      const svc = await loadService(deps, ctx);
-      const { driver } = await deps.fleet.hestia(a.server, ctx);
-      const user = await orMissing(() => driver.listUser(a.user));
-      if (user) {
-        await driver.deleteUser(a.user);
-        ctx.log(`user ${a.user} deleted`);
-      } else {
-        ctx.log(`user ${a.user} is already gone`);
-      }
-      if (await orMissing(() => driver.listUser(a.user))) throw new TerminalError(`user ${a.user} still exists after v-delete-user`);
-      const pkg = a.role === 'web' || a.role === 'mail' || a.role === 'all' ? svc.plan.names.packages[a.role] : undefined;
-      if (pkg && (await orMissing(() => driver.listPackage(pkg)))) {
-        await driver.deletePackage(pkg);
-        ctx.log(`package ${pkg} deleted`);
-      }
-      if (a.role === 'dns') {
-        await deps.db(T.dnsZones).where({ service_id: svc.id, server_id: a.server }).update({ state: 'removed', updated_at: Date.now() });
-      }
-      return { user: a.user, deleted: true };
-    },
+  registerStep(registry, 'account.delete', 'Removes one Hestia user of a service (with everything it holds) and the service\'s package.', async (ctx, a) => {
+    const svc = await loadService(deps, ctx);
+    const { driver } = await deps.fleet.hestia(a.server, ctx);
+    const user = await orMissing(() => driver.listUser(a.user));
+    if (user) {
+      await driver.deleteUser(a.user);
+      ctx.log(`user ${a.user} deleted`);
+    } else {
+      ctx.log(`user ${a.user} is already gone`);
+    }
+    if (await orMissing(() => driver.listUser(a.user))) throw new TerminalError(`user ${a.user} still exists after v-delete-user`);
+    const pkg = a.role === 'web' || a.role === 'mail' || a.role === 'all' ? svc.plan.names.packages[a.role] : undefined;
+    if (pkg && (await orMissing(() => driver.listPackage(pkg)))) {
+      await driver.deletePackage(pkg);
+      ctx.log(`package ${pkg} deleted`);
+    }
+    if (a.role === 'dns') {
+      await deps.db(T.dnsZones).where({ service_id: svc.id, server_id: a.server }).update({ state: 'removed', updated_at: Date.now() });
+    }
+    return { user: a.user, deleted: true };
   });
 
-  registry.register({
-    name: 'account.password',
-    description: 'Sets the service\'s current password on one Hestia user or on its vanity mailbox.',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'account.password');
-      const svc = await loadService(deps, ctx);
-      const { driver } = await deps.fleet.hestia(a.server, ctx);
-      if (a.role === 'mailbox') {
-        await driver.changeMailAccountPassword(a.user, a.domain!, a.account!, svc.password);
-        ctx.log(`password of mailbox ${a.account}@${a.domain} changed`);
-        return { mailbox: `${a.account}@${a.domain}` };
-      }
-      if (!(await orMissing(() => driver.listUser(a.user)))) throw new TerminalError(`user ${a.user} does not exist on this server; run Verify & Repair first`);
-      await driver.changeUserPassword(a.user, svc.password);
-      ctx.log(`password of ${a.user} changed`);
-      return { user: a.user };
-    },
+  registerStep(registry, 'account.password', 'Sets the service\'s current password on one Hestia user or on its vanity mailbox.', async (ctx, a) => {
+    const svc = await loadService(deps, ctx);
+    const { driver } = await deps.fleet.hestia(a.server, ctx);
+    if (a.role === 'mailbox') {
+      await driver.changeMailAccountPassword(a.user, a.domain!, a.account!, svc.password);
+      ctx.log(`password of mailbox ${a.account}@${a.domain} changed`);
+      return { mailbox: `${a.account}@${a.domain}` };
+    }
+    if (!(await orMissing(() => driver.listUser(a.user)))) throw new TerminalError(`user ${a.user} does not exist on this server; run Verify & Repair first`);
+    await driver.changeUserPassword(a.user, svc.password);
+    ctx.log(`password of ${a.user} changed`);
+    return { user: a.user };
   });
 }

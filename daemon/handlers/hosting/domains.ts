@@ -12,7 +12,7 @@ import { describeRecord } from '../../dns/records.ts';
 import { recordKey, zoneRecords, type WantedRecord } from '../../pipelines/records.ts';
 import { contactEmail, loadService, saveFacts, type HostingDeps, type LoadedService } from './context.ts';
 import { T } from '../../common/tables.ts';
-import { stepArgs } from '../step-args.ts';
+import { registerStep } from '../step-args.ts';
 
 async function upsert(db: Knex, table: string, keys: string[], row: Record<string, unknown>): Promise<void> {
   await db(table).insert(row).onConflict(keys).merge();
@@ -38,122 +38,97 @@ function digest(records: WantedRecord[]): string {
 }
 
 export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps): void {
-  registry.register({
-    name: 'web.domain',
-    description: 'Adds the service\'s web domain to its Hestia web user, on the node\'s IP.',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'web.domain');
-      const { driver, server } = await deps.fleet.hestia(a.server, ctx);
-      let domains = await driver.listWebDomains(a.user);
-      if (domains[a.domain]) {
-        ctx.log(`web domain ${a.domain} exists`);
-      } else {
-        try {
-          await driver.addWebDomain(a.user, a.domain, server.ip);
-          ctx.log(`web domain ${a.domain} added on ${server.ip}`);
-        } catch (err) {
-          if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
-          ctx.log(`Hestia says ${a.domain} exists; checking whose it is`);
-        }
-        domains = await driver.listWebDomains(a.user);
-        if (!domains[a.domain]) throw new TerminalError(`web domain ${a.domain} exists on ${server.name} but not under ${a.user}: another account holds it`);
+  registerStep(registry, 'web.domain', 'Adds the service\'s web domain to its Hestia web user, on the node\'s IP.', async (ctx, a) => {
+    const { driver, server } = await deps.fleet.hestia(a.server, ctx);
+    let domains = await driver.listWebDomains(a.user);
+    if (domains[a.domain]) {
+      ctx.log(`web domain ${a.domain} exists`);
+    } else {
+      try {
+        await driver.addWebDomain(a.user, a.domain, server.ip);
+        ctx.log(`web domain ${a.domain} added on ${server.ip}`);
+      } catch (err) {
+        if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
+        ctx.log(`Hestia says ${a.domain} exists; checking whose it is`);
       }
-      return { domain: a.domain, ip: domains[a.domain]!.IP };
-    },
+      domains = await driver.listWebDomains(a.user);
+      if (!domains[a.domain]) throw new TerminalError(`web domain ${a.domain} exists on ${server.name} but not under ${a.user}: another account holds it`);
+    }
+    return { domain: a.domain, ip: domains[a.domain]!.IP };
   });
 
-  registry.register({
-    name: 'ssl.seed',
-    description: 'Seeds auto-SSL: records that the web domain wants a Let\'s Encrypt certificate once it resolves.',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'ssl.seed');
-      const svc = await loadService(deps, ctx);
-      const { driver, server } = await deps.fleet.hestia(a.server, ctx);
-      const d = (await driver.listWebDomains(a.user))[a.domain];
-      if (!d) throw new TerminalError(`web domain ${a.domain} is missing under ${a.user}; the web step must run first`);
-      const issued = d.SSL === 'yes' || d.LETSENCRYPT === 'yes';
-      const existing = await deps.db(T.ssl).where({ service_id: svc.id, domain: a.domain }).first('state');
-      await upsert(deps.db, T.ssl, ['service_id', 'domain'], {
-        service_id: svc.id, domain: a.domain, server_id: server.id, user: a.user, state: issued ? 'issued' : existing?.state === 'frozen' ? 'frozen' : 'waiting-dns',
-        attempts: 0, next_check_at: Date.now(), last_error: null, updated_at: Date.now(),
-      });
-      ctx.log(issued ? `${a.domain} already has a certificate` : `auto-SSL seeded: a certificate is requested once ${a.domain} resolves to ${server.ip}`);
-      return { domain: a.domain, issued };
-    },
+  registerStep(registry, 'ssl.seed', 'Seeds auto-SSL: records that the web domain wants a Let\'s Encrypt certificate once it resolves.', async (ctx, a) => {
+    const svc = await loadService(deps, ctx);
+    const { driver, server } = await deps.fleet.hestia(a.server, ctx);
+    const d = (await driver.listWebDomains(a.user))[a.domain];
+    if (!d) throw new TerminalError(`web domain ${a.domain} is missing under ${a.user}; the web step must run first`);
+    const issued = d.SSL === 'yes' || d.LETSENCRYPT === 'yes';
+    const existing = await deps.db(T.ssl).where({ service_id: svc.id, domain: a.domain }).first('state');
+    await upsert(deps.db, T.ssl, ['service_id', 'domain'], {
+      service_id: svc.id, domain: a.domain, server_id: server.id, user: a.user, state: issued ? 'issued' : existing?.state === 'frozen' ? 'frozen' : 'waiting-dns',
+      attempts: 0, next_check_at: Date.now(), last_error: null, updated_at: Date.now(),
+    });
+    ctx.log(issued ? `${a.domain} already has a certificate` : `auto-SSL seeded: a certificate is requested once ${a.domain} resolves to ${server.ip}`);
+    return { domain: a.domain, issued };
   });
 
-  registry.register({
-    name: 'mail.domain',
-    description: 'Adds the service\'s mail domain with DKIM to its Hestia mail user and keeps the DKIM record for the DNS steps.',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'mail.domain');
-      const svc = await loadService(deps, ctx);
-      const { driver, server } = await deps.fleet.hestia(a.server, ctx);
-      let domains = await driver.listMailDomains(a.user);
-      if (!domains[a.domain]) {
-        try {
-          await driver.addMailDomain(a.user, a.domain, { dkim: true });
-          ctx.log(`mail domain ${a.domain} added with DKIM`);
-        } catch (err) {
-          if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
-        }
-        domains = await driver.listMailDomains(a.user);
-        if (!domains[a.domain]) throw new TerminalError(`mail domain ${a.domain} exists on ${server.name} but not under ${a.user}: another account holds it`);
-      } else {
-        ctx.log(`mail domain ${a.domain} exists`);
+  registerStep(registry, 'mail.domain', 'Adds the service\'s mail domain with DKIM to its Hestia mail user and keeps the DKIM record for the DNS steps.', async (ctx, a) => {
+    const svc = await loadService(deps, ctx);
+    const { driver, server } = await deps.fleet.hestia(a.server, ctx);
+    let domains = await driver.listMailDomains(a.user);
+    if (!domains[a.domain]) {
+      try {
+        await driver.addMailDomain(a.user, a.domain, { dkim: true });
+        ctx.log(`mail domain ${a.domain} added with DKIM`);
+      } catch (err) {
+        if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
       }
-      if (domains[a.domain]!.DKIM !== 'yes') throw new TerminalError(`mail domain ${a.domain} has no DKIM key on ${server.name}`);
-      const dkim = await driver.getDkimRecord(a.user, a.domain);
-      await saveFacts(deps, svc.id, { dkim });
-      ctx.log(`DKIM record ${dkim.name} kept for the DNS steps`);
-      return { domain: a.domain, dkim: dkim.name };
-    },
+      domains = await driver.listMailDomains(a.user);
+      if (!domains[a.domain]) throw new TerminalError(`mail domain ${a.domain} exists on ${server.name} but not under ${a.user}: another account holds it`);
+    } else {
+      ctx.log(`mail domain ${a.domain} exists`);
+    }
+    if (domains[a.domain]!.DKIM !== 'yes') throw new TerminalError(`mail domain ${a.domain} has no DKIM key on ${server.name}`);
+    const dkim = await driver.getDkimRecord(a.user, a.domain);
+    await saveFacts(deps, svc.id, { dkim });
+    ctx.log(`DKIM record ${dkim.name} kept for the DNS steps`);
+    return { domain: a.domain, dkim: dkim.name };
   });
 
-  registry.register({
-    name: 'dns.zone',
-    description: 'Publishes the service\'s zone on one DNS server and converges its records.',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'dns.zone');
-      const svc = await loadService(deps, ctx);
-      const { records, apexIp, nameservers } = await wantedRecords(deps, svc);
-      if (nameservers.length === 0) throw new TerminalError('the server group has no name servers; a zone needs them (set nameservers on the group)');
-      // A DNS-only Hestia user is made for the zone when the service has no account on that node yet.
-      const owner = { password: svc.password, email: contactEmail(svc.plan), name: `hostbridge service ${svc.plan.whmcsServiceId} DNS` };
-      const host = await deps.fleet.zoneHost(a.server, ctx, { user: a.user, owner });
-      const { created } = await host.ensureZone(a.domain, { nameservers, apex: apexIp, records });
-      let changed = { added: created ? records.length : 0, removed: 0 };
-      if (created) {
-        ctx.log(`zone ${a.domain} created on ${host.label} with its ${records.length} records`);
-      } else {
-        // NS records are the service's only when it publishes some (a group with name servers always does).
-        const manageNs = records.some((r) => r.type === 'NS');
-        const c = await convergeRecords(host, a.domain, records, { owns: (r) => manageNs || r.type !== 'NS' });
-        for (const r of c.unwanted) ctx.log(`removed ${describeRecord(r)}`);
-        changed = { added: c.added, removed: c.removed };
-      }
-      const missing = await missingRecords(host, a.domain, records);
-      if (missing.length) throw new TerminalError(`zone ${a.domain} still lacks ${missing.map((m) => `${m.name} ${m.type}`).join(', ')} after the update`);
-      await upsert(deps.db, T.dnsZones, ['service_id', 'server_id', 'zone'], {
-        service_id: svc.id, server_id: a.server, zone: a.domain, state: 'deployed', records_sha256: digest(records), records: records.length, last_error: null, updated_at: Date.now(),
-      });
-      ctx.log(`zone ${a.domain} holds its ${records.length} records (${changed.added} added, ${changed.removed} removed)`);
-      return { zone: a.domain, records: records.length, ...changed };
-    },
+  registerStep(registry, 'dns.zone', 'Publishes the service\'s zone on one DNS server and converges its records.', async (ctx, a) => {
+    const svc = await loadService(deps, ctx);
+    const { records, apexIp, nameservers } = await wantedRecords(deps, svc);
+    if (nameservers.length === 0) throw new TerminalError('the server group has no name servers; a zone needs them (set nameservers on the group)');
+    // A DNS-only Hestia user is made for the zone when the service has no account on that node yet.
+    const owner = { password: svc.password, email: contactEmail(svc.plan), name: `hostbridge service ${svc.plan.whmcsServiceId} DNS` };
+    const host = await deps.fleet.zoneHost(a.server, ctx, { user: a.user, owner });
+    const { created } = await host.ensureZone(a.domain, { nameservers, apex: apexIp, records });
+    let changed = { added: created ? records.length : 0, removed: 0 };
+    if (created) {
+      ctx.log(`zone ${a.domain} created on ${host.label} with its ${records.length} records`);
+    } else {
+      // NS records are the service's only when it publishes some (a group with name servers always does).
+      const manageNs = records.some((r) => r.type === 'NS');
+      const c = await convergeRecords(host, a.domain, records, { owns: (r) => manageNs || r.type !== 'NS' });
+      for (const r of c.unwanted) ctx.log(`removed ${describeRecord(r)}`);
+      changed = { added: c.added, removed: c.removed };
+    }
+    const missing = await missingRecords(host, a.domain, records);
+    if (missing.length) throw new TerminalError(`zone ${a.domain} still lacks ${missing.map((m) => `${m.name} ${m.type}`).join(', ')} after the update`);
+    await upsert(deps.db, T.dnsZones, ['service_id', 'server_id', 'zone'], {
+      service_id: svc.id, server_id: a.server, zone: a.domain, state: 'deployed', records_sha256: digest(records), records: records.length, last_error: null, updated_at: Date.now(),
+    });
+    ctx.log(`zone ${a.domain} holds its ${records.length} records (${changed.added} added, ${changed.removed} removed)`);
+    return { zone: a.domain, records: records.length, ...changed };
   });
 
-  registry.register({
-    name: 'dns.zone-delete',
-    description: 'Removes the service\'s zone from a DNS server.',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'dns.zone-delete');
-      const svc = await loadService(deps, ctx);
-      const host = await deps.fleet.zoneHost(a.server, ctx, { user: a.account });
-      const { deleted } = await host.deleteZone(a.domain);
-      ctx.log(deleted ? `zone ${a.domain} deleted` : `zone ${a.domain} is already gone`);
-      if (await host.zoneExists(a.domain)) throw new TerminalError(`zone ${a.domain} is still there after the delete`);
-      await deps.db(T.dnsZones).where({ service_id: svc.id, server_id: a.server }).update({ state: 'removed', updated_at: Date.now() });
-      return { zone: a.domain, deleted: true };
-    },
+  registerStep(registry, 'dns.zone-delete', 'Removes the service\'s zone from a DNS server.', async (ctx, a) => {
+    const svc = await loadService(deps, ctx);
+    const host = await deps.fleet.zoneHost(a.server, ctx, { user: a.account });
+    const { deleted } = await host.deleteZone(a.domain);
+    ctx.log(deleted ? `zone ${a.domain} deleted` : `zone ${a.domain} is already gone`);
+    if (await host.zoneExists(a.domain)) throw new TerminalError(`zone ${a.domain} is still there after the delete`);
+    await deps.db(T.dnsZones).where({ service_id: svc.id, server_id: a.server }).update({ state: 'removed', updated_at: Date.now() });
+    return { zone: a.domain, deleted: true };
   });
 }

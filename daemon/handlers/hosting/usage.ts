@@ -6,7 +6,7 @@ import type { TaskRegistry } from '../../engine/registry.ts';
 import { T } from '../../common/tables.ts';
 import { lockPlans } from '../../services/store.ts';
 import type { HostingDeps } from './context.ts';
-import { stepArgs } from '../step-args.ts';
+import { registerStep } from '../step-args.ts';
 
 const num = (v: unknown) => {
   const n = Number(v);
@@ -17,43 +17,38 @@ const limit = (q: number | 'unlimited' | undefined) => (typeof q === 'number' ? 
 const CHUNK = 500;
 
 export function registerUsageHandlers(registry: TaskRegistry, deps: HostingDeps): void {
-  registry.register({
-    name: 'usage.sync',
-    description: 'Reads every account\'s usage on one Hestia server with a single command and updates the services on it.',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'usage.sync');
-      const held = await deps.db(T.holdings).where('server_id', a.server).whereIn('role', ['web', 'mail', 'all', 'dns']);
-      if (held.length === 0) {
-        ctx.log('no service holds an account on this server');
-        return { services: 0 };
+  registerStep(registry, 'usage.sync', 'Reads every account\'s usage on one Hestia server with a single command and updates the services on it.', async (ctx, a) => {
+    const held = await deps.db(T.holdings).where('server_id', a.server).whereIn('role', ['web', 'mail', 'all', 'dns']);
+    if (held.length === 0) {
+      ctx.log('no service holds an account on this server');
+      return { services: 0 };
+    }
+    const { driver } = await deps.fleet.hestia(a.server, ctx);
+    const users = await driver.listUsers();
+    const now = Date.now();
+    const parts = held.flatMap((h) => {
+      const u = users[String(h.account)];
+      return u ? [{
+        service_id: Number(h.service_id), server_id: a.server, role: h.role, disk_mb: num(u.U_DISK), bw_mb: num(u.U_BANDWIDTH),
+        mailboxes: num(u.U_MAIL_ACCOUNTS), databases: num(u.U_DATABASES), web_domains: num(u.U_WEB_DOMAINS), collected_at: now,
+      }] : [];
+    });
+    const touched = [...new Set(parts.map((p) => p.service_id))];
+    // A few statements per CHUNK services rather than three per service: a server holding
+    // hundreds of accounts is synced in well under a second, even on a remote MariaDB.
+    await deps.db.transaction(async (trx) => {
+      for (let i = 0; i < parts.length; i += CHUNK) {
+        await trx(T.usageParts).insert(parts.slice(i, i + CHUNK)).onConflict(['service_id', 'server_id', 'role']).merge();
       }
-      const { driver } = await deps.fleet.hestia(a.server, ctx);
-      const users = await driver.listUsers();
-      const now = Date.now();
-      const parts = held.flatMap((h) => {
-        const u = users[String(h.account)];
-        return u ? [{
-          service_id: Number(h.service_id), server_id: a.server, role: h.role, disk_mb: num(u.U_DISK), bw_mb: num(u.U_BANDWIDTH),
-          mailboxes: num(u.U_MAIL_ACCOUNTS), databases: num(u.U_DATABASES), web_domains: num(u.U_WEB_DOMAINS), collected_at: now,
-        }] : [];
-      });
-      const touched = [...new Set(parts.map((p) => p.service_id))];
-      // A few statements per CHUNK services rather than three per service: a server holding
-      // hundreds of accounts is synced in well under a second, even on a remote MariaDB.
-      await deps.db.transaction(async (trx) => {
-        for (let i = 0; i < parts.length; i += CHUNK) {
-          await trx(T.usageParts).insert(parts.slice(i, i + CHUNK)).onConflict(['service_id', 'server_id', 'role']).merge();
-        }
-      });
-      // Totals after the parts are committed, each chunk under a lock on its service rows: the web
-      // and mail servers of one service are synced by two tasks at once, and without the lock each
-      // could sum only its own part and the later write would drop the other's.
-      for (let i = 0; i < touched.length; i += CHUNK) {
-        await deps.db.transaction(async (trx) => sumUsage(trx, touched.slice(i, i + CHUNK), now));
-      }
-      ctx.log(`usage of ${touched.length} service(s) updated from ${Object.keys(users).length} account(s)`);
-      return { services: touched.length };
-    },
+    });
+    // Totals after the parts are committed, each chunk under a lock on its service rows: the web
+    // and mail servers of one service are synced by two tasks at once, and without the lock each
+    // could sum only its own part and the later write would drop the other's.
+    for (let i = 0; i < touched.length; i += CHUNK) {
+      await deps.db.transaction(async (trx) => sumUsage(trx, touched.slice(i, i + CHUNK), now));
+    }
+    ctx.log(`usage of ${touched.length} service(s) updated from ${Object.keys(users).length} account(s)`);
+    return { services: touched.length };
   });
 }
 

@@ -8,7 +8,7 @@ import { convergeRecords, missingRecords } from '../../dns/converge.ts';
 import { describeRecord, type ZoneRecord } from '../../dns/records.ts';
 import { ZoneMissingError, type ZoneHost } from '../../dns/zone-host.ts';
 import type { StepArgs } from '../../pipelines/steps.ts';
-import { stepArgs } from '../step-args.ts';
+import { registerStep } from '../step-args.ts';
 import { hestiaQuota, loadService, type HostingDeps } from './context.ts';
 
 type MailboxArgs = StepArgs['vanity.mailbox'];
@@ -46,121 +46,91 @@ async function webIp(deps: HostingDeps, ctx: TaskContext): Promise<string> {
 }
 
 export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps): void {
-  registry.register({
-    name: 'vanity.mailbox',
-    description: 'Creates (or sets the quota of) the service\'s one mailbox on the provider\'s shared mail domain.',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'vanity.mailbox');
-      const svc = await loadService(deps, ctx);
-      const quota = hestiaQuota(svc.plan.product.vanity?.mailboxQuotaMb ?? 'unlimited');
-      const { driver } = await deps.fleet.hestia(a.server, ctx);
-      let box = await mailbox(driver, a);
-      if (!box) {
-        try {
-          await driver.addMailAccount(a.user, a.domain, a.account, svc.password, quota === 'unlimited' ? 'unlimited' : Number(quota));
-          ctx.log(`mailbox ${a.account}@${a.domain} created`);
-        } catch (err) {
-          if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
-        }
-        box = await mailbox(driver, a);
-        if (!box) throw new TerminalError(`mailbox ${a.account}@${a.domain} could not be created`);
-      } else if (String(box.QUOTA) !== quota) {
-        await driver.changeMailAccountQuota(a.user, a.domain, a.account, quota === 'unlimited' ? 'unlimited' : Number(quota));
-        ctx.log(`mailbox ${a.account}@${a.domain} quota ${box.QUOTA} → ${quota}`);
-      } else {
-        ctx.log(`mailbox ${a.account}@${a.domain} exists`);
+  registerStep(registry, 'vanity.mailbox', 'Creates (or sets the quota of) the service\'s one mailbox on the provider\'s shared mail domain.', async (ctx, a) => {
+    const svc = await loadService(deps, ctx);
+    const quota = hestiaQuota(svc.plan.product.vanity?.mailboxQuotaMb ?? 'unlimited');
+    const { driver } = await deps.fleet.hestia(a.server, ctx);
+    let box = await mailbox(driver, a);
+    if (!box) {
+      try {
+        await driver.addMailAccount(a.user, a.domain, a.account, svc.password, quota === 'unlimited' ? 'unlimited' : Number(quota));
+        ctx.log(`mailbox ${a.account}@${a.domain} created`);
+      } catch (err) {
+        if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
       }
-      return { mailbox: `${a.account}@${a.domain}` };
-    },
+      box = await mailbox(driver, a);
+      if (!box) throw new TerminalError(`mailbox ${a.account}@${a.domain} could not be created`);
+    } else if (String(box.QUOTA) !== quota) {
+      await driver.changeMailAccountQuota(a.user, a.domain, a.account, quota === 'unlimited' ? 'unlimited' : Number(quota));
+      ctx.log(`mailbox ${a.account}@${a.domain} quota ${box.QUOTA} → ${quota}`);
+    } else {
+      ctx.log(`mailbox ${a.account}@${a.domain} exists`);
+    }
+    return { mailbox: `${a.account}@${a.domain}` };
   });
 
-  registry.register({
-    name: 'vanity.mailbox-state',
-    description: 'Suspends or unsuspends the service\'s vanity mailbox.',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'vanity.mailbox-state');
-      const { driver } = await deps.fleet.hestia(a.server, ctx);
-      const box = await mailbox(driver, a);
-      if (!box) {
-        ctx.log(`mailbox ${a.account}@${a.domain} does not exist: nothing to ${a.state}`);
+  registerStep(registry, 'vanity.mailbox-state', 'Suspends or unsuspends the service\'s vanity mailbox.', async (ctx, a) => {
+    const { driver } = await deps.fleet.hestia(a.server, ctx);
+    const box = await mailbox(driver, a);
+    if (!box) {
+      ctx.log(`mailbox ${a.account}@${a.domain} does not exist: nothing to ${a.state}`);
+      return { skipped: true };
+    }
+    const want = a.state === 'suspend' ? 'yes' : 'no';
+    if (box.SUSPENDED !== want) {
+      if (a.state === 'suspend') await driver.suspendMailAccount(a.user, a.domain, a.account);
+      else await driver.unsuspendMailAccount(a.user, a.domain, a.account);
+    }
+    if ((await mailbox(driver, a))?.SUSPENDED !== want) throw new TerminalError(`mailbox ${a.account}@${a.domain} did not change to SUSPENDED=${want}`);
+    ctx.log(`mailbox ${a.account}@${a.domain} ${a.state}ed`);
+    return { mailbox: `${a.account}@${a.domain}`, suspended: want === 'yes' };
+  });
+
+  registerStep(registry, 'vanity.mailbox-delete', 'Deletes the service\'s vanity mailbox (and nothing else of the shared mail domain).', async (ctx, a) => {
+    const { driver } = await deps.fleet.hestia(a.server, ctx);
+    if (await mailbox(driver, a)) {
+      await driver.deleteMailAccount(a.user, a.domain, a.account);
+      ctx.log(`mailbox ${a.account}@${a.domain} deleted`);
+    } else {
+      ctx.log(`mailbox ${a.account}@${a.domain} is already gone`);
+    }
+    if (await mailbox(driver, a)) throw new TerminalError(`mailbox ${a.account}@${a.domain} is still there after the delete`);
+    return { deleted: true };
+  });
+
+  registerStep(registry, 'vanity.record', 'Publishes the service\'s one A record in the parent zone on one DNS server.', async (ctx, a) => {
+    const ip = await webIp(deps, ctx);
+    const want: ZoneRecord = { name: a.record, type: 'A', value: ip };
+    return inParentZone(deps, ctx, a, async (host) => {
+      // Anything else under the service's own name (an old address, a duplicate) goes; no other name is touched.
+      const c = await convergeRecords(host, a.zone, [want], { owns: (r) => r.name === a.record.toLowerCase() });
+      for (const r of c.unwanted) ctx.log(`removed stale ${describeRecord(r)}`);
+      if ((await missingRecords(host, a.zone, [want])).length) throw new TerminalError(`${a.record}.${a.zone} A ${ip} is missing after the update`);
+      ctx.log(`${a.record}.${a.zone} A ${ip}${c.added ? ' added' : ''}`);
+      return { record: `${a.record}.${a.zone}` };
+    });
+  });
+
+  registerStep(registry, 'vanity.record-state', 'Suspends or unsuspends the service\'s record in the parent zone.', async (ctx, a) => {
+    const disabled = a.state === 'suspend';
+    return inParentZone(deps, ctx, a, async (host) => {
+      if (!(await ownRecords(host, a)).length) {
+        ctx.log(`${a.record}.${a.zone} has no record: nothing to ${a.state}`);
         return { skipped: true };
       }
-      const want = a.state === 'suspend' ? 'yes' : 'no';
-      if (box.SUSPENDED !== want) {
-        if (a.state === 'suspend') await driver.suspendMailAccount(a.user, a.domain, a.account);
-        else await driver.unsuspendMailAccount(a.user, a.domain, a.account);
-      }
-      if ((await mailbox(driver, a))?.SUSPENDED !== want) throw new TerminalError(`mailbox ${a.account}@${a.domain} did not change to SUSPENDED=${want}`);
-      ctx.log(`mailbox ${a.account}@${a.domain} ${a.state}ed`);
-      return { mailbox: `${a.account}@${a.domain}`, suspended: want === 'yes' };
-    },
+      const n = await host.setSuspended(a.zone, { name: a.record }, disabled);
+      if ((await ownRecords(host, a)).some((r) => r.suspended !== disabled)) throw new TerminalError(`${a.record}.${a.zone} did not change to ${disabled ? 'suspended' : 'active'}`);
+      ctx.log(`${a.record}.${a.zone} ${disabled ? 'disabled' : 'enabled'} (${n} record${n === 1 ? '' : 's'} changed)`);
+      return { disabled };
+    });
   });
 
-  registry.register({
-    name: 'vanity.mailbox-delete',
-    description: 'Deletes the service\'s vanity mailbox (and nothing else of the shared mail domain).',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'vanity.mailbox-delete');
-      const { driver } = await deps.fleet.hestia(a.server, ctx);
-      if (await mailbox(driver, a)) {
-        await driver.deleteMailAccount(a.user, a.domain, a.account);
-        ctx.log(`mailbox ${a.account}@${a.domain} deleted`);
-      } else {
-        ctx.log(`mailbox ${a.account}@${a.domain} is already gone`);
-      }
-      if (await mailbox(driver, a)) throw new TerminalError(`mailbox ${a.account}@${a.domain} is still there after the delete`);
+  registerStep(registry, 'vanity.record-delete', 'Deletes the service\'s record from the parent zone (and nothing else of it).', async (ctx, a) => {
+    return inParentZone(deps, ctx, a, async (host) => {
+      const n = await host.deleteRecords(a.zone, [{ name: a.record }]);
+      ctx.log(n ? `${a.record}.${a.zone}: ${n} record${n === 1 ? '' : 's'} removed` : `${a.record}.${a.zone} is already gone`);
+      if ((await ownRecords(host, a)).length) throw new TerminalError(`${a.record}.${a.zone} still has records after the delete`);
       return { deleted: true };
-    },
-  });
-
-  registry.register({
-    name: 'vanity.record',
-    description: 'Publishes the service\'s one A record in the parent zone on one DNS server.',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'vanity.record');
-      const ip = await webIp(deps, ctx);
-      const want: ZoneRecord = { name: a.record, type: 'A', value: ip };
-      return inParentZone(deps, ctx, a, async (host) => {
-        // Anything else under the service's own name (an old address, a duplicate) goes; no other name is touched.
-        const c = await convergeRecords(host, a.zone, [want], { owns: (r) => r.name === a.record.toLowerCase() });
-        for (const r of c.unwanted) ctx.log(`removed stale ${describeRecord(r)}`);
-        if ((await missingRecords(host, a.zone, [want])).length) throw new TerminalError(`${a.record}.${a.zone} A ${ip} is missing after the update`);
-        ctx.log(`${a.record}.${a.zone} A ${ip}${c.added ? ' added' : ''}`);
-        return { record: `${a.record}.${a.zone}` };
-      });
-    },
-  });
-
-  registry.register({
-    name: 'vanity.record-state',
-    description: 'Suspends or unsuspends the service\'s record in the parent zone.',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'vanity.record-state');
-      const disabled = a.state === 'suspend';
-      return inParentZone(deps, ctx, a, async (host) => {
-        if (!(await ownRecords(host, a)).length) {
-          ctx.log(`${a.record}.${a.zone} has no record: nothing to ${a.state}`);
-          return { skipped: true };
-        }
-        const n = await host.setSuspended(a.zone, { name: a.record }, disabled);
-        if ((await ownRecords(host, a)).some((r) => r.suspended !== disabled)) throw new TerminalError(`${a.record}.${a.zone} did not change to ${disabled ? 'suspended' : 'active'}`);
-        ctx.log(`${a.record}.${a.zone} ${disabled ? 'disabled' : 'enabled'} (${n} record${n === 1 ? '' : 's'} changed)`);
-        return { disabled };
-      });
-    },
-  });
-
-  registry.register({
-    name: 'vanity.record-delete',
-    description: 'Deletes the service\'s record from the parent zone (and nothing else of it).',
-    async run(ctx) {
-      const a = stepArgs(ctx, 'vanity.record-delete');
-      return inParentZone(deps, ctx, a, async (host) => {
-        const n = await host.deleteRecords(a.zone, [{ name: a.record }]);
-        ctx.log(n ? `${a.record}.${a.zone}: ${n} record${n === 1 ? '' : 's'} removed` : `${a.record}.${a.zone} is already gone`);
-        if ((await ownRecords(host, a)).length) throw new TerminalError(`${a.record}.${a.zone} still has records after the delete`);
-        return { deleted: true };
-      });
-    },
+    });
   });
 }
