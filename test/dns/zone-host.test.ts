@@ -55,6 +55,7 @@ function hestiaFixture(): ZoneHostFixture {
     zoneCount: async (zone) => Object.values(readNode(hestiaDir).users).flatMap((u) => u.dns).filter((d) => d.zone.DOMAIN === zone).length,
     calls: () => node.commandLog().length,
     unreachable: () => new HestiaZoneHost(hestiaDriver(closedPort), { user: OWNER, nodeIp: NODE_IP, server: 'ns-down' }),
+    canSuspendZone: true,
     addDuplicate: async (zone, r) => {
       const res = runHestia(hestiaDir, 'v-add-dns-record', [OWNER, zone, r.name, r.type, r.value]);
       assert.equal(res.code, 0, res.stdout);
@@ -79,6 +80,7 @@ function pdnsFixture(): ZoneHostFixture {
   const reader = new PowerDnsClient({ url: pdns.url, apiKey: pdns.apiKey, timeoutMs: 5000 });
   return {
     host: new PowerDnsZoneHost(pdnsClient(), 'pdns-test'),
+    canSuspendZone: false,
     raw: async (zone) => {
       const z = await reader.getZone(zone);
       if (!z) return null;
