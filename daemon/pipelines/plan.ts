@@ -84,7 +84,7 @@ function must(value: string | null | undefined, what: string): string {
 /** Steps that change a service's state on its servers, and what its state becomes. */
 export interface PlannedChain { steps: PlannedStep[]; successState: string | null; failureState: string | null }
 
-function deploySteps(plan: ServicePlan, servers: ServerRefs): PlannedStep[] {
+function deploySteps(plan: ServicePlan): PlannedStep[] {
   const steps: PlannedStep[] = [];
   const { placement: p, names: n, product, domain } = plan;
   const account = (role: 'web' | 'mail' | 'all', server: number) => {
@@ -132,8 +132,8 @@ function deploySteps(plan: ServicePlan, servers: ServerRefs): PlannedStep[] {
 }
 
 /** The steps that publish the service's DNS on one server: its zone, or its vanity record. */
-export function zoneSteps(plan: ServicePlan, servers: ServerRefs, serverId: number): PlannedStep[] {
-  return deploySteps(plan, servers).filter((s) => s.target === target(serverId) && (s.type === 'dns.zone' || s.type === 'vanity.record'));
+export function zoneSteps(plan: ServicePlan, serverId: number): PlannedStep[] {
+  return deploySteps(plan).filter((s) => s.target === target(serverId) && (s.type === 'dns.zone' || s.type === 'vanity.record'));
 }
 
 /** One step per holding, of the given task type (vanity holdings get their own types). */
@@ -199,11 +199,11 @@ const close = (force: boolean): PlannedStep => step('service.close', 'service.cl
 /** Steps of an operation, with the service state on success and on failure. */
 export function planChain(op: Operation, plan: ServicePlan, servers: ServerRefs): PlannedChain {
   switch (op) {
-    case 'deploy': return { steps: deploySteps(plan, servers), successState: 'active', failureState: 'failed' };
-    case 'verify-repair': return { steps: deploySteps(plan, servers), successState: 'active', failureState: 'failed' };
+    case 'deploy': return { steps: deploySteps(plan), successState: 'active', failureState: 'failed' };
+    case 'verify-repair': return { steps: deploySteps(plan), successState: 'active', failureState: 'failed' };
     case 'redeploy': {
       const removal = perHolding(plan, servers, 'delete').map((s) => ({ ...s, step: `reset.${s.step}` }));
-      return { steps: [...removal, ...deploySteps(plan, servers)], successState: 'active', failureState: 'failed' };
+      return { steps: [...removal, ...deploySteps(plan)], successState: 'active', failureState: 'failed' };
     }
     case 'suspend': return { steps: perHolding(plan, servers, 'suspend'), successState: 'suspended', failureState: null };
     case 'unsuspend': return { steps: perHolding(plan, servers, 'unsuspend'), successState: 'active', failureState: null };

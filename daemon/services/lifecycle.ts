@@ -161,17 +161,16 @@ async function knownService(db: Knex | Knex.Transaction, whmcsServiceId: number)
 /**
  * Publishes every zone (and vanity record) a DNS server should hold again, e.g. after the server
  * was rebuilt: one short chain per service, which waits behind anything the service is running.
- * One read of the services and one of the servers their plans name, then pure planning.
+ * One read of the services, then pure planning (a zone step names its server, not its driver).
  */
 export async function redeployZones(db: Knex, serverId: number): Promise<{ server_id: number; services: number; chains: number[] }> {
   const server = await db(T.servers).where('id', serverId).first('id', 'cap_dns');
   if (!server) throw new InputError('', `server ${serverId} does not exist`, 404);
   if (!server.cap_dns) throw new InputError('', `server ${serverId} does not have the DNS capability`, 409);
   const services = (await servicesHoldingOn(db, serverId, ['dns', 'record'])).filter((s) => s.plan);
-  const refs = await serverRefs(db, [...new Set(services.flatMap((s) => planServerIds(s.plan!)))]);
   const chains: number[] = [];
   for (const svc of services) {
-    const steps = zoneSteps(svc.plan!, refs, serverId);
+    const steps = zoneSteps(svc.plan!, serverId);
     if (steps.length === 0) continue;
     const res = await inTx(db, (trx) => enqueueChainIn(trx, { serviceId: svc.id, operation: `dns-redeploy:${serverId}`, steps }));
     chains.push(res.chainId);
