@@ -85,26 +85,51 @@ final class AddonTest extends TestCase
         self::assertSame([], $GLOBALS['hostbridge_test_activity']);
     }
 
-    public function testOutputShowsTheDaemonsAnswerOrAReadableBox(): void
+    public function testOutputShowsTheDaemonsPage(): void
     {
-        // The admin pages come in a later issue: whatever the daemon answers, the page renders cleanly.
+        // The daemon is up and the secret is right: anything but its page (an error box included) is a failure.
         $secret = self::secret();
+        $seed = self::seed();
         $_GET['page'] = 'Overview';
         $html = self::output(['daemon_url' => self::env('HOSTBRIDGE_TEST_PROXY_URL'), 'shared_secret' => $secret, 'modulelink' => 'addonmodules.php?module=hostbridge']);
         $seen = self::recorded();
         $last = end($seen);
         self::assertSame('GET', $last['method']);
         self::assertSame('/v1/admin/view?page=overview', $last['path']);
-        self::assertNotSame(401, $last['status'], 'the request was signed with the right secret');
+        self::assertSame(200, $last['status'], "the daemon did not serve its overview: {$last['response']}");
+        self::assertStringNotContainsString('hostbridge-error', $html, 'an error box instead of the daemon\'s page');
         $answer = json_decode($last['response'], true);
-        if ($last['status'] === 200) {
-            self::assertStringContainsString($answer['html'], $html);
-        } else {
-            self::assertStringContainsString('class="alert alert-danger hostbridge-error"', $html);
-            self::assertStringContainsString(htmlspecialchars((string) $answer['error'], ENT_QUOTES, 'UTF-8'), $html);
-            self::assertStringContainsString("HTTP {$last['status']}", $html);
+        self::assertIsArray($answer, $last['response']);
+        self::assertTrue($answer['ok'] ?? null);
+        self::assertIsString($answer['html'] ?? null);
+        // The daemon's page, untouched, in the addon's wrapper, and it is the overview of the seeded data.
+        self::assertSame('<div class="hostbridge-admin">' . $answer['html'] . '</div>', $html);
+        self::assertStringContainsString('hostbridge-admin-overview', $html);
+        foreach (['fra-web1', 'fra-mail1'] as $server) {
+            self::assertStringContainsString("<td>{$server}</td>", $html);
+        }
+        foreach (array_count_values(array_column($seed['services'], 'state')) as $state => $n) {
+            self::assertStringContainsString("<tr><td>{$state}</td><td>{$n}</td></tr>", $html);
         }
         self::assertNoSecret($html, $secret);
+    }
+
+    public function testOutputShowsTheDaemonsRefusalInAReadableBox(): void
+    {
+        // A page the daemon does not serve: its 404 and message reach the admin, with a hint.
+        $_GET['page'] = 'nosuchpage';
+        $html = self::output(['daemon_url' => self::env('HOSTBRIDGE_TEST_PROXY_URL'), 'shared_secret' => self::secret()]);
+        $seen = self::recorded();
+        $last = end($seen);
+        self::assertSame('/v1/admin/view?page=nosuchpage', $last['path']);
+        self::assertSame(404, $last['status'], $last['response']);
+        $answer = json_decode($last['response'], true);
+        self::assertIsArray($answer, $last['response']);
+        self::assertStringStartsWith('<div class="alert alert-danger hostbridge-error" role="alert">', $html);
+        self::assertStringContainsString(htmlspecialchars((string) $answer['error'], ENT_QUOTES, 'UTF-8'), $html);
+        self::assertStringContainsString('HTTP 404', $html);
+        self::assertStringContainsString('The daemon does not serve this page', $html);
+        self::assertNoSecret($html, self::secret());
     }
 
     public function testOutputErrorsAreReadableBoxes(): void

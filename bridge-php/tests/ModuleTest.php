@@ -141,12 +141,15 @@ final class ModuleTest extends TestCase
     public function testTheLoaderThrowsOnEmptyOrPartialParams(): void
     {
         foreach ([[], ['serviceid' => 9], ['serverhostname' => '127.0.0.1', 'serverport' => '1']] as $params) {
+            $thrown = null;
             try {
                 hostbridge_LoaderServerGroups($params);
-                self::fail('the loader returned without a daemon');
             } catch (\Exception $e) {
-                self::assertStringStartsWith('hostbridge: ', $e->getMessage());
+                $thrown = $e;
             }
+            // Asserted outside the catch: PHPUnit's failures are Exceptions too, and the catch would swallow them.
+            self::assertNotNull($thrown, 'the loader returned without a daemon: ' . json_encode($params));
+            self::assertStringStartsWith('hostbridge: ', $thrown->getMessage());
         }
     }
 

@@ -89,14 +89,17 @@ final class ServerReadsTest extends TestCase
             'closed port' => [self::serverParamsFor('http://127.0.0.1:' . self::closedPortNumber()), '/cannot reach the hostbridge daemon/'],
         ];
         foreach ($cases as $label => [$params, $pattern]) {
+            $thrown = null;
             try {
                 hostbridge_LoaderServerGroups($params);
-                self::fail("the loader did not throw ({$label})");
             } catch (\Exception $e) {
-                self::assertMatchesRegularExpression($pattern, $e->getMessage(), $label);
-                self::assertStringStartsWith('hostbridge: ', $e->getMessage(), $label);
-                self::assertNoSecret($e->getMessage(), $wrong, self::secret());
+                $thrown = $e;
             }
+            // Asserted outside the catch: PHPUnit's failures are Exceptions too, and the catch would swallow them.
+            self::assertNotNull($thrown, "the loader did not throw ({$label})");
+            self::assertMatchesRegularExpression($pattern, $thrown->getMessage(), $label);
+            self::assertStringStartsWith('hostbridge: ', $thrown->getMessage(), $label);
+            self::assertNoSecret($thrown->getMessage(), $wrong, self::secret());
         }
     }
 
