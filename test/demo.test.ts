@@ -1,6 +1,7 @@
 // npm run demo, run as a new user runs it (bash scripts/demo.sh) on a fresh data directory and any
 // free port: all three orders reach active, the printed URLs answer, nothing secret is printed, and
 // Ctrl-C (SIGINT) stops everything — daemon, emulated SSH servers, pdns_server — with exit code 0.
+// The real PowerDNS is required: when pdns_server is missing the test fails and names the package.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,6 +13,19 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const READY_MS = 90_000;
+/** What the demo needs to serve the zones from the real PowerDNS too, with the Debian package of each. */
+const PDNS_FILES: Array<[string, string]> = [
+  ['/usr/sbin/pdns_server', 'pdns-server'],
+  ['/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql', 'pdns-backend-sqlite3'],
+  ['/usr/bin/sqlite3', 'sqlite3'],
+];
+
+/** Fails, naming each missing file and its package: without them the demo quietly leaves PowerDNS out. */
+function requirePowerDns(): void {
+  const missing = PDNS_FILES.filter(([f]) => !fs.existsSync(f));
+  assert.deepEqual(missing.map(([f]) => f), [], `PowerDNS is not installed: ${missing.map(([f, pkg]) => `${f} is missing (Debian package ${pkg})`).join('; ')}. `
+    + 'test/run.sh installs it (apt-get install --no-install-recommends pdns-server pdns-backend-sqlite3 sqlite3); the demo test needs the real PowerDNS');
+}
 
 /** Processes (other than the test itself) whose command line mentions `needle`. */
 function processesMentioning(needle: string): string[] {
@@ -39,12 +53,15 @@ function refuses(host: string, port: number): Promise<boolean> {
 }
 
 test('npm run demo: three modes reach active, the URLs answer, Ctrl-C stops everything and exits 0', { timeout: 240_000 }, async (t) => {
+  requirePowerDns();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-demo-test-'));
   const dataDir = path.join(tmp, 'data');
+  const env: NodeJS.ProcessEnv = { ...process.env, HOSTBRIDGE_DEMO_DIR: dataDir, HOSTBRIDGE_DEMO_PORT: '0', TMPDIR: tmp };
+  delete env.HOSTBRIDGE_DEMO_PDNS; // =0 would leave PowerDNS out
   const child = spawn('bash', ['scripts/demo.sh'], {
     cwd: ROOT,
     // TMPDIR inside tmp: pdns_server's config dir lands there, so a leftover pdns is easy to find.
-    env: { ...process.env, HOSTBRIDGE_DEMO_DIR: dataDir, HOSTBRIDGE_DEMO_PORT: '0', TMPDIR: tmp },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so a failed test can still kill all of it
   });
@@ -73,9 +90,12 @@ test('npm run demo: three modes reach active, the URLs answer, Ctrl-C stops ever
 
   // Every line about the HestiaCP nodes says they are emulated; the DNS line says which servers serve the zones.
   for (const line of out.split('\n').filter((l) => /HestiaCP/.test(l))) assert.match(line, /emulat/i, `not labelled as emulated: ${line}`);
+  // PowerDNS is installed (checked above), so the demo must have started it, not fallen back without it.
   const dnsLine = out.split('\n').find((l) => l.startsWith('DNS:')) ?? '';
-  if (fs.existsSync('/usr/sbin/pdns_server')) assert.match(dnsLine, /real PowerDNS/, dnsLine);
-  else assert.match(dnsLine, /PowerDNS not installed/, dnsLine);
+  assert.match(dnsLine, /and the real PowerDNS \(\/usr\/sbin\/pdns_server, API 127\.0\.0\.1:\d+\)/, `the demo did not run PowerDNS: ${dnsLine}\n${show()}`);
+  // … and PowerDNS serves the orders' zones (the fleet summary reads them from its API).
+  const pdnsLine = out.split('\n').find((l) => /real PowerDNS \(pdns_server\): zones /.test(l)) ?? '';
+  assert.match(pdnsLine, /zones .*\(\d+ records\)/, `PowerDNS serves no zone: ${pdnsLine || 'no PowerDNS line'}\n${show()}`);
 
   // The URLs it prints answer.
   const url = /^Daemon:\s+(http:\/\/127\.0\.0\.1:\d+)/m.exec(out)?.[1];
