@@ -5,8 +5,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import crypto from 'node:crypto';
 import { join } from 'node:path';
 import { startSshd, type Sshd, type SshdUser } from '../helpers/sshd.ts';
+import { waitFor } from '../helpers/db.ts';
 import { HestiaDriver, HostKeyMismatchError, SshPool, SudoRefusedError, hasHestiaCode, isHestiaError, type HestiaServer } from '../../daemon/drivers/hestia/index.ts';
 import { RetryableError, TerminalError, classifyError } from '../../daemon/common/errors.ts';
 import { MASK } from '../../daemon/log/mask.ts';
@@ -303,14 +305,23 @@ describe('HestiaCP driver over OpenSSH sshd', () => {
     const ac = new AbortController();
     const { Arg } = await import('../../daemon/drivers/hestia/args.ts');
     const d = new HestiaDriver(pool(), server(sshd.root, { id: 'abort' }), { signal: ac.signal });
-    const started = Date.now();
-    setTimeout(() => ac.abort(), 300);
-    await assert.rejects(d.runner.run('v-test-sleep', [Arg.of('number', 'SECONDS', '93')]), /aborted/);
-    assert.ok(Date.now() - started < 3000);
-    await new Promise((r) => setTimeout(r, 300));
-    const sleeping = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((p) => {
-      try { return readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\u000093\u0000'; } catch { return false; }
+    // A length no other test sleeps for, so its process can be told apart from theirs.
+    const seconds = String(1000 + crypto.randomInt(9000));
+    const sleeping = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((p) => {
+      try { return readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\u0000${seconds}\u0000`; } catch { return false; }
     });
-    assert.equal(sleeping, false, 'the remote sleep was terminated');
+    const run = d.runner.run('v-test-sleep', [Arg.of('number', 'SECONDS', seconds)]);
+    let failedEarly: unknown = null;
+    run.catch((err: unknown) => { failedEarly = err; });
+    // Abort once the remote command is running, however long the connection took.
+    await waitFor('the remote sleep to start', async () => {
+      if (failedEarly) throw failedEarly;
+      return sleeping();
+    }, 20_000);
+    const aborted = Date.now();
+    ac.abort();
+    await assert.rejects(run, /aborted/);
+    assert.ok(Date.now() - aborted < 3000, 'the command returned soon after the abort');
+    await waitFor('the remote sleep to end', async () => !sleeping(), 10_000);
   });
 });
