@@ -58,8 +58,9 @@ describe('a lease that expires on the last attempt (MariaDB, two daemons, WHMCS 
   test('the reaper fails the task and its chain, the service fails, one ticket opens and the woken daemon changes nothing', { timeout: 120_000 }, async () => {
     // B: a production daemon (no test task types: it never runs the step), whose scheduler reaps and delivers.
     b = await startTestDaemon(dir, t.url, { HOSTBRIDGE_SCHEDULER_INTERVAL: '1', HOSTBRIDGE_POLL_MS: '50' });
-    // A: the daemon that runs the step, with a short lease; its own scheduler rarely runs.
-    a = await startDaemonProcess(daemonEnv(t.url, { HOSTBRIDGE_LEASE_MS: '1500', HOSTBRIDGE_SCHEDULER_INTERVAL: '30', HOSTBRIDGE_POLL_MS: '50', HOSTBRIDGE_LOG_LEVEL: 'debug' }), path.join(dir, 'a.log'), 30_000, SERVE_WITH_STALL);
+    // A: the daemon that runs the step, with a short lease (long enough that a loaded machine does not lose it
+    // outside the stalls); its own scheduler rarely runs.
+    a = await startDaemonProcess(daemonEnv(t.url, { HOSTBRIDGE_LEASE_MS: '3000', HOSTBRIDGE_SCHEDULER_INTERVAL: '30', HOSTBRIDGE_POLL_MS: '50', HOSTBRIDGE_LOG_LEVEL: 'debug' }), path.join(dir, 'a.log'), 30_000, SERVE_WITH_STALL);
 
     const r = await createServiceWithChain(t.db, { whmcsServiceId: WHMCS_SERVICE, mode: 'split', state: 'deploying' }, {
       operation: 'deploy', successState: 'active', failureState: 'failed',
