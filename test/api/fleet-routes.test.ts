@@ -1,7 +1,8 @@
 // The fleet routes that change a server, through the signed API on SQLite and MariaDB: PUT edits
-// every field and seals a new credential (a PUT without one keeps the stored one), bad input is
-// refused naming the problem and changes nothing, DELETE removes a free server with its group
-// memberships, and refuses (409) a server that still holds a service's accounts, changing nothing.
+// every field and seals a new credential (a PUT without one, or without a host key pin, keeps the
+// stored one), bad input is refused naming the problem and changes nothing, DELETE removes a free
+// server with its group memberships, and refuses (409) a server that still holds a service's
+// accounts, changing nothing.
 // The engine is stopped: the service written here is never deployed, only placed.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,8 @@ import { decryptSecret } from '../../daemon/crypto/secretbox.ts';
 import { T } from '../../daemon/common/tables.ts';
 
 const MASTER = Buffer.from(TEST_MASTER_KEY, 'hex');
+const PIN_A = 'SHA256:' + 'A'.repeat(43);
+const PIN_B = 'SHA256:' + 'b'.repeat(43);
 const PRIVATE_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ-not-a-real-key\n-----END OPENSSH PRIVATE KEY-----\n';
 
 for (const dialect of DIALECTS) {
@@ -48,7 +51,7 @@ for (const dialect of DIALECTS) {
       name: 'web2', driver: 'hestiacp', hostname: 'web2.test.invalid', ip: '192.0.2.12', port: 22, username: 'root', capabilities: { web: true }, ...over,
     });
 
-    test('PUT edits name, address and port, and seals a new password; a PUT without a credential keeps it', async () => {
+    test('PUT edits name, address and port, and seals a new password; a PUT without a credential or a pin keeps them', async () => {
       const id = fleet.web[1]!;
       const r = await call(url, 'PUT', `/v1/servers/${id}`, body({
         name: 'web2-renamed', hostname: 'WEB2-new.test.invalid', ip: '198.51.100.12', port: 2222, password: 'n3w-Root-Passw0rd', max_accounts: 40, status: 'maintenance',
@@ -76,13 +79,24 @@ for (const dialect of DIALECTS) {
       assert.equal(decryptSecret(MASTER, withKey.credential), PRIVATE_KEY);
       assert.ok(!withKey.credential.includes('OPENSSH'));
 
-      // No credential in the body: the stored one stays, byte for byte.
+      // A pin given is stored.
+      const pin = await call(url, 'PUT', `/v1/servers/${id}`, body({ name: 'web2-renamed', host_key_sha256: PIN_A }));
+      assert.equal(pin.status, 200, JSON.stringify(pin.body));
+      assert.equal((await row(id)).host_key_sha256, PIN_A);
+
+      // No credential and no pin in the body: the stored ones stay, byte for byte.
       const keep = await call(url, 'PUT', `/v1/servers/${id}`, body({ name: 'web2-renamed', hostname: 'web2-kept.test.invalid' }));
       assert.equal(keep.status, 200, JSON.stringify(keep.body));
       const kept = await row(id);
       assert.equal(kept.credential, withKey.credential);
       assert.equal(kept.auth_method, 'key');
       assert.equal(kept.hostname, 'web2-kept.test.invalid');
+      assert.equal(kept.host_key_sha256, PIN_A, 'an edit without host_key_sha256 keeps the pin (it may have been learned on first use)');
+
+      // A new pin replaces it (a reinstalled node).
+      const repin = await call(url, 'PUT', `/v1/servers/${id}`, body({ name: 'web2-renamed', hostname: 'web2-kept.test.invalid', host_key_sha256: PIN_B }));
+      assert.equal(repin.status, 200, JSON.stringify(repin.body));
+      assert.equal((await row(id)).host_key_sha256, PIN_B);
     });
 
     test('bad edits are refused naming the problem, and change nothing', async () => {

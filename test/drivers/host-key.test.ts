@@ -2,7 +2,8 @@
 // server.check task, FleetAccess, the SSH pool) against Debian's OpenSSH sshd: a server added
 // without a pin gets the key it first presents stored in its inventory row (and logged), equal to
 // the fingerprint ssh-keygen prints for the node's key; once the node's host key changes, the
-// connection is refused with an error naming both fingerprints, and no command reaches the node.
+// connection is refused with an error naming both fingerprints, and no command reaches the node
+// (also after an API edit of the server that does not name the pin).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -102,6 +103,13 @@ describe('SSH host key: trust on first use, then refuse a changed key', () => {
 
   test('a changed host key is refused, naming both keys, and nothing runs on the node', async () => {
     const pinned = sshd.hostKeySha256;
+    // An edit through the API that does not name the pin (as an automation changing a limit would) keeps it.
+    const edit = await call(daemon.url, 'PUT', `/v1/servers/${serverId}`, {
+      name: 'node1', driver: 'hestiacp', hostname: sshd.host, ip: '192.0.2.11', port: sshd.port, username: 'root',
+      hestia_bin: path.join(sshd.dir, 'bin'), capabilities: { web: true }, max_accounts: 50,
+    });
+    assert.equal(edit.status, 200, JSON.stringify(edit.body));
+    assert.equal((await tdb.db(T.servers).where('id', serverId).first('host_key_sha256')).host_key_sha256, pinned, 'an edit without host_key_sha256 dropped the pin');
     // The node is reinstalled (or impersonated): a new host key at the same address.
     const keyFile = path.join(sshd.dir, 'host_ed25519');
     fs.rmSync(keyFile);
