@@ -1,14 +1,15 @@
 // The tests' own task types (`builtin.*`, test/helpers/task-types.ts) are not in a production
-// daemon: one started exactly as `npm start` starts it never runs a `builtin.ledger` task queued
-// in its database, and the .sqlite file that task names is never written. The same submission to
+// daemon: one started exactly as `npm start` starts it (or as `hostbridge serve`) never runs a
+// `builtin.ledger` task queued in its database, and the .sqlite file that task names is never
+// written: it is not claimed at all (a daemon claims only the types it has), so it waits queued. The same submission to
 // a daemon started with the test types (serve-with-test-types.ts) runs, so the check can fail.
-import { describe, test, before, after } from 'node:test';
+import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createTestDb, waitFor, type TestDb } from '../helpers/db.ts';
-import { ROOT, daemonEnv, startDaemonProcess, type DaemonProcess } from '../helpers/daemon.ts';
+import { CLI, ROOT, TSX, daemonEnv, startDaemonProcess, type DaemonProcess } from '../helpers/daemon.ts';
 import { TEST_SERVE } from '../helpers/task-types.ts';
 import { createServiceWithChain } from '../../daemon/engine/chains.ts';
 import { T } from '../../daemon/common/tables.ts';
@@ -54,41 +55,47 @@ async function submit(t: TestDb, ledger: string): Promise<{ ledgerTask: any; cha
 }
 
 describe('test-only task types are not registered by a production daemon', () => {
-  let prod: TestDb;
-  let withTypes: TestDb;
+  const dbs: TestDb[] = [];
   const daemons: DaemonProcess[] = [];
-  before(async () => {
-    prod = await createTestDb('sqlite', { migrate: false });
-    withTypes = await createTestDb('sqlite');
-  });
   after(async () => {
     for (const d of daemons) await d.kill('SIGTERM');
-    await prod?.drop();
-    await withTypes?.drop();
+    for (const t of dbs) await t.drop();
   });
+
+  /** Starts a daemon with argv on a fresh SQLite database, submits, and returns what became of the ledger step. */
+  async function run(argv: string[], migrated: boolean) {
+    const t = await createTestDb('sqlite', { migrate: migrated });
+    dbs.push(t);
+    const d = await startDaemonProcess(daemonEnv(t.url, { HOSTBRIDGE_POLL_MS: '50' }), path.join(t.dir, 'daemon.log'), 30_000, argv);
+    daemons.push(d);
+    const ledger = path.join(t.dir, 'ledger.sqlite');
+    return { t, ledger, ...(await submit(t, ledger)) };
+  }
+
+  async function assertRefused(argv: string[], migrated: boolean) {
+    const { t, ledger, ledgerTask, chain } = await run(argv, migrated);
+    assert.equal(ledgerTask.type, 'builtin.ledger');
+    assert.deepEqual({ status: ledgerTask.status, attempts: Number(ledgerTask.attempts), owner: ledgerTask.owner }, { status: 'queued', attempts: 0, owner: null },
+      `the production daemon claimed the test-only task: ${JSON.stringify(ledgerTask)}`);
+    assert.equal(chain.state, 'running', 'the chain waits at the step no daemon here can run');
+    assert.equal(fs.existsSync(ledger), false, `the production daemon wrote ${ledger}`);
+    assert.equal(await t.db(T.attempts).join(T.tasks, `${T.tasks}.id`, `${T.attempts}.task_id`).where(`${T.tasks}.type`, 'like', 'builtin.%').first('task_id'), undefined, 'no attempt of a builtin task');
+  }
 
   test('a daemon started as `npm start` starts it leaves a builtin.ledger task unrun and its file unwritten', async () => {
     const build = spawnSync('bash', [path.join(ROOT, 'scripts/build.sh')], { encoding: 'utf8' });
     assert.equal(build.status, 0, build.stderr + build.stdout);
     const argv = npmStartArgv();
     assert.ok(argv.includes('--migrate') && argv.some((a) => a.endsWith('dist/daemon/cli.js')), `npm start runs ${argv.join(' ')}`);
-    const d = await startDaemonProcess(daemonEnv(prod.url, { HOSTBRIDGE_POLL_MS: '50' }), path.join(prod.dir, 'daemon.log'), 30_000, argv);
-    daemons.push(d);
-    const ledger = path.join(prod.dir, 'ledger-prod.sqlite');
-    const { ledgerTask, chain } = await submit(prod, ledger);
-    assert.equal(ledgerTask.type, 'builtin.ledger');
-    assert.deepEqual({ status: ledgerTask.status, attempts: Number(ledgerTask.attempts), owner: ledgerTask.owner }, { status: 'queued', attempts: 0, owner: null },
-      `the production daemon claimed the test-only task: ${JSON.stringify(ledgerTask)}`);
-    assert.equal(chain.state, 'running', 'the chain waits at the step no daemon here can run');
-    assert.equal(fs.existsSync(ledger), false, `the production daemon wrote ${ledger}`);
-    assert.equal(await prod.db(T.attempts).join(T.tasks, `${T.tasks}.id`, `${T.attempts}.task_id`).where(`${T.tasks}.type`, 'like', 'builtin.%').first('task_id'), undefined, 'no attempt of a builtin task');
+    await assertRefused(argv, false);
   });
 
-  test('the same submission runs on a daemon started with the test types (the check above can fail)', async () => {
-    const d = await startDaemonProcess(daemonEnv(withTypes.url, { HOSTBRIDGE_POLL_MS: '50' }), path.join(withTypes.dir, 'daemon.log'), 30_000, TEST_SERVE);
-    daemons.push(d);
-    const ledger = path.join(withTypes.dir, 'ledger-test.sqlite');
-    const { ledgerTask, chain } = await submit(withTypes, ledger);
+  test('so does `hostbridge serve` (bin/hostbridge, the sources through tsx)', async () => {
+    await assertRefused(['--import', TSX, CLI, 'serve'], true);
+  });
+
+  test('the same submission runs on a daemon started with the test types (the checks above can fail)', async () => {
+    const { ledger, ledgerTask, chain } = await run(TEST_SERVE, true);
     assert.equal(ledgerTask.status, 'succeeded', JSON.stringify(ledgerTask));
     assert.equal(chain.state, 'succeeded');
     assert.equal(fs.existsSync(ledger), true, 'the test types write their ledger');
