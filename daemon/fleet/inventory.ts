@@ -112,11 +112,16 @@ export async function addServer(db: Knex, key: Buffer, input: ServerInput): Prom
   return Number(id);
 }
 
-/** Edits a server; a credential left out keeps the stored one ("leave blank to keep"). */
+/**
+ * Edits a server; a credential left out keeps the stored one ("leave blank to keep"), and so does
+ * a host key pin: the daemon may have learned it on first use, and an edit that does not name it
+ * must not reopen trust on first use. A new pin replaces it.
+ */
 export async function updateServer(db: Knex, key: Buffer, serverId: number, input: ServerInput): Promise<void> {
   const existing = await db(T.servers).where('id', serverId).first('id', 'driver');
   if (!existing) throw new InputError('', `server ${serverId} does not exist`, 404);
   const row: Row = serverRow(input);
+  if (input.host_key_sha256 === undefined) delete row.host_key_sha256;
   if (input.password || input.private_key || input.api_key) Object.assign(row, sealCredential(input, key));
   const clash = await db(T.servers).where('name', row.name).whereNot('id', serverId).first('id');
   if (clash) throw new InputError('name', `another server is named "${row.name}"`, 409);

@@ -85,9 +85,10 @@ export interface E2E {
   close(): Promise<void>;
 }
 
-export async function startE2E(opts: { dialect?: TestDialect; fleet?: FleetOptions; daemonEnv?: Record<string, string> } = {}): Promise<E2E> {
+/** The dialect is required: every end-to-end test runs on both databases (DIALECTS), never on SQLite alone by default. */
+export async function startE2E(opts: { dialect: TestDialect; fleet?: FleetOptions; daemonEnv?: Record<string, string> }): Promise<E2E> {
   const dir = tmpDir('hb-e2e-');
-  const tdb = await createTestDb(opts.dialect ?? 'sqlite', { migrate: false });
+  const tdb = await createTestDb(opts.dialect, { migrate: false });
   const fleet = await startEmulatedFleet({ latencyMs: 0, ...opts.fleet });
   const daemon = await startTestDaemon(dir, tdb.url, { HOSTBRIDGE_POLL_MS: '50', ...opts.daemonEnv });
   const reg = await registerFleet(daemon.url, fleet);

@@ -12,6 +12,10 @@ export interface Pdns {
   apiKey: string;
   dnsPort: number;
   output(): string;
+  /** Stops pdns_server and keeps its database and ports, as a crashed or stopped server does. */
+  halt(): Promise<void>;
+  /** Starts it again (after halt) on the same database and ports, once its API answers. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,39 +47,53 @@ export async function startPdns(): Promise<Pdns> {
     '',
   ].join('\n'), { mode: 0o600 });
   let log = '';
-  const proc: ChildProcess = spawn('/usr/sbin/pdns_server', [
-    `--config-dir=${dir}`, '--daemon=no', '--guardian=no', '--disable-syslog', `--socket-dir=${dir}`,
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout!.on('data', (d) => { log += d; });
-  proc.stderr!.on('data', (d) => { log += d; });
+  let proc: ChildProcess;
+  const launch = () => {
+    proc = spawn('/usr/sbin/pdns_server', [
+      `--config-dir=${dir}`, '--daemon=no', '--guardian=no', '--disable-syslog', `--socket-dir=${dir}`,
+    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout!.on('data', (d) => { log += d; });
+    proc.stderr!.on('data', (d) => { log += d; });
+  };
   const output = () => log.split(apiKey).join('********').slice(-8000);
   const url = `http://127.0.0.1:${apiPort}`;
-  const stop = async () => {
+  const halt = async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     }
+  };
+  const stop = async () => {
+    await halt();
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (proc.exitCode !== null) {
-      await stop();
-      throw new Error(`pdns_server exited with code ${proc.exitCode}:\n${output()}`);
+  const ready = async () => {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`pdns_server exited with code ${proc.exitCode}:\n${output()}`);
+      try {
+        const res = await fetch(`${url}/api/v1/servers/localhost`, { headers: { 'X-API-Key': apiKey }, signal: AbortSignal.timeout(1000) });
+        if (res.status === 200) return;
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > deadline) throw new Error(`the PowerDNS API did not answer on ${url} within 15 s:\n${output()}`);
+      await new Promise((r) => setTimeout(r, 100));
     }
-    try {
-      const res = await fetch(`${url}/api/v1/servers/localhost`, { headers: { 'X-API-Key': apiKey }, signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the PowerDNS API did not answer on ${url} within 15 s:\n${output()}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  };
+  launch();
+  try {
+    await ready();
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  return { url, apiKey, dnsPort, output, stop };
+  const resume = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) return;
+    launch();
+    await ready();
+  };
+  return { url, apiKey, dnsPort, output, halt, resume, stop };
 }

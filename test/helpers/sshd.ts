@@ -26,6 +26,10 @@ export interface Sshd {
   dir: string;
   /** Everything sshd printed (-e), for diagnosing a failing test. */
   output(): string;
+  /** Everything sshd printed since it started (LogLevel VERBOSE: one "Accepted publickey for <user>" per login). */
+  fullOutput(): string;
+  /** The settings sshd runs with (`sshd -T`, keys lower-case), defaults included. */
+  effectiveConfig(): Record<string, string>;
   /** Stops sshd and every session it forked, then starts it again on the same port and key. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -128,7 +132,16 @@ async function waitForBanner(port: number, timeoutMs: number, proc: ChildProcess
   throw new Error(`sshd did not answer on 127.0.0.1:${port} within ${timeoutMs} ms:\n${output()}`);
 }
 
-export async function startSshd(): Promise<Sshd> {
+export interface SshdOptions {
+  /**
+   * MaxStartups; null leaves OpenSSH's default (10:30:100), as on a stock server. The driver
+   * tests raise it to 50 for their bursts of connections. MaxSessions is never set.
+   */
+  maxStartups?: number | null;
+}
+
+export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
+  const maxStartups = opts.maxStartups === undefined ? 50 : opts.maxStartups;
   need('/usr/sbin/sshd', 'openssh-server');
   need('/usr/bin/sudo', 'sudo');
   need('/usr/bin/ssh-keygen', 'openssh-client');
@@ -171,7 +184,7 @@ export async function startSshd(): Promise<Sshd> {
     'PrintMotd no',
     'PrintLastLog no',
     'LogLevel VERBOSE',
-    'MaxStartups 50',
+    ...(maxStartups === null ? [] : [`MaxStartups ${maxStartups}`]),
     `Match User ${PLAIN_USER}`,
     '  PasswordAuthentication yes',
     '',
@@ -208,6 +221,11 @@ export async function startSshd(): Promise<Sshd> {
     plainUser: { ...users[PLAIN_USER]!, password: plainPassword },
     dir,
     output,
+    fullOutput: () => log,
+    effectiveConfig: () => Object.fromEntries(run('/usr/sbin/sshd', ['-T', '-f', config]).split('\n').filter(Boolean).map((l) => {
+      const i = l.indexOf(' ');
+      return i < 0 ? [l, ''] : [l.slice(0, i), l.slice(i + 1)];
+    })),
     restart: async () => {
       await halt();
       await start();

@@ -1,7 +1,8 @@
-// The WHMCS modules (bridge-php) against a real daemon: starts a daemon in-process on a temporary
-// SQLite file, seeds it with server groups, services and usage figures, then runs the modules'
-// PHPUnit suite with HOSTBRIDGE_TEST_DAEMON_URL and HOSTBRIDGE_TEST_SECRET pointing at it. PHP and PHPUnit come from Debian's packages; when one is
-// missing the test fails and names the package (it is never skipped).
+// The WHMCS modules (bridge-php) against a real daemon: once per database (a temporary SQLite file,
+// then a fresh MariaDB database), starts a daemon in-process on it, seeds it with server groups,
+// services and usage figures, then runs the modules' PHPUnit suite with HOSTBRIDGE_TEST_DAEMON_URL
+// and HOSTBRIDGE_TEST_SECRET pointing at it. PHP and PHPUnit come from Debian's packages; when one
+// is missing the test fails and names the package (it is never skipped).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import type { Daemon } from '../../daemon/runtime.ts';
 import { startTestDaemon } from '../helpers/inprocess.ts';
-import { tmpDir } from '../helpers/db.ts';
+import { createTestDb, DIALECTS, tmpDir, type TestDb } from '../helpers/db.ts';
 import { ROOT, TEST_SECRET } from '../helpers/daemon.ts';
 import { addServer, saveGroup } from '../../daemon/fleet/inventory.ts';
 
@@ -126,87 +127,93 @@ function recordingProxy(target: string): http.Server {
   });
 }
 
-describe('WHMCS module (bridge-php) against a running daemon', () => {
-  let dir: string;
-  let daemon: Daemon | undefined;
-  let html: http.Server | undefined;
-  let htmlUrl = '';
-  let silent: net.Server | undefined;
-  let silentUrl = '';
-  let proxy: http.Server | undefined;
-  let proxyUrl = '';
-  let seedError = '';
-  const held: net.Socket[] = [];
-
-  before(async () => {
-    dir = tmpDir('hb-php-');
-    daemon = await startTestDaemon(dir);
-    // The engine is stopped: the PHP tests check what each call wrote, not a deployment (the
-    // task handlers and the emulated fleet are exercised by their own tests).
-    await daemon.engine.stop(1000);
-    // A failed seed (say, the fleet tables changed) fails only the PHP tests that read the seeded data.
-    try {
-      await seed(daemon.core.db, daemon.core.config.masterKey);
-    } catch (err) {
-      seedError = (err as Error).message;
-    }
-    const rec = recordingProxy(daemon.url);
-    proxy = rec;
-    await new Promise<void>((resolve) => rec.listen(0, '127.0.0.1', resolve));
-    proxyUrl = `http://127.0.0.1:${(rec.address() as AddressInfo).port}`;
-    // A web server that is not the daemon, for the module's "not the daemon's JSON" message.
-    const server = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.end('<html><body><h1>It works!</h1></body></html>');
-    });
-    html = server;
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    htmlUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    // A server that accepts connections and never answers, for the module's total timeout.
-    const mute = net.createServer((socket) => { held.push(socket); socket.on('error', () => {}); });
-    silent = mute;
-    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
-    silentUrl = `http://127.0.0.1:${(mute.address() as AddressInfo).port}`;
-  });
-  after(async () => {
-    for (const s of held) s.destroy();
-    if (silent) await new Promise<void>((resolve) => silent!.close(() => resolve()));
-    if (html) await new Promise<void>((resolve) => html!.close(() => resolve()));
-    if (proxy) await new Promise<void>((resolve) => proxy!.close(() => resolve()));
-    await daemon?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
-  });
-
-  test('every PHP file of the module parses (php -l)', () => {
-    requirePhpToolchain();
-    const files = ['bridge-php/modules', 'bridge-php/tests'].flatMap((d) => fs.readdirSync(path.join(ROOT, d), { recursive: true, encoding: 'utf8' })
-      .filter((f) => f.endsWith('.php')).map((f) => path.join(d, f)));
-    for (const f of ['bridge-php/modules/servers/hostbridge/hostbridge.php', 'bridge-php/modules/servers/hostbridge/lib/DaemonClient.php',
-      'bridge-php/modules/addons/hostbridge/hostbridge.php', 'bridge-php/modules/addons/hostbridge/hooks.php', 'bridge-php/tests/ModuleTest.php']) {
-      assert.ok(files.includes(f), `${f} is missing`);
-    }
-    for (const f of files) {
-      const r = spawnSync('php', ['-l', path.join(ROOT, f)], { encoding: 'utf8', timeout: 20_000 });
-      assert.equal(r.status, 0, `php -l ${f}: ${r.stdout}${r.stderr}`);
-    }
-  });
-
-  test('the PHPUnit suite passes against the daemon', async (t) => {
-    requirePhpToolchain();
-    assert.ok(daemon, 'the daemon did not start');
-    const env: NodeJS.ProcessEnv = {
-      PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8',
-      HOSTBRIDGE_TEST_DAEMON_URL: daemon.url,
-      HOSTBRIDGE_TEST_SECRET: TEST_SECRET,
-      HOSTBRIDGE_TEST_HTML_URL: htmlUrl,
-      HOSTBRIDGE_TEST_SILENT_URL: silentUrl,
-      HOSTBRIDGE_TEST_PROXY_URL: proxyUrl,
-      HOSTBRIDGE_TEST_SEED: JSON.stringify(SEED),
-      HOSTBRIDGE_TEST_SEED_ERROR: seedError,
-    };
-    const { code, signal, output } = await run('phpunit', ['-c', path.join(ROOT, 'bridge-php/phpunit.xml')], env, PHPUNIT_TIMEOUT_MS);
-    for (const line of output.trimEnd().split('\n')) t.diagnostic(line);
-    assert.equal(code, 0, `phpunit exited with ${code ?? signal}:\n${output}`);
-    assert.match(output, /OK \(/, `phpunit did not report OK:\n${output}`);
-  });
+// Parsing does not depend on the daemon's database: once.
+test('every PHP file of the module parses (php -l)', () => {
+  requirePhpToolchain();
+  const files = ['bridge-php/modules', 'bridge-php/tests'].flatMap((d) => fs.readdirSync(path.join(ROOT, d), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.php')).map((f) => path.join(d, f)));
+  for (const f of ['bridge-php/modules/servers/hostbridge/hostbridge.php', 'bridge-php/modules/servers/hostbridge/lib/DaemonClient.php',
+    'bridge-php/modules/addons/hostbridge/hostbridge.php', 'bridge-php/modules/addons/hostbridge/hooks.php', 'bridge-php/tests/ModuleTest.php']) {
+    assert.ok(files.includes(f), `${f} is missing`);
+  }
+  for (const f of files) {
+    const r = spawnSync('php', ['-l', path.join(ROOT, f)], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, `php -l ${f}: ${r.stdout}${r.stderr}`);
+  }
 });
+
+for (const dialect of DIALECTS) {
+  describe(`WHMCS module (bridge-php) against a running daemon (${dialect})`, () => {
+    let dir: string;
+    let tdb: TestDb | undefined;
+    let daemon: Daemon | undefined;
+    let html: http.Server | undefined;
+    let htmlUrl = '';
+    let silent: net.Server | undefined;
+    let silentUrl = '';
+    let proxy: http.Server | undefined;
+    let proxyUrl = '';
+    let seedError = '';
+    const held: net.Socket[] = [];
+
+    before(async () => {
+      dir = tmpDir('hb-php-');
+      tdb = await createTestDb(dialect, { migrate: false });
+      daemon = await startTestDaemon(dir, tdb.url);
+      // The engine is stopped: the PHP tests check what each call wrote, not a deployment (the
+      // task handlers and the emulated fleet are exercised by their own tests).
+      await daemon.engine.stop(1000);
+      // A failed seed (say, the fleet tables changed) fails only the PHP tests that read the seeded data.
+      try {
+        await seed(daemon.core.db, daemon.core.config.masterKey);
+      } catch (err) {
+        seedError = (err as Error).message;
+      }
+      const rec = recordingProxy(daemon.url);
+      proxy = rec;
+      await new Promise<void>((resolve) => rec.listen(0, '127.0.0.1', resolve));
+      proxyUrl = `http://127.0.0.1:${(rec.address() as AddressInfo).port}`;
+      // A web server that is not the daemon, for the module's "not the daemon's JSON" message.
+      const server = http.createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.end('<html><body><h1>It works!</h1></body></html>');
+      });
+      html = server;
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      htmlUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      // A server that accepts connections and never answers, for the module's total timeout.
+      const mute = net.createServer((socket) => { held.push(socket); socket.on('error', () => {}); });
+      silent = mute;
+      await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+      silentUrl = `http://127.0.0.1:${(mute.address() as AddressInfo).port}`;
+    });
+    after(async () => {
+      for (const s of held) s.destroy();
+      if (silent) await new Promise<void>((resolve) => silent!.close(() => resolve()));
+      if (html) await new Promise<void>((resolve) => html!.close(() => resolve()));
+      if (proxy) await new Promise<void>((resolve) => proxy!.close(() => resolve()));
+      await daemon?.stop();
+      await tdb?.drop();
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    test('the PHPUnit suite passes against the daemon', async (t) => {
+      requirePhpToolchain();
+      assert.ok(daemon, 'the daemon did not start');
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8',
+        HOSTBRIDGE_TEST_DAEMON_URL: daemon.url,
+        HOSTBRIDGE_TEST_SECRET: TEST_SECRET,
+        HOSTBRIDGE_TEST_HTML_URL: htmlUrl,
+        HOSTBRIDGE_TEST_SILENT_URL: silentUrl,
+        HOSTBRIDGE_TEST_PROXY_URL: proxyUrl,
+        HOSTBRIDGE_TEST_SEED: JSON.stringify(SEED),
+        HOSTBRIDGE_TEST_SEED_ERROR: seedError,
+      };
+      const { code, signal, output } = await run('phpunit', ['-c', path.join(ROOT, 'bridge-php/phpunit.xml')], env, PHPUNIT_TIMEOUT_MS);
+      for (const line of output.trimEnd().split('\n')) t.diagnostic(line);
+      assert.equal(code, 0, `phpunit exited with ${code ?? signal}:\n${output}`);
+      assert.match(output, /OK \(/, `phpunit did not report OK:\n${output}`);
+    });
+  });
+}

@@ -1,4 +1,4 @@
-// What the browser tests share: a daemon in this process on SQLite with the emulated fleet
+// What the browser tests share: a daemon in this process on SQLite or MariaDB with the emulated fleet
 // registered, Debian's Chromium driven by playwright-core, signed links, and screenshots kept
 // under test-artifacts/screenshots/.
 import fs from 'node:fs';
@@ -7,7 +7,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import type { Daemon } from '../../daemon/runtime.ts';
 import { startTestDaemon } from '../helpers/inprocess.ts';
 import { registerTestTaskTypes } from '../helpers/task-types.ts';
-import { createTestDb, tmpDir, type TestDb } from '../helpers/db.ts';
+import { createTestDb, tmpDir, type TestDb, type TestDialect } from '../helpers/db.ts';
 import { ROOT } from '../helpers/daemon.ts';
 import { call } from '../helpers/api.ts';
 import { registerFleet, startEmulatedFleet, type EmulatedFleet, type RegisteredFleet } from '../helpers/fleet.ts';
@@ -31,11 +31,11 @@ export interface UiHarness {
   close(): Promise<void>;
 }
 
-export async function startUi(): Promise<UiHarness> {
+export async function startUi(dialect: TestDialect): Promise<UiHarness> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (test/run.sh does it)`);
   fs.mkdirSync(SHOTS, { recursive: true });
   const dir = tmpDir('hb-ui-');
-  const tdb = await createTestDb('sqlite', { migrate: false });
+  const tdb = await createTestDb(dialect, { migrate: false });
   const fleet = await startEmulatedFleet({ latencyMs: 0, web: 1, mail: 1, dns: 1, combo: 0 });
   // The pages tests queue builtin.flaky and builtin.sleep tasks.
   const daemon = await startTestDaemon(dir, tdb.url, { HOSTBRIDGE_POLL_MS: '50' }, registerTestTaskTypes);

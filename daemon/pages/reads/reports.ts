@@ -51,8 +51,9 @@ const OVER_LIMIT = '((u.disk_limit_mb > 0 and u.disk_used_mb > u.disk_limit_mb) 
 export async function usageStatistics(db: Knex, over: boolean, page: number) {
   const live = () => db(`${T.services} as s`).leftJoin(`${T.usage} as u`, 'u.service_id', 's.id').whereNot('s.state', 'terminated');
   const [totals, rows] = await Promise.all([
+    // Aliases are unquoted in raw SQL: none may be a reserved word of either dialect (DATABASES is MariaDB's).
     live().first(db.raw(`count(*) as services, count(u.collected_at) as collected, coalesce(sum(u.disk_used_mb), 0) as disk, coalesce(sum(u.bw_used_mb), 0) as bw,
-        coalesce(sum(u.mailboxes), 0) as mailboxes, coalesce(sum(u.databases), 0) as databases, coalesce(sum(case when ${OVER_LIMIT} then 1 else 0 end), 0) as over_n`)),
+        coalesce(sum(u.mailboxes), 0) as mailboxes, coalesce(sum(u.databases), 0) as database_n, coalesce(sum(case when ${OVER_LIMIT} then 1 else 0 end), 0) as over_n`)),
     (over ? live().whereRaw(OVER_LIMIT) : live()).select('s.id as sid', 's.whmcs_service_id', 's.domain', 's.state', 's.mode', 'u.*').orderBy('s.whmcs_service_id')
       .limit(STATS_PAGE + 1).offset((page - 1) * STATS_PAGE),
   ]);
@@ -86,7 +87,7 @@ export async function usageStatistics(db: Knex, over: boolean, page: number) {
     services, more,
     summary: {
       services: n(totals?.services), collected: n(totals?.collected), disk: n(totals?.disk), bw: n(totals?.bw),
-      mailboxes: n(totals?.mailboxes), databases: n(totals?.databases), over: n(totals?.over_n),
+      mailboxes: n(totals?.mailboxes), databases: n(totals?.database_n), over: n(totals?.over_n),
     },
   };
 }

@@ -32,8 +32,10 @@ export async function main(argv: string[]): Promise<number> {
   const input = need === 'none' ? '' : await readStdin();
   const startedAt = new Date().toISOString();
   const r = runHestia(dir, script, rest, need === 'line' ? input.split('\n')[0]! : input, { tmpRoot });
-  const user = userInfo().username;
-  recordExec(dir, { command: [script, ...rest].join(' '), argv: [script, ...rest], user, runAs: user, code: r.code, startedAt, endedAt: new Date().toISOString(), ran: r.code !== 127, note: 'cli' });
+  const runAs = userInfo().username;
+  // Through `sudo -n` the login user is the one sudo names, as in the in-process server's log.
+  const user = process.env.SUDO_USER || runAs;
+  recordExec(dir, { command: [script, ...rest].join(' '), argv: [script, ...rest], user, runAs, code: r.code, startedAt, endedAt: new Date().toISOString(), ran: r.code !== 127, note: 'cli' });
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   return r.code;
