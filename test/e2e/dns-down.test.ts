@@ -14,7 +14,7 @@ import { duplicates, ok, startE2E, type E2E, type Order } from './whmcs.ts';
 describe('a DNS server going down mid-deployment', () => {
   let e: E2E;
   before(async () => {
-    e = await startE2E();
+    e = await startE2E({ dialect: 'mysql' });
     // Unlimited attempts, short fixed back-off: the deployment waits for DNS, however long it is away.
     for (const [k, v] of [['retry.max_attempts', '0'], ['retry.base_ms', '200'], ['retry.cap_ms', '800'], ['retry.jitter', '0']]) await e.setting(k!, v!);
   });

@@ -18,7 +18,7 @@ type Names = { users: Record<string, string>; packages: Record<string, string> }
 describe('failed and terminated services, and role switches, end to end', () => {
   let e: E2E;
   before(async () => {
-    e = await startE2E();
+    e = await startE2E({ dialect: 'mysql' });
     // Two attempts, close together: a failed deployment in a second, not in minutes.
     await e.setting('retry.max_attempts', '2');
     await e.setting('retry.base_ms', '100');

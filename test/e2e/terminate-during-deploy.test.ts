@@ -15,7 +15,7 @@ const SLOW_MS = 400;
 
 describe('terminate and force-terminate while the deployment is still running', () => {
   let e: E2E;
-  before(async () => { e = await startE2E(); });
+  before(async () => { e = await startE2E({ dialect: 'mysql' }); });
   after(async () => { await e?.close(); });
 
   const names = async (o: Order) => JSON.parse((await serviceRow(e.db, o.serviceId))!.names!) as { users: Record<string, string>; packages: Record<string, string> };
