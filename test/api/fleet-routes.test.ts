@@ -6,11 +6,10 @@
 // The engine is stopped: the service written here is never deployed, only placed.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import type { Daemon } from '../../daemon/runtime.ts';
-import { startTestDaemon } from '../helpers/inprocess.ts';
-import { createTestDb, DIALECTS, tmpDir, type TestDb } from '../helpers/db.ts';
-import { addTestFleet, call, createBody, type TestFleet } from '../helpers/api.ts';
+import { DIALECTS, type TestDb } from '../helpers/db.ts';
+import { call, createBody, type TestFleet } from '../helpers/api.ts';
+import { startRoutesWorld, type RoutesWorld } from '../helpers/world.ts';
 import { TEST_MASTER_KEY } from '../helpers/daemon.ts';
 import { decryptSecret } from '../../daemon/crypto/secretbox.ts';
 import { T } from '../../daemon/common/tables.ts';
@@ -23,24 +22,17 @@ const PRIVATE_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAA
 for (const dialect of DIALECTS) {
   describe(`fleet routes: edit and delete servers (${dialect})`, () => {
     let tdb: TestDb;
-    let dir: string;
+    let world: RoutesWorld;
     let daemon: Daemon;
     let fleet: TestFleet;
     let url: string;
 
     before(async () => {
-      tdb = await createTestDb(dialect, { migrate: false });
-      dir = tmpDir('hb-fleet-routes-');
-      daemon = await startTestDaemon(dir, tdb.url);
-      await daemon.engine.stop(1000);
+      world = await startRoutesWorld(dialect, 'hb-fleet-routes-');
+      ({ tdb, daemon, fleet } = world);
       url = daemon.url;
-      fleet = await addTestFleet(url);
     });
-    after(async () => {
-      await daemon?.stop();
-      await tdb?.drop();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    after(async () => { await world?.close(); });
 
     const row = (id: number) => tdb.db(T.servers).where('id', id).first();
     const memberships = async (id: number) => ({

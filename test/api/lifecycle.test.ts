@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import type { Daemon } from '../../daemon/runtime.ts';
 import { startTestDaemon } from '../helpers/inprocess.ts';
 import { createTestDb, DIALECTS, tmpDir, type TestDb } from '../helpers/db.ts';
-import { addTestFleet, call, createBody, type TestFleet } from '../helpers/api.ts';
+import { call, createBody, type TestFleet } from '../helpers/api.ts';
+import { startRoutesWorld, type RoutesWorld } from '../helpers/world.ts';
 import { openApiDocument } from '../../daemon/api/openapi.ts';
 
 const OPENAPI_FILE = new URL('../../docs/openapi.json', import.meta.url);
@@ -16,24 +17,17 @@ const OPENAPI_FILE = new URL('../../docs/openapi.json', import.meta.url);
 for (const dialect of DIALECTS) {
   describe(`lifecycle routes (${dialect})`, () => {
     let tdb: TestDb;
-    let dir: string;
+    let world: RoutesWorld;
     let daemon: Daemon;
     let fleet: TestFleet;
     let url: string;
 
     before(async () => {
-      tdb = await createTestDb(dialect, { migrate: false });
-      dir = tmpDir('hb-life-');
-      daemon = await startTestDaemon(dir, tdb.url);
-      await daemon.engine.stop(1000);
+      world = await startRoutesWorld(dialect, 'hb-life-');
+      ({ tdb, daemon, fleet } = world);
       url = daemon.url;
-      fleet = await addTestFleet(url);
     });
-    after(async () => {
-      await daemon?.stop();
-      await tdb?.drop();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    after(async () => { await world?.close(); });
 
     const db = () => tdb.db;
     const serviceRow = (whmcsId: number) => db()('mod_hostbridge_services').where('whmcs_service_id', whmcsId).first();

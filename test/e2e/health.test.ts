@@ -3,35 +3,25 @@
 // by GET /v1/servers and the Infrastructure page. The emulator reports this host's own figures.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import os from 'node:os';
 import type { Daemon } from '../../daemon/runtime.ts';
-import { startTestDaemon } from '../helpers/inprocess.ts';
-import { createTestDb, DIALECTS, tmpDir, waitFor, type TestDb } from '../helpers/db.ts';
+import { DIALECTS, waitFor } from '../helpers/db.ts';
 import { call } from '../helpers/api.ts';
-import { registerFleet, startEmulatedFleet, type EmulatedFleet, type RegisteredFleet } from '../helpers/fleet.ts';
+import type { EmulatedFleet, RegisteredFleet } from '../helpers/fleet.ts';
+import { startFleetWorld, type FleetWorld } from '../helpers/world.ts';
 
 for (const dialect of DIALECTS) {
   describe(`server health (${dialect})`, () => {
-    let dir: string;
-    let tdb: TestDb;
+    let world: FleetWorld;
     let daemon: Daemon;
     let fleet: EmulatedFleet;
     let reg: RegisteredFleet;
 
     before(async () => {
-      dir = tmpDir('hb-health-');
-      tdb = await createTestDb(dialect, { migrate: false });
-      daemon = await startTestDaemon(dir, tdb.url);
-      fleet = await startEmulatedFleet({ web: 1, mail: 1, dns: 0, combo: 0, pdns: true });
-      reg = await registerFleet(daemon.url, fleet);
+      world = await startFleetWorld(dialect, 'hb-health-', { web: 1, mail: 1, dns: 0, combo: 0, pdns: true });
+      ({ daemon, fleet, reg } = world);
     });
-    after(async () => {
-      await daemon?.stop();
-      await fleet?.close();
-      await tdb?.drop();
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    });
+    after(async () => { await world?.close(); });
 
     async function check(): Promise<Record<string, any>> {
       const before = Date.now();

@@ -8,23 +8,21 @@ import fs from 'node:fs';
 import type { Daemon } from '../../daemon/runtime.ts';
 import { paths } from '../emulator/hestia/index.ts';
 import { call, createBody } from '../helpers/api.ts';
-import { createTestDb, tmpDir, waitFor, type TestDb } from '../helpers/db.ts';
-import { registerFleet, startEmulatedFleet, type EmulatedFleet, type RegisteredFleet } from '../helpers/fleet.ts';
-import { startTestDaemon } from '../helpers/inprocess.ts';
+import { waitFor, type TestDb } from '../helpers/db.ts';
+import type { EmulatedFleet, RegisteredFleet } from '../helpers/fleet.ts';
+import { quietScheduledNodeWork, startFleetWorld, type FleetWorld } from '../helpers/world.ts';
 
 const SERVICES = [7101, 7102, 7103, 7104, 7105, 7106];
-let dir: string;
+let world: FleetWorld;
 let tdb: TestDb;
 let daemon: Daemon;
 let fleet: EmulatedFleet;
 let reg: RegisteredFleet;
 
 before(async () => {
-  dir = tmpDir('hb-usage-');
-  tdb = await createTestDb('mysql', { migrate: false });
-  daemon = await startTestDaemon(dir, tdb.url, { HOSTBRIDGE_POLL_MS: '50' });
-  fleet = await startEmulatedFleet({ web: 2, mail: 2, dns: 0, combo: 0, pdns: false });
-  reg = await registerFleet(daemon.url, fleet);
+  world = await startFleetWorld('mysql', 'hb-usage-', { web: 2, mail: 2, dns: 0, combo: 0, pdns: false }, { HOSTBRIDGE_POLL_MS: '50' });
+  ({ tdb, daemon, fleet, reg } = world);
+  await quietScheduledNodeWork(daemon, tdb);
   for (const id of SERVICES) {
     const r = await call(daemon.url, 'POST', '/v1/services', createBody(id, reg.groupId, {}, { configoption6: '2048', configoption7: '1024' }));
     assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -35,12 +33,7 @@ before(async () => {
     return states.length === SERVICES.length && states.every((s: string) => s === 'active');
   }, 120_000, 100);
 });
-after(async () => {
-  await daemon?.stop();
-  await fleet?.close();
-  await tdb?.drop();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+after(async () => { await world?.close(); });
 
 /** Sets an account's disk and bandwidth counters on its node, as v-update-user-disk/-traff would. */
 function setCounters(nodeName: string, account: string, diskMb: number, bwMb: number): void {

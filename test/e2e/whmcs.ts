@@ -8,8 +8,9 @@ import type { Knex } from 'knex';
 import type { Daemon } from '../../daemon/runtime.ts';
 import { writeSetting } from '../../daemon/settings/settings.ts';
 import { startTestDaemon } from '../helpers/inprocess.ts';
-import { createTestDb, tmpDir, waitFor, type TestDb, type TestDialect } from '../helpers/db.ts';
+import { createTestDb, tmpDir, type TestDb, type TestDialect } from '../helpers/db.ts';
 import { ROOT, TEST_SECRET } from '../helpers/daemon.ts';
+import { quietScheduledNodeWork } from '../helpers/world.ts';
 import { call } from '../helpers/api.ts';
 import { registerFleet, startEmulatedFleet, type EmulatedFleet, type FleetOptions, type RegisteredFleet } from '../helpers/fleet.ts';
 
@@ -92,12 +93,7 @@ export async function startE2E(opts: { dialect: TestDialect; fleet?: FleetOption
   const fleet = await startEmulatedFleet({ latencyMs: 0, ...opts.fleet });
   const daemon = await startTestDaemon(dir, tdb.url, { HOSTBRIDGE_POLL_MS: '50', ...opts.daemonEnv });
   const reg = await registerFleet(daemon.url, fleet);
-  // The scheduler's own work on the nodes (health checks, usage syncs) happens once, now, so the
-  // tests that count the commands of an order see only that order's.
-  for (const job of ['check-servers', 'sync-usage']) await writeSetting(tdb.db, `scheduler.${job}.interval_s`, '86400');
-  await daemon.core.settings.refresh();
-  await daemon.core.scheduler.pass(() => {});
-  await waitFor('the first health checks', async () => Number((await tdb.db('mod_hostbridge_tasks').whereIn('operation', ['health', 'usage']).whereNotIn('status', ['succeeded', 'failed', 'cancelled']).count({ n: '*' }))[0]!.n) === 0, 30_000);
+  await quietScheduledNodeWork(daemon, tdb);
   const url = daemon.url;
   const e: E2E = {
     dir, tdb, db: tdb.db, daemon, url, fleet, reg,

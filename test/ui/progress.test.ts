@@ -4,36 +4,28 @@
 // service page. Also: the daemon's root sends a browser to the pages.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import type { Daemon } from '../../daemon/runtime.ts';
-import { startTestDaemon } from '../helpers/inprocess.ts';
-import { createTestDb, DIALECTS, tmpDir, waitFor, type TestDb } from '../helpers/db.ts';
+import { DIALECTS, waitFor } from '../helpers/db.ts';
 import { call, createBody } from '../helpers/api.ts';
-import { registerFleet, startEmulatedFleet, type EmulatedFleet, type RegisteredFleet } from '../helpers/fleet.ts';
+import type { EmulatedFleet, RegisteredFleet } from '../helpers/fleet.ts';
+import { startFleetWorld, type FleetWorld } from '../helpers/world.ts';
 
 const SERVICE = 7001;
 
 for (const dialect of DIALECTS) {
   describe(`a deployment half-way reads the same everywhere (${dialect})`, () => {
-    let dir: string;
-    let tdb: TestDb;
+    let world: FleetWorld;
     let daemon: Daemon;
     let fleet: EmulatedFleet;
     let reg: RegisteredFleet;
 
     before(async () => {
-      dir = tmpDir('hb-progress-');
-      tdb = await createTestDb(dialect, { migrate: false });
-      fleet = await startEmulatedFleet({ latencyMs: 0, web: 1, mail: 1, dns: 1, combo: 0 });
-      daemon = await startTestDaemon(dir, tdb.url, { HOSTBRIDGE_POLL_MS: '50' });
-      reg = await registerFleet(daemon.url, fleet);
+      world = await startFleetWorld(dialect, 'hb-progress-', { latencyMs: 0, web: 1, mail: 1, dns: 1, combo: 0 }, { HOSTBRIDGE_POLL_MS: '50' });
+      ({ daemon, fleet, reg } = world);
     });
     after(async () => {
       await fleet?.mail[0]?.setDown(false).catch(() => {});
-      await daemon?.stop().catch(() => {});
-      await fleet?.close().catch(() => {});
-      await tdb?.drop().catch(() => {});
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      await world?.close();
     });
 
     /** A session cookie from a signed link, as a browser gets it when it opens the link. */
