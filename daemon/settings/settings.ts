@@ -30,6 +30,12 @@ const httpUrl = (v: string) => {
   }
 };
 const text = (max: number) => (v: string) => (v.length <= max && !/[\0\r\n]/.test(v) ? null : `must be one line of at most ${max} characters`);
+// An address WHMCS's OpenTicket takes: a local part and a domain with a dot (PHP's e-mail filter,
+// which WHMCS applies, refuses a bare host such as "localhost" with "Email Address Invalid").
+const email = (v: string) => (v.length <= 254
+  && /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/.test(v)
+  && v.indexOf('@') <= 64
+  ? null : 'must be an e-mail address with a full domain, such as hostbridge@billing.example.com (WHMCS refuses one like hostbridge@localhost)');
 
 export const SETTING_DEFINITIONS: Record<string, Definition> = {
   'retry.max_attempts': { default: '5', describe: 'Attempts per task before it fails for good (0 = unlimited), unless its type says otherwise', check: int(0, 1000) },
@@ -45,6 +51,11 @@ export const SETTING_DEFINITIONS: Record<string, Definition> = {
   'scheduler.sync-usage.interval_s': { default: '3600', describe: 'Seconds between usage collections (one command per server)', check: int(60, 604_800) },
   'tickets.enabled': { default: 'false', describe: 'Open a WHMCS ticket when a task fails for good', check: bool },
   'tickets.department_id': { default: '', describe: 'WHMCS support department the tickets go to (its id)', check: optional(int(1, 2_147_483_647)) },
+  'tickets.sender_email': {
+    default: '', check: optional(email),
+    describe: 'Sender address of tickets WHMCS has no client for (a service deleted in WHMCS, or a daemon on SQLite); without it such tickets wait',
+  },
+  'tickets.sender_name': { default: 'hostbridge', describe: 'Sender name of those tickets', check: (v) => (v.trim() === '' ? 'must not be empty' : text(100)(v)) },
   'tickets.priority': { default: 'High', describe: 'Priority of the tickets: Low, Medium or High', check: (v) => (['Low', 'Medium', 'High'].includes(v) ? null : 'must be Low, Medium or High') },
   'whmcs.api_url': { default: '', describe: 'WHMCS External API endpoint, https://…/includes/api.php', check: optional(httpUrl) },
   'whmcs.api_identifier': { default: '', describe: 'API credential identifier (Manage API Credentials in WHMCS)', check: text(255) },

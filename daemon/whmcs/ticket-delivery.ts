@@ -1,7 +1,8 @@
 // Delivers ticket intents from the outbox to WHMCS: OpenTicket for a new thread, AddTicketNote for
-// later failures of the same operation. Rows that cannot be sent (WHMCS down, bad settings) stay
-// pending and are tried again with back-off; nothing is dropped. Runs as an exclusive scheduled
-// job, so one daemon delivers at a time.
+// later failures of the same operation. Rows that cannot be sent (WHMCS down, bad credentials) stay
+// pending and are tried again with back-off; a row WHMCS refuses for good (ticket-refusals.ts) is
+// marked refused and waits for the admin; nothing is dropped. Runs as an exclusive scheduled job,
+// so one daemon delivers at a time.
 import type { Knex } from 'knex';
 import { dbNow } from '../db/connect.ts';
 import { errorMessage } from '../common/errors.ts';
@@ -9,6 +10,7 @@ import { readSecretSetting, type SettingsCache } from '../settings/settings.ts';
 import { callWhmcs, type WhmcsApiConfig } from './external-api.ts';
 import { globalMasker } from '../log/mask.ts';
 import { T } from '../common/tables.ts';
+import { refusalOf } from './ticket-refusals.ts';
 
 
 /** Back-off between delivery attempts: 30 s doubling to at most an hour. */
@@ -20,6 +22,8 @@ export interface DeliveryResult {
   opened: number;
   noted: number;
   failed: number;
+  /** Refused by WHMCS for good in this pass: marked refused, not tried again until an admin retries them. */
+  refused: number;
   pending: number;
 }
 
@@ -28,7 +32,7 @@ export async function deliverTickets(db: Knex, settings: SettingsCache, masterKe
   const pendingCount = async () => Number(((await db(T.ticketOutbox).where('state', 'pending').count({ n: '*' }).first()) as { n: number }).n)
     + Number(((await db(T.ticketNotes).where('state', 'pending').count({ n: '*' }).first()) as { n: number }).n);
   if (s['tickets.enabled'] !== 'true') {
-    return { opened: 0, noted: 0, failed: 0, pending: await pendingCount() };
+    return { opened: 0, noted: 0, failed: 0, refused: 0, pending: await pendingCount() };
   }
   const missing = ['whmcs.api_url', 'whmcs.api_identifier', 'tickets.department_id'].filter((k) => !s[k]);
   const api: WhmcsApiConfig = {
@@ -41,14 +45,22 @@ export async function deliverTickets(db: Knex, settings: SettingsCache, masterKe
   if (!api.secret) missing.push('whmcs.api_secret');
   if (missing.length) throw new Error(`tickets are enabled but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set`);
 
-  const result: DeliveryResult = { opened: 0, noted: 0, failed: 0, pending: 0 };
+  const result: DeliveryResult = { opened: 0, noted: 0, failed: 0, refused: 0, pending: 0 };
   const now = await dbNow(db);
   const fail = async (table: string, row: { id: number; attempts: number }, err: unknown) => {
     const attempts = row.attempts + 1;
+    const what = table === T.ticketOutbox ? 'ticket' : 'note';
+    const refusal = refusalOf(err);
+    if (refusal !== null) {
+      await db(table).where('id', row.id).update({ state: 'refused', attempts, last_error: errorMessage(err).slice(0, 2000) });
+      result.refused++;
+      log(`${what} #${row.id}: refused by WHMCS (${refusal}); not tried again: fix the cause, then run "hostbridge tickets retry ${table === T.ticketOutbox ? row.id : 'all'}"`);
+      return;
+    }
     const delay = deliveryDelayMs(attempts);
     await db(table).where('id', row.id).update({ attempts, next_attempt_at: now + delay, last_error: errorMessage(err).slice(0, 2000) });
     result.failed++;
-    log(`${table === T.ticketOutbox ? 'ticket' : 'note'} #${row.id}: not delivered (${errorMessage(err)}); next try in ${Math.round(delay / 1000)} s`);
+    log(`${what} #${row.id}: not delivered (${errorMessage(err)}); next try in ${Math.round(delay / 1000)} s`);
   };
 
   const tickets = await db(`${T.ticketOutbox} as o`).leftJoin(`${T.services} as s`, 's.id', 'o.service_id')
@@ -56,9 +68,14 @@ export async function deliverTickets(db: Knex, settings: SettingsCache, masterKe
   for (const t of tickets) {
     try {
       const clientId = t.whmcs_service_id ? await clientOfService(db, Number(t.whmcs_service_id)) : null;
+      // WHMCS opens a ticket for a client, or for a named sender with a valid address; with neither it
+      // would refuse the ticket, so it waits here, saying which setting it needs.
+      if (!clientId && !s['tickets.sender_email']) {
+        throw new Error(`WHMCS has no client for this ticket${t.whmcs_service_id ? ` (service #${t.whmcs_service_id} is not in tblhosting)` : ''} and tickets.sender_email is not set: set it to an address such as hostbridge@billing.example.com`);
+      }
       const r = await callWhmcs(api, 'OpenTicket', {
         deptid: Number(s['tickets.department_id']), subject: t.subject, message: t.body, priority: s['tickets.priority'],
-        ...(clientId ? { clientid: clientId, serviceid: Number(t.whmcs_service_id) } : { name: 'hostbridge', email: 'hostbridge@localhost' }),
+        ...(clientId ? { clientid: clientId, serviceid: Number(t.whmcs_service_id) } : { name: s['tickets.sender_name'], email: s['tickets.sender_email'] }),
         admin: true, markdown: false,
       });
       await db(T.ticketOutbox).where('id', t.id).update({ state: 'delivered', whmcs_ticket_id: Number(r.id), delivered_at: await dbNow(db), last_error: null, attempts: t.attempts + 1 });

@@ -12,9 +12,23 @@ export function threadKey(serviceId: number | null, operation: string, type: str
   return serviceId !== null ? `service:${serviceId}:${operation}` : `type:${type}:${operation}`;
 }
 
+/**
+ * A task target as the admin knows it: "server:6" becomes the server's name and address from the
+ * fleet inventory ("web-2 (web2.example.net, 192.0.2.6)"); a server since removed says so.
+ */
+export async function targetName(db: Knex | Knex.Transaction, target: string | null): Promise<string | null> {
+  const m = target === null ? null : /^server:(\d+)$/.exec(target);
+  if (!m) return target;
+  const server = await db(T.servers).where('id', Number(m[1])).first('name', 'hostname', 'ip');
+  if (!server) return `a server no longer in the inventory (id ${m[1]})`;
+  const address = server.hostname && server.hostname !== server.ip ? `${server.hostname}, ${server.ip}` : server.ip;
+  return `${server.name} (${address})`;
+}
+
 export async function recordTicketIntent(
-  trx: Knex.Transaction, now: number, serviceId: number | null, facts: TicketFacts,
+  trx: Knex.Transaction, now: number, serviceId: number | null, engineFacts: TicketFacts,
 ): Promise<{ outboxId: number; note: boolean }> {
+  const facts = { ...engineFacts, target: await targetName(trx, engineFacts.target) };
   const key = threadKey(serviceId, facts.operation, facts.type);
   const existing = await trx(T.ticketOutbox).where('thread_key', key).first('id');
   if (!existing) {

@@ -13,6 +13,7 @@ export interface TicketFacts {
   step: string;
   taskId: number;
   type: string;
+  /** Where the task ran: the engine's target ("server:6"), named (the server's name and address) before rendering. */
   target: string | null;
   attempts: number;
   error: string;
@@ -31,6 +32,6 @@ export function renderTicket(name: 'task-failed' | 'task-failed-again', facts: T
 }
 
 export function ticketSubject(facts: TicketFacts): string {
-  const what = facts.whmcsServiceId ? `service #${facts.whmcsServiceId}` : facts.type;
+  const what = facts.whmcsServiceId ? `service #${facts.whmcsServiceId}` : `${facts.type}${facts.target ? ` on ${facts.target}` : ''}`;
   return `[hostbridge] ${facts.operation} failed for ${what}`.slice(0, 255);
 }

@@ -35,6 +35,22 @@ export interface WhmcsStandin {
 
 const sqlNow = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
 
+/**
+ * WHMCS checks a non-client opener's address with PHP's filter_var(FILTER_VALIDATE_EMAIL), which
+ * wants a dotted domain: "hostbridge@localhost" is refused. The same rule, written from PHP's docs
+ * (local part of atext characters in dot-separated runs, domain of dot-separated hostname labels).
+ */
+function phpValidEmail(v: string): boolean {
+  const at = v.lastIndexOf('@');
+  if (at < 1 || v.length > 320) return false;
+  const local = v.slice(0, at);
+  const domain = v.slice(at + 1);
+  const atext = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$/;
+  const label = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+  const labels = domain.split('.');
+  return local.length <= 64 && local.split('.').every((p) => atext.test(p)) && labels.length >= 2 && labels.every((l) => label.test(l));
+}
+
 /** The External API's answer for an action, as WHMCS gives it (ids as strings, errors in `message`). */
 async function answer(db: Knex, action: string, p: Record<string, string>): Promise<Record<string, unknown>> {
   if (action === 'OpenTicket') {
@@ -45,6 +61,7 @@ async function answer(db: Knex, action: string, p: Record<string, string>): Prom
       if (!(await db('tblclients').where('id', Number(p.clientid)).first('id'))) return { result: 'error', message: 'Client ID Not Found' };
       userid = Number(p.clientid);
     } else if (!p.name || !p.email) return { result: 'error', message: 'Name and email address are required if not a client' };
+    else if (!phpValidEmail(p.email)) return { result: 'error', message: 'Email Address Invalid' };
     if (p.serviceid && !(await db('tblhosting').where('id', Number(p.serviceid)).first('id'))) return { result: 'error', message: 'Service ID Not Found' };
     if (p.priority && !['Low', 'Medium', 'High'].includes(p.priority)) return { result: 'error', message: 'Invalid Priority' };
     const tid = String(crypto.randomInt(100000, 999999));
