@@ -1,5 +1,7 @@
 // Failure tickets reach WHMCS: one ticket per failing operation with the client and service
-// linked, a note when the same operation fails again, and nothing lost while WHMCS is down.
+// linked, a note when the same operation fails again, and nothing lost while WHMCS is down. A
+// service WHMCS no longer has gets its ticket from the configured sender (WHMCS refuses
+// hostbridge@localhost), and a ticket names the server it failed on, not "server:<n>".
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDb, waitFor, type TestDb } from '../helpers/db.ts';
@@ -13,6 +15,7 @@ import { T } from '../../daemon/common/tables.ts';
 import { SettingsCache, writeSetting } from '../../daemon/settings/settings.ts';
 import { deliverTickets, deliveryDelayMs } from '../../daemon/whmcs/ticket-delivery.ts';
 import { daemonQueue } from '../../daemon/runtime.ts';
+import { addServer } from '../../daemon/fleet/inventory.ts';
 
 const KEY = Buffer.from(TEST_MASTER_KEY, 'hex');
 const CREDS = { identifier: 'hbIdentifier0123', secret: 'hbApiSecret-9876543210' };
@@ -32,7 +35,8 @@ describe('failure tickets delivered to WHMCS (MariaDB, WHMCS schema)', () => {
     await createWhmcsTables(t.db);
     await t.db('tblclients').insert({ id: 7, firstname: 'Ada', lastname: 'Host', email: 'ada@example.com' });
     await t.db('tblhosting').insert([{ id: 4242, userid: 7, packageid: 1, server: 1, regdate: '2026-11-23', domain: 'ada.example', username: '', password: '' },
-      { id: 4343, userid: 7, packageid: 1, server: 1, regdate: '2026-11-23', domain: 'ada2.example', username: '', password: '' }]);
+      { id: 4343, userid: 7, packageid: 1, server: 1, regdate: '2026-11-23', domain: 'ada2.example', username: '', password: '' },
+      { id: 4444, userid: 7, packageid: 1, server: 1, regdate: '2026-11-23', domain: 'ada3.example', username: '', password: '' }]);
     await t.db('tblticketdepartments').insert({ id: 3, name: 'Technical', description: '', email: 'tech@example.com', clientsonly: '', piperepliesonly: '', noautoresponder: '', hidden: '', order: 1 });
     whmcs = await startWhmcsStandin(t.db, CREDS);
     await writeSetting(t.db, 'tickets.enabled', 'true');
@@ -48,11 +52,11 @@ describe('failure tickets delivered to WHMCS (MariaDB, WHMCS schema)', () => {
     await t.drop();
   });
 
-  const failChain = async (whmcsServiceId: number) => {
+  const failChain = async (whmcsServiceId: number, target?: string) => {
     const { engine } = testEngine(queue);
     const r = await createServiceWithChain(t.db, { whmcsServiceId, mode: 'split' }, {
       operation: 'create', failureState: 'failed',
-      steps: [{ step: 'web-user', type: 'builtin.flaky', args: { failTimes: 100, terminal: true, message: 'v-add-user: Error: user exists on another node' } }],
+      steps: [{ step: 'web-user', type: 'builtin.flaky', target, args: { failTimes: 100, terminal: true, message: 'v-add-user: Error: user exists on another node' } }],
     });
     engine.start();
     await waitFor('chain to fail', async () => (await t.db(T.chains).where('id', r.chainId).first()).state === 'failed' && (await t.db(T.chains).where('id', r.chainId).first()).active_key === null);
@@ -62,7 +66,7 @@ describe('failure tickets delivered to WHMCS (MariaDB, WHMCS schema)', () => {
 
   test('a terminal failure opens exactly one ticket with the client and service linked; a repeat adds a note', async () => {
     const r = await failChain(4242);
-    assert.deepEqual(await deliver(), { opened: 1, noted: 0, failed: 0, pending: 0 });
+    assert.deepEqual(await deliver(), { opened: 1, noted: 0, failed: 0, refused: 0, pending: 0 });
     const tickets = await t.db('tbltickets');
     assert.equal(tickets.length, 1);
     assert.equal(tickets[0].userid, 7);
@@ -74,7 +78,7 @@ describe('failure tickets delivered to WHMCS (MariaDB, WHMCS schema)', () => {
     const outbox = await t.db('mod_hostbridge_ticket_outbox').where('service_id', r.serviceId).first();
     assert.equal(outbox.state, 'delivered');
     assert.equal(outbox.whmcs_ticket_id, tickets[0].id);
-    assert.deepEqual(await deliver(), { opened: 0, noted: 0, failed: 0, pending: 0 }, 'a delivered ticket is not sent again');
+    assert.deepEqual(await deliver(), { opened: 0, noted: 0, failed: 0, refused: 0, pending: 0 }, 'a delivered ticket is not sent again');
 
     // The admin retries the failed step; it fails again: a note on the same WHMCS ticket.
     const task = await t.db(T.tasks).where('chain_id', r.chainId).first();
@@ -83,7 +87,7 @@ describe('failure tickets delivered to WHMCS (MariaDB, WHMCS schema)', () => {
     engine.start();
     await waitFor('second failure', async () => (await t.db('mod_hostbridge_ticket_notes')).length === 1);
     await engine.stop();
-    assert.deepEqual(await deliver(), { opened: 0, noted: 1, failed: 0, pending: 0 });
+    assert.deepEqual(await deliver(), { opened: 0, noted: 1, failed: 0, refused: 0, pending: 0 });
     assert.equal((await t.db('tbltickets')).length, 1);
     const notes = await t.db('tblticketnotes');
     assert.equal(notes.length, 1);
@@ -97,7 +101,7 @@ describe('failure tickets delivered to WHMCS (MariaDB, WHMCS schema)', () => {
     await whmcs.stop();
     const r = await failChain(4343);
     const before = Date.now();
-    assert.deepEqual(await deliver(), { opened: 0, noted: 0, failed: 1, pending: 1 });
+    assert.deepEqual(await deliver(), { opened: 0, noted: 0, failed: 1, refused: 0, pending: 1 });
     const row = await t.db('mod_hostbridge_ticket_outbox').where('service_id', r.serviceId).first();
     assert.equal(row.state, 'pending');
     assert.equal(row.attempts, 1);
@@ -105,12 +109,12 @@ describe('failure tickets delivered to WHMCS (MariaDB, WHMCS schema)', () => {
     assert.ok(!row.last_error.includes(CREDS.secret));
     const wait = Number(row.next_attempt_at) - before;
     assert.ok(wait >= deliveryDelayMs(1) - 1000 && wait <= deliveryDelayMs(1) + 1000, `next attempt in ${wait} ms`);
-    assert.deepEqual(await deliver(), { opened: 0, noted: 0, failed: 0, pending: 1 }, 'not retried before its back-off');
+    assert.deepEqual(await deliver(), { opened: 0, noted: 0, failed: 0, refused: 0, pending: 1 }, 'not retried before its back-off');
 
     // WHMCS is back, and the back-off has run out.
     whmcs = await startWhmcsStandin(t.db, CREDS, port);
     await t.db('mod_hostbridge_ticket_outbox').where('id', row.id).update({ next_attempt_at: 0 });
-    assert.deepEqual(await deliver(), { opened: 1, noted: 0, failed: 0, pending: 0 });
+    assert.deepEqual(await deliver(), { opened: 1, noted: 0, failed: 0, refused: 0, pending: 0 });
     const tickets = await t.db('tbltickets').where('service', 'S4343');
     assert.equal(tickets.length, 1);
     assert.ok(lines.some((l) => /not delivered \(WHMCS API at .* is unreachable/.test(l)));
@@ -126,6 +130,31 @@ describe('failure tickets delivered to WHMCS (MariaDB, WHMCS schema)', () => {
     assert.match(row.last_error, /WHMCS API refused OpenTicket: Authentication Failed/);
     assert.ok(!lines.join('\n').includes('a-wrong-secret-value') && !lines.join('\n').includes(CREDS.secret));
     await writeSetting(t.db, 'whmcs.api_secret', CREDS.secret, KEY);
+    // Not a refusal of the ticket: with the right secret it goes out at its next try.
+    await t.db('mod_hostbridge_ticket_outbox').where('id', row.id).update({ next_attempt_at: 0 });
+    assert.deepEqual(await deliver(), { opened: 1, noted: 0, failed: 0, refused: 0, pending: 0 });
+  });
+
+  test('a service deleted in WHMCS: its ticket opens from the configured sender and names the server by name and address', async () => {
+    const web = await addServer(t.db, KEY, { name: 'fra-web1', driver: 'hestiacp', hostname: 'fra-web1.example.net', ip: '192.0.2.51', username: 'root', password: 'pw-fra-web1', capabilities: { web: true } });
+    await t.db('tblhosting').insert({ id: 4646, userid: 7, packageid: 1, server: 1, regdate: '2026-11-23', domain: 'gone.example', username: '', password: '' });
+    const r = await failChain(4646, `server:${web}`);
+    await t.db('tblhosting').where('id', 4646).delete(); // the admin deleted the service in WHMCS
+    await writeSetting(t.db, 'tickets.sender_email', 'noc@billing.example.com');
+    await writeSetting(t.db, 'tickets.sender_name', 'hostbridge at Example Hosting');
+    await settings.refresh();
+    assert.deepEqual(await deliver(), { opened: 1, noted: 0, failed: 0, refused: 0, pending: 0 });
+    const row = await t.db('mod_hostbridge_ticket_outbox').where('service_id', r.serviceId).first();
+    assert.equal(row.state, 'delivered');
+    const ticket = await t.db('tbltickets').where('id', row.whmcs_ticket_id).first();
+    assert.equal(ticket.userid, 0);
+    assert.equal(ticket.service, '');
+    assert.equal(ticket.name, 'hostbridge at Example Hosting');
+    assert.equal(ticket.email, 'noc@billing.example.com');
+    assert.equal(ticket.title, '[hostbridge] create failed for service #4646');
+    assert.match(ticket.message, /for service #4646/);
+    assert.match(ticket.message, /type builtin\.flaky, on fra-web1 \(fra-web1\.example\.net, 192\.0\.2\.51\)/);
+    assert.doesNotMatch(`${ticket.title}\n${ticket.message}`, /server:\d/);
   });
 
   test('delivery refuses to run half-configured, naming the missing settings', async () => {

@@ -8,8 +8,9 @@ import { queueCommands } from './queue.ts';
 import { fleetCommands } from './fleet.ts';
 import { apiCommands } from './openapi.ts';
 import { settingsCommands } from './settings.ts';
+import { ticketCommands } from './tickets.ts';
 
-export const COMMAND_GROUPS: CommandGroup[] = [daemonCommands, schedulerCommands, queueCommands, fleetCommands, apiCommands, settingsCommands];
+export const COMMAND_GROUPS: CommandGroup[] = [daemonCommands, schedulerCommands, queueCommands, fleetCommands, apiCommands, settingsCommands, ticketCommands];
 
 export const COMMANDS: Command[] = COMMAND_GROUPS.flatMap((g) => g.commands);
 

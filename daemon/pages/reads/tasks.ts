@@ -6,6 +6,7 @@ import { T } from '../../common/tables.ts';
 import { globalMasker } from '../../log/mask.ts';
 import { readSettings } from '../../settings/settings.ts';
 import { maxAttempts, serverNames } from './services.ts';
+import { undeliveredTickets } from '../../whmcs/ticket-refusals.ts';
 
 type Row = Record<string, any>;
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -30,7 +31,7 @@ export async function taskQueuePage(db: Knex, f: TaskFilters, page: number) {
     if (f.service) b.where('s.whmcs_service_id', Number(f.service));
     if (f.server) b.where('t.target', `server:${f.server}`);
   });
-  const [rows, count, types, counts, servers, name, settings] = await Promise.all([
+  const [rows, count, types, counts, servers, name, settings, tickets] = await Promise.all([
     base.clone().select('t.*', 's.whmcs_service_id', 's.domain').orderBy('t.id', 'desc').limit(TASKS_PAGE).offset((page - 1) * TASKS_PAGE),
     base.clone().count({ n: '*' }),
     db(T.tasks).distinct('type').orderBy('type'),
@@ -38,8 +39,11 @@ export async function taskQueuePage(db: Knex, f: TaskFilters, page: number) {
     db(T.servers).select('id', 'name').orderBy('name'),
     serverNames(db),
     readSettings(db),
+    undeliveredTickets(db),
   ]);
   return {
+    // Failure tickets WHMCS refused or has not taken yet, so a refusal is seen where failures are looked at.
+    tickets,
     tasks: rows.map((t: Row) => {
       const { canRetry, canFail } = actions(t.status);
       return { ...t, server: name(t.target), created_at: num(t.created_at), started_at: num(t.started_at), finished_at: num(t.finished_at), canRetry, canFail, max: maxAttempts(t) };
