@@ -30,8 +30,8 @@ const httpUrl = (v: string) => {
   }
 };
 const text = (max: number) => (v: string) => (v.length <= max && !/[\0\r\n]/.test(v) ? null : `must be one line of at most ${max} characters`);
-// An address WHMCS's OpenTicket takes: a local part and a domain with a dot (PHP's e-mail filter,
-// which WHMCS applies, refuses a bare host such as "localhost" with "Email Address Invalid").
+// An address WHMCS's OpenTicket takes: a local part and a domain with a dot. WHMCS answers "Email
+// Address Invalid" for one it does not take (it refused hostbridge@localhost), so it is checked here, when set.
 const email = (v: string) => (v.length <= 254
   && /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/.test(v)
   && v.indexOf('@') <= 64

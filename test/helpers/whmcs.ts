@@ -36,9 +36,9 @@ export interface WhmcsStandin {
 const sqlNow = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
 
 /**
- * WHMCS checks a non-client opener's address with PHP's filter_var(FILTER_VALIDATE_EMAIL), which
- * wants a dotted domain: "hostbridge@localhost" is refused. The same rule, written from PHP's docs
- * (local part of atext characters in dot-separated runs, domain of dot-separated hostname labels).
+ * WHMCS checks a non-client opener's address and answers "Email Address Invalid" (a documented
+ * OpenTicket error; it refused "hostbridge@localhost"). The rule here is PHP's FILTER_VALIDATE_EMAIL
+ * as far as it matters (local part of atext runs, a domain of two or more hostname labels).
  */
 function phpValidEmail(v: string): boolean {
   const at = v.lastIndexOf('@');

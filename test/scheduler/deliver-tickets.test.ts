@@ -17,6 +17,7 @@ import { recordTicketIntent } from '../../daemon/whmcs/ticket-outbox.ts';
 import { retryRefusedTickets, undeliveredTickets } from '../../daemon/whmcs/ticket-refusals.ts';
 import { addServer } from '../../daemon/fleet/inventory.ts';
 import { taskQueuePage } from '../../daemon/pages/reads/tasks.ts';
+import { render } from '../../daemon/pages/render.ts';
 import { T } from '../../daemon/common/tables.ts';
 
 const KEY = Buffer.from(TEST_MASTER_KEY, 'hex');
@@ -149,6 +150,10 @@ for (const dialect of DIALECTS) {
       // Shown where the admin looks: the Task Queue page's read.
       const page = await taskQueuePage(t.db, { status: '', type: '', service: '', server: '' }, 1);
       assert.deepEqual(page.tickets.map((k) => [k.id, k.state, k.lastError]), [[refused, 'refused', 'WHMCS API refused OpenTicket: Department ID not found']]);
+      const html = render('ui/admin-tasks', { title: 'Task Queue', nav: 'tasks', f: {}, statuses: [], ...page });
+      const table = /<table id="undelivered-tickets">[\s\S]*?<\/table>/.exec(html)?.[0] ?? '';
+      assert.match(table, new RegExp(`<tr data-ticket="${refused}"><td>#${refused}</td>[\\s\\S]*>refused</span>[\\s\\S]*WHMCS API refused OpenTicket: Department ID not found`));
+      assert.match(html, /hostbridge tickets retry &lt;id\|all&gt;/);
 
       // Not tried again, however long one waits.
       await due();
