@@ -90,13 +90,27 @@ export async function deliverTickets(db: Knex, settings: SettingsCache, masterKe
   const notes = await db(`${T.ticketNotes} as n`).join(`${T.ticketOutbox} as o`, 'o.id', 'n.outbox_id')
     .select('n.*', 'o.whmcs_ticket_id').where('n.state', 'pending').where('o.state', 'delivered')
     .where('n.next_attempt_at', '<=', now).orderBy('n.id').limit(limit);
+  const reopened = new Set<number>();
   for (const n of notes) {
+    if (reopened.has(Number(n.outbox_id))) continue;
     try {
       await callWhmcs(api, 'AddTicketNote', { ticketid: Number(n.whmcs_ticket_id), message: n.body, markdown: false });
       await db(T.ticketNotes).where('id', n.id).update({ state: 'delivered', delivered_at: await dbNow(db), last_error: null, attempts: n.attempts + 1 });
       result.noted++;
       log(`note #${n.id}: added to WHMCS ticket ${n.whmcs_ticket_id}`);
     } catch (err) {
+      if (/^ticket id not found$/i.test(refusalOf(err) ?? '')) {
+        // The admin deleted the ticket in WHMCS: the operation failed again, so the thread opens anew
+        // (its first message, then the notes still waiting), rather than every later failure being refused.
+        await db(T.ticketOutbox).where({ id: n.outbox_id, state: 'delivered', whmcs_ticket_id: n.whmcs_ticket_id }).update({
+          state: 'pending', whmcs_ticket_id: null, delivered_at: null, next_attempt_at: now,
+          last_error: `WHMCS ticket ${n.whmcs_ticket_id} no longer exists (Ticket ID not found): opened again at the next delivery`,
+        });
+        reopened.add(Number(n.outbox_id));
+        result.failed++;
+        log(`note #${n.id}: WHMCS ticket ${n.whmcs_ticket_id} no longer exists; ticket #${n.outbox_id} will be opened again, with this note`);
+        continue;
+      }
       await fail(T.ticketNotes, n, err);
     }
   }

@@ -29,30 +29,39 @@ export function refusalOf(err: unknown): string | null {
 
 export interface UndeliveredTicket {
   id: number;
-  state: 'pending' | 'refused';
+  /** refused, pending, or delivered with a refused note. */
+  state: string;
   whmcsServiceId: number | null;
   subject: string;
   attempts: number;
   lastError: string;
+  /** Notes not delivered yet (pending or refused). */
   notesWaiting: number;
 }
 
 /**
- * Tickets WHMCS has not taken: refused ones, and pending ones whose last try failed (with why),
- * oldest first. What the admin sees on the Task Queue page and with `hostbridge tickets list`.
+ * Tickets WHMCS has not taken: refused ones (or with a refused note), and pending ones whose last
+ * try failed (with why), oldest first. What the admin sees on the Task Queue page and with `hostbridge tickets list`.
  */
 export async function undeliveredTickets(db: Knex, limit = 50): Promise<UndeliveredTicket[]> {
   const rows = await db(`${T.ticketOutbox} as o`).leftJoin(`${T.services} as s`, 's.id', 'o.service_id')
     .select('o.id', 'o.state', 'o.subject', 'o.attempts', 'o.last_error', 's.whmcs_service_id')
-    .where((w) => w.where('o.state', 'refused').orWhere((p) => p.where('o.state', 'pending').whereNotNull('o.last_error')))
+    .where((w) => w.where('o.state', 'refused').orWhere((p) => p.where('o.state', 'pending').whereNotNull('o.last_error'))
+      .orWhereExists((e) => e.select(db.raw('1')).from(`${T.ticketNotes} as n`).whereRaw('n.outbox_id = o.id').where('n.state', 'refused')))
     .orderBy('o.id').limit(limit);
-  const notes: Array<{ outbox_id: number; n: number }> = rows.length === 0 ? [] : await db(T.ticketNotes).whereIn('outbox_id', rows.map((r) => r.id)).whereNot('state', 'delivered')
-    .select('outbox_id').count({ n: '*' }).groupBy('outbox_id');
-  const waiting = new Map(notes.map((n) => [Number(n.outbox_id), Number(n.n)]));
-  return rows.map((r) => ({
-    id: Number(r.id), state: r.state, whmcsServiceId: r.whmcs_service_id === null ? null : Number(r.whmcs_service_id), subject: r.subject,
-    attempts: Number(r.attempts), lastError: globalMasker.mask(String(r.last_error ?? '')), notesWaiting: waiting.get(Number(r.id)) ?? 0,
-  }));
+  const notes: Array<{ outbox_id: number; n: number; refused: string | null }> = rows.length === 0 ? [] : await db(T.ticketNotes)
+    .whereIn('outbox_id', rows.map((r) => r.id)).whereNot('state', 'delivered')
+    .select('outbox_id', db.raw("max(case when state = 'refused' then last_error end) as refused")).count({ n: '*' }).groupBy('outbox_id');
+  const waiting = new Map(notes.map((n) => [Number(n.outbox_id), n]));
+  return rows.map((r) => {
+    const w = waiting.get(Number(r.id));
+    // A delivered ticket is listed for a note WHMCS refused: that note's answer is the one to read.
+    const error = r.last_error ?? (w?.refused ? `a note: ${w.refused}` : '');
+    return {
+      id: Number(r.id), state: r.state, whmcsServiceId: r.whmcs_service_id === null ? null : Number(r.whmcs_service_id), subject: r.subject,
+      attempts: Number(r.attempts), lastError: globalMasker.mask(String(error)), notesWaiting: Number(w?.n ?? 0),
+    };
+  });
 }
 
 /**

@@ -3,7 +3,8 @@
 // dialects: a daemon on SQLite has no tblhosting at all, and on MariaDB beside WHMCS the service's
 // tblhosting row was deleted; either way WHMCS has no client for the ticket, so it opens with the
 // configured sender (it refuses hostbridge@localhost). A ticket WHMCS refuses for good is marked
-// refused, shown to the admin, not tried again, and sent once the admin fixed the cause and retried it.
+// refused, shown to the admin, not tried again, and sent once the admin fixed the cause and retried it;
+// a ticket deleted in WHMCS is opened again when its operation fails again.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/db.ts';
@@ -171,6 +172,31 @@ for (const dialect of DIALECTS) {
       assert.equal((await t.db(T.ticketOutbox).where('id', refused).first()).state, 'delivered');
       assert.equal((await w.db('tbltickets')).length, 3);
       assert.equal(await retryRefusedTickets(t.db, 'all'), 'no refused ticket');
+    });
+
+    test('a ticket the admin deleted in WHMCS: the next failure of that operation opens it again, with the note, instead of a refused note', async () => {
+      const old = await t.db(T.ticketOutbox).where('id', healthTicket).first();
+      await w.db('tbltickets').where('id', old.whmcs_ticket_id).delete();
+      const again = await t.db.transaction(async (trx) => recordTicketIntent(trx, await dbNow(trx), null, {
+        operation: 'health', step: `server.check#${serverId}`, taskId: 80, type: 'server.check', target: `server:${serverId}`, attempts: 5,
+        error: 'ssh: connect ETIMEDOUT 192.0.2.7:22', terminal: false, whmcsServiceId: null, mode: null,
+      }));
+      assert.deepEqual(again, { outboxId: healthTicket, note: true });
+      const r = await runJob();
+      assert.equal(r.message, 'opened 0 ticket(s), added 0 note(s), 1 not delivered, 2 pending');
+      assert.ok(r.lines.some((l) => l.includes(`WHMCS ticket ${old.whmcs_ticket_id} no longer exists; ticket #${healthTicket} will be opened again`)), r.lines.join('\n'));
+      const row = await t.db(T.ticketOutbox).where('id', healthTicket).first();
+      assert.equal(row.state, 'pending');
+      assert.equal(row.whmcs_ticket_id, null);
+      const sent = await runJob();
+      assert.equal(sent.message, 'opened 1 ticket(s), added 1 note(s), 0 not delivered, 0 pending');
+      const reopened = await t.db(T.ticketOutbox).where('id', healthTicket).first();
+      const ticket = await w.db('tbltickets').where('id', reopened.whmcs_ticket_id).first();
+      assert.match(ticket.title, /health failed for server\.check on fra-web7/);
+      const notes = await w.db('tblticketnotes').where('ticketid', ticket.id);
+      assert.equal(notes.length, 1);
+      assert.match(notes[0].message, /ETIMEDOUT 192\.0\.2\.7:22/);
+      assert.deepEqual(await undeliveredTickets(t.db), []);
     });
   });
 }
