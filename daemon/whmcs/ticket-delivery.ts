@@ -71,7 +71,8 @@ export async function deliverTickets(db: Knex, settings: SettingsCache, masterKe
       // WHMCS opens a ticket for a client, or for a named sender with a valid address; with neither it
       // would refuse the ticket, so it waits here, saying which setting it needs.
       if (!clientId && !s['tickets.sender_email']) {
-        throw new Error(`WHMCS has no client for this ticket${t.whmcs_service_id ? ` (service #${t.whmcs_service_id} is not in tblhosting)` : ''} and tickets.sender_email is not set: set it to an address such as hostbridge@billing.example.com`);
+        const why = t.whmcs_service_id ? ` (the daemon finds no client of service #${t.whmcs_service_id} in tblhosting)` : '';
+        throw new Error(`WHMCS has no client for this ticket${why} and tickets.sender_email is not set: set it to an address such as hostbridge@billing.example.com`);
       }
       const r = await callWhmcs(api, 'OpenTicket', {
         deptid: Number(s['tickets.department_id']), subject: t.subject, message: t.body, priority: s['tickets.priority'],
@@ -118,10 +119,13 @@ export async function deliverTickets(db: Knex, settings: SettingsCache, masterKe
   return result;
 }
 
-/** The WHMCS client owning a service, read from tblhosting when the daemon shares WHMCS's database. */
+/**
+ * The WHMCS client owning a service, read from tblhosting when the daemon shares WHMCS's database;
+ * null when the service or its client is gone (WHMCS would refuse "Client ID Not Found").
+ */
 async function clientOfService(db: Knex, whmcsServiceId: number): Promise<number | null> {
   try {
-    const row = await db('tblhosting').where('id', whmcsServiceId).first('userid');
+    const row = await db('tblhosting as h').join('tblclients as c', 'c.id', 'h.userid').where('h.id', whmcsServiceId).first('h.userid');
     return row ? Number(row.userid) : null;
   } catch {
     return null; // no WHMCS tables here (the embedded SQLite database): the ticket goes out without a client

@@ -97,7 +97,7 @@ for (const dialect of DIALECTS) {
       assert.equal(whmcs.calls.length, 0);
       const rows = await t.db(T.ticketOutbox).orderBy('id');
       assert.deepEqual(rows.map((o) => o.state), ['pending', 'pending']);
-      assert.match(rows[1].last_error, /WHMCS has no client for this ticket \(service #5150 is not in tblhosting\) and tickets.sender_email is not set/);
+      assert.match(rows[1].last_error, /WHMCS has no client for this ticket \(the daemon finds no client of service #5150 in tblhosting\) and tickets.sender_email is not set/);
       const shown = await undeliveredTickets(t.db);
       assert.deepEqual(shown.map((s) => [s.id, s.state]), [[healthTicket, 'pending'], [serviceTicket, 'pending']]);
     });

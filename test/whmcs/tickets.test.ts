@@ -157,6 +157,17 @@ describe('failure tickets delivered to WHMCS (MariaDB, WHMCS schema)', () => {
     assert.doesNotMatch(`${ticket.title}\n${ticket.message}`, /server:\d/);
   });
 
+  test('a service whose client was deleted in WHMCS: the ticket opens from the sender rather than being refused "Client ID Not Found"', async () => {
+    await t.db('tblhosting').insert({ id: 4747, userid: 99, packageid: 1, server: 1, regdate: '2026-11-23', domain: 'clientless.example', username: '', password: '' });
+    const r = await failChain(4747);
+    assert.deepEqual(await deliver(), { opened: 1, noted: 0, failed: 0, refused: 0, pending: 0 });
+    const row = await t.db('mod_hostbridge_ticket_outbox').where('service_id', r.serviceId).first();
+    const ticket = await t.db('tbltickets').where('id', row.whmcs_ticket_id).first();
+    assert.equal(ticket.userid, 0);
+    assert.equal(ticket.email, 'noc@billing.example.com');
+    assert.equal(whmcs.calls.at(-1)?.params.clientid, undefined);
+  });
+
   test('delivery refuses to run half-configured, naming the missing settings', async () => {
     await t.db('mod_hostbridge_settings').where('key', 'tickets.department_id').delete();
     await settings.refresh();
