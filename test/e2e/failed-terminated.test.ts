@@ -27,7 +27,7 @@ describe('failed and terminated services, and role switches, end to end', () => 
   after(async () => { await e?.close(); });
 
   const names = async (o: Order) => JSON.parse((await serviceRow(e.db, o.serviceId))!.names!) as Names;
-  const dump = async (o: Order) => JSON.stringify(await e.tasks(o.serviceId), null, 1).slice(0, 6000);
+  const dump = async (o: Order) => JSON.stringify(await e.tasks(o.serviceId), null, 1).slice(-8000);
   const placement = async (o: Order) => {
     const svc = await serviceRow(e.db, o.serviceId);
     const rows = await e.db('mod_hostbridge_service_servers').where('service_id', svc!.id).orderBy(['role', 'server_id']).select('role', 'server_id', 'account');
@@ -138,7 +138,7 @@ describe('failed and terminated services, and role switches, end to end', () => 
     assert.ok(await e.fleet.pdns!.zone(o.domain), 'the PowerDNS zone is back');
     // And it takes operations again.
     ok(await e.module('SuspendAccount', o, { suspendreason: 'Overdue on Payment' }), 'SuspendAccount after the new CreateAccount');
-    assert.equal((await e.waitState(o.serviceId, ['suspended', 'active'], 60_000)).state, 'suspended');
+    assert.equal((await e.waitState(o.serviceId, ['suspended', 'active'], 60_000)).state, 'suspended', await dump(o));
   });
 
   test('a package change that switches Mail off, or on, is refused and changes nothing on the service or the nodes', async () => {

@@ -51,7 +51,7 @@ describe('SIGKILL during 100 deployments over the emulated fleet (MariaDB)', () 
     await t?.drop();
   });
 
-  test(`${KILLS} kills at random points; every service converges, nothing is duplicated`, { timeout: 240_000 }, async () => {
+  test(`${KILLS} kills at random points; every service converges, nothing is duplicated`, { timeout: 360_000 }, async () => {
     const logFile = path.join(t.dir, 'daemons.log');
     const env = daemonEnv(t.url, { HOSTBRIDGE_LEASE_MS: String(LEASE_MS), HOSTBRIDGE_SCHEDULER_INTERVAL: '1', HOSTBRIDGE_CONCURRENCY: '8', HOSTBRIDGE_POLL_MS: '50' });
     const start = async () => (d = await startDaemonProcess(env, logFile));
@@ -112,7 +112,7 @@ describe('SIGKILL during 100 deployments over the emulated fleet (MariaDB)', () 
         if (failed) throw new Error(`${failed} services failed (seed ${seed}): ${JSON.stringify(await t.db('mod_hostbridge_tasks').where('status', 'failed').select('step', 'target', 'attempts', 'last_error').limit(5))}`);
         if (Date.now() - lastReport > 15_000) { lastReport = Date.now(); console.log(`# ${((Date.now() - t0) / 1000).toFixed(0)} s: ${await standing()}`); }
         return rows.length === ORDERS && rows.every((r) => r.state === 'active');
-      }, 150_000, 250);
+      }, 270_000, 250);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${await standing()}`);
     }

@@ -106,13 +106,13 @@ export async function startE2E(opts: { dialect: TestDialect; fleet?: FleetOption
       const deadline = Date.now() + timeoutMs;
       let last: any = null;
       for (;;) {
+        // A state is final for the test only when no chain of the service is still running. The chains
+        // are counted before the state is read: counted after, a chain ending between the two reads
+        // would pass off the state it had just replaced as final (seen on a loaded machine).
+        const open = await tdb.db('mod_hostbridge_chains').join('mod_hostbridge_services', 'mod_hostbridge_services.id', 'mod_hostbridge_chains.service_id')
+          .where('mod_hostbridge_services.whmcs_service_id', serviceId).whereIn('mod_hostbridge_chains.state', ['running', 'waiting']).count({ n: '*' });
         last = await e.service(serviceId);
-        if (last && states.includes(last.state)) {
-          // A state is final for the test only when no chain of the service is still running.
-          const open = await tdb.db('mod_hostbridge_chains').join('mod_hostbridge_services', 'mod_hostbridge_services.id', 'mod_hostbridge_chains.service_id')
-            .where('mod_hostbridge_services.whmcs_service_id', serviceId).whereIn('mod_hostbridge_chains.state', ['running', 'waiting']).count({ n: '*' });
-          if (Number(open[0]!.n) === 0) return last;
-        }
+        if (last && states.includes(last.state) && Number(open[0]!.n) === 0) return last;
         if (Date.now() > deadline) {
           throw new Error(`service ${serviceId} did not reach ${states.join('|')} in ${timeoutMs} ms; it is ${last?.state}. Tasks:\n${JSON.stringify(await e.tasks(serviceId), null, 1).slice(0, 6000)}`);
         }
