@@ -76,6 +76,12 @@ for (const dialect of DIALECTS) {
       ]);
       const log = String((await ask(w, { page: 'log', query: 'kind=actions' })).body.html);
       assert.match(log, /WHMCS admin jane \(#7\)/);
+      // A WHMCS username is shown as text, whatever it holds.
+      const hostile = { id: 8, username: '<img src=x onerror=alert(1)>"' };
+      await call(w.daemon.url, 'POST', '/v1/admin/pages', { admin: hostile, method: 'POST', page: 'tasks/clean', form: 'days=1' });
+      const shown = String((await ask(w, { page: 'log', query: 'kind=actions' })).body.html);
+      assert.ok(shown.includes('WHMCS admin &lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;&quot; (#8)'), shown.slice(0, 2000));
+      assert.ok(!shown.includes('<img'));
     });
 
     test('a bad request is refused, naming the field, and changes nothing', async () => {
@@ -101,7 +107,7 @@ for (const dialect of DIALECTS) {
       // Unsigned (a wrong secret): refused before anything runs.
       const forged = await ask(w, { method: 'POST', page: 'tasks/clean', form: 'days=0' }, 'not-the-secret-at-all');
       assert.equal(forged.status, 401);
-      assert.equal((await w.tdb.db('mod_hostbridge_admin_actions').count({ n: '*' }))[0]!.n, 2);
+      assert.equal(Number((await w.tdb.db('mod_hostbridge_admin_actions').count({ n: '*' }))[0]!.n), 3);
     });
   });
 }
