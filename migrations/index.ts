@@ -6,6 +6,7 @@ import * as m003 from './20261123000003_deploy_state.ts';
 import * as m004 from './20261123000004_ui.ts';
 import * as m005 from './20261123000005_server_health.ts';
 import * as m006 from './20261202000006_drop_unread.ts';
+import * as m20261206_3 from './202612060003_admin_actions.ts';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -16,4 +17,5 @@ export const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261123000004_ui', m004],
   ['20261123000005_server_health', m005],
   ['20261202000006_drop_unread', m006],
+  ['202612060003_admin_actions', m20261206_3],
 ];

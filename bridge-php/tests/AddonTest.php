@@ -4,6 +4,15 @@ use PHPUnit\Framework\TestCase;
 use WHMCS\Database\Capsule;
 use WHMCS\Module\Server\Hostbridge\DaemonClient;
 
+if (!function_exists('generate_token')) {
+    /** WHMCS's CSRF token of the admin session ("plain": the value alone); the tests set it. */
+    function generate_token($type = 'form')
+    {
+        $t = (string) ($GLOBALS['hostbridge_test_token'] ?? '');
+        return $type === 'plain' ? $t : '<input type="hidden" name="token" value="' . $t . '" />';
+    }
+}
+
 /**
  * The addon module (config, activate, deactivate, output) and its AfterCronJob hook, loaded by the
  * bootstrap as WHMCS loads them. HOSTBRIDGE_TEST_PROXY_URL is a pass-through proxy in front of the
@@ -18,7 +27,47 @@ final class AddonTest extends TestCase
         $GLOBALS['hostbridge_test_activity'] = [];
         $GLOBALS['hostbridge_test_module_log'] = [];
         $_GET = [];
+        $_POST = [];
+        $_SESSION = [];
+        $_SERVER['REQUEST_METHOD'] = 'GET';
+        $_SERVER['QUERY_STRING'] = '';
+        $GLOBALS['hostbridge_test_token'] = 'whmcs-token-' . bin2hex(random_bytes(8));
         Capsule::reset();
+    }
+
+    /** WHMCS's tables for a logged-in admin: tbladmins, and the addon's Access Control (role ids). */
+    private static function loginAdmin(int $id = 4, string $username = 'jane', int $roleid = 1, string $access = '1,2'): void
+    {
+        Capsule::reset([
+            'tbladmins' => [
+                ['id' => $id, 'username' => $username, 'roleid' => $roleid],
+                ['id' => 99, 'username' => 'other', 'roleid' => 1],
+            ],
+            'tbladdonmodules' => [
+                ['module' => 'hostbridge', 'setting' => 'version', 'value' => '0.1.0'],
+                ['module' => 'hostbridge', 'setting' => 'access', 'value' => $access],
+            ],
+        ]);
+        $_SESSION = ['adminid' => $id];
+    }
+
+    private static function vars(?string $url = null, ?string $secret = null): array
+    {
+        return ['daemon_url' => $url ?? self::env('HOSTBRIDGE_TEST_PROXY_URL'), 'shared_secret' => $secret ?? self::secret(), 'modulelink' => 'addonmodules.php?module=hostbridge', 'version' => '0.1.0', '_lang' => []];
+    }
+
+    /** The addon's requests the recording proxy saw since $count, decoded. */
+    private static function pagesRequests(int $count): array
+    {
+        $out = [];
+        foreach (array_slice(self::recorded(), $count) as $r) {
+            self::assertSame('POST', $r['method']);
+            self::assertSame('/v1/admin/pages', $r['path']);
+            $r['sent'] = json_decode($r['body'], true);
+            $r['answer'] = json_decode($r['response'], true);
+            $out[] = $r;
+        }
+        return $out;
     }
 
     /** The settings as tbladdonmodules holds them after "Configure" in WHMCS. */
@@ -85,62 +134,141 @@ final class AddonTest extends TestCase
         self::assertSame([], $GLOBALS['hostbridge_test_activity']);
     }
 
-    public function testOutputShowsTheDaemonsPage(): void
+    public function testOutputShowsTheDaemonsPageAsTheWhmcsAdmin(): void
     {
         // The daemon is up and the secret is right: anything but its page (an error box included) is a failure.
         $secret = self::secret();
         $seed = self::seed();
-        $_GET['page'] = 'Overview';
-        $html = self::output(['daemon_url' => self::env('HOSTBRIDGE_TEST_PROXY_URL'), 'shared_secret' => $secret, 'modulelink' => 'addonmodules.php?module=hostbridge']);
-        $seen = self::recorded();
-        $last = end($seen);
-        self::assertSame('GET', $last['method']);
-        self::assertSame('/v1/admin/view?page=overview', $last['path']);
-        self::assertSame(200, $last['status'], "the daemon did not serve its overview: {$last['response']}");
+        self::loginAdmin();
+        $count = count(self::recorded());
+        $html = self::output(self::vars());
+        [$req] = self::pagesRequests($count);
+        self::assertSame(200, $req['status'], "the daemon did not serve its page: {$req['response']}");
+        // Signed as documented, for the admin WHMCS has in its session, with WHMCS's token for the page's forms.
+        $h = $req['headers'];
+        $expected = DaemonClient::signatureHeaders($secret, 'POST', '/v1/admin/pages', $req['body'], (int) $h['x-hostbridge-timestamp'], $h['x-hostbridge-nonce']);
+        self::assertSame($expected['X-Hostbridge-Signature'], $h['x-hostbridge-signature']);
+        self::assertSame(['id' => 4, 'username' => 'jane'], $req['sent']['admin']);
+        self::assertSame(['GET', '', '', $GLOBALS['hostbridge_test_token'], 'addonmodules.php?module=hostbridge'], [$req['sent']['method'], $req['sent']['page'], $req['sent']['form'], $req['sent']['token'], $req['sent']['base']]);
+        self::assertSame(200, $req['answer']['status']);
+        self::assertSame('Services', $req['answer']['title']);
         self::assertStringNotContainsString('hostbridge-error', $html, 'an error box instead of the daemon\'s page');
-        $answer = json_decode($last['response'], true);
-        self::assertIsArray($answer, $last['response']);
-        self::assertTrue($answer['ok'] ?? null);
-        self::assertIsString($answer['html'] ?? null);
-        // The daemon's page, untouched, in the addon's wrapper, and it is the overview of the seeded data.
-        self::assertSame('<div class="hostbridge-admin">' . $answer['html'] . '</div>', $html);
-        self::assertStringContainsString('hostbridge-admin-overview', $html);
-        foreach (['fra-web1', 'fra-mail1'] as $server) {
-            self::assertStringContainsString("<td>{$server}</td>", $html);
-        }
-        foreach (array_count_values(array_column($seed['services'], 'state')) as $state => $n) {
-            self::assertStringContainsString("<tr><td>{$state}</td><td>{$n}</td></tr>", $html);
+        self::assertSame('<div class="hostbridge-admin">' . $req['answer']['html'] . '</div>', $html);
+        // The Services page of the seeded data, embedded: no html/head of its own, links into the addon.
+        self::assertStringContainsString('<div class="hostbridge-ui">', $html);
+        self::assertStringNotContainsString('<html', $html);
+        self::assertStringNotContainsString('href="/ui/', $html);
+        self::assertStringContainsString('href="addonmodules.php?module=hostbridge&amp;page=tasks"', $html);
+        foreach ($seed['services'] as $svc) {
+            self::assertStringContainsString($svc['domain'], $html);
+            self::assertStringContainsString("href=\"addonmodules.php?module=hostbridge&amp;page=services/{$svc['service_id']}\"", $html);
         }
         self::assertNoSecret($html, $secret);
     }
 
-    public function testOutputShowsTheDaemonsRefusalInAReadableBox(): void
+    public function testOutputPassesThePageAndItsQuery(): void
     {
-        // A page the daemon does not serve: its 404 and message reach the admin, with a hint.
-        $_GET['page'] = 'nosuchpage';
-        $html = self::output(['daemon_url' => self::env('HOSTBRIDGE_TEST_PROXY_URL'), 'shared_secret' => self::secret()]);
-        $seen = self::recorded();
-        $last = end($seen);
-        self::assertSame('/v1/admin/view?page=nosuchpage', $last['path']);
-        self::assertSame(404, $last['status'], $last['response']);
-        $answer = json_decode($last['response'], true);
-        self::assertIsArray($answer, $last['response']);
-        self::assertStringStartsWith('<div class="alert alert-danger hostbridge-error" role="alert">', $html);
-        self::assertStringContainsString(htmlspecialchars((string) $answer['error'], ENT_QUOTES, 'UTF-8'), $html);
-        self::assertStringContainsString('HTTP 404', $html);
-        self::assertStringContainsString('The daemon does not serve this page', $html);
-        self::assertNoSecret($html, self::secret());
+        self::loginAdmin();
+        $_GET = ['module' => 'hostbridge', 'page' => 'Services/501', 'tab' => 'tasks'];
+        $_SERVER['QUERY_STRING'] = 'module=hostbridge&page=Services/501&tab=tasks';
+        $count = count(self::recorded());
+        $html = self::output(self::vars());
+        [$req] = self::pagesRequests($count);
+        self::assertSame(['services/501', 'module=hostbridge&page=Services/501&tab=tasks'], [$req['sent']['page'], $req['sent']['query']]);
+        self::assertSame('Service 501', $req['answer']['title']);
+        self::assertStringContainsString('alpha.test', $html);
+        self::assertMatchesRegularExpression('~<a href="addonmodules.php\?module=hostbridge&amp;page=services/501&amp;tab=tasks" aria-current="page">Tasks~', $html);
+        // A page the daemon does not have: its own "no such page", inside the addon.
+        $_GET = ['page' => 'nosuchpage'];
+        $html = self::output(self::vars());
+        self::assertStringContainsString('There is no such page.', $html);
+        self::assertStringStartsWith('<div class="hostbridge-admin">', $html);
+        // Only a plain page name reaches the daemon.
+        $count = count(self::recorded());
+        $_GET = ['page' => '../../etc/passwd'];
+        self::output(self::vars());
+        self::assertSame('', self::pagesRequests($count)[0]['sent']['page']);
+    }
+
+    public function testAFormIsForwardedWithItsTokenAndTheAdminIsSentOn(): void
+    {
+        self::loginAdmin(5, 'sam');
+        $token = $GLOBALS['hostbridge_test_token'];
+        $_SERVER['REQUEST_METHOD'] = 'POST';
+        $_GET = ['module' => 'hostbridge', 'page' => 'tasks/delete'];
+        $_SERVER['QUERY_STRING'] = 'module=hostbridge&page=tasks/delete';
+        // Nothing ticked: the daemon's own check refuses it, and says so on the next page.
+        $_POST = ['token' => $token, 'back' => '/ui/admin/tasks'];
+        $count = count(self::recorded());
+        $html = self::output(self::vars());
+        [$req] = self::pagesRequests($count);
+        self::assertSame(['POST', 'tasks/delete', 'token=' . $token . '&back=%2Fui%2Fadmin%2Ftasks'], [$req['sent']['method'], $req['sent']['page'], $req['sent']['form']]);
+        self::assertSame(['id' => 5, 'username' => 'sam'], $req['sent']['admin']);
+        self::assertSame(303, $req['answer']['status']);
+        self::assertSame('addonmodules.php?module=hostbridge&page=tasks', $req['answer']['location']);
+        self::assertSame('<p class="hostbridge-redirect"><a href="addonmodules.php?module=hostbridge&amp;page=tasks">Continue</a></p>', $html);
+        // The page after it shows the daemon's answer to this admin.
+        $_SERVER['REQUEST_METHOD'] = 'GET';
+        $_POST = [];
+        $_GET = ['page' => 'tasks'];
+        $html = self::output(self::vars());
+        self::assertStringContainsString('Tick at least one of succeeded, failed, cancelled; nothing was deleted.', $html);
+        // The page's forms carry WHMCS's token, never a daemon session's.
+        self::assertStringContainsString('<input type="hidden" name="token" value="' . $token . '">', $html);
+        self::assertStringNotContainsString('_csrf', $html);
+    }
+
+    public function testAFormWithoutWhmcsTokenIsNotForwarded(): void
+    {
+        self::loginAdmin();
+        $_SERVER['REQUEST_METHOD'] = 'POST';
+        $_GET = ['page' => 'settings'];
+        foreach ([[], ['token' => 'guessed'], ['token' => ['x']]] as $post) {
+            $_POST = $post + ['retry.max_attempts' => '9'];
+            $count = count(self::recorded());
+            $html = self::output(self::vars());
+            self::assertCount($count, self::recorded(), 'nothing reached the daemon');
+            self::assertStringStartsWith('<div class="alert alert-danger hostbridge-error" role="alert">', $html);
+            self::assertStringContainsString('security token', $html);
+        }
+    }
+
+    public function testNothingIsFetchedWithoutAnAdminWhoseRoleHasAccess(): void
+    {
+        $cases = [
+            'no admin session' => [function () {
+                self::loginAdmin();
+                $_SESSION = [];
+            }, '/no WHMCS admin is logged in/'],
+            'admin unknown' => [function () {
+                self::loginAdmin();
+                $_SESSION = ['adminid' => 1234];
+            }, '/not known in tbladmins/'],
+            'role without access' => [fn () => self::loginAdmin(4, 'bob', 3, '1,2'), '/role has no access to the hostbridge addon/'],
+            'no role has access' => [fn () => self::loginAdmin(4, 'bob', 1, ''), '/role has no access/'],
+        ];
+        foreach ($cases as $label => [$arrange, $pattern]) {
+            $arrange();
+            $count = count(self::recorded());
+            $html = self::output(self::vars());
+            self::assertCount($count, self::recorded(), "{$label}: nothing reached the daemon");
+            self::assertStringStartsWith('<div class="alert alert-danger hostbridge-error" role="alert">', $html, $label);
+            self::assertMatchesRegularExpression($pattern, $html, $label);
+            self::assertStringNotContainsString('hostbridge-ui', $html);
+        }
     }
 
     public function testOutputErrorsAreReadableBoxes(): void
     {
         $wrong = self::wrongSecret();
         $port = self::closedPortNumber();
+        self::loginAdmin();
         $cases = [
             'wrong secret' => [['daemon_url' => self::env('HOSTBRIDGE_TEST_DAEMON_URL'), 'shared_secret' => $wrong], '/signature/'],
             'unreachable' => [['daemon_url' => "http://127.0.0.1:{$port}", 'shared_secret' => 'some-secret-value'], "~cannot reach the hostbridge daemon at http://127.0.0.1:{$port}~"],
             'no settings' => [[], '/no daemon URL/'],
             'no secret' => [['daemon_url' => 'http://127.0.0.1:8740'], '/no shared secret/'],
+            'not the daemon' => [['daemon_url' => self::env('HOSTBRIDGE_TEST_HTML_URL'), 'shared_secret' => 'some-secret-value'], '/not the hostbridge daemon/'],
         ];
         foreach ($cases as $label => [$vars, $pattern]) {
             $html = self::output($vars);
@@ -148,11 +276,6 @@ final class AddonTest extends TestCase
             self::assertMatchesRegularExpression($pattern, $html, $label);
             self::assertNoSecret($html, $wrong, 'some-secret-value', self::secret());
         }
-        // Only a plain page name reaches the daemon.
-        $_GET['page'] = '../../etc/passwd';
-        self::output(['daemon_url' => self::env('HOSTBRIDGE_TEST_PROXY_URL'), 'shared_secret' => self::secret()]);
-        $seen = self::recorded();
-        self::assertSame('/v1/admin/view?page=overview', end($seen)['path']);
     }
 
     public function testTheHookIsRegisteredForAfterCronJob(): void

@@ -33,6 +33,7 @@ const ROUTES: Route[] = [
   { method: 'get', path: '/v1/dns-zones', summary: 'Each zone\'s deploy state on each DNS server', query: { server_id: 'one server only' } },
   { method: 'post', path: '/v1/ui-links', summary: 'A short-lived signed link to the pages: a client link opens one service\'s page, an admin link an admin session', body: 'UiLink' },
   { method: 'get', path: '/v1/admin/view', summary: 'Rendered admin page for the addon', query: { page: 'overview' } },
+  { method: 'post', path: '/v1/admin/pages', summary: 'A daemon admin page for the WHMCS addon, as the WHMCS admin named in the body (docs/ui.md)' },
   { method: 'get', path: '/v1/openapi.json', summary: 'This document' },
 ];
 

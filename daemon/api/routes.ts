@@ -14,6 +14,7 @@ import { addServer, getServer, listGroups, listServers, removeServer, saveGroup,
 import { renderAdminFragment, renderServiceFragment, type Audience } from '../pages/whmcs.ts';
 import type { Operation } from '../pipelines/plan.ts';
 import { issueUiLink, type UiLinkBody } from '../pages/links.ts';
+import { embeddedAdminPages } from '../pages/routes.ts';
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 const wrap = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => { fn(req, res).catch(next); };
@@ -140,6 +141,17 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
     const page = String(req.query.page ?? 'overview');
     res.json({ ok: true, ...(await renderAdminFragment(db, page)) });
   }));
+  // Every admin page inside WHMCS: the addon asks for one as the WHMCS admin logged in there (pages/embed.ts).
+  const adminPages = embeddedAdminPages(deps);
+  app.post('/v1/admin/pages', (req, res, next) => {
+    let body: unknown;
+    try {
+      body = jsonBody(req);
+    } catch (err) {
+      return next(err);
+    }
+    adminPages(body, req, res, next);
+  });
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });

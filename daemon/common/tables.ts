@@ -33,6 +33,7 @@ export const T = {
   uiSessions: 'mod_hostbridge_ui_sessions',
   uiLinks: 'mod_hostbridge_ui_links',
   uiLoginFailures: 'mod_hostbridge_ui_login_failures',
+  adminActions: 'mod_hostbridge_admin_actions',
   migrations: 'mod_hostbridge_migrations',
 } as const;
 

@@ -4,7 +4,7 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Knex } from 'knex';
-import { dbNow } from '../db/connect.ts';
+import { dbNow, isUniqueViolation } from '../db/connect.ts';
 import { writeSetting } from '../settings/settings.ts';
 import { T } from '../common/tables.ts';
 
@@ -80,9 +80,12 @@ export interface Session {
   kind: SessionKind;
   /** WHMCS service ids a client session may see. */
   services: number[];
-  via: 'password' | 'link';
+  /** password | link: the daemon's own pages; whmcs: the pages embedded in the WHMCS addon (never from a cookie). */
+  via: 'password' | 'link' | 'whmcs';
   csrf: string;
   expiresAt: number;
+  /** Who acts, as the Operation Log names them; set for the request (the WHMCS admin's name). */
+  actor?: string;
 }
 
 export const ADMIN_TTL_MS = 8 * 3600_000;
@@ -115,12 +118,51 @@ export async function createSession(db: Knex, kind: SessionKind, via: 'password'
 export async function loadSession(db: Knex, token: string | undefined): Promise<Session | null> {
   if (!token || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
   const row = await db(T.uiSessions).where('id', digest(token)).first();
-  if (!row) return null;
+  if (!row || row.via === 'whmcs') return null;
   if (Number(row.expires_at) < (await dbNow(db))) {
     await db(T.uiSessions).where('id', row.id).delete();
     return null;
   }
   return fromRow(row);
+}
+
+/** A WHMCS admin as the addon names them (signed): WHMCS's admin id and username. */
+export interface WhmcsAdmin { id: number; username: string }
+
+/**
+ * The session of a WHMCS admin working in the addon: one row per WHMCS admin id (it holds the
+ * one-shot message between a form and the page after it), kept alive by every request. No cookie
+ * opens it: its id is not the digest of any token a cookie may carry, and loadSession refuses it.
+ */
+export async function whmcsAdminSession(db: Knex, admin: WhmcsAdmin): Promise<Session> {
+  const id = digest(`whmcs-admin\n${admin.id}`);
+  const now = await dbNow(db);
+  const expires = now + ADMIN_TTL_MS;
+  let row = await db(T.uiSessions).where('id', id).first();
+  if (!row) {
+    row = { id, kind: 'admin', via: 'whmcs', scope: null, csrf: random(), flash: null, created_at: now, expires_at: expires };
+    try {
+      await db(T.uiSessions).insert(row);
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      row = await db(T.uiSessions).where('id', id).first();
+    }
+  } else {
+    await db(T.uiSessions).where('id', id).update({ expires_at: expires });
+  }
+  return { ...fromRow(row), actor: `WHMCS admin ${admin.username} (#${admin.id})` };
+}
+
+/** Who an admin session is, as the Operation Log shows it. */
+export function actorOf(s: Session): string {
+  if (s.actor) return s.actor;
+  return s.via === 'password' ? 'daemon admin (password login)' : 'daemon admin (signed link)';
+}
+
+/** Records an admin's action (the message its form showed) with who did it. */
+export async function recordAdminAction(db: Knex, s: Session, text: string, kind: 'ok' | 'error'): Promise<void> {
+  if (s.kind !== 'admin') return;
+  await db(T.adminActions).insert({ at: await dbNow(db), actor: actorOf(s).slice(0, 200), via: s.via, ok: kind === 'ok', message: text.slice(0, 2000) });
 }
 
 /** Lets a client session see one more service (a second link opened in the same browser). */

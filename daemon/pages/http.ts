@@ -2,11 +2,12 @@
 // inside the layout, and the errors a page shows instead of a stack trace.
 import crypto from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { ADMIN_TTL_MS, CLIENT_TTL_MS, loadSession, setFlash as setFlashOf, takeFlash, type Session } from './auth.ts';
+import { ADMIN_TTL_MS, CLIENT_TTL_MS, loadSession, recordAdminAction, setFlash as setFlashOf, takeFlash, type Session } from './auth.ts';
 import { InputError } from '../common/errors.ts';
 import { AdminError } from '../engine/admin.ts';
 import { SettingError } from '../settings/settings.ts';
 import { render } from './render.ts';
+import { addonLink, embedHtml } from './embed.ts';
 import type { PageDeps } from './deps.ts';
 
 export const COOKIE = 'hb_session';
@@ -110,12 +111,25 @@ export async function page(deps: PageDeps, req: Request, res: Response, name: st
   const s = req.uiSession ?? null;
   const flash = s ? await takeFlash(deps.db, s) : null;
   const nav = s?.kind === 'admin' ? ADMIN_NAV.map((n) => ({ ...n, active: n.key === data.nav })) : null;
-  const html = render(`ui/${name}`, { ...data, csrf: s?.csrf ?? data.csrf ?? '', nonce: req.cspNonce, admin: s?.kind === 'admin', nav, flash: data.flash ?? flash, signedIn: !!s });
+  const embed = req.embed;
+  const html = render(`ui/${name}`, {
+    ...data, csrf: embed ? embed.token : (s?.csrf ?? data.csrf ?? ''), nonce: req.cspNonce, admin: s?.kind === 'admin', nav, flash: data.flash ?? flash, signedIn: !!s, embedded: !!embed,
+  });
+  // In WHMCS (embed.ts) the page goes back to the addon as JSON: its status, title and HTML.
+  if (embed) {
+    res.status(200).json({ ok: true, status, title: String(data.title ?? ''), html: embedHtml(html, embed.base) });
+    return;
+  }
   res.status(status).type('html').send(html);
 }
 
-/** POST → redirect → GET, so a reload does not send the form again. */
+/** POST → redirect → GET, so a reload does not send the form again (in WHMCS: the addon redirects). */
 export function back(res: Response, to: string): void {
+  const embed = res.req?.embed;
+  if (embed) {
+    res.status(200).json({ ok: true, status: 303, location: addonLink(embed.base, to) });
+    return;
+  }
   res.redirect(303, to);
 }
 
@@ -127,15 +141,19 @@ export function renderError(deps: PageDeps, req: Request, res: Response, status:
     if (!res.headersSent) res.status(status).type('text').send(message);
   });
 }
-export { setFlash } from './auth.ts';
+/** The one-shot message of a form's result; an admin's is also written to the Operation Log with who did it. */
+export async function setFlash(db: PageDeps['db'], s: Session, text: string, kind: 'ok' | 'error' = 'ok'): Promise<void> {
+  await setFlashOf(db, s, text, kind);
+  await recordAdminAction(db, s, text, kind);
+}
 
 /** Runs an admin action from a form: its message (or its refusal) is shown on the next page. */
 export async function act(deps: PageDeps, s: Session, res: Response, backTo: string, fn: () => Promise<string>): Promise<void> {
   try {
-    await setFlashOf(deps.db, s, await fn(), 'ok');
+    await setFlash(deps.db, s, await fn(), 'ok');
   } catch (err) {
     if (!(err instanceof InputError || err instanceof AdminError || err instanceof SettingError || err instanceof UiError)) throw err;
-    await setFlashOf(deps.db, s, err.message, 'error');
+    await setFlash(deps.db, s, err.message, 'error');
   }
   back(res, backTo);
 }

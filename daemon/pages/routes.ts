@@ -22,6 +22,7 @@ import { addTaskPages } from './admin/tasks.ts';
 import { addFleetPages } from './admin/fleet.ts';
 import { addReportPages } from './admin/reports.ts';
 import { addSettingsPages } from './admin/settings.ts';
+import { embeddedPages } from './embed.ts';
 
 /** Where the site's root sends a browser: the pages' own root, which knows the session. */
 export const PAGES_HOME = '/ui/';
@@ -123,12 +124,32 @@ export function createPagesRouter(deps: PageDeps): express.Router {
   }));
 
   addCustomerPages(r, deps);
+  addAdminPages(r, deps);
+  addErrorPages(r, deps);
+  return r;
+}
+
+function addAdminPages(r: express.Router, deps: PageDeps): void {
   addServicePages(r, deps);
   addTaskPages(r, deps);
   addFleetPages(r, deps);
   addReportPages(r, deps);
   addSettingsPages(r, deps);
+}
 
+/**
+ * The admin pages for the WHMCS addon (POST /v1/admin/pages, see embed.ts): the same routes, with
+ * no login, links, logout or customer pages; the session is the WHMCS admin's.
+ */
+export function embeddedAdminPages(deps: PageDeps) {
+  const r = express.Router();
+  addAdminPages(r, deps);
+  addErrorPages(r, deps);
+  return embeddedPages(deps, r);
+}
+
+/** What a page that cannot be shown renders: 404 for no route, the error's own page for the rest. */
+function addErrorPages(r: express.Router, deps: PageDeps): void {
   r.use((req, res) => renderError(deps, req, res, 404, 'There is no such page.'));
   r.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof UiError) {
@@ -143,5 +164,4 @@ export function createPagesRouter(deps: PageDeps): express.Router {
     deps.logger.error(`UI error on ${req.method} ${req.path}: ${err.message}`);
     renderError(deps, req, res, 500, 'Something went wrong on our side; the daemon log has the details.');
   });
-  return r;
 }

@@ -12,12 +12,12 @@ export function addReportPages(r: Router, deps: PageDeps): void {
   r.get('/admin/log', wrap(async (req, res) => {
     requireAdmin(req);
     const asked = String(req.query.kind);
-    const kind: LogKind = asked === 'chains' || asked === 'attempts' ? asked : 'all';
+    const kind: LogKind = asked === 'chains' || asked === 'attempts' || asked === 'actions' ? asked : 'all';
     const pageN = Math.min(pageNo(req.query.page), LOG_MAX_PAGE);
     const log = await operationLog(db, kind, pageN);
     await page(deps, req, res, 'admin-log', {
       title: 'Operation Log', nav: 'log', kind, entries: log.entries, pageN,
-      kinds: [{ key: 'all', label: 'Everything' }, { key: 'chains', label: 'Operations (chains)' }, { key: 'attempts', label: 'Task attempts' }].map((k) => ({ ...k, active: k.key === kind })),
+      kinds: [{ key: 'all', label: 'Everything' }, { key: 'chains', label: 'Operations (chains)' }, { key: 'attempts', label: 'Task attempts' }, { key: 'actions', label: 'Admin actions' }].map((k) => ({ ...k, active: k.key === kind })),
       prev: pageN > 1 ? pageN - 1 : null, next: log.more && pageN < LOG_MAX_PAGE ? pageN + 1 : null,
     });
   }));

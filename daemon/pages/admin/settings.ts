@@ -112,6 +112,11 @@ export function addSettingsPages(r: Router, deps: PageDeps): void {
     if (problem) return fail(problem.charAt(0).toUpperCase() + problem.slice(1) + '.');
     if (next !== again) return fail('The two new passwords differ.');
     await setAdminPassword(db, next!);
+    if (s.via === 'whmcs') {
+      // In WHMCS there is no daemon session to replace: the WHMCS admin stays where they are.
+      await setFlash(db, s, 'The daemon\'s admin password was changed; its password sessions were logged out.');
+      return back(res, '/ui/admin/settings');
+    }
     // Setting the password ends every password session, this one included: start a fresh one.
     const { token, session } = await createSession(db, 'admin', 'password');
     setSessionCookie(req, res, token, 'admin');

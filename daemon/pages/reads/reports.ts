@@ -13,18 +13,20 @@ export const LOG_PAGE = 50;
 export const LOG_MAX_PAGE = 200;
 export const STATS_PAGE = 100;
 
-export type LogKind = 'all' | 'chains' | 'attempts';
+export type LogKind = 'all' | 'chains' | 'attempts' | 'actions';
 
 /** Entries of the log up to the end of the given page (and one more, to know whether a next page exists). */
 export async function operationLog(db: Knex, kind: LogKind, page: number) {
   const want = page * LOG_PAGE + 1;
-  const [chains, attempts, name] = await Promise.all([
-    kind === 'attempts' ? Promise.resolve([] as Row[]) : db(`${T.chains} as c`).leftJoin(`${T.services} as s`, 's.id', 'c.service_id')
+  const [chains, attempts, name, actions] = await Promise.all([
+    kind === 'attempts' || kind === 'actions' ? Promise.resolve([] as Row[]) : db(`${T.chains} as c`).leftJoin(`${T.services} as s`, 's.id', 'c.service_id')
       .select('c.*', 's.whmcs_service_id', 's.domain').orderByRaw('coalesce(c.finished_at, c.started_at, c.created_at) desc').orderBy('c.id', 'desc').limit(want),
-    kind === 'chains' ? Promise.resolve([] as Row[]) : db(`${T.attempts} as a`).join(`${T.tasks} as t`, 't.id', 'a.task_id').leftJoin(`${T.services} as s`, 's.id', 't.service_id')
+    kind === 'chains' || kind === 'actions' ? Promise.resolve([] as Row[]) : db(`${T.attempts} as a`).join(`${T.tasks} as t`, 't.id', 'a.task_id').leftJoin(`${T.services} as s`, 's.id', 't.service_id')
       .select('a.id', 'a.task_id', 'a.attempt', 'a.started_at', 'a.finished_at', 'a.duration_ms', 'a.result', 'a.error', 't.type', 't.step', 't.operation', 't.target', 's.whmcs_service_id', 's.domain')
       .orderBy('a.finished_at', 'desc').orderBy('a.id', 'desc').limit(want),
     serverNames(db),
+    // What admins did on the pages, and who (the WHMCS admin's name for the pages in WHMCS).
+    kind === 'all' || kind === 'actions' ? db(T.adminActions).orderBy('at', 'desc').orderBy('id', 'desc').limit(want) : Promise.resolve([] as Row[]),
   ]);
   const entries = [
     ...chains.map((c: Row) => ({
@@ -36,6 +38,10 @@ export async function operationLog(db: Knex, kind: LogKind, page: number) {
       chain: false, at: Number(a.finished_at), id: Number(a.task_id), what: a.type, result: a.result, service: a.whmcs_service_id, domain: a.domain,
       started_at: num(a.started_at), finished_at: num(a.finished_at), detail: `attempt ${a.attempt} · ${a.step} · ${name(a.target)}`,
       error: a.error ? globalMasker.mask(String(a.error)) : null,
+    })),
+    ...actions.map((a: Row) => ({
+      chain: false, action: true, at: Number(a.at), id: Number(a.id), what: 'admin action', result: a.ok === true || Number(a.ok) === 1 ? 'done' : 'refused',
+      actor: String(a.actor), service: null, domain: null, started_at: null, finished_at: null, detail: globalMasker.mask(String(a.message)), error: null,
     })),
   ].sort((x, y) => y.at - x.at || y.id - x.id);
   return { entries: entries.slice((page - 1) * LOG_PAGE, page * LOG_PAGE), more: entries.length > page * LOG_PAGE };

@@ -71,12 +71,22 @@ function hostbridge_deactivate(): array
 }
 
 /**
- * Addons › hostbridge: the daemon's admin page named by ?page= (default "overview"), echoed.
+ * Addons › hostbridge: the daemon's admin pages (?page=services, services/12, tasks, log, …) as
+ * the WHMCS admin logged in; forms post back here and are forwarded, signed, to the daemon.
  *
  * @see https://developers.whmcs.com/addon-modules/admin-area-output/
  */
 function hostbridge_output($vars): void
 {
     $vars = is_array($vars) ? $vars : [];
-    echo Addon::adminPage($vars, Addon::pageName($_GET['page'] ?? null));
+    $method = (string) ($_SERVER['REQUEST_METHOD'] ?? 'GET');
+    echo Addon::adminPage($vars, [
+        'get' => $_GET,
+        'post' => $_POST,
+        'method' => $method,
+        'query' => (string) ($_SERVER['QUERY_STRING'] ?? ''),
+        // The raw body keeps a field sent more than once (checkboxes), which $_POST would fold.
+        'body' => $method === 'POST' ? (string) file_get_contents('php://input') : '',
+        'session' => $_SESSION ?? [],
+    ]);
 }
