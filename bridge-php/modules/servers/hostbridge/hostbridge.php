@@ -230,7 +230,13 @@ function hostbridge_ChangePackage(array $params): string
     ]);
 }
 
-/** @see https://developers.whmcs.com/provisioning-modules/supported-functions/ */
+/**
+ * The service's new password. On a suspended service (HestiaCP refuses a suspended user's new
+ * password) the daemon keeps it, sealed, and sets it right after the next Unsuspend: the call still
+ * succeeds, so WHMCS and the daemon hold the same password (docs/whmcs.md).
+ *
+ * @see https://developers.whmcs.com/provisioning-modules/supported-functions/
+ */
 function hostbridge_ChangePassword(array $params): string
 {
     return Calls::serviceAction($params, 'ChangePassword', 'change-password', static fn (Params $p): array => [
