@@ -7,6 +7,7 @@ import { encryptSecret } from '../crypto/secretbox.ts';
 import { enqueueChainIn, type EnqueueResult } from '../engine/chains.ts';
 import { T } from '../common/tables.ts';
 import { cancelChain } from '../engine/sql/cancel.ts';
+import { lockService } from '../engine/sql/chain-end.ts';
 import type { Queue } from '../engine/queue.ts';
 import { InputError } from '../common/errors.ts';
 import { checkBody } from '../common/bodies.ts';
@@ -138,6 +139,8 @@ export async function serviceOperation(queue: Queue, masterKey: Buffer, op: Excl
   }
 
   return inTx(db, async (trx) => {
+    // Locked before it is read: a concurrent Unsuspend and ChangePassword see each other's password state.
+    await lockService(trx, (await knownService(trx, whmcsServiceId)).id);
     const svc = await knownService(trx, whmcsServiceId);
     const answer = (chainId: number | null, created: boolean, state: string, message?: string): LifecycleAnswer => ({ ok: true, whmcs_service_id: whmcsServiceId, chain_id: chainId, state, created, ...(message ? { message } : {}) });
     if (svc.state === 'terminated') {
