@@ -128,5 +128,21 @@ for (const dialect of DIALECTS) {
       assert.equal(await pending(a), false, 'the terminated service has no password waiting');
       await noFailureNorTicket(a);
     });
+
+    test('a mailbox suspended by hand on its node: the change reaches the rest, the mailbox gets it at the next Unsuspend', async () => {
+      assert.equal(runHestia(e.fleet.node('mail1').dir, 'v-suspend-mail-account', [PROVIDER_USER, VANITY_PARENT, 'carol']).code, 0);
+      const pw = 'By-H4nd-Passw0rd!';
+      await run('ChangePassword', { ...v, password: pw }, 'active');
+      await noFailureNorTicket(v);
+      let sum = nodeSummary(e.fleet);
+      assert.equal(user(sum, placed[v.serviceId]!.web!, names[v.serviceId]!.users.web!).conf.MD5, passwordHash(pw), 'the web user has it at once');
+      assert.notEqual(mailbox(sum, 'carol').MD5, passwordHash(pw), 'the suspended mailbox not yet');
+      assert.equal(await pending(v), true);
+      await run('UnsuspendAccount', v, 'active');
+      sum = nodeSummary(e.fleet);
+      assert.equal(mailbox(sum, 'carol').SUSPENDED, 'no');
+      assert.equal(mailbox(sum, 'carol').MD5, passwordHash(pw), 'the mailbox has it after the Unsuspend');
+      assert.equal(await pending(v), false);
+    });
   });
 }
