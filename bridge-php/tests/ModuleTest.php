@@ -105,11 +105,12 @@ final class ModuleTest extends TestCase
         // configoptionN is stored by position in tblproducts: 1..7 never move, new ones are appended.
         self::assertSame(
             ['Deployment mode', 'Server group', 'Web', 'Mail', 'DNS', 'Web disk quota (MB)', 'Mail disk quota (MB)',
-                'Web bandwidth (MB)', 'Web domains', 'Databases', 'Mail accounts', 'Vanity site quota (MB)', 'Vanity mailbox quota (MB)'],
+                'Web bandwidth (MB)', 'Web domains', 'Databases', 'Mail accounts', 'Vanity site quota (MB)', 'Vanity mailbox quota (MB)',
+                'Server Sync key'],
             array_keys($options),
         );
         self::assertSame(
-            ['dropdown', 'dropdown', 'yesno', 'yesno', 'yesno', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
+            ['dropdown', 'dropdown', 'yesno', 'yesno', 'yesno', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
             array_column(array_values($options), 'Type'),
         );
         self::assertSame('split,unified,vanity', $options['Deployment mode']['Options']);
@@ -117,7 +118,7 @@ final class ModuleTest extends TestCase
         self::assertTrue(function_exists($options['Server group']['Loader']));
         self::assertSame(
             ['Web bandwidth (MB)' => 'unlimited', 'Web domains' => '1', 'Databases' => 'unlimited', 'Mail accounts' => 'unlimited',
-                'Vanity site quota (MB)' => '1024', 'Vanity mailbox quota (MB)' => '1024'],
+                'Vanity site quota (MB)' => '1024', 'Vanity mailbox quota (MB)' => '1024', 'Server Sync key' => ''],
             array_map(static fn ($o) => $o['Default'], array_slice($options, 7)),
         );
         self::assertLessThanOrEqual(24, count($options));

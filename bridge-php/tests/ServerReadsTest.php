@@ -25,8 +25,10 @@ final class ServerReadsTest extends TestCase
         $old = ['diskusage' => 1, 'disklimit' => 1, 'bwusage' => 1, 'bwlimit' => 1, 'lastupdate' => '2000-01-01 00:00:00'];
         Capsule::reset([
             'tblproducts' => [
-                ['id' => 7, 'servertype' => 'hostbridge', 'configoption1' => 'split'],
-                ['id' => 8, 'servertype' => 'hostbridge', 'configoption1' => 'unified'],
+                // Two split products, each with its Server Sync key (configoption14); a unified one without.
+                ['id' => 7, 'servertype' => 'hostbridge', 'configoption1' => 'split', 'configoption14' => 'split-basic'],
+                ['id' => 10, 'servertype' => 'hostbridge', 'configoption1' => 'split', 'configoption14' => 'split-pro'],
+                ['id' => 8, 'servertype' => 'hostbridge', 'configoption1' => 'unified', 'configoption14' => ''],
                 ['id' => 9, 'servertype' => 'cpanel', 'configoption1' => 'split'],
             ],
             'tblhosting' => [
@@ -360,15 +362,39 @@ final class ServerReadsTest extends TestCase
             self::assertSame($s['email'], $a['email']);
             self::assertSame($s['domain'], $a['domain']);
             self::assertSame($s['username'], $a['uniqueIdentifier']);
-            self::assertSame($s['mode'], $a['product'], 'the deployment mode, the value of ListAccountsProductField');
             self::assertSame($status, $a['status']);
             self::assertMatchesRegularExpression('/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/', $a['created']);
         }
         $meta = hostbridge_MetaData();
         self::assertSame('username', $meta['ListAccountsUniqueIdentifierField']);
         self::assertSame('Username', $meta['ListAccountsUniqueIdentifierDisplayName']);
-        self::assertSame('configoption1', $meta['ListAccountsProductField']);
         self::assertSame('Deployment mode', array_keys(hostbridge_ConfigOptions())[0]);
+    }
+
+    public function testListAccountsTellsApartTwoProductsOfTheSameMode(): void
+    {
+        // 501 and 502 are both split services, of two products (7 and 10): WHMCS matches "product"
+        // against each product's ListAccountsProductField, which must therefore differ between them.
+        $r = hostbridge_ListAccounts(self::serverParamsFor());
+        self::assertTrue($r['success'], json_encode($r));
+        $product = array_column($r['accounts'], 'product', 'username');
+        self::assertSame('split', self::service(501)['mode']);
+        self::assertSame('split', self::service(502)['mode']);
+        self::assertSame('split-basic', $product[self::service(501)['username']]);
+        self::assertSame('split-pro', $product[self::service(502)['username']]);
+        // The field WHMCS compares is the Server Sync key, a Module Setting of its own.
+        $field = hostbridge_MetaData()['ListAccountsProductField'];
+        self::assertMatchesRegularExpression('/^configoption\d+$/', $field);
+        $options = array_keys(hostbridge_ConfigOptions());
+        self::assertSame('Server Sync key', $options[(int) substr($field, strlen('configoption')) - 1]);
+        $rows = ['split-basic' => 7, 'split-pro' => 10];
+        foreach ($rows as $key => $id) {
+            $matches = array_filter(Capsule::table('tblproducts')->where('servertype', 'hostbridge')->get()->all(), static fn ($p) => ($p->{$field} ?? null) === $key);
+            self::assertSame([$id], array_values(array_map(static fn ($p) => $p->id, $matches)), "exactly one product has the key {$key}");
+        }
+        // A product without a key is reported with a value no product has: its accounts pair with none.
+        $unkeyed = $product[self::service(503)['username']];
+        self::assertSame('(product 8 has no Server Sync key)', $unkeyed);
     }
 
     public function testListAccountsFailuresAreReadable(): void

@@ -196,8 +196,23 @@ function usageSteps(plan: ServicePlan): PlannedStep[] {
 
 const close = (force: boolean): PlannedStep => step('service.close', 'service.close', null, { force });
 
+/** What the planner must know of the service beyond its plan. */
+export interface PlanState {
+  /** The service is (or will be, when this chain runs) suspended: HestiaCP refuses a password change then. */
+  suspended?: boolean;
+  /** A password changed while suspended waits to be set on the accounts. */
+  passwordPending?: boolean;
+}
+
+/** Unsuspend, then the password changed meanwhile on every account the password change sets. */
+function unsuspendSteps(plan: ServicePlan, servers: ServerRefs, passwordPending: boolean): PlannedStep[] {
+  const steps = perHolding(plan, servers, 'unsuspend');
+  if (!passwordPending) return steps;
+  return [...steps, ...perHolding(plan, servers, 'password'), step('service.password-applied', 'password.applied', null, {})];
+}
+
 /** Steps of an operation, with the service state on success and on failure. */
-export function planChain(op: Operation, plan: ServicePlan, servers: ServerRefs): PlannedChain {
+export function planChain(op: Operation, plan: ServicePlan, servers: ServerRefs, state: PlanState = {}): PlannedChain {
   switch (op) {
     case 'deploy': return { steps: deploySteps(plan), successState: 'active', failureState: 'failed' };
     case 'verify-repair': return { steps: deploySteps(plan), successState: 'active', failureState: 'failed' };
@@ -206,11 +221,15 @@ export function planChain(op: Operation, plan: ServicePlan, servers: ServerRefs)
       return { steps: [...removal, ...deploySteps(plan)], successState: 'active', failureState: 'failed' };
     }
     case 'suspend': return { steps: perHolding(plan, servers, 'suspend'), successState: 'suspended', failureState: null };
-    case 'unsuspend': return { steps: perHolding(plan, servers, 'unsuspend'), successState: 'active', failureState: null };
+    case 'unsuspend': return { steps: unsuspendSteps(plan, servers, state.passwordPending === true), successState: 'active', failureState: null };
     case 'terminate': return { steps: [...perHolding(plan, servers, 'delete'), close(false)], successState: 'terminated', failureState: 'terminate-failed' };
     case 'force-terminate': return { steps: [close(true)], successState: 'terminated', failureState: null };
     case 'change-package': return { steps: packageSteps(plan), successState: null, failureState: null };
-    case 'change-password': return { steps: perHolding(plan, servers, 'password'), successState: null, failureState: null };
+    case 'change-password': {
+      // No remote call while suspended: the password is kept (sealed) and the Unsuspend sets it.
+      if (state.suspended) return { steps: [step('service.password-pending', 'password.pending', null, {})], successState: null, failureState: null };
+      return { steps: perHolding(plan, servers, 'password'), successState: null, failureState: null };
+    }
     case 'sync-usage': return { steps: usageSteps(plan), successState: null, failureState: null };
   }
 }

@@ -54,6 +54,9 @@ export const STEPS = {
   'vanity.record-delete': { label: 'Removing DNS record', args: record },
   'usage.sync': { label: 'Collecting usage', args: { server: id } },
   'service.close': { label: 'Closing the service', args: { force: flag } },
+  // A password changed while the service is suspended (HestiaCP refuses it then): kept, set on unsuspend.
+  'service.password-pending': { label: 'New password saved: it is set when the service is unsuspended', args: {} },
+  'service.password-applied': { label: 'New password set on every account', args: {} },
   // Not planned per service: the scheduler's health check of one server.
   'server.check': { label: 'Checking the server', args: { server: id } },
 } as const satisfies Record<string, { label: string; args: Shape | readonly Shape[] }>;

@@ -7,15 +7,16 @@ import { encryptSecret } from '../crypto/secretbox.ts';
 import { enqueueChainIn, type EnqueueResult } from '../engine/chains.ts';
 import { T } from '../common/tables.ts';
 import { cancelChain } from '../engine/sql/cancel.ts';
+import { lockService } from '../engine/sql/chain-end.ts';
 import type { Queue } from '../engine/queue.ts';
 import { InputError } from '../common/errors.ts';
 import { checkBody } from '../common/bodies.ts';
 import { loadGroupFleet, serverRefs } from '../fleet/inventory.ts';
 import { orderDomain, planOrder } from '../pipelines/order.ts';
-import { planChain, planServerIds, zoneSteps, type Operation, type PlannedChain, type ServicePlan } from '../pipelines/plan.ts';
+import { planChain, planServerIds, zoneSteps, type Operation, type PlanState, type PlannedChain, type ServicePlan } from '../pipelines/plan.ts';
 import { resolveProduct, type ProductInput, type ProductPlan } from '../pipelines/product.ts';
 import {
-  domainHeldBy, serviceByWhmcsId, servicesHoldingOn, setState, updatePassword, updatePlan, writeHoldings, writeService, type ServiceRecord,
+  domainHeldBy, serviceByWhmcsId, servicesHoldingOn, setPasswordPending, setState, updatePassword, updatePlan, writeHoldings, writeService, type ServiceRecord,
 } from './store.ts';
 
 export interface CreateBody extends ProductInput {
@@ -48,8 +49,18 @@ async function enqueue(trx: Knex.Transaction, serviceId: number, op: Operation, 
 }
 
 /** An existing service's chain: one read of the servers its plan names, then pure planning. */
-async function planFor(trx: Knex.Transaction, op: Operation, plan: ServicePlan): Promise<PlannedChain> {
-  return planChain(op, plan, await serverRefs(trx, planServerIds(plan)));
+async function planFor(trx: Knex.Transaction, op: Operation, plan: ServicePlan, state: PlanState = {}): Promise<PlannedChain> {
+  return planChain(op, plan, await serverRefs(trx, planServerIds(plan)), state);
+}
+
+/**
+ * Whether the service will be suspended when a chain queued now runs: chains run one at a time in
+ * order, so the latest Suspend or Unsuspend still to run decides, else the service's state.
+ */
+async function suspendedWhenQueued(trx: Knex.Transaction, svc: ServiceRecord): Promise<boolean> {
+  const last: Row | undefined = await trx(T.chains).where('service_id', svc.id).whereIn('state', ACTIVE_CHAIN)
+    .whereIn('operation', ['suspend', 'unsuspend']).orderBy('id', 'desc').first('operation');
+  return last ? last.operation === 'suspend' : svc.state === 'suspended';
 }
 
 function planOf(svc: ServiceRecord): ServicePlan {
@@ -128,6 +139,8 @@ export async function serviceOperation(queue: Queue, masterKey: Buffer, op: Excl
   }
 
   return inTx(db, async (trx) => {
+    // Locked before it is read: a concurrent Unsuspend and ChangePassword see each other's password state.
+    await lockService(trx, (await knownService(trx, whmcsServiceId)).id);
     const svc = await knownService(trx, whmcsServiceId);
     const answer = (chainId: number | null, created: boolean, state: string, message?: string): LifecycleAnswer => ({ ok: true, whmcs_service_id: whmcsServiceId, chain_id: chainId, state, created, ...(message ? { message } : {}) });
     if (svc.state === 'terminated') {
@@ -145,9 +158,17 @@ export async function serviceOperation(queue: Queue, masterKey: Buffer, op: Excl
       plan = { ...plan, product: newProduct };
       await updatePlan(trx, svc.id, plan, body.product_id ?? svc.productId);
     }
-    if (sealed) await updatePassword(trx, svc.id, sealed);
-    const r = await enqueue(trx, svc.id, op, await planFor(trx, op, plan));
+    const state: PlanState = { passwordPending: svc.passwordPending };
+    if (sealed) {
+      // HestiaCP refuses to change a suspended user's password: the new one waits for the Unsuspend.
+      state.suspended = await suspendedWhenQueued(trx, svc);
+      await updatePassword(trx, svc.id, sealed, state.suspended);
+    }
+    // A terminated service's accounts are gone: a password that waited for them is dropped.
+    if ((op === 'terminate' || op === 'force-terminate') && svc.passwordPending) await setPasswordPending(trx, svc.id, false);
+    const r = await enqueue(trx, svc.id, op, await planFor(trx, op, plan, state));
     if (!r) return answer(null, false, svc.state, 'nothing to do for this service');
+    if (state.suspended) return answer(r.chainId, r.created, svc.state, 'the service is suspended: the new password is kept and set on its accounts when it is unsuspended');
     return answer(r.chainId, r.created, svc.state);
   });
 }

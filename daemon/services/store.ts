@@ -24,6 +24,11 @@ export interface ServiceRecord {
   plan: ServicePlan | null;
   /** The customer's password, sealed with the master key. */
   passwordSealed: string | null;
+  /**
+   * The sealed password is newer than the one on the service's accounts: it was changed while the
+   * service was suspended (HestiaCP refuses that), and the next Unsuspend sets it.
+   */
+  passwordPending: boolean;
   facts: ServiceFacts;
   clientId: number | null;
   productId: number | null;
@@ -52,10 +57,14 @@ function json<V>(v: unknown): V | null {
 
 const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 
+/** What the names column holds beside the plan's names. */
+interface StoredNames { password_sealed?: string; password_pending?: boolean }
+
 function record(r: Row): ServiceRecord {
+  const names = json<StoredNames>(r.names);
   return {
     id: Number(r.id), whmcsServiceId: Number(r.whmcs_service_id), mode: r.mode, state: r.state,
-    plan: json<ServicePlan>(r.params), passwordSealed: json<{ password_sealed?: string }>(r.names)?.password_sealed ?? null,
+    plan: json<ServicePlan>(r.params), passwordSealed: names?.password_sealed ?? null, passwordPending: names?.password_pending === true,
     facts: json<ServiceFacts>(r.facts) ?? {},
     clientId: numOrNull(r.client_id), productId: numOrNull(r.product_id), domain: r.domain ?? null, username: r.username ?? null, email: r.email ?? null,
     createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
@@ -125,10 +134,21 @@ export async function updatePlan(trx: Knex.Transaction, id: number, plan: Servic
   await trx(T.services).where('id', id).update({ params: JSON.stringify(plan), product_id: productId, updated_at: nowMs(trx) });
 }
 
-export async function updatePassword(trx: Knex.Transaction, id: number, sealed: string): Promise<void> {
-  const row = await trx(T.services).where('id', id).first('names');
+/** Rewrites the names column's password fields (read-modify-write: callers hold the service's row or its one-chain turn). */
+async function updateNames(db: Db, id: number, change: StoredNames): Promise<void> {
+  const row = await db(T.services).where('id', id).first('names');
   const names = json<Record<string, unknown>>(row?.names) ?? {};
-  await trx(T.services).where('id', id).update({ names: JSON.stringify({ ...names, password_sealed: sealed }), updated_at: nowMs(trx) });
+  await db(T.services).where('id', id).update({ names: JSON.stringify({ ...names, ...change }), updated_at: nowMs(db) });
+}
+
+/** Stores a new password; `pending` when it cannot be set on the accounts yet (the service is suspended). */
+export async function updatePassword(trx: Knex.Transaction, id: number, sealed: string, pending = false): Promise<void> {
+  await updateNames(trx, id, { password_sealed: sealed, password_pending: pending });
+}
+
+/** Marks the stored password as waiting for the next Unsuspend, or as set on the accounts. */
+export async function setPasswordPending(db: Db, id: number, pending: boolean): Promise<void> {
+  await updateNames(db, id, { password_pending: pending });
 }
 
 export async function setState(trx: Knex.Transaction, id: number, state: string): Promise<void> {

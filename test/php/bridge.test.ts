@@ -67,7 +67,8 @@ const SEED = {
   groups: [{ id: 1, name: 'Frankfurt' }, { id: 2, name: 'Amsterdam <main>' }],
   services: [
     { service_id: 501, state: 'active', username: 'alpha501', domain: 'alpha.test', email: 'alpha@example.test', product_id: 7, mode: 'split' },
-    { service_id: 502, state: 'suspended', username: 'beta502', domain: 'beta.test', email: 'beta@example.test', product_id: 7, mode: 'split' },
+    // Another split product than 501's: Server Sync must tell the two apart.
+    { service_id: 502, state: 'suspended', username: 'beta502', domain: 'beta.test', email: 'beta@example.test', product_id: 10, mode: 'split' },
     { service_id: 503, state: 'deploying', username: 'gamma503', domain: 'gamma.test', email: 'gamma@example.test', product_id: 8, mode: 'unified' },
   ],
   usage: [

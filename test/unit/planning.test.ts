@@ -130,6 +130,19 @@ describe('an order', () => {
     assert.deepEqual(o.holdings.map((h) => `${h.role}@${h.serverId}:${h.account}`), ['web@1:alice-sites-9-web', 'mailbox@2:alice@sites.example.net', 'record@5:alice']);
     assert.throws(() => orderDomain(resolveProduct(product()), 'not a domain'), (e: unknown) => e instanceof InputError && e.field === 'domain');
   });
+
+  test('a password changed while suspended: no remote step then; the Unsuspend sets it after unsuspending, then records it set', () => {
+    const split = resolveProduct(product());
+    const g = group([server(2, { web: true }), server(3, { mail: true })], [server(7, { dns: true })]);
+    const { plan } = planOrder({ whmcsServiceId: 42, domain: 'shop.example.com', email: '' }, split, g);
+    const steps = (op: 'change-password' | 'unsuspend', state = {}) => planChain(op, plan, groupRefs(g), state).steps.map((s) => `${s.step}@${s.target}`);
+    assert.deepEqual(steps('change-password'), ['web.password@server:2', 'mail.password@server:3']);
+    assert.deepEqual(steps('change-password', { suspended: true }), ['password.pending@null']);
+    assert.deepEqual(steps('unsuspend'), ['web.unsuspend@server:2', 'mail.unsuspend@server:3', 'dns.unsuspend@server:7']);
+    assert.deepEqual(steps('unsuspend', { passwordPending: true }), [
+      'web.unsuspend@server:2', 'mail.unsuspend@server:3', 'dns.unsuspend@server:7', 'web.password@server:2', 'mail.password@server:3', 'password.applied@null',
+    ]);
+  });
 });
 
 describe('zone records', () => {

@@ -43,9 +43,12 @@ describe('step declarations', () => {
       const p = resolveProduct(product);
       const { plan } = planOrder({ whmcsServiceId: 42, domain: orderDomain(p, 'shop.example.com'), email: '' }, p, group);
       for (const op of OPERATIONS) {
-        for (const s of planChain(op, plan, groupRefs(group)).steps) {
-          seen.add(s.type);
-          assert.equal(stepArgsProblem(s.type, s.args, true), null, `${name}, ${op}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+        // Also as a suspended service with a password waiting for the Unsuspend.
+        for (const state of [{}, { suspended: true, passwordPending: true }]) {
+          for (const s of planChain(op, plan, groupRefs(group), state).steps) {
+            seen.add(s.type);
+            assert.equal(stepArgsProblem(s.type, s.args, true), null, `${name}, ${op}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+          }
         }
       }
     }

@@ -6,6 +6,7 @@ import { hasHestiaCode, type PackageLimits } from '../../drivers/hestia/index.ts
 import type { ServicePlan } from '../../pipelines/plan.ts';
 import { contactEmail, hestiaQuota, loadService, orMissing, type HostingDeps } from './context.ts';
 import { T } from '../../common/tables.ts';
+import { setPasswordPending } from '../../services/store.ts';
 import { registerStep } from '../step-args.ts';
 
 type Role = 'web' | 'mail' | 'all';
@@ -156,12 +157,22 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
   registerStep(registry, 'account.password', 'Sets the service\'s current password on one Hestia user or on its vanity mailbox.', async (ctx, a) => {
     const svc = await loadService(deps, ctx);
     const { driver } = await deps.fleet.hestia(a.server, ctx);
+    // HestiaCP refuses a suspended user's or mailbox's new password: it waits for the Unsuspend.
+    const later = async (what: string) => {
+      await setPasswordPending(deps.db, svc.id, true);
+      ctx.log(`${what} is suspended on this server: the new password is kept and set when the service is unsuspended`);
+      return { pending: true };
+    };
     if (a.role === 'mailbox') {
+      const box = (await driver.listMailAccounts(a.user, a.domain!))[a.account!];
+      if (box?.SUSPENDED === 'yes') return later(`mailbox ${a.account}@${a.domain}`);
       await driver.changeMailAccountPassword(a.user, a.domain!, a.account!, svc.password);
       ctx.log(`password of mailbox ${a.account}@${a.domain} changed`);
       return { mailbox: `${a.account}@${a.domain}` };
     }
-    if (!(await orMissing(() => driver.listUser(a.user)))) throw new TerminalError(`user ${a.user} does not exist on this server; run Verify & Repair first`);
+    const user = await orMissing(() => driver.listUser(a.user));
+    if (!user) throw new TerminalError(`user ${a.user} does not exist on this server; run Verify & Repair first`);
+    if (user.SUSPENDED === 'yes') return later(`user ${a.user}`);
     await driver.changeUserPassword(a.user, svc.password);
     ctx.log(`password of ${a.user} changed`);
     return { user: a.user };

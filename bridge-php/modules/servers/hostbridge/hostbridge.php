@@ -50,10 +50,9 @@ function hostbridge_MetaData(): array
         // per daemon, unlike the domain (a Vanity service has none of its own).
         'ListAccountsUniqueIdentifierDisplayName' => 'Username',
         'ListAccountsUniqueIdentifierField' => 'username',
-        // WHMCS matches ListAccounts' "product" against this Module Settings field of its products.
-        // No setting holds a product id; the deployment mode (configoption1) is what identifies the
-        // kind of product on the daemon, so ListAccounts reports each account's mode there.
-        'ListAccountsProductField' => 'configoption1',
+        // WHMCS matches ListAccounts' "product" against this Module Settings field of its products:
+        // the Server Sync key, one per product, so two products of the same deployment mode differ.
+        'ListAccountsProductField' => 'configoption14',
     ];
 }
 
@@ -73,6 +72,7 @@ function hostbridge_MetaData(): array
  *   configoption11  Mail accounts              text, a number or "unlimited"
  *   configoption12  Vanity site quota (MB)     text, MB or "unlimited"
  *   configoption13  Vanity mailbox quota (MB)  text, MB or "unlimited"
+ *   configoption14  Server Sync key            text, unique per product (ListAccountsProductField)
  * The daemon applies the overrides: configurable options web_disk_quota, mail_disk_quota,
  * web_bandwidth, web_domains, databases, mail_accounts and vanity_domain, custom field vanity_name.
  *
@@ -137,6 +137,13 @@ function hostbridge_ConfigOptions(): array
             'vanity mode: disk of each name.yourdomain site, MB or unlimited'),
         'Vanity mailbox quota (MB)' => $number('Vanity mailbox quota (MB)', '1024',
             'vanity mode: size of each name@yourdomain mailbox, MB or unlimited'),
+        'Server Sync key' => [
+            'FriendlyName' => 'Server Sync key',
+            'Type' => 'text',
+            'Size' => '25',
+            'Default' => '',
+            'Description' => 'a short name unique to this product (e.g. split-basic): Server Sync matches the daemon\'s accounts to their product by it, so two products of the same deployment mode are told apart. Without one, Server Sync pairs this product\'s accounts with no product.',
+        ],
     ];
 }
 
@@ -223,7 +230,13 @@ function hostbridge_ChangePackage(array $params): string
     ]);
 }
 
-/** @see https://developers.whmcs.com/provisioning-modules/supported-functions/ */
+/**
+ * The service's new password. On a suspended service (HestiaCP refuses a suspended user's new
+ * password) the daemon keeps it, sealed, and sets it right after the next Unsuspend: the call still
+ * succeeds, so WHMCS and the daemon hold the same password (docs/whmcs.md).
+ *
+ * @see https://developers.whmcs.com/provisioning-modules/supported-functions/
+ */
 function hostbridge_ChangePassword(array $params): string
 {
     return Calls::serviceAction($params, 'ChangePassword', 'change-password', static fn (Params $p): array => [

@@ -1,7 +1,7 @@
 <?php
 /**
  * What the server module reads and writes in WHMCS's own tables, through WHMCS's Capsule: the usage
- * figures of tblhosting and the deployment mode of tblproducts. Only rows of products that use this
+ * figures of tblhosting and the Server Sync key of tblproducts. Only rows of products that use this
  * module are touched, and nothing here throws (outside WHMCS, with no Capsule, it does nothing).
  */
 
@@ -48,8 +48,11 @@ final class WhmcsDb
         }
     }
 
-    /** The deployment mode (configoption1) of each hostbridge product the accounts name, by product id. */
-    public static function productModes(array $accounts): array
+    /**
+     * The Server Sync key (configoption14) of each hostbridge product the accounts name, by product
+     * id ('' when the product has none).
+     */
+    public static function productSyncKeys(array $accounts): array
     {
         $ids = [];
         foreach ($accounts as $a) {
@@ -64,9 +67,9 @@ final class WhmcsDb
         }
         try {
             $out = [];
-            $rows = $capsule::table('tblproducts')->whereIn('id', array_values($ids))->where('servertype', ModuleLog::MODULE)->get(['id', 'configoption1']);
+            $rows = $capsule::table('tblproducts')->whereIn('id', array_values($ids))->where('servertype', ModuleLog::MODULE)->get(['id', 'configoption14']);
             foreach ($rows as $row) {
-                $out[(int) $row->id] = Text::str($row->configoption1 ?? '');
+                $out[(int) $row->id] = trim(Text::str($row->configoption14 ?? ''));
             }
             return $out;
         } catch (\Throwable $e) {
