@@ -33,7 +33,9 @@ const num = (s: string | undefined): number | null => {
 export function parseCpuStatus(text: string): CpuStatus {
   let busyPct: number | null = null;
   const line = text.split('\n').find((l) => /^%?Cpu\(s\)/.test(l.trim()));
-  const idle = line && /([\d.,]+)\s*%?\s*id\b/.exec(line);
+  // top prints each share as `%#5.1f` right after the previous comma, so 100.0 touches it
+  // (`ni,100.0 id`): the number is digits with one decimal mark, never the comma before it.
+  const idle = line && /(\d+(?:[.,]\d+)?)\s*%?\s*id\b/.exec(line);
   if (idle) {
     const id = num(idle[1]);
     if (id !== null && id >= 0 && id <= 100) busyPct = Math.round((100 - id) * 10) / 10;
