@@ -56,6 +56,8 @@ export interface DkimRecord {
 const yn = (name: string, v: boolean | undefined, dflt: boolean) => Arg.of('yesNo', name, (v ?? dflt) ? 'yes' : 'no');
 const restartArg = (o?: RestartOption) => Arg.of('restart', 'RESTART', o?.restart === false ? 'no' : 'yes');
 const JSON_ARG = Arg.of('format', 'FORMAT', 'json');
+/** v-list-sys-*-status: long plain text, valid whatever the exit status (that of its last optional tool). */
+const STATUS = { quiet: true, anyExit: true } as const;
 
 export class HestiaDriver {
   readonly runner: HestiaRunner;
@@ -122,17 +124,17 @@ export class HestiaDriver {
 
   /** top's CPU line and the CPU count (v-list-sys-cpu-status: plain text, no FORMAT). */
   async cpuStatus(): Promise<CpuStatus> {
-    return parseCpuStatus((await this.runner.run('v-list-sys-cpu-status', [], { quiet: true })).stdout);
+    return parseCpuStatus((await this.runner.run('v-list-sys-cpu-status', [], STATUS)).stdout);
   }
 
   /** RAM in use, from `free -t -m` (v-list-sys-memory-status). */
   async memoryStatus(): Promise<MemoryStatus | null> {
-    return parseMemoryStatus((await this.runner.run('v-list-sys-memory-status', [], { quiet: true })).stdout);
+    return parseMemoryStatus((await this.runner.run('v-list-sys-memory-status', [], STATUS)).stdout);
   }
 
   /** The root filesystem's use, from `df -h` (v-list-sys-disk-status). */
   async diskStatus(): Promise<DiskStatus | null> {
-    return parseDiskStatus((await this.runner.run('v-list-sys-disk-status', [], { quiet: true })).stdout);
+    return parseDiskStatus((await this.runner.run('v-list-sys-disk-status', [], STATUS)).stdout);
   }
 
   /** Reloads a service after changes made with `restart: false`. */
