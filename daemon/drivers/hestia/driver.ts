@@ -152,6 +152,28 @@ export class HestiaDriver {
     return this.one('v-list-user', [Arg.of('user', 'USER', user)], user);
   }
 
+  /**
+   * Every user's name (v-list-users list, one per line). This is how a look-before-create asks
+   * whether a user exists: v-list-user on a missing user fails through check_result, which adds
+   * an `[Error 3]` line to HestiaCP's error.log every time.
+   */
+  async listUserNames(): Promise<string[]> {
+    const out = (await this.runner.run('v-list-users', [Arg.of('format', 'FORMAT', 'list')], { quiet: true })).stdout;
+    const names = out.split('\n').map((l) => l.trim()).filter(Boolean);
+    this.runner.log(`  ${names.length} user${names.length === 1 ? '' : 's'}`);
+    return names;
+  }
+
+  async userExists(user: string): Promise<boolean> {
+    const u = Arg.of('user', 'USER', user).value;
+    return (await this.listUserNames()).includes(u);
+  }
+
+  /** The user, or null when it does not exist (asked without a failing command, see listUserNames). */
+  async findUser(user: string): Promise<HestiaObject | null> {
+    return (await this.userExists(user)) ? this.listUser(user) : null;
+  }
+
   /** The password goes through a mode-600 /tmp file, never argv. */
   async addUser(user: string, password: string, email: string, pkg: string, name?: string): Promise<void> {
     const args = [Arg.of('newUser', 'USER', user)];
@@ -210,6 +232,12 @@ export class HestiaDriver {
 
   listPackage(name: string): Promise<HestiaObject> {
     return this.one('v-list-user-package', [Arg.of('package', 'PACKAGE', name)], name);
+  }
+
+  /** The package, or null when it does not exist: read from the full listing, since v-list-user-package logs an error for a missing one. */
+  async findPackage(name: string): Promise<HestiaObject | null> {
+    const p = Arg.of('package', 'PACKAGE', name).value;
+    return (await this.listPackages())[p] ?? null;
   }
 
   // --- web -----------------------------------------------------------------------------------
