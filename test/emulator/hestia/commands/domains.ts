@@ -37,7 +37,7 @@ export function isDomainNew(c: Ctx, kind: Kind, user: string, names: string[]): 
 const TWO_PART_SUFFIXES = new Set([
   'co.uk', 'org.uk', 'me.uk', 'ac.uk', 'gov.uk', 'ltd.uk', 'plc.uk', 'net.uk', 'com.au', 'net.au', 'org.au', 'edu.au',
   'co.nz', 'net.nz', 'org.nz', 'co.jp', 'ne.jp', 'or.jp', 'com.br', 'net.br', 'org.br', 'co.za', 'org.za', 'com.cn',
-  'net.cn', 'org.cn', 'com.mx', 'co.in', 'net.in', 'org.in', 'com.tr', 'co.il', 'com.sg', 'com.hk', 'com.ar', 'co.kr',
+  'net.cn', 'org.cn', 'com.mx', 'co.in', 'net.in', 'org.in', 'com.tr', 'co.il', 'com.sg', 'com.hk', 'com.ar', 'co.kr', 'in-addr.arpa', 'ip6.arpa',
 ]);
 
 /** get_base_domain: the last two labels, or three when the last two are a public suffix (co.uk). Only that one name is checked, never the other ancestors. */
