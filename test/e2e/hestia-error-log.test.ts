@@ -3,7 +3,7 @@
 // user, package or domain that is not there yet must therefore not be a v-list-* that fails with
 // E_NOTEXIST: an admin reading error.log would see an error for every deployment. A whole Split
 // lifecycle through the PHP module (create, suspend, unsuspend, terminate) leaves error.log empty
-// on every node.
+// on every node; so does a Vanity deployment.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -35,6 +35,14 @@ for (const dialect of DIALECTS) {
     test('a Split deployment writes no [Error …] line on any node', async () => {
       await run('CreateAccount', ['active']);
       noErrors('after CreateAccount');
+    });
+
+    test('nor does a Vanity deployment (mailbox on the shared mail user, record in the parent zone)', async () => {
+      const vanity: Order = { serviceId: 7102, mode: 'vanity', domain: 'ignored.example.com', vanityName: 'quietlogs' };
+      ok(await e.module('CreateAccount', vanity), 'CreateAccount vanity');
+      const svc = await e.waitState(vanity.serviceId, ['active', 'failed'], 90_000);
+      if (svc.state !== 'active') assert.fail(`vanity ended ${svc.state}: ${JSON.stringify(await e.tasks(vanity.serviceId), null, 1).slice(0, 6000)}`);
+      noErrors('after the Vanity CreateAccount');
     });
 
     test('suspend, unsuspend and terminate write none either', async () => {
