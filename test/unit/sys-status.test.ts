@@ -78,3 +78,11 @@ test('CPU: a fully idle machine (`ni,100.0 id`) is 0% busy, a busy one (`  0.0 i
   // The older layout when idle: `0.0%ni,100.0%id`.
   assert.equal(parseCpuStatus('Cpu(s):  0.0%us,  0.0%sy,  0.0%ni,100.0%id,  0.0%wa,  0.0%hi,  0.0%si,  0.0%st\n').busyPct, 0);
 });
+
+// v-list-sys-cpu-status prints `grep 'model name' /proc/cpuinfo | cut -f 2 -d : | sed "s/ //"`:
+// the bare model names, one per CPU, then an empty line and lscpu (absent on some nodes).
+test('CPU: without lscpu the count is the number of model names the script printed', () => {
+  const text = '%Cpu(s):  2.0 us,  1.0 sy,  0.0 ni, 97.0 id,  0.0 wa,  0.0 hi,  0.0 si,  0.0 st\n' + RULE +
+    'systemd-+-cron\n        `-sshd\n' + RULE + 'AMD EPYC 7302 16-Core Processor\nAMD EPYC 7302 16-Core Processor\nAMD EPYC 7302 16-Core Processor\n\n';
+  assert.deepEqual(parseCpuStatus(text), { busyPct: 3, cpus: 3 });
+});
