@@ -74,8 +74,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
     const still = differs(want, after);
     if (still.length) throw new TerminalError(`package ${a.package} on the server still differs in ${still.join(', ')} after writing it`);
     if (a.apply) {
-      const user = await driver.userExists(a.user);
-      if (user) {
+      if (await driver.userExists(a.user)) {
         ctx.log(`applying package ${a.package} to ${a.user}`);
         await driver.changeUserPackage(a.user, a.package);
       } else {
