@@ -25,6 +25,7 @@ interface Held extends ListedRecord { id: number }
 
 export class HestiaZoneHost implements ZoneHost {
   readonly label: string;
+  private userSeen = false;
 
   constructor(private readonly driver: HestiaDriver, private readonly opts: HestiaZoneHostOptions) {
     this.label = `${opts.server} (user ${opts.user})`;
@@ -129,6 +130,11 @@ export class HestiaZoneHost implements ZoneHost {
 
   /** The user's zones, or null when the user does not exist. */
   private async zones(): Promise<HestiaList | null> {
+    // v-list-dns-domains for a missing user logs an error on the node: ask the user list first (once per zone host).
+    if (!this.userSeen) {
+      if (!(await this.driver.userExists(this.opts.user))) return null;
+      this.userSeen = true;
+    }
     try {
       return await this.driver.listDnsDomains(this.opts.user);
     } catch (err) {

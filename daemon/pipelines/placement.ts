@@ -63,6 +63,39 @@ function need(group: GroupFleet, what: string, s: FleetServer | null): number {
 
 const hestia = (s: FleetServer) => s.driver === 'hestiacp';
 
+// Two-label public suffixes (publicsuffix.org) under which HestiaCP's get_base_domain keeps three labels.
+const TWO_PART_SUFFIXES = new Set([
+  'co.uk', 'org.uk', 'me.uk', 'ac.uk', 'gov.uk', 'ltd.uk', 'plc.uk', 'net.uk', 'com.au', 'net.au', 'org.au', 'edu.au',
+  'co.nz', 'net.nz', 'org.nz', 'co.jp', 'ne.jp', 'or.jp', 'com.br', 'net.br', 'org.br', 'co.za', 'org.za', 'com.cn',
+  'net.cn', 'org.cn', 'com.mx', 'co.in', 'net.in', 'org.in', 'com.tr', 'co.il', 'com.sg', 'com.hk', 'com.ar', 'co.kr',
+]);
+
+/** HestiaCP's base domain of a name (func/domain.sh get_base_domain): the last two labels, three under a two-label public suffix. */
+export function baseDomain(name: string): string {
+  const labels = name.toLowerCase().split('.');
+  const two = labels.slice(-2).join('.');
+  return TWO_PART_SUFFIXES.has(two) && labels.length >= 3 ? labels.slice(-3).join('.') : two;
+}
+
+/**
+ * The HestiaCP nodes that hold a vanity parent as another user's object, when that parent is a
+ * base domain (`mysites.net`, not `sites.example.net`): its shared mail domain and its zone on
+ * every HestiaCP DNS server of the group. With ENFORCE_SUBDOMAIN_OWNERSHIP=yes (HestiaCP's
+ * default) such a node refuses the vanity site `<name>.<parent>` as a web domain of the
+ * service's own user (v-add-web-domain → is_base_domain_owner → exit 4).
+ */
+export function vanityParentHolders(group: GroupFleet, parentDomain: string): Map<number, string> {
+  const held = new Map<number, string>();
+  const parent = group.vanity.find((v) => v.domain === parentDomain);
+  if (!parent || baseDomain(`x.${parent.domain}`) !== parent.domain.toLowerCase()) return held;
+  const note = (id: number, what: string) => held.set(id, held.has(id) ? `${held.get(id)} and ${what}` : what);
+  const all = group.members.concat(group.dns);
+  const mail = all.find((s) => s.id === parent.mailServerId);
+  if (mail && hestia(mail)) note(mail.id, `its mail domain (user ${parent.mailUser ?? '?'})`);
+  for (const s of group.dns) if (hestia(s) && s.caps.dns) note(s.id, `its DNS zone (user ${parent.dnsUser ?? '?'})`);
+  return held;
+}
+
 export function place(plan: ProductPlan, group: GroupFleet): Placement {
   const out: Placement = { web: null, mail: null, unified: null, dns: [] };
   const m = group.members;
@@ -71,7 +104,7 @@ export function place(plan: ProductPlan, group: GroupFleet): Placement {
     const label = both ? 'both the Web and Mail capabilities' : plan.roles.web ? 'the Web capability' : 'the Mail capability';
     out.unified = need(group, label, leastLoaded(m, (s) => hestia(s) && (!plan.roles.web || s.caps.web) && (!plan.roles.mail || s.caps.mail)));
   } else {
-    if (plan.roles.web) out.web = need(group, 'the Web capability', leastLoaded(m, (s) => hestia(s) && s.caps.web));
+    if (plan.roles.web) out.web = need(group, 'the Web capability', plan.mode === 'vanity' && plan.vanity ? vanityWebNode(group, plan.vanity) : leastLoaded(m, (s) => hestia(s) && s.caps.web));
     if (plan.roles.mail && plan.mode === 'split') {
       // Split keeps web and mail apart: another mail node is preferred to the web node.
       const apart = leastLoaded(m, (s) => hestia(s) && s.caps.mail && s.id !== out.web);
@@ -99,4 +132,24 @@ export function place(plan: ProductPlan, group: GroupFleet): Placement {
   // DNS is never gated by quota; a group without DNS servers simply skips it.
   if (plan.roles.dns) out.dns = group.dns.filter((s) => s.caps.dns && s.status === 'active').map((s) => s.id).sort((a, b) => a - b);
   return out;
+}
+
+/**
+ * The web node of a vanity site: the least-loaded one that does not hold the parent under
+ * another user (see vanityParentHolders). When only such nodes have room, the order is refused
+ * here rather than failing on the node after its account was made.
+ */
+function vanityWebNode(group: GroupFleet, vanity: { name: string; parent: string }): FleetServer | null {
+  const web = (s: FleetServer) => hestia(s) && s.caps.web;
+  const holders = vanityParentHolders(group, vanity.parent);
+  const free = leastLoaded(group.members, (s) => web(s) && !holders.has(s.id));
+  if (free || !leastLoaded(group.members, web)) return free;
+  const blocked = group.members.filter((s) => web(s) && usable(s) && holders.has(s.id));
+  const site = `${vanity.name}.${vanity.parent}`;
+  throw new InputError('config_options.vanity_domain',
+    `the vanity site ${site} cannot be placed in server group "${group.name}": every web node with room holds ${vanity.parent} under another HestiaCP user ` +
+    `(${blocked.map((s) => `${s.name}: ${holders.get(s.id)}`).join('; ')}), and HestiaCP refuses a web domain under a base domain another user holds ` +
+    `while ENFORCE_SUBDOMAIN_OWNERSHIP=yes, its default ("Unable to add ${site}. ${vanity.parent} belongs to a different user"). ` +
+    `Fix: add to the group a web node that holds neither ${vanity.parent}'s mail domain nor its zone, or move them to servers that are not web nodes of the group. ` +
+    `hostbridge cannot read a node's ENFORCE_SUBDOMAIN_OWNERSHIP, so it assumes the default (see docs/drivers.md)`);
 }

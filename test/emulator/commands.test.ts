@@ -311,3 +311,23 @@ test('v-change-user-password reads stdin when PASSWORD is empty, and /tmp files'
   assert.equal(readNode(dir).users.alice!.conf.MD5, h1, 'first line of the file is the password');
   assert.match(readFileSync(join(dir, 'log/system.log'), 'utf8'), /v-change-user-password  'alice' '\*\*\*\*\*\*'\n$/);
 });
+
+test('ENFORCE_SUBDOMAIN_OWNERSHIP=yes (the default): a name under another user\'s base domain → 4, logged', () => {
+  const { dir, run } = freshNode();
+  assert.match(readFileSync(join(dir, 'conf/hestia.conf'), 'utf8'), /^ENFORCE_SUBDOMAIN_OWNERSHIP='yes'$/m);
+  for (const u of ['provider', 'cust']) assert.equal(run('v-add-user', u, 'pw', `${u}@x.org`).code, 0);
+  assert.equal(run('v-add-mail-domain', 'provider', 'mysites.net').code, 0);
+  assert.equal(run('v-add-dns-domain', 'provider', 'sites.example.net', '192.0.2.10').code, 0);
+  const refused = run('v-add-web-domain', 'cust', 'alice.mysites.net');
+  assert.deepEqual(refused, { code: 4, stdout: 'Error: Unable to add alice.mysites.net. mysites.net belongs to a different user\n', stderr: '' });
+  assert.match(readFileSync(join(dir, 'log/error.log'), 'utf8'), /v-add-web-domain  'cust' 'alice\.mysites\.net' \[Error 4\]\n$/);
+  // The base is one name (get_base_domain: two labels, three under a public suffix such as co.uk), not every ancestor.
+  assert.equal(run('v-add-web-domain', 'cust', 'alice.sites.example.net').code, 0, 'base example.net belongs to nobody');
+  assert.equal(run('v-add-mail-domain', 'provider', 'shop.co.uk').code, 0);
+  assert.equal(run('v-add-dns-domain', 'cust', 'bob.shop.co.uk', '192.0.2.10').stdout, 'Error: Unable to add bob.shop.co.uk. shop.co.uk belongs to a different user\n');
+  // The owner may add under its own base; `no` lifts the rule.
+  assert.equal(run('v-add-web-domain', 'provider', 'carol.mysites.net').code, 0);
+  const conf = readFileSync(join(dir, 'conf/hestia.conf'), 'utf8');
+  writeFileSync(join(dir, 'conf/hestia.conf'), conf.replace("ENFORCE_SUBDOMAIN_OWNERSHIP='yes'", "ENFORCE_SUBDOMAIN_OWNERSHIP='no'"));
+  assert.equal(run('v-add-web-domain', 'cust', 'alice.mysites.net').code, 0);
+});

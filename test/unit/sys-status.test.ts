@@ -60,3 +60,29 @@ test('disk: no root row or no df header gives null', () => {
   assert.equal(parseDiskStatus('Filesystem      Size  Used Avail Use% Mounted on\n/dev/sda1 470M 82M 364M 19% /boot\n'), null);
   assert.equal(parseDiskStatus('df: cannot read table of mounted file systems\n'), null);
 });
+
+// procps-ng top (src/top/top.c) prints each share with `%#5.1f` after a "," and no space, so a
+// share of 100 fills the field and touches the comma: `ni,100.0 id`. Lines from `top -b -n1`.
+test('CPU: a fully idle machine (`ni,100.0 id`) is 0% busy, a busy one (`  0.0 id`) 100%', () => {
+  const idle = 'top - 06:41:12 up 3 days,  2:10,  1 user,  load average: 0.00, 0.00, 0.00\n' +
+    'Tasks:  96 total,   1 running,  95 sleeping,   0 stopped,   0 zombie\n' +
+    '%Cpu(s):  0.0 us,  0.0 sy,  0.0 ni,100.0 id,  0.0 wa,  0.0 hi,  0.0 si,  0.0 st \n' +
+    'MiB Mem :   1967.6 total,    812.3 free,    402.1 used,    753.2 buff/cache     \n' + RULE +
+    'Architecture:            x86_64\nCPU(s):                  1\n';
+  assert.deepEqual(parseCpuStatus(idle), { busyPct: 0, cpus: 1 });
+  const busy = '%Cpu(s): 97.3 us,  2.7 sy,  0.0 ni,  0.0 id,  0.0 wa,  0.0 hi,  0.0 si,  0.0 st \n' + RULE + 'CPU(s):                  8\n';
+  assert.deepEqual(parseCpuStatus(busy), { busyPct: 100, cpus: 8 });
+  // A locale with a decimal comma prints `ni,100,0 id`.
+  assert.equal(parseCpuStatus('%Cpu(s):  0,0 us,  0,0 sy,  0,0 ni,100,0 id,  0,0 wa,  0,0 hi,  0,0 si,  0,0 st\n').busyPct, 0);
+  assert.equal(parseCpuStatus('%Cpu(s):  3,1 us,  1,0 sy,  0,0 ni, 95,9 id,  0,0 wa,  0,0 hi,  0,0 si,  0,0 st\n').busyPct, 4.1);
+  // The older layout when idle: `0.0%ni,100.0%id`.
+  assert.equal(parseCpuStatus('Cpu(s):  0.0%us,  0.0%sy,  0.0%ni,100.0%id,  0.0%wa,  0.0%hi,  0.0%si,  0.0%st\n').busyPct, 0);
+});
+
+// v-list-sys-cpu-status prints `grep 'model name' /proc/cpuinfo | cut -f 2 -d : | sed "s/ //"`:
+// the bare model names, one per CPU, then an empty line and lscpu (absent on some nodes).
+test('CPU: without lscpu the count is the number of model names the script printed', () => {
+  const text = '%Cpu(s):  2.0 us,  1.0 sy,  0.0 ni, 97.0 id,  0.0 wa,  0.0 hi,  0.0 si,  0.0 st\n' + RULE +
+    'systemd-+-cron\n        `-sshd\n' + RULE + 'AMD EPYC 7302 16-Core Processor\nAMD EPYC 7302 16-Core Processor\nAMD EPYC 7302 16-Core Processor\n\n';
+  assert.deepEqual(parseCpuStatus(text), { busyPct: 3, cpus: 3 });
+});

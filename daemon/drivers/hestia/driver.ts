@@ -56,6 +56,8 @@ export interface DkimRecord {
 const yn = (name: string, v: boolean | undefined, dflt: boolean) => Arg.of('yesNo', name, (v ?? dflt) ? 'yes' : 'no');
 const restartArg = (o?: RestartOption) => Arg.of('restart', 'RESTART', o?.restart === false ? 'no' : 'yes');
 const JSON_ARG = Arg.of('format', 'FORMAT', 'json');
+/** v-list-sys-*-status: long plain text, valid whatever the exit status (that of its last optional tool). */
+const STATUS = { quiet: true, anyExit: true } as const;
 
 export class HestiaDriver {
   readonly runner: HestiaRunner;
@@ -122,17 +124,17 @@ export class HestiaDriver {
 
   /** top's CPU line and the CPU count (v-list-sys-cpu-status: plain text, no FORMAT). */
   async cpuStatus(): Promise<CpuStatus> {
-    return parseCpuStatus((await this.runner.run('v-list-sys-cpu-status', [], { quiet: true })).stdout);
+    return parseCpuStatus((await this.runner.run('v-list-sys-cpu-status', [], STATUS)).stdout);
   }
 
   /** RAM in use, from `free -t -m` (v-list-sys-memory-status). */
   async memoryStatus(): Promise<MemoryStatus | null> {
-    return parseMemoryStatus((await this.runner.run('v-list-sys-memory-status', [], { quiet: true })).stdout);
+    return parseMemoryStatus((await this.runner.run('v-list-sys-memory-status', [], STATUS)).stdout);
   }
 
   /** The root filesystem's use, from `df -h` (v-list-sys-disk-status). */
   async diskStatus(): Promise<DiskStatus | null> {
-    return parseDiskStatus((await this.runner.run('v-list-sys-disk-status', [], { quiet: true })).stdout);
+    return parseDiskStatus((await this.runner.run('v-list-sys-disk-status', [], STATUS)).stdout);
   }
 
   /** Reloads a service after changes made with `restart: false`. */
@@ -148,6 +150,28 @@ export class HestiaDriver {
 
   listUser(user: string): Promise<HestiaObject> {
     return this.one('v-list-user', [Arg.of('user', 'USER', user)], user);
+  }
+
+  /**
+   * Every user's name (v-list-users list, one per line). This is how a look-before-create asks
+   * whether a user exists: v-list-user on a missing user fails through check_result, which adds
+   * an `[Error 3]` line to HestiaCP's error.log every time.
+   */
+  async listUserNames(): Promise<string[]> {
+    const out = (await this.runner.run('v-list-users', [Arg.of('format', 'FORMAT', 'list')], { quiet: true })).stdout;
+    const names = out.split('\n').map((l) => l.trim()).filter(Boolean);
+    this.runner.log(`  ${names.length} user${names.length === 1 ? '' : 's'}`);
+    return names;
+  }
+
+  async userExists(user: string): Promise<boolean> {
+    const u = Arg.of('user', 'USER', user).value;
+    return (await this.listUserNames()).includes(u);
+  }
+
+  /** The user, or null when it does not exist (asked without a failing command, see listUserNames). */
+  async findUser(user: string): Promise<HestiaObject | null> {
+    return (await this.userExists(user)) ? this.listUser(user) : null;
   }
 
   /** The password goes through a mode-600 /tmp file, never argv. */
@@ -208,6 +232,12 @@ export class HestiaDriver {
 
   listPackage(name: string): Promise<HestiaObject> {
     return this.one('v-list-user-package', [Arg.of('package', 'PACKAGE', name)], name);
+  }
+
+  /** The package, or null when it does not exist: read from the full listing, since v-list-user-package logs an error for a missing one. */
+  async findPackage(name: string): Promise<HestiaObject | null> {
+    const p = Arg.of('package', 'PACKAGE', name).value;
+    return (await this.listPackages())[p] ?? null;
   }
 
   // --- web -----------------------------------------------------------------------------------

@@ -36,6 +36,13 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Keeps stdout out of the task log (long tool output read by a parser, e.g. top or df). */
   quiet?: boolean;
+  /**
+   * The command's output is valid whatever its exit status: v-list-sys-*-status end with a bare
+   * `exit`, so they return the status of their last optional tool (127 without dmidecode or
+   * fdisk). A non-zero status is then only logged; a 127 with nothing printed still means the
+   * command itself is missing.
+   */
+  anyExit?: boolean;
 }
 
 export class HestiaRunner {
@@ -87,7 +94,12 @@ export class HestiaRunner {
       const sudoLine = stderr.split('\n').find((l) => l.startsWith('sudo: ') && SUDO_REFUSED.test(l));
       if (sudoLine && res.code === 1) throw new SudoRefusedError(this.server.username, host, sudoLine.slice(6).trim());
     }
-    if (res.code === 127 || /^sudo: .*command not found/m.test(stderr)) {
+    const notFound = res.code === 127 || /^sudo: .*command not found/m.test(stderr);
+    if (opts.anyExit && res.code !== null && res.stdout.trim() !== '') {
+      this.log(`${command} exited ${res.code} (the status of its last tool); its output is used as printed`);
+      return res;
+    }
+    if (notFound) {
       throw new TerminalError(`${command} was not found in ${this.binDir} on ${host} (is HestiaCP installed, and is the bin directory right?)`);
     }
     if (res.code === null) throw new TerminalError(`${command} on ${host} was killed by signal ${res.signal ?? 'unknown'}`);

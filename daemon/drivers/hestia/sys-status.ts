@@ -33,7 +33,9 @@ const num = (s: string | undefined): number | null => {
 export function parseCpuStatus(text: string): CpuStatus {
   let busyPct: number | null = null;
   const line = text.split('\n').find((l) => /^%?Cpu\(s\)/.test(l.trim()));
-  const idle = line && /([\d.,]+)\s*%?\s*id\b/.exec(line);
+  // top prints each share as `%#5.1f` right after the previous comma, so 100.0 touches it
+  // (`ni,100.0 id`): the number is digits with one decimal mark, never the comma before it.
+  const idle = line && /(\d+(?:[.,]\d+)?)\s*%?\s*id\b/.exec(line);
   if (idle) {
     const id = num(idle[1]);
     if (id !== null && id >= 0 && id <= 100) busyPct = Math.round((100 - id) * 10) / 10;
@@ -42,8 +44,12 @@ export function parseCpuStatus(text: string): CpuStatus {
   const lscpu = /^CPU\(s\):\s+(\d+)\s*$/m.exec(text);
   if (lscpu) cpus = Number(lscpu[1]);
   else {
-    const models = text.split('\n').filter((l) => /^model name\b/.test(l)).length;
-    if (models > 0) cpus = models;
+    // Without lscpu: the script's third block is `grep 'model name' /proc/cpuinfo | cut -f 2 -d :`,
+    // one model name per CPU (the "model name" label is cut off), ended by an empty line.
+    const third = text.split(/^-{20,}$/m)[2];
+    const models = third === undefined ? 0 : third.replace(/^\n+/, '').split('\n\n')[0]!.split('\n').filter((l) => l.trim() !== '').length;
+    const labelled = text.split('\n').filter((l) => /^model name\b/.test(l)).length;
+    if (models > 0 || labelled > 0) cpus = Math.max(models, labelled);
   }
   return { busyPct, cpus };
 }

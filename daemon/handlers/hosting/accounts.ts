@@ -4,7 +4,7 @@ import type { TaskRegistry } from '../../engine/registry.ts';
 import { TerminalError } from '../../common/errors.ts';
 import { hasHestiaCode, type PackageLimits } from '../../drivers/hestia/index.ts';
 import type { ServicePlan } from '../../pipelines/plan.ts';
-import { contactEmail, hestiaQuota, loadService, orMissing, type HostingDeps } from './context.ts';
+import { contactEmail, hestiaQuota, loadService, type HostingDeps } from './context.ts';
 import { T } from '../../common/tables.ts';
 import { setPasswordPending } from '../../services/store.ts';
 import { registerStep } from '../step-args.ts';
@@ -53,7 +53,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
     const svc = await loadService(deps, ctx);
     const { driver } = await deps.fleet.hestia(a.server, ctx);
     const want = packageLimits(svc.plan, a.role, await nameservers(deps, svc.plan));
-    const have = await orMissing(() => driver.listPackage(a.package));
+    const have = await driver.findPackage(a.package);
     if (!have) {
       ctx.log(`package ${a.package} is missing: creating it`);
       try {
@@ -75,8 +75,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
     const still = differs(want, after);
     if (still.length) throw new TerminalError(`package ${a.package} on the server still differs in ${still.join(', ')} after writing it`);
     if (a.apply) {
-      const user = await orMissing(() => driver.listUser(a.user));
-      if (user) {
+      if (await driver.userExists(a.user)) {
         ctx.log(`applying package ${a.package} to ${a.user}`);
         await driver.changeUserPackage(a.user, a.package);
       } else {
@@ -89,7 +88,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
   registerStep(registry, 'account.user', 'Creates the Hestia user of one role of a service, on its package.', async (ctx, a) => {
     const svc = await loadService(deps, ctx);
     const { driver } = await deps.fleet.hestia(a.server, ctx);
-    let user = await orMissing(() => driver.listUser(a.user));
+    let user = await driver.findUser(a.user);
     if (!user) {
       ctx.log(`user ${a.user} is missing: creating it on package ${a.package}`);
       try {
@@ -113,7 +112,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
   for (const kind of ['suspend', 'unsuspend'] as const) {
     registerStep(registry, `account.${kind}` as const, `${kind === 'suspend' ? 'Suspends' : 'Unsuspends'} one Hestia user of a service.`, async (ctx, a) => {
       const { driver } = await deps.fleet.hestia(a.server, ctx);
-      const user = await orMissing(() => driver.listUser(a.user));
+      const user = await driver.findUser(a.user);
       if (!user) {
         ctx.log(`user ${a.user} does not exist on this server: nothing to ${kind}`);
         return { skipped: true };
@@ -135,16 +134,16 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
   registerStep(registry, 'account.delete', 'Removes one Hestia user of a service (with everything it holds) and the service\'s package.', async (ctx, a) => {
     const svc = await loadService(deps, ctx);
     const { driver } = await deps.fleet.hestia(a.server, ctx);
-    const user = await orMissing(() => driver.listUser(a.user));
+    const user = await driver.findUser(a.user);
     if (user) {
       await driver.deleteUser(a.user);
       ctx.log(`user ${a.user} deleted`);
     } else {
       ctx.log(`user ${a.user} is already gone`);
     }
-    if (await orMissing(() => driver.listUser(a.user))) throw new TerminalError(`user ${a.user} still exists after v-delete-user`);
+    if (await driver.userExists(a.user)) throw new TerminalError(`user ${a.user} still exists after v-delete-user`);
     const pkg = a.role === 'web' || a.role === 'mail' || a.role === 'all' ? svc.plan.names.packages[a.role] : undefined;
-    if (pkg && (await orMissing(() => driver.listPackage(pkg)))) {
+    if (pkg && (await driver.findPackage(pkg))) {
       await driver.deletePackage(pkg);
       ctx.log(`package ${pkg} deleted`);
     }
@@ -170,7 +169,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
       ctx.log(`password of mailbox ${a.account}@${a.domain} changed`);
       return { mailbox: `${a.account}@${a.domain}` };
     }
-    const user = await orMissing(() => driver.listUser(a.user));
+    const user = await driver.findUser(a.user);
     if (!user) throw new TerminalError(`user ${a.user} does not exist on this server; run Verify & Repair first`);
     if (user.SUSPENDED === 'yes') return later(`user ${a.user}`);
     await driver.changeUserPassword(a.user, svc.password);

@@ -49,6 +49,11 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
         ctx.log(`web domain ${a.domain} added on ${server.ip}`);
       } catch (err) {
         if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
+        // is_base_domain_owner: the base domain (e.g. a vanity parent) is another user's web, mail or DNS domain here.
+        if (/belongs to a different user/.test(err.errorLine ?? '')) {
+          throw new TerminalError(`${server.name} refuses ${a.domain}: ${err.errorLine} (HestiaCP's ENFORCE_SUBDOMAIN_OWNERSHIP=yes, its default, keeps names under a base domain for the user who holds it). ` +
+            `Place the site on a node that does not hold that domain, or set ENFORCE_SUBDOMAIN_OWNERSHIP to no on ${server.name} (v-change-sys-config-value ENFORCE_SUBDOMAIN_OWNERSHIP no); see docs/drivers.md`, { cause: err });
+        }
         ctx.log(`Hestia says ${a.domain} exists; checking whose it is`);
       }
       domains = await driver.listWebDomains(a.user);

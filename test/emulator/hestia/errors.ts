@@ -10,7 +10,7 @@ export const E = {
  * echo their own text), `code` the exit status. `log` = whether error.log gets a line.
  */
 export class HestiaExit extends Error {
-  constructor(public code: number, public stdout: string, public log = true) { super(stdout.trim()); }
+  constructor(public code: number, public stdout: string, public log = true, public stderr = '') { super(stdout.trim()); }
 }
 
 /** check_result CODE MSG: `Error: MSG` on stdout, error.log line, exit CODE. */

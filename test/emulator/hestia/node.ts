@@ -123,7 +123,7 @@ export function initNodeFiles(dir: string, opts: CreateNodeOptions): void {
   const conf: Obj = new Map([
     ['ANTISPAM_SYSTEM', ''], ['ANTIVIRUS_SYSTEM', ''], ['BACKEND_PORT', '8083'], ['BACKUP_SYSTEM', 'local'],
     ['CRON_SYSTEM', 'cron'], ['DB_SYSTEM', ''], ['DEMO_MODE', 'no'],
-    ['DNS_CLUSTER', 'no'], ['DNS_SYSTEM', r.dns ? 'bind9' : ''], ['ENFORCE_SUBDOMAIN_OWNERSHIP', 'no'],
+    ['DNS_CLUSTER', 'no'], ['DNS_SYSTEM', r.dns ? 'bind9' : ''], ['ENFORCE_SUBDOMAIN_OWNERSHIP', 'yes'],
     ['FTP_SYSTEM', r.web ? 'vsftpd' : ''], ['IMAP_SYSTEM', r.mail ? 'dovecot' : ''],
     ['MAIL_SYSTEM', r.mail ? 'exim4' : ''], ['PROXY_SYSTEM', r.web ? 'nginx' : ''], ['RELEASE_BRANCH', 'release'],
     ['ROOT_USER', root], ['VERSION', '1.10.3'], ['WEBMAIL_ALIAS', r.mail ? 'webmail' : ''],

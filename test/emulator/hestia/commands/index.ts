@@ -40,7 +40,7 @@ export function runHestia(dir: string, script: string, args: string[], stdin = '
   } catch (e) {
     if (e instanceof HestiaExit) {
       if (e.log) appendLog(paths.errorLog(dir), `${prefix()} [Error ${e.code}]`);
-      return { code: e.code, stdout: e.stdout, stderr: '' };
+      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
     }
     return { code: 1, stdout: '', stderr: `${script}: emulator failure: ${(e as Error).stack ?? e}\n` };
   }

@@ -5,6 +5,8 @@
 import { statfsSync } from 'node:fs';
 import { arch, cpus, freemem, loadavg, totalmem, uptime } from 'node:os';
 import { columnT, jsonSingle, plainRows } from '../output.ts';
+import { HestiaExit } from '../errors.ts';
+import type { Ctx } from './ctx.ts';
 import type { Command } from './types.ts';
 
 const listSysInfo: Command = {
@@ -24,10 +26,26 @@ const listSysInfo: Command = {
   },
 };
 
-const RULE = '\n' + '-'.repeat(74) + '\n\n';
+// The scripts' separator: `echo -en "\n" + 45 dashes`, then 45 dashes + "\n\n".
+const RULE = '\n' + '-'.repeat(90) + '\n\n';
+
+/**
+ * The scripts end with a bare `exit`, so their status is that of the last tool (lscpu, dmidecode,
+ * fdisk): 127 when it is not installed. Emulator-only hestia.conf key EMULATOR_MISSING_TOOLS
+ * (comma list, e.g. `dmidecode,fdisk`) makes the node one without those tools.
+ */
+function missing(c: Ctx, tool: string): boolean {
+  return c.conf('EMULATOR_MISSING_TOOLS').split(',').map((t) => t.trim()).includes(tool);
+}
+
+/** The script's output so far, then its last tool's status: 0 when present, 127 when absent (with bash's message when stderr is not discarded). */
+function lastTool(c: Ctx, stdout: string, tool: string, present: string, stderrShown: boolean, line: number): string {
+  if (!missing(c, tool)) return stdout + present;
+  throw new HestiaExit(127, stdout, false, stderrShown ? `/usr/local/hestia/bin/${c.script}: line ${line}: ${tool}: command not found\n` : '');
+}
 
 const cpuStatus: Command = {
-  run() {
+  run(c) {
     const list = cpus();
     const t = list.reduce((a, c) => ({ user: a.user + c.times.user, nice: a.nice + c.times.nice, sys: a.sys + c.times.sys, idle: a.idle + c.times.idle, irq: a.irq + c.times.irq }),
       { user: 0, nice: 0, sys: 0, idle: 0, irq: 0 });
@@ -46,13 +64,13 @@ const cpuStatus: Command = {
       '      1 root      20   0  167744  11200   8320 S   0.0   0.1   0:01.20 systemd',
     ].join('\n') + '\n';
     const models = list.map((c) => c.model.trim()).join('\n');
-    return top + RULE + 'systemd-+-sshd\n        `-cron\n' + RULE + models + '\n\n' +
-      `Architecture:        ${arch() === 'x64' ? 'x86_64' : arch()}\nCPU(s):              ${list.length}\n`;
+    return lastTool(c, top + RULE + 'systemd-+-sshd\n        `-cron\n' + RULE + models + '\n\n', 'lscpu',
+      `Architecture:        ${arch() === 'x64' ? 'x86_64' : arch()}\nCPU(s):              ${list.length}\n`, false, 26);
   },
 };
 
 const memoryStatus: Command = {
-  run() {
+  run(c) {
     const mb = (n: number) => Math.floor(n / 1048576);
     const total = mb(totalmem());
     const free = mb(freemem());
@@ -63,7 +81,9 @@ const memoryStatus: Command = {
       ['Total:', String(total), String(total - free), String(free)],
     ];
     const text = rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(7) : c.padStart(12))).join('').trimEnd()).join('\n') + '\n';
-    return text + RULE + `      ${total} M total memory\n      ${total - free} M used memory\n      ${free} M free memory\n` + RULE;
+    // dmidecode -t 17 2> /dev/null: no message when it is missing.
+    return lastTool(c, text + RULE + `      ${total} M total memory\n      ${total - free} M used memory\n      ${free} M free memory\n` + RULE, 'dmidecode',
+      '# dmidecode 3.4\nGetting SMBIOS data from sysfs.\nSMBIOS 2.8 present.\n\nHandle 0x1100, DMI type 17, 40 bytes\nMemory Device\n\tSize: ' + total + ' MB\n\tType: RAM\n', false, 24);
   },
 };
 
@@ -86,8 +106,10 @@ const diskStatus: Command = {
     const lines = ['Filesystem      Size  Used Avail Use% Mounted on',
       `/dev/vda1       ${human(size).padStart(4)}  ${human(used).padStart(4)}  ${human(avail).padStart(4)}  ${String(pct).padStart(3)}% /`,
       'tmpfs           2.0G     0  2.0G   0% /dev/shm'];
-    return lines.join('\n') + '\n' + RULE + 'Device             tps    MB_read/s    MB_wrtn/s\nvda               1.00         0.01         0.02\n' + RULE +
-      'Disk /dev/vda: 40 GiB, 42949672960 bytes, 83886080 sectors\n';
+    const inodes = ['Filesystem     Inodes IUsed IFree IUse% Mounted on', '/dev/vda1        2.5M  120K  2.4M    5% /'];
+    return lastTool(c, lines.join('\n') + '\n' + RULE + inodes.join('\n') + '\n' + RULE +
+      'Device             tps    MB_read/s    MB_wrtn/s\nvda               1.00         0.01         0.02\n' + RULE, 'fdisk',
+      'Disk /dev/vda: 40 GiB, 42949672960 bytes, 83886080 sectors\n', true, 29);
   },
 };
 
