@@ -10,6 +10,7 @@ import knex from 'knex';
 import parsePrometheusTextFormat, { type PromFamily, type PromSample } from 'parse-prometheus-text-format';
 import { DaemonMetrics } from '../daemon/metrics/metrics.ts';
 import { VERSION } from '../daemon/version.ts';
+import { ConfigError, loadConfig } from '../daemon/config/config.ts';
 import { DIALECTS } from './helpers/db.ts';
 import { startDaemonWorld } from './helpers/world.ts';
 import { ok, startE2E, type E2E, type Order } from './e2e/whmcs.ts';
@@ -268,5 +269,26 @@ describe('a scrape while the database is unreachable', () => {
     } finally {
       await db.destroy();
     }
+  });
+});
+
+describe('the metrics settings', () => {
+  const base = { HOSTBRIDGE_DATABASE_URL: 'mysql://u:p@127.0.0.1:3306/whmcs', HOSTBRIDGE_SECRET: 'x'.repeat(32), HOSTBRIDGE_MASTER_KEY: 'ab'.repeat(32) };
+  test('are off by default, and read from the environment when set', () => {
+    const off = loadConfig(base, '/tmp');
+    assert.equal(off.metricsToken, null);
+    assert.equal(off.metricsListen, null);
+    const on = loadConfig({ ...base, HOSTBRIDGE_METRICS_TOKEN: TOKEN, HOSTBRIDGE_METRICS_LISTEN: '[::1]:9464' }, '/tmp');
+    assert.equal(on.metricsToken, TOKEN);
+    assert.deepEqual(on.metricsListen, { host: '::1', port: 9464 });
+  });
+  test('a short token or a bad address stops the start with the setting named, and the token is not repeated', () => {
+    assert.throws(() => loadConfig({ ...base, HOSTBRIDGE_METRICS_TOKEN: 'short-secret' }, '/tmp'), (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /HOSTBRIDGE_METRICS_TOKEN: must be at least 16 characters/);
+      assert.ok(!err.message.includes('short-secret'), err.message);
+      return true;
+    });
+    assert.throws(() => loadConfig({ ...base, HOSTBRIDGE_METRICS_LISTEN: 'localhost' }, '/tmp'), /HOSTBRIDGE_METRICS_LISTEN: must be host:port/);
   });
 });
