@@ -59,7 +59,8 @@ export function publicMetricsHandler(metrics: DaemonMetrics, access: MetricsAcce
 export function listenMetrics(metrics: DaemonMetrics, access: MetricsAccess & { listen: { host: string; port: number } }): Promise<http.Server> {
   const handler = metricsHandler(metrics, access.token);
   const server = http.createServer((req, res) => {
-    if (new URL(req.url ?? '/', 'http://metrics').pathname === '/metrics') return handler(req, res);
+    // The path alone, without parsing: a malformed request line must not throw in here.
+    if ((req.url ?? '').split('?')[0] === '/metrics') return handler(req, res);
     text(res, 404, 'this listener serves GET /metrics only');
   });
   return new Promise((resolve, reject) => {
