@@ -11,7 +11,11 @@ import parsePrometheusTextFormat, { type PromFamily, type PromSample } from 'par
 import { DaemonMetrics } from '../daemon/metrics/metrics.ts';
 import { VERSION } from '../daemon/version.ts';
 import { ConfigError, loadConfig } from '../daemon/config/config.ts';
-import { DIALECTS } from './helpers/db.ts';
+import { createTestDb, DIALECTS, type TestDb } from './helpers/db.ts';
+import { recordingHooks } from './helpers/engine.ts';
+import { createServiceWithChain } from '../daemon/engine/chains.ts';
+import { claimDue } from '../daemon/engine/sql/claim.ts';
+import { finishFailed } from '../daemon/engine/sql/finish-failed.ts';
 import { startDaemonWorld } from './helpers/world.ts';
 import { ok, startE2E, type E2E, type Order } from './e2e/whmcs.ts';
 
@@ -249,6 +253,43 @@ for (const dialect of DIALECTS) {
       } finally {
         await w.close();
       }
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`the queue hooks, observed (${dialect})`, () => {
+    let t: TestDb;
+    before(async () => { t = await createTestDb(dialect); });
+    after(async () => { await t?.drop(); });
+
+    test('a chain end and a final failure count once their transaction commits, never when it rolls back', async () => {
+      const metrics = new DaemonMetrics(t.db);
+      const r = await createServiceWithChain(t.db, { whmcsServiceId: 901, mode: 'split' }, {
+        operation: 'create', successState: 'active', failureState: 'failed',
+        steps: [{ step: 'first', type: 'builtin.noop', target: 'server:77' }, { step: 'second', type: 'builtin.noop' }],
+      });
+      const [c] = await claimDue(t.db, { owner: 'w', limit: 1, leaseMs: 60_000, types: ['builtin.noop'] });
+      assert.ok(c);
+      const failure = { output: 'tried', durationMs: 2, error: 'invalid domain name', kind: 'terminal' as const, policy: { maxAttempts: 5, baseMs: 0, capMs: 0, jitter: 0 } };
+      // onChainEnd runs (and is observed) before onTaskFailed throws: the whole end rolls back.
+      const refusing = metrics.observing({ ...recordingHooks(), onTaskFailed: async () => { throw new Error('ticket hook refused'); } });
+      await assert.rejects(finishFailed({ db: t.db, hooks: refusing }, c, failure), /ticket hook refused/);
+      await new Promise((done) => setTimeout(done, 50));
+      let s = read(await metrics.scrape());
+      assert.equal(histogramCount(s, 'hostbridge_chain_duration_seconds', { operation: 'create' }), 0, 'a rolled-back chain end was observed');
+      assert.equal(total(s, 'hostbridge_task_failures_total'), 0);
+      assert.equal(total(s, 'hostbridge_tasks', { state: 'running', type: 'builtin.noop' }), 1);
+
+      assert.equal(await finishFailed({ db: t.db, hooks: metrics.observing(recordingHooks()) }, c, failure), 'failed');
+      await new Promise((done) => setTimeout(done, 50));
+      s = read(await metrics.scrape());
+      assert.equal(histogramCount(s, 'hostbridge_chain_duration_seconds', { operation: 'create', outcome: 'failed' }), 1);
+      assert.equal(total(s, 'hostbridge_task_failures_total', { type: 'builtin.noop', server: 'server:77' }), 1);
+      assert.deepEqual([total(s, 'hostbridge_tasks', { state: 'failed' }), total(s, 'hostbridge_tasks', { state: 'cancelled' })], [1, 1]);
+      const chain = await t.db('mod_hostbridge_chains').where('id', r.chainId).first('started_at', 'finished_at');
+      const took = histogram(s, 'hostbridge_chain_duration_seconds', { operation: 'create' }, 'sum');
+      assert.ok(Math.abs(took - (Number(chain.finished_at) - Number(chain.started_at)) / 1000) < 0.05, `observed ${took} s, the chain row says ${(chain.finished_at - chain.started_at) / 1000} s`);
     });
   });
 }
