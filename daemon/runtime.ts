@@ -22,6 +22,8 @@ import { SettingsCache } from './settings/settings.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { scheduledJobs, recoverQueue } from './scheduler/jobs/index.ts';
 import { createApp, listen } from './http/app.ts';
+import { DaemonMetrics } from './metrics/metrics.ts';
+import { listenMetrics, publicMetricsHandler } from './metrics/endpoint.ts';
 import { VERSION } from './version.ts';
 
 export interface Core {
@@ -33,6 +35,8 @@ export interface Core {
   settings: SettingsCache;
   registry: TaskRegistry;
   scheduler: Scheduler;
+  /** This daemon's Prometheus metrics (docs/metrics.md); the queue's hooks feed them. */
+  metrics: DaemonMetrics;
   /** Set once the engine runs; jobs wake it when they make work due. */
   engine?: Engine;
   daemonId: string;
@@ -56,6 +60,7 @@ export function daemonQueue(db: Knex): Queue {
 export async function openCore(config: Config, logger = createLogger({ format: config.logFormat, level: config.logLevel }), extraTaskTypes?: RegisterTaskTypes): Promise<Core> {
   globalMasker.add(config.secret).add(config.masterKey.toString('hex')).add(config.masterKey.toString('base64'));
   if (config.database.client === 'mysql2') globalMasker.add(config.database.password);
+  if (config.metricsToken !== null) globalMasker.add(config.metricsToken);
   const db = connect(config.database, { poolMax: config.concurrency + 6, log: { warn: (m) => logger.warn(m), error: (m) => logger.error(m) } });
   try {
     await db.raw('select 1');
@@ -64,7 +69,9 @@ export async function openCore(config: Config, logger = createLogger({ format: c
     const where = config.database.client === 'mysql2' ? config.database.url : config.database.filename;
     throw new StartupError(`cannot reach the database at ${where}: ${(err as Error).message}`);
   }
-  const queue = daemonQueue(db);
+  // The queue as daemonQueue builds it, with the metrics observing chain ends and final failures.
+  const metrics = new DaemonMetrics(db);
+  const queue: Queue = { db, hooks: metrics.observing(queueHooks) };
   const daemonId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
   const settings = new SettingsCache(db);
   const fleet = new FleetAccess(db, config.masterKey, logger);
@@ -72,8 +79,9 @@ export async function openCore(config: Config, logger = createLogger({ format: c
   extraTaskTypes?.(registry);
   // Jobs wake the engine when they make work due; the engine is attached to core later, by serve.
   const scheduler = new Scheduler(db, settings, daemonId, scheduledJobs({ db, queue, registry, settings, masterKey: config.masterKey, onWork: () => core.engine?.wake() }));
+  metrics.attach({ jobIntervalS: (job) => scheduler.intervalS(job) });
   const core: Core = {
-    config, db, queue, logger, settings, registry, daemonId, scheduler,
+    config, db, queue, logger, settings, registry, daemonId, scheduler, metrics,
     async close() {
       await fleet.close();
       await db.destroy();
@@ -97,6 +105,8 @@ export interface Daemon {
   engine: Engine;
   server: http.Server;
   url: string;
+  /** GET /metrics on its own listener (HOSTBRIDGE_METRICS_LISTEN), or null. */
+  metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -125,12 +135,16 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
     concurrency: config.concurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, logger,
     retryDefaults: () => settings.retryPolicy(),
     onLine: (task, line) => logger.debug(`task ${task.id} ${task.step}: ${line}`),
+    onFinished: (task, outcome, durationMs) => core.metrics.attemptEnded(task, outcome, durationMs),
   });
   core.engine = engine;
+  core.metrics.attach({ inFlight: () => engine.inFlight });
+  const metricsAccess = { token: config.metricsToken, listen: config.metricsListen };
 
   let server: http.Server;
   try {
-    server = await listen(createApp({ db, queue, secret: config.secret, masterKey: config.masterKey, scheduler, logger, onTick: () => engine.wake() }), config.listenHost, config.listenPort);
+    server = await listen(createApp({ db, queue, secret: config.secret, masterKey: config.masterKey, scheduler, logger, onTick: () => engine.wake(),
+      metrics: publicMetricsHandler(core.metrics, metricsAccess) }), config.listenHost, config.listenPort);
   } catch (err) {
     await core.close();
     throw new StartupError(`cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`);
@@ -138,6 +152,20 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.listenPort;
   const url = `http://${config.listenHost.includes(':') ? `[${config.listenHost}]` : config.listenHost}:${port}`;
+  let metricsServer: http.Server | null = null;
+  let metricsUrl: string | null = null;
+  if (config.metricsListen) {
+    const { host, port: metricsPort } = config.metricsListen;
+    try {
+      metricsServer = await listenMetrics(core.metrics, { token: config.metricsToken, listen: config.metricsListen });
+    } catch (err) {
+      await new Promise<void>((r) => server.close(() => r()));
+      await core.close();
+      throw new StartupError(`cannot listen for metrics on ${host}:${metricsPort}: ${(err as Error).message}`);
+    }
+    const a = metricsServer.address();
+    metricsUrl = `http://${host.includes(':') ? `[${host}]` : host}:${typeof a === 'object' && a ? a.port : metricsPort}`;
+  }
 
   engine.start();
   let passRunning = false;
@@ -165,12 +193,13 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
 
   let stopped = false;
   return {
-    core, engine, server, url,
+    core, engine, server, url, metricsUrl,
     async stop() {
       if (stopped) return;
       stopped = true;
       await task.stop();
       await new Promise<void>((r) => server.close(() => r()));
+      if (metricsServer) await new Promise<void>((r) => metricsServer.close(() => r()));
       await engine.stop();
       await core.close();
     },

@@ -23,6 +23,10 @@ export interface Config {
   logFormat: 'json' | 'text' | 'auto';
   logLevel: string;
   dataDir: string;
+  /** Bearer token a scrape of /metrics must carry; null = none (docs/metrics.md). */
+  metricsToken: string | null;
+  /** A listener of its own for /metrics; null = /metrics only on the main listener, and only with a token. */
+  metricsListen: { host: string; port: number } | null;
   /** Where each setting came from, for `hostbridge config` and start-up logs (never the value of a secret). */
   sources: Record<string, string>;
 }
@@ -48,6 +52,8 @@ const SETTINGS = {
   log_format: 'HOSTBRIDGE_LOG_FORMAT',
   log_level: 'HOSTBRIDGE_LOG_LEVEL',
   data_dir: 'HOSTBRIDGE_DATA_DIR',
+  metrics_token: 'HOSTBRIDGE_METRICS_TOKEN',
+  metrics_listen: 'HOSTBRIDGE_METRICS_LISTEN',
 } as const;
 type Key = keyof typeof SETTINGS;
 
@@ -115,9 +121,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   const masterKey = parseMasterKey(masterKeyText, label('master_key'));
 
+  const metricsToken = raw('metrics_token') ?? null;
+  if (metricsToken !== null && (metricsToken.length < 16 || /\s/.test(metricsToken))) {
+    throw new ConfigError(label('metrics_token'), `must be at least 16 characters with no spaces, got ${metricsToken.length} character(s)`);
+  }
+  const metricsListenText = raw('metrics_listen');
+  const metricsListen = metricsListenText === undefined ? null : (([host, port]) => ({ host, port }))(parseListen(metricsListenText, label('metrics_listen')));
+
   return {
     database, listenHost, listenPort, secret, masterKey, concurrency, schedulerIntervalS, leaseMs, pollMs,
-    migrateOnStart, logFormat: logFormat as Config['logFormat'], logLevel, dataDir, sources,
+    migrateOnStart, logFormat: logFormat as Config['logFormat'], logLevel, dataDir, metricsToken, metricsListen, sources,
   };
 }
 

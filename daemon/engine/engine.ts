@@ -27,7 +27,8 @@ export interface EngineOptions {
   retryDefaults: () => RetryPolicy;
   /** Live output of running tasks, line by line (the CLI prints it; the daemon logs at debug). */
   onLine?: (task: TaskInfo, line: string) => void;
-  onFinished?: (task: TaskInfo, outcome: 'succeeded' | 'retry' | 'failed' | 'lost') => void;
+  /** Each attempt's end, with how long its handler ran (the daemon's metrics observe it). */
+  onFinished?: (task: TaskInfo, outcome: 'succeeded' | 'retry' | 'failed' | 'lost', durationMs: number) => void;
 }
 
 interface Running {
@@ -185,7 +186,7 @@ export class Engine {
     const durationMs = performance.now() - started;
     if (r.lost) {
       this.stats.lost++;
-      this.opts.onFinished?.(task, 'lost');
+      this.opts.onFinished?.(task, 'lost', durationMs);
       this.opts.logger.warn(`task ${claim.id} (${claim.type}) lost its lease while running; its result is discarded and the task is retried elsewhere`);
       return;
     }
@@ -218,7 +219,7 @@ export class Engine {
     else if (outcome === 'retry') this.stats.retried++;
     else if (outcome === 'failed') this.stats.failed++;
     else this.stats.lost++;
-    this.opts.onFinished?.(task, outcome);
+    this.opts.onFinished?.(task, outcome, durationMs);
     const level = outcome === 'failed' ? 'warn' : 'debug';
     this.opts.logger.log(level, `task ${claim.id} ${claim.operation}/${claim.step} (${claim.type}) attempt ${claim.attempts}: ${outcome}`,
       { duration_ms: Math.round(durationMs), ...(ok ? {} : { error: masker.mask(errorMessage(error)) }) });

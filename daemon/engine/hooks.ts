@@ -12,6 +12,9 @@ export interface EndingChain {
   operation: string;
   successState: string | null;
   failureState: string | null;
+  /** When it was enqueued and when it began running (null: it never ran), on the database's clock (ms). */
+  createdAt: number;
+  startedAt: number | null;
 }
 
 /** A task that failed on its own: a terminal error, or its last allowed attempt. */

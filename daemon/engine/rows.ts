@@ -30,6 +30,8 @@ export interface ChainRow {
   success_state: string | null;
   failure_state: string | null;
   step_count: number;
+  created_at: number;
+  started_at: number | null;
 }
 
 /** What an attempt leaves behind besides its outcome. */

@@ -7,9 +7,10 @@ import { createApiRouter } from '../api/server.ts';
 import type { ApiDeps } from '../api/deps.ts';
 import { createPagesRouter, PAGES_HOME } from '../pages/routes.ts';
 import type { Logger } from '../log/logger.ts';
+import type { MetricsHandler } from '../metrics/endpoint.ts';
 
-/** The API needs all the pages need, and its nonce store: one set of handles serves both. */
-export type AppDeps = ApiDeps;
+/** The API needs all the pages need, and its nonce store: one set of handles serves both; metrics beside them. */
+export type AppDeps = ApiDeps & { metrics?: MetricsHandler };
 
 export function createApp(deps: AppDeps): express.Express {
   const app = express();
@@ -19,6 +20,8 @@ export function createApp(deps: AppDeps): express.Express {
   // A browser opening the daemon's address lands on the pages (login, or the session's own page).
   app.get('/', (_req, res) => res.redirect(302, PAGES_HOME));
   app.use('/ui', createPagesRouter(deps));
+  // Served, refused or pointed elsewhere as the configuration says (daemon/metrics/endpoint.ts).
+  if (deps.metrics) app.get('/metrics', deps.metrics);
   app.use(createApiRouter(deps));
 
   app.use((_req, res) => {

@@ -4,6 +4,7 @@ export type { DkimRecord, DnsRecordOptions, MailDomainOptions, PackageLimits, Pr
 export { HestiaRunner, SudoRefusedError } from './runner.ts';
 export type { DriverIO, HestiaServer, RunOptions } from './runner.ts';
 export { SshPool, HostKeyMismatchError, sha256Fingerprint } from './ssh.ts';
+export { openSshConnections } from './ssh.ts';
 export type { ExecOptions, ExecResult, SessionInfo, SshPoolOptions, SshServer } from './ssh.ts';
 export { Arg, ArgumentError, RECORD_TYPES, checkPassword, shellQuote } from './args.ts';
 export type { ArgKind, RecordType } from './args.ts';

@@ -79,6 +79,16 @@ interface Conn {
 
 const PID_MARK = 'hb-pid:';
 
+/** Every pool's open connections in this process, for the daemon's metrics (read-only outside this file). */
+const openConnections = new Set<Conn>();
+
+/** How many SSH connections to Hestia servers this process holds open right now (one that died unseen is not counted). */
+export function openSshConnections(): number {
+  let n = 0;
+  for (const c of openConnections) if (c.alive) n++;
+  return n;
+}
+
 const RETRYABLE_NET = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|EAI_AGAIN|EPIPE|ECONNABORTED/;
 
 export class SshPool {
@@ -147,6 +157,7 @@ export class SshPool {
 
   private drop(id: string, c: Conn): void {
     c.alive = false;
+    openConnections.delete(c);
     if (this.conns.get(id) === c) this.conns.delete(id);
     try {
       c.ssh.dispose();
@@ -212,6 +223,7 @@ export class SshPool {
     }
     if (pin === null) this.opts.onUnpinnedHostKey?.(server.id, server.host, seen!);
     this.conns.set(server.id, conn);
+    openConnections.add(conn);
     return conn;
   }
 }

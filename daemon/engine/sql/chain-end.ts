@@ -39,6 +39,7 @@ export async function finishChain(trx: Knex.Transaction, hooks: QueueHooks, chai
   await hooks.onChainEnd(trx, {
     id: Number(chain.id), serviceId: chain.service_id === null ? null : Number(chain.service_id), operation: chain.operation,
     successState: chain.success_state, failureState: chain.failure_state,
+    createdAt: Number(chain.created_at), startedAt: chain.started_at === null ? null : Number(chain.started_at),
   }, outcome);
   if (chain.service_id !== null) await promoteNextChain(trx, chain.service_id);
 }
