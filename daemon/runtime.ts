@@ -199,7 +199,12 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
       stopped = true;
       await task.stop();
       await new Promise<void>((r) => server.close(() => r()));
-      if (metricsServer) await new Promise<void>((r) => metricsServer.close(() => r()));
+      if (metricsServer) {
+        // A scraper's keep-alive connection must not hold the stop up: a scrape cut short is retried.
+        const closed = new Promise<void>((r) => metricsServer!.close(() => r()));
+        metricsServer.closeAllConnections();
+        await closed;
+      }
       await engine.stop();
       await core.close();
     },
