@@ -8,8 +8,9 @@ import { queueCommands } from './queue.ts';
 import { fleetCommands } from './fleet.ts';
 import { apiCommands } from './openapi.ts';
 import { settingsCommands } from './settings.ts';
+import { doctorCommands } from './doctor.ts';
 
-export const COMMAND_GROUPS: CommandGroup[] = [daemonCommands, schedulerCommands, queueCommands, fleetCommands, apiCommands, settingsCommands];
+export const COMMAND_GROUPS: CommandGroup[] = [daemonCommands, schedulerCommands, queueCommands, fleetCommands, apiCommands, settingsCommands, doctorCommands];
 
 export const COMMANDS: Command[] = COMMAND_GROUPS.flatMap((g) => g.commands);
 
