@@ -46,7 +46,16 @@ export async function runDoctor(config: Config, opts: DoctorOptions = {}): Promi
   globalMasker.add(config.secret).add(config.masterKey.toString('hex')).add(config.masterKey.toString('base64'));
   if (config.database.client === 'mysql2') globalMasker.add(config.database.password);
   const quiet = { warn: () => {}, error: () => {} };
-  const db = connect(config.database, { poolMax: 4, log: quiet });
+  let db: ReturnType<typeof connect>;
+  try {
+    db = connect(config.database, { poolMax: 4, log: quiet });
+  } catch (err) {
+    // SQLite: the file's directory could not be made.
+    add(fail('database', `cannot open ${config.database.client === 'mysql2' ? config.database.url : config.database.filename}: ${reason(err)}`,
+      'check HOSTBRIDGE_DATA_DIR / HOSTBRIDGE_DATABASE_URL and that the daemon\'s user may write there'));
+    add(checkSecret(config));
+    return results;
+  }
   try {
     const reachable = await checkReachable(db, config.database, limit);
     add(reachable);
