@@ -42,6 +42,7 @@ final class VersionTest extends TestCase
         $package = json_decode((string) file_get_contents(__DIR__ . '/../../package.json'), true);
         self::assertSame($package['version'], DaemonClient::MODULE_VERSION, 'bump DaemonClient::MODULE_VERSION with package.json');
         self::assertSame(self::daemonVersion(), DaemonClient::MODULE_VERSION, 'the test daemon is of this release');
+        self::assertSame(DaemonClient::MODULE_VERSION, hostbridge_config()['version'], 'the addon is of the same release as the server module');
     }
 
     public function testTheRuleIsSameMajorAndForZeroXSameMinor(): void
