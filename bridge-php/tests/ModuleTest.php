@@ -189,7 +189,8 @@ final class ModuleTest extends TestCase
     public function testTestConnectionSucceedsWithTheRightSecret(): void
     {
         $r = hostbridge_TestConnection(self::serverParams());
-        self::assertSame(['success' => true, 'error' => ''], $r);
+        self::assertTrue($r['success']);
+        self::assertSame('', $r['error']);
         $log = self::logFor('TestConnection');
         self::assertSame('hostbridge', $log[0]['module']);
         self::assertContains(self::env('HOSTBRIDGE_TEST_SECRET'), $log[0]['replaceVars']);

@@ -5,6 +5,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { verify } from './signature.ts';
 import { DbNonceStore } from './nonces.ts';
 import { addRoutes } from './routes.ts';
+import { requireCompatibleModule } from './module-version.ts';
 import { VERSION } from '../version.ts';
 import { clientError } from './errors.ts';
 import type { ApiDeps } from './deps.ts';
@@ -37,6 +38,8 @@ export function createApiRouter(deps: ApiDeps): express.Router {
       next();
     }, next);
   });
+  // A signed caller must also be a module of a version that goes with this daemon (docs/api.md).
+  api.use('/v1', requireCompatibleModule());
 
   // What the WHMCS module's TestConnection calls: proves the secret and reports the version.
   api.get('/v1/status', async (_req, res) => {

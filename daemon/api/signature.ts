@@ -2,6 +2,8 @@
 // over method, path, timestamp, nonce and a hash of the body. A request outside the replay
 // window, with a nonce already seen, or with a wrong signature is refused.
 import crypto from 'node:crypto';
+import { HEADER_MODULE_VERSION } from './module-version.ts';
+import { VERSION } from '../version.ts';
 
 export const HEADER_TIMESTAMP = 'x-hostbridge-timestamp';
 export const HEADER_NONCE = 'x-hostbridge-nonce';
@@ -25,6 +27,8 @@ export function signedHeaders(secret: string, method: string, path: string, body
     [HEADER_TIMESTAMP]: timestamp,
     [HEADER_NONCE]: nonce,
     [HEADER_SIGNATURE]: sign(secret, method, path, timestamp, nonce, body),
+    // Not signed: it names the client's release, which is this daemon's own.
+    [HEADER_MODULE_VERSION]: VERSION,
   };
 }
 

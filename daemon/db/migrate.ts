@@ -28,3 +28,15 @@ export async function pendingMigrations(db: Knex): Promise<string[]> {
   const [, pending] = await db.migrate.list(config);
   return (pending as Array<string | { file: string }>).map((p) => (typeof p === 'string' ? p : p.file));
 }
+
+/**
+ * Applied, pending and unknown migrations: unknown ones are in the database but not in this
+ * release (a newer daemon migrated it). Nothing is created: on an empty database all are pending.
+ */
+export async function migrationState(db: Knex): Promise<{ applied: string[]; pending: string[]; unknown: string[] }> {
+  const known = MIGRATIONS.map(([name]) => name);
+  const applied = (await db.schema.hasTable(T.migrations))
+    ? (await db(T.migrations).orderBy('id').pluck('name')).map(String)
+    : [];
+  return { applied, pending: known.filter((n) => !applied.includes(n)), unknown: applied.filter((n) => !known.includes(n)) };
+}

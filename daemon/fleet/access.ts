@@ -39,8 +39,9 @@ export interface ServerRow {
 export class FleetAccess {
   readonly pool: SshPool;
 
-  constructor(private readonly db: Knex, private readonly masterKey: Buffer, private readonly logger?: Logger) {
-    this.pool = new SshPool({
+  /** opts.pinOnFirstUse false: an unpinned host key is only reported (SessionInfo), never stored (hostbridge doctor). */
+  constructor(private readonly db: Knex, private readonly masterKey: Buffer, private readonly logger?: Logger, opts: { pinOnFirstUse?: boolean } = {}) {
+    this.pool = new SshPool(opts.pinOnFirstUse === false ? {} : {
       onUnpinnedHostKey: (serverId, host, fingerprint) => {
         this.logger?.warn(`pinned the host key of server ${serverId} (${host}) on first use: ${fingerprint}`);
         void this.db(T.servers).where('id', Number(serverId)).whereNull('host_key_sha256').update({ host_key_sha256: fingerprint })

@@ -80,6 +80,8 @@ async function answer(db: Knex, action: string, p: Record<string, string>): Prom
     await db('tblticketnotes').insert({ ticketid: ticket.id, admin: 'API', date: sqlNow(), message: p.message, attachments: '', editor: p.markdown === 'true' ? 'markdown' : 'plain' });
     return { result: 'success' };
   }
+  // Reads WHMCS's version only: what hostbridge doctor calls to prove the credentials.
+  if (action === 'WhmcsDetails') return { result: 'success', whmcs: { version: '8.10.1', canonicalversion: '8.10.1-release.1' } };
   return { result: 'error', message: 'Command Not Found' };
 }
 

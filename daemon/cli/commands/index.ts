@@ -9,8 +9,9 @@ import { fleetCommands } from './fleet.ts';
 import { apiCommands } from './openapi.ts';
 import { settingsCommands } from './settings.ts';
 import { ticketCommands } from './tickets.ts';
+import { doctorCommands } from './doctor.ts';
 
-export const COMMAND_GROUPS: CommandGroup[] = [daemonCommands, schedulerCommands, queueCommands, fleetCommands, apiCommands, settingsCommands, ticketCommands];
+export const COMMAND_GROUPS: CommandGroup[] = [daemonCommands, schedulerCommands, queueCommands, fleetCommands, apiCommands, settingsCommands, ticketCommands, doctorCommands];
 
 export const COMMANDS: Command[] = COMMAND_GROUPS.flatMap((g) => g.commands);
 

@@ -21,6 +21,7 @@ if (!defined('WHMCS')) {
 }
 
 use WHMCS\Module\Server\Hostbridge\Calls;
+use WHMCS\Module\Server\Hostbridge\DaemonClient;
 use WHMCS\Module\Server\Hostbridge\MetricsProvider;
 use WHMCS\Module\Server\Hostbridge\Params;
 use WHMCS\Module\Server\Hostbridge\ServerGroups;
@@ -164,17 +165,27 @@ function hostbridge_LoaderServerGroups(array $params): array
 }
 
 /**
- * The server record's Test Connection button: GET /v1/status, signed, so a wrong secret shows.
+ * The server record's Test Connection button: GET /v1/status, signed, so a wrong secret shows, and
+ * with the module's version, so a daemon that does not go with this module says so (an older
+ * daemon that does not check is caught here, from the version it reports). On success, "versions"
+ * names both, e.g. "hostbridge daemon 0.1.0, WHMCS module 0.1.0".
  *
  * @see https://developers.whmcs.com/provisioning-modules/supported-functions/
  */
 function hostbridge_TestConnection(array $params): array
 {
     $r = Calls::run($params, 'TestConnection', 'GET', '/v1/status', null);
-    if ($r['ok']) {
-        return ['success' => true, 'error' => ''];
+    if (!$r['ok']) {
+        return ['success' => false, 'error' => $r['error']];
     }
-    return ['success' => false, 'error' => $r['error']];
+    $daemon = is_array($r['data']) && is_string($r['data']['version'] ?? null) ? $r['data']['version'] : '';
+    $module = DaemonClient::MODULE_VERSION;
+    if (!DaemonClient::versionsCompatible($daemon, $module)) {
+        return ['success' => false, 'error' => 'hostbridge: the daemon ' . ($daemon !== '' ? $daemon : '(no version reported)')
+            . " does not go with this WHMCS module {$module}: the module {$module} works with the daemon " . DaemonClient::compatibleLine($module)
+            . '; install the module and the daemon of the same release'];
+    }
+    return ['success' => true, 'error' => '', 'versions' => "hostbridge daemon {$daemon}, WHMCS module {$module}"];
 }
 
 /**

@@ -7,6 +7,10 @@
  * Signing: X-Hostbridge-Timestamp (Unix seconds), X-Hostbridge-Nonce (32 hex digits, new per
  * request) and X-Hostbridge-Signature = "v1=" . hex HMAC-SHA256, keyed with the secret, of
  * "METHOD\nPATH\nTIMESTAMP\nNONCE\n" . sha256_hex(BODY), PATH being the request target exactly as sent.
+ *
+ * Versions: every request names the module's version (X-Hostbridge-Module-Version, unsigned); the
+ * daemon refuses a module that does not go with it (same major, and for 0.x the same minor) with a
+ * message naming both, which this client passes on as it is.
  */
 
 namespace WHMCS\Module\Server\Hostbridge;
@@ -16,18 +20,59 @@ final class DaemonClient
     public const DEFAULT_PORT = 8740;
     public const CONNECT_TIMEOUT_S = 3;
     public const TOTAL_TIMEOUT_S = 10;
+    /** This module's release: the daemon's package.json version it ships with (a test pins them together). */
+    public const MODULE_VERSION = '0.1.0';
+    public const VERSION_HEADER = 'X-Hostbridge-Module-Version';
 
     private string $baseUrl;
     private string $secret;
     private int $connectTimeout;
     private int $timeout;
+    private string $moduleVersion;
 
-    public function __construct(string $baseUrl, string $secret, int $connectTimeout = self::CONNECT_TIMEOUT_S, int $timeout = self::TOTAL_TIMEOUT_S)
+    /** $moduleVersion: the version this client announces (tests name another; WHMCS always uses MODULE_VERSION). */
+    public function __construct(string $baseUrl, string $secret, int $connectTimeout = self::CONNECT_TIMEOUT_S, int $timeout = self::TOTAL_TIMEOUT_S, string $moduleVersion = self::MODULE_VERSION)
     {
         $this->baseUrl = rtrim($baseUrl, '/');
         $this->secret = $secret;
         $this->connectTimeout = $connectTimeout;
         $this->timeout = $timeout;
+        $this->moduleVersion = $moduleVersion;
+    }
+
+    public function moduleVersion(): string
+    {
+        return $this->moduleVersion;
+    }
+
+    /** Whether two versions go together: the same major, and for 0.x the same minor (docs/api.md). */
+    public static function versionsCompatible(string $a, string $b): bool
+    {
+        $x = self::parseVersion($a);
+        $y = self::parseVersion($b);
+        if ($x === null || $y === null) {
+            return false;
+        }
+        return $x[0] === $y[0] && ($x[0] !== 0 || $x[1] === $y[1]);
+    }
+
+    /** The line of versions that go with $v: "1.x", or for 0.x "0.3.x". */
+    public static function compatibleLine(string $v): string
+    {
+        $p = self::parseVersion($v);
+        if ($p === null) {
+            return $v;
+        }
+        return $p[0] === 0 ? '0.' . $p[1] . '.x' : $p[0] . '.x';
+    }
+
+    /** @return array{0:int,1:int,2:int}|null */
+    private static function parseVersion(string $v): ?array
+    {
+        if (!preg_match('/^(\d{1,6})\.(\d{1,6})\.(\d{1,6})(?:-[0-9A-Za-z.-]{1,64})?(?:\+[0-9A-Za-z.-]{1,64})?$/', trim($v), $m)) {
+            return null;
+        }
+        return [(int) $m[1], (int) $m[2], (int) $m[3]];
     }
 
     /**
@@ -129,6 +174,7 @@ final class DaemonClient
         foreach (self::signatureHeaders($this->secret, $method, $path, $payload) as $name => $value) {
             $headers[] = $name . ': ' . $value;
         }
+        $headers[] = self::VERSION_HEADER . ': ' . $this->moduleVersion;
 
         $ch = curl_init();
         curl_setopt_array($ch, [
@@ -178,6 +224,10 @@ final class DaemonClient
         if ($status === 401) {
             throw new DaemonError($this->clean('the daemon refused the signature: check the server password matches HOSTBRIDGE_SECRET'
                 . ($reason !== '' ? " (daemon said: {$reason})" : '')), $status, $raw);
+        }
+        if (($data['code'] ?? null) === 'module_version' && $reason !== '') {
+            // The daemon's own words name both versions and what goes together.
+            throw new DaemonError($this->clean($reason), $status, $raw);
         }
         if ($status < 200 || $status >= 300) {
             throw new DaemonError($this->clean("the daemon answered HTTP {$status}: " . ($reason !== '' ? $reason : 'no error message')), $status, $raw);
