@@ -99,6 +99,7 @@ describe('SIGTERM (systemctl stop)', () => {
       assert.ok(took < ENGINE_GRACE_MS - 2000, `it exited as soon as the task was done, not after the whole grace (${took} ms)`);
       const other = await t.db(T.tasks).where({ id: queued }).first('status');
       assert.equal(other.status, 'queued', 'nothing new was claimed after the signal');
+      assert.match(fs.readFileSync(path.join(t.dir, 'drain.log'), 'utf8'), /"message":"stopped"/, 'its last log line is written before it exits');
     } finally {
       await d.kill('SIGKILL');
     }
