@@ -90,6 +90,8 @@ describe('SIGTERM (systemctl stop)', () => {
       await waitFor('the task running', async () => (await t.db(T.tasks).where({ id, status: 'running' }).first('id')) ?? null);
       const signalled = Date.now();
       d.child.kill('SIGTERM');
+      const log = path.join(t.dir, 'drain.log');
+      await waitFor('the daemon taking the signal', async () => fs.readFileSync(log, 'utf8').includes('SIGTERM received'));
       const queued = await sleepTask(2, 10);
       const code = await d.exited;
       assert.equal(code, 0, 'a clean stop exits 0 (Restart=on-failure does not restart it)');
@@ -99,7 +101,7 @@ describe('SIGTERM (systemctl stop)', () => {
       assert.ok(took < ENGINE_GRACE_MS - 2000, `it exited as soon as the task was done, not after the whole grace (${took} ms)`);
       const other = await t.db(T.tasks).where({ id: queued }).first('status');
       assert.equal(other.status, 'queued', 'nothing new was claimed after the signal');
-      assert.match(fs.readFileSync(path.join(t.dir, 'drain.log'), 'utf8'), /"message":"stopped"/, 'its last log line is written before it exits');
+      assert.match(fs.readFileSync(log, 'utf8'), /"message":"stopped"/, 'its last log line is written before it exits');
     } finally {
       await d.kill('SIGKILL');
     }
