@@ -4,7 +4,8 @@
 # migrations, the templates, package.json and package-lock.json for `npm ci --omit=dev`, the WHMCS
 # modules, the systemd unit, the environment and nginx examples, and the docs. It is built from
 # the committed tree (a release from uncommitted changes could not be rebuilt), with fixed owners,
-# order and times so the same commit gives the same tarball.
+# modes, order and times so the same commit gives the same tarball. The modes do not follow the
+# builder's umask: unpacked by root, every file must stay readable by the daemon's user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 die() { echo "FAILED: $*" >&2; exit 1; }
@@ -56,6 +57,6 @@ done
 mtime=$(git log -1 --format=%cI)
 mkdir -p dist
 tarball="dist/$name.tar.gz"
-tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="$mtime" -C "$stage" -cf - "$name" | gzip -n -9 > "$tarball"
+tar --sort=name --owner=0 --group=0 --numeric-owner --mode=u+rwX,go+rX,go-w --mtime="$mtime" -C "$stage" -cf - "$name" | gzip -n -9 > "$tarball"
 (cd dist && sha256sum "$name.tar.gz" > "$name.tar.gz.sha256")
 echo "built $tarball ($(du -h "$tarball" | cut -f1)) and $tarball.sha256" >&2

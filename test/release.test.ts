@@ -46,6 +46,11 @@ test('a fresh clone builds a release that installs, migrates and serves by docs/
     assert.ok(fs.existsSync(tarball), `dist/${name}.tar.gz`);
     assert.ok(fs.existsSync(`${tarball}.sha256`), `dist/${name}.tar.gz.sha256`);
 
+    // Owned by root once unpacked, and readable by the daemon's user whatever the builder's umask.
+    const listing = run('tar', ['-tvzf', tarball], { cwd: tmp }).stdout.trim().split('\n');
+    assert.ok(listing.length > 100);
+    assert.deepEqual(listing.filter((l) => !/^[-d]r[-w][-x]r-[-x]r-[-x] 0\/0 /.test(l)), [], 'every entry is root\'s, readable by all and writable by root only');
+
     // 2. What an operator downloads: the two files, in an empty folder.
     const download = path.join(tmp, 'download');
     fs.mkdirSync(download);
