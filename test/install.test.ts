@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
 import { createTestDb, MYSQL_ADMIN, waitFor, type TestDb } from './helpers/db.ts';
-import { CLI, ROOT, TSX, daemonEnv, startDaemonProcess } from './helpers/daemon.ts';
+import { CLI, ROOT, TEST_MASTER_KEY, TEST_SECRET, TSX, daemonEnv, startDaemonProcess } from './helpers/daemon.ts';
 import { TEST_SERVE } from './helpers/task-types.ts';
 import { call } from './helpers/api.ts';
 import { createWhmcsTables } from './helpers/whmcs.ts';
@@ -150,6 +151,26 @@ describe('the database grants of docs/install.md on MariaDB', () => {
     client: 'mysql2', pool: { min: 0, max: 1 },
     connection: { host: MYSQL_ADMIN.hostname, port: Number(MYSQL_ADMIN.port || 3306), user, password, database },
   });
+  /**
+   * The installed command line (deploy/hostbridge-cli, /usr/local/sbin/hostbridge) over this checkout:
+   * hostbridge.env holds the daemon's account, migrate.env the migration account, as section 4 says.
+   */
+  const installedCli = (args: string[], withMigrateEnv = true) => {
+    const etc = path.join(t.dir, 'etc');
+    fs.mkdirSync(etc, { recursive: true });
+    fs.writeFileSync(path.join(etc, 'hostbridge.env'), [
+      `HOSTBRIDGE_DATABASE_URL=${urlOf(runtimeUser, runtimePassword)}`, `HOSTBRIDGE_SECRET=${TEST_SECRET}`,
+      `HOSTBRIDGE_MASTER_KEY=${TEST_MASTER_KEY}`, 'HOSTBRIDGE_LOG_FORMAT=text', ''].join('\n'), { mode: 0o600 });
+    fs.writeFileSync(path.join(etc, 'migrate.env'), `HOSTBRIDGE_DATABASE_URL=${urlOf(migrateUser, migratePassword)}\n`, { mode: 0o600 });
+    return spawnSync(path.join(ROOT, 'deploy/hostbridge-cli'), args, {
+      cwd: t.dir, encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH, HOME: process.env.HOME, HOSTBRIDGE_ENV_FILE: path.join(etc, 'hostbridge.env'), HOSTBRIDGE_HOME: ROOT,
+        HOSTBRIDGE_USER: os.userInfo().username, HOSTBRIDGE_STATE_DIR: t.dir,
+        HOSTBRIDGE_MIGRATE_ENV_FILE: path.join(etc, withMigrateEnv ? 'migrate.env' : 'absent.env'),
+      },
+    });
+  };
   const cli = (url: string, args: string[], input?: string) => spawnSync(process.execPath, ['--import', TSX, CLI, ...args], {
     cwd: t.dir, encoding: 'utf8', input, env: daemonEnv(url, { HOSTBRIDGE_LOG_FORMAT: 'text' }),
   });
@@ -191,7 +212,12 @@ describe('the database grants of docs/install.md on MariaDB', () => {
 
   test('the migration account migrates, then the daemon account is granted; every table the migrations create is named', { timeout: 120_000 }, async () => {
     migrateTables = await runBlock('grants-migrate');
-    const r = cli(urlOf(migrateUser, migratePassword), ['migrate']);
+    const asDaemon = installedCli(['migrate'], false);
+    // The daemon's account is created only after migrating: a migrate that connects as it is refused,
+    // so the one below, which succeeds, connected as migrate.env's account.
+    assert.notEqual(asDaemon.status, 0, 'without migrate.env, migrate connects as hostbridge.env\'s account');
+    assert.match(asDaemon.stderr, new RegExp(`Access denied for user '${runtimeUser}'`), asDaemon.stderr);
+    const r = installedCli(['migrate']);
     assert.equal(r.status, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /applied: /);
     const rows = await root.raw(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = ? AND table_name LIKE 'mod\\_hostbridge\\_%'`, [database]);
@@ -220,7 +246,7 @@ describe('the database grants of docs/install.md on MariaDB', () => {
       assert.equal(set.status, 0, set.stderr);
       const tick = cli(url, ['tick']);
       assert.equal(tick.status, 0, tick.stderr + tick.stdout);
-      const jobs = cli(url, ['jobs']);
+      const jobs = installedCli(['jobs']);
       assert.equal(jobs.status, 0, jobs.stderr);
     } finally {
       assert.equal(await d.kill('SIGTERM'), 0);
