@@ -80,6 +80,13 @@ command -v sudo >/dev/null || die "sudo is missing (Debian package sudo)"
 [ -f /usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql ] || die "the PowerDNS SQLite schema is missing (Debian package pdns-backend-sqlite3)"
 command -v sqlite3 >/dev/null || die "sqlite3 is missing (Debian package sqlite3)"
 
+# --- systemd-analyze: test/install.test.ts verifies the shipped unit (deploy/systemd) ---------
+if ! command -v systemd-analyze >/dev/null; then
+  say "installing systemd-analyze for the unit's check (systemd)"
+  apt_install "systemd-analyze" "systemd"
+fi
+command -v systemd-analyze >/dev/null || die "systemd-analyze is missing (Debian package systemd): test/install.test.ts verifies the systemd unit with it"
+
 # --- Chromium for the browser tests of the pages (test/ui, driven by playwright-core) ----------
 if [ ! -x /usr/bin/chromium ]; then
   say "installing Chromium for the browser tests (chromium)"
