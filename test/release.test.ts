@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,30 @@ const run = (cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.Proc
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: opts.timeout ?? 120_000, cwd: opts.cwd, env: opts.env ?? process.env });
   return { ...r, all: `${r.stdout}\n${r.stderr}${r.error ? `\n${r.error.message}` : ''}` };
 };
+
+/**
+ * Puts the better-sqlite3 binary this checkout compiled where prebuild-install keeps the prebuilt
+ * binary it downloads (npm's cache, _prebuilds/, named as prebuild-install names it). An operator's
+ * `npm ci` downloads it from GitHub; this machine cannot reach GitHub, and compiling SQLite again
+ * took from 2 to 8 minutes of the suite. The documented `npm ci --omit=dev` runs unchanged, and
+ * finds the binary as it would after a download; were the name wrong, it would compile instead.
+ */
+function seedPrebuiltSqlite(tmp: string): void {
+  const pkg = path.join(ROOT, 'node_modules/better-sqlite3');
+  const version = JSON.parse(fs.readFileSync(path.join(pkg, 'package.json'), 'utf8')).version as string;
+  const url = `https://github.com/WiseLibs/better-sqlite3/releases/download/v${version}/better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  const cache = path.join(process.env.npm_config_cache || path.join(os.homedir(), '.npm'), '_prebuilds');
+  const digest = crypto.createHash('sha512').update(url).digest('hex').slice(0, 6);
+  const file = path.join(cache, `${digest}-${path.basename(url).replace(/[^a-zA-Z0-9.]+/g, '-')}`);
+  if (fs.existsSync(file)) return;
+  const stage = path.join(tmp, 'prebuild');
+  fs.mkdirSync(path.join(stage, 'build/Release'), { recursive: true });
+  fs.copyFileSync(path.join(pkg, 'build/Release/better_sqlite3.node'), path.join(stage, 'build/Release/better_sqlite3.node'));
+  fs.mkdirSync(cache, { recursive: true });
+  const packed = run('tar', ['-czf', `${file}.tmp`, '-C', stage, 'build'], { cwd: tmp });
+  assert.equal(packed.status, 0, packed.all);
+  fs.renameSync(`${file}.tmp`, file);
+}
 
 /** The shell block that follows the `<!-- release-install` comment in docs/install.md. */
 function installBlock(doc: string): string {
@@ -73,6 +98,7 @@ test('a fresh clone builds a release that installs, migrates and serves by docs/
     fs.mkdirSync(sbin);
     const doc = fs.readFileSync(path.join(src, 'docs/install.md'), 'utf8');
     const block = installBlock(doc).replaceAll('/opt/hostbridge', opt).replaceAll('/usr/local/sbin', sbin);
+    seedPrebuiltSqlite(tmp);
     const install = run('bash', ['-euo', 'pipefail', '-c', block], {
       cwd: download, timeout: 600_000,
       env: { ...process.env, VERSION: version, npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false' },
