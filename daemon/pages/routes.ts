@@ -22,6 +22,7 @@ import { addTaskPages } from './admin/tasks.ts';
 import { addFleetPages } from './admin/fleet.ts';
 import { addReportPages } from './admin/reports.ts';
 import { addSettingsPages } from './admin/settings.ts';
+import { addTicketPages } from './admin/tickets.ts';
 import { embeddedPages } from './embed.ts';
 
 /** Where the site's root sends a browser: the pages' own root, which knows the session. */
@@ -135,6 +136,7 @@ function addAdminPages(r: express.Router, deps: PageDeps): void {
   addFleetPages(r, deps);
   addReportPages(r, deps);
   addSettingsPages(r, deps);
+  addTicketPages(r, deps);
 }
 
 /**
