@@ -162,7 +162,7 @@ describe('failed and terminated services, and role switches, end to end', () => 
       const r = await call(e.url, 'POST', `/v1/services/${o.serviceId}/change-package`, { product_id: 9, product, config_options: {}, custom_fields: {} });
       assert.equal(r.status, 409, JSON.stringify(r.body));
       assert.deepEqual([r.body.field, r.body.error], ['product', `product: ${text}`]);
-      assert.equal(await e.module('ChangePackage', { ...o, product: { ...o.product, ...change } }), `hostbridge: the daemon answered HTTP 409: product: ${text} (field: product)`);
+      assert.equal(await e.module('ChangePackage', { ...o, product: { ...o.product, ...change } }), `hostbridge: the daemon answered HTTP 409: product: ${text}`);
       assert.deepEqual(await params(), before.row, 'the stored plan and product are unchanged');
       assert.equal((await chainsOf(e.db, o.serviceId)).length, before.chains, 'nothing was queued');
       assert.deepEqual(nodeSummary(e.fleet), before.nodes, 'no node changed');

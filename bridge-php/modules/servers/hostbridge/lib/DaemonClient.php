@@ -217,10 +217,7 @@ final class DaemonClient
                 . ($snippet !== '' ? ": {$snippet}" : ' (empty answer)')
                 . '; check the host and port of the server record'), $status, $raw);
         }
-        $reason = isset($data['error']) && is_scalar($data['error']) ? (string) $data['error'] : '';
-        if (isset($data['field']) && is_scalar($data['field']) && (string) $data['field'] !== '') {
-            $reason .= ' (field: ' . $data['field'] . ')';
-        }
+        $reason = self::refusal($data);
         if ($status === 401) {
             throw new DaemonError($this->clean('the daemon refused the signature: check the server password matches HOSTBRIDGE_SECRET'
                 . ($reason !== '' ? " (daemon said: {$reason})" : '')), $status, $raw);
@@ -233,6 +230,20 @@ final class DaemonClient
             throw new DaemonError($this->clean("the daemon answered HTTP {$status}: " . ($reason !== '' ? $reason : 'no error message')), $status, $raw);
         }
         return ['status' => $status, 'data' => $data, 'raw' => $raw];
+    }
+
+    /**
+     * The daemon's refusal as the admin reads it: its `error`, and the `field` it blames only when
+     * the text does not name it already (the daemon's text starts with it: "product: must be …").
+     */
+    public static function refusal(array $data): string
+    {
+        $reason = isset($data['error']) && is_scalar($data['error']) ? (string) $data['error'] : '';
+        $field = isset($data['field']) && is_scalar($data['field']) ? (string) $data['field'] : '';
+        if ($field !== '' && !preg_match('/(?<![\w.])' . preg_quote($field, '/') . '(?![\w])/', $reason)) {
+            $reason .= ($reason !== '' ? ' ' : '') . '(field: ' . $field . ')';
+        }
+        return $reason;
     }
 
     /** Removes the secret from a message, should anything ever echo it. */
