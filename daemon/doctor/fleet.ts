@@ -9,7 +9,7 @@ import { RetryableError } from '../common/errors.ts';
 import { T } from '../common/tables.ts';
 import { fail, ok, reason, skip, warn, within, CheckTimeout, type CheckResult } from './check.ts';
 
-interface ServerLine { id: number; name: string; driver: string; hostname: string; ip: string; port: number; status: string; credential: string | null }
+export interface ServerLine { id: number; name: string; driver: string; hostname: string; ip: string; port: number; status: string; credential: string | null }
 
 /** Servers checked at once: enough that a fleet of fifty unreachable nodes takes a few timeouts, not fifty. */
 const PARALLEL = 8;
@@ -63,7 +63,7 @@ function checkServer(fleet: FleetAccess, s: ServerLine, timeoutMs: number): Prom
   return within(timeoutMs + 2_000, run).catch((err: unknown) => explain(name, s, where, err));
 }
 
-function explain(name: string, s: ServerLine, where: string, err: unknown): CheckResult {
+export function explain(name: string, s: ServerLine, where: string, err: unknown): CheckResult {
   const msg = reason(err);
   if (err instanceof HostKeyMismatchError) {
     return fail(name, `its host key changed: ${where} presents ${err.actual}, the key pinned is ${err.expected}`,
@@ -73,11 +73,13 @@ function explain(name: string, s: ServerLine, where: string, err: unknown): Chec
     return fail(name, `its credential cannot be opened with this master key (see "master key")`, 'use the master key the credential was stored with, or enter the credential again');
   }
   if (err instanceof SudoRefusedError) return fail(name, msg, 'give the user a NOPASSWD sudo rule for the Hestia bin directory, or connect as root');
-  if (/authentication failed|401|unauthori[sz]ed|403/i.test(msg)) {
+  // A connection error is read first: its address may hold a port such as 34403 or 401.
+  const unreachable = /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|timed out|ENOTFOUND|EAI_AGAIN/.test(msg);
+  if (!unreachable && /authentication (methods )?failed|\b401\b|unauthori[sz]ed|\b403\b|forbidden/i.test(msg)) {
     return fail(name, `${where} refuses the stored credential: ${msg}`, s.driver === 'powerdns'
       ? 'check the API key (api-key in pdns.conf) and enter it again' : 'check the user name, password or key and enter them again');
   }
-  if (err instanceof CheckTimeout || err instanceof RetryableError || /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|timed out|ENOTFOUND|EAI_AGAIN/.test(msg)) {
+  if (unreachable || err instanceof CheckTimeout || err instanceof RetryableError) {
     return fail(name, `${s.name} is unreachable at ${where}: ${msg}`, s.driver === 'powerdns'
       ? `check that pdns_server runs with its API on (api=yes, webserver-address, webserver-allow-from this host) and that the port is open to this host`
       : `check that the node is up, sshd listens on port ${s.port} and the firewall lets this host in`);
