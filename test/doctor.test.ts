@@ -322,7 +322,7 @@ describe('hostbridge doctor on MariaDB', () => {
     }
   });
 
-  test('the daemon account of docs/install.md (rows of its own tables, a grant each; tblhosting read) passes; a table left out of its grants is named', async () => {
+  test('the daemon account of docs/install.md (rows of its own tables, a grant each; tblhosting and tblclients.id read) passes; a table left out of its grants is named', async () => {
     const db = tdb.config.client === 'mysql2' ? tdb.config.database : '';
     const daemonUser = `${user}_d`;
     await tdb.db.raw(`CREATE USER '${daemonUser}'@'%' IDENTIFIED BY 'doctor-user-pw-456'`);
@@ -342,11 +342,17 @@ describe('hostbridge doctor on MariaDB', () => {
       assert.match(line.fix, new RegExp(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${db}\`\\.\`${T.adminActions}\` TO '${daemonUser}'`));
 
       await tdb.db.raw(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${db}\`.\`${T.adminActions}\` TO '${daemonUser}'@'%'`);
+      // The ticket delivery finds the service's client through tblclients: its id, nothing more.
+      const noClients = await doctor(freshDir(), env(url));
+      assert.equal(noClients.code, 1, show(noClients));
+      assert.match(lineOf(noClients, 'grants').text, new RegExp(`^${daemonUser} may not read the WHMCS table tblclients`));
+      assert.match(lineOf(noClients, 'grants').fix, new RegExp(`GRANT SELECT \\(id\\) ON \`${db}\`\\.\`tblclients\` TO '${daemonUser}'`));
+      await tdb.db.raw(`GRANT SELECT (id) ON \`${db}\`.\`tblclients\` TO '${daemonUser}'@'%'`);
       const r = await doctor(freshDir(), env(url));
       assert.equal(r.code, 0, show(r));
       const okLine = lineOf(r, 'grants');
       assert.equal(okLine.status, 'ok', show(r));
-      assert.match(okLine.text, new RegExp(`^${daemonUser} may write its own mod_hostbridge_\\* tables \\(${tables.length} present\\) and read tblhosting; it may not change the schema \\(DROP refused\\)`));
+      assert.match(okLine.text, new RegExp(`^${daemonUser} may write its own mod_hostbridge_\\* tables \\(${tables.length} present\\) and read tblhosting, tblclients; it may not change the schema \\(DROP refused\\)`));
       assert.ok(!r.stdout.includes('doctor-user-pw-456'));
     } finally {
       await tdb.db.raw(`DROP USER IF EXISTS '${daemonUser}'@'%'`).catch(() => {});

@@ -9,7 +9,9 @@ import { T } from '../common/tables.ts';
 import { fail, ok, reason, warn, within, type CheckResult } from './check.ts';
 
 /** The WHMCS tables the daemon reads (never writes): it needs SELECT on them, nothing more. */
-export const WHMCS_TABLES_READ = ['tblhosting'] as const;
+export const WHMCS_TABLES_READ = ['tblhosting', 'tblclients'] as const;
+/** Of tblclients only `id` (whether the service's client still exists), so it is granted that column alone. */
+const WHMCS_COLUMNS_READ: Partial<Record<(typeof WHMCS_TABLES_READ)[number], string>> = { tblclients: 'id' };
 
 /** Skew above which leases and retry times drift noticeably, and above which they break. */
 export const CLOCK_WARN_MS = 2_000;
@@ -139,7 +141,7 @@ export async function checkGrants(db: Knex, cfg: DatabaseConfig, timeoutMs: numb
     const missing: string[] = [];
     for (const table of WHMCS_TABLES_READ) {
       try {
-        await db.raw(`SELECT 1 FROM \`${table}\` LIMIT 0`);
+        await db.raw(`SELECT ${WHMCS_COLUMNS_READ[table] ?? '1'} FROM \`${table}\` LIMIT 0`);
       } catch (err) {
         if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
           missing.push(table);
@@ -147,7 +149,7 @@ export async function checkGrants(db: Knex, cfg: DatabaseConfig, timeoutMs: numb
         }
         if (!denied(err)) throw err;
         return fail('grants', `${cfg.user} may not read the WHMCS table ${table} (${sqlReason(err)})`,
-          `as a MySQL admin: GRANT SELECT ON \`${cfg.database}\`.\`${table}\` TO ${user}@'<daemon host>' (read only: the daemon never writes WHMCS's tables)`);
+          `as a MySQL admin: GRANT SELECT${WHMCS_COLUMNS_READ[table] ? ` (${WHMCS_COLUMNS_READ[table]})` : ''} ON \`${cfg.database}\`.\`${table}\` TO ${user}@'<daemon host>' (read only: the daemon never writes WHMCS's tables)`);
       }
     }
     if (missing.length) {
