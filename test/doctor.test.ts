@@ -269,7 +269,7 @@ describe('hostbridge doctor on a fleet: unreachable server, changed host key, wr
       const line = lineOf(r, 'whmcs api');
       assert.equal(line.status, 'FAIL', show(r));
       assert.match(line.text, /refuses the credentials: WHMCS API refused WhmcsDetails: Authentication Failed/);
-      assert.match(line.fix, /Manage API Credentials/);
+      assert.match(line.fix, /Configuration › System Settings › Manage API Credentials/, 'the WHMCS 8 menu path (docs.whmcs.com/Manage_API_Credentials)');
       assert.ok(!r.stdout.includes('not-the-secret-any-more'));
     } finally {
       await writeSetting(db, 'whmcs.api_secret', 'doctor-api-secret-value', Buffer.from(TEST_MASTER_KEY, 'hex'));
