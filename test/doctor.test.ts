@@ -301,7 +301,7 @@ describe('hostbridge doctor on MariaDB', () => {
     assert.equal((await tdb.db('information_schema.tables').where({ table_schema: schema, table_name: 'mod_hostbridge_doctor_probe' })).length, 0, 'the probe table is gone');
   });
 
-  test('a user without CREATE, on a database with no hostbridge table yet, is told which privilege is missing and the GRANT to run', async () => {
+  test('a user without CREATE, on a database with no hostbridge table yet, is told which privilege is missing and the GRANT to run; its migrate says to use the migration account', async () => {
     const fresh = await createTestDb('mysql', { migrate: false });
     try {
       const db = fresh.config.client === 'mysql2' ? fresh.config.database : '';
@@ -317,6 +317,11 @@ describe('hostbridge doctor on MariaDB', () => {
       assert.match(line.fix, /hostbridge migrate" with the migration account of docs\/install\.md/);
       assert.match(line.fix, new RegExp(`GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, DROP ON \`${db}\`\\.\\* TO '${user}'`));
       assert.ok(!r.stdout.includes('doctor-user-pw-123'));
+      // migrate as that account: the refusal and what to do, not an "unexpected error" with a stack trace.
+      const migrate = await doctor(freshDir(), env(url), ['migrate']);
+      assert.equal(migrate.code, 1, show(migrate));
+      assert.match(migrate.stderr, /^hostbridge: the database refused a migration: CREATE command denied to user .* Migrate as the account that may change the schema: the migration account of docs\/install\.md/m);
+      assert.doesNotMatch(migrate.stderr, /unexpected error|\n\s+at /);
     } finally {
       await fresh.drop();
     }
