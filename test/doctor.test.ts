@@ -269,7 +269,7 @@ describe('hostbridge doctor on a fleet: unreachable server, changed host key, wr
       const line = lineOf(r, 'whmcs api');
       assert.equal(line.status, 'FAIL', show(r));
       assert.match(line.text, /refuses the credentials: WHMCS API refused WhmcsDetails: Authentication Failed/);
-      assert.match(line.fix, /Manage API Credentials/);
+      assert.match(line.fix, /Configuration › System Settings › Manage API Credentials/, 'the WHMCS 8 menu path (docs.whmcs.com/Manage_API_Credentials)');
       assert.ok(!r.stdout.includes('not-the-secret-any-more'));
     } finally {
       await writeSetting(db, 'whmcs.api_secret', 'doctor-api-secret-value', Buffer.from(TEST_MASTER_KEY, 'hex'));
@@ -301,18 +301,67 @@ describe('hostbridge doctor on MariaDB', () => {
     assert.equal((await tdb.db('information_schema.tables').where({ table_schema: schema, table_name: 'mod_hostbridge_doctor_probe' })).length, 0, 'the probe table is gone');
   });
 
-  test('a user without CREATE on the database is told which privilege is missing and the GRANT to run', async () => {
+  test('a user without CREATE, on a database with no hostbridge table yet, is told which privilege is missing and the GRANT to run; its migrate says to use the migration account', async () => {
+    const fresh = await createTestDb('mysql', { migrate: false });
+    try {
+      const db = fresh.config.client === 'mysql2' ? fresh.config.database : '';
+      await createWhmcsTables(fresh.db);
+      await tdb.db.raw(`CREATE USER '${user}'@'%' IDENTIFIED BY 'doctor-user-pw-123'`);
+      await tdb.db.raw(`GRANT SELECT, INSERT, UPDATE, DELETE, DROP ON \`${db}\`.* TO '${user}'@'%'`);
+      const url = `mysql://${user}:doctor-user-pw-123@${MYSQL_ADMIN.hostname}:${MYSQL_ADMIN.port || 3306}/${db}`;
+      const r = await doctor(freshDir(), env(url));
+      assert.equal(r.code, 1, show(r));
+      const line = lineOf(r, 'grants');
+      assert.equal(line.status, 'FAIL');
+      assert.match(line.text, new RegExp(`^${user} may not CREATE its own mod_hostbridge_\\* tables in ${db} \\(CREATE command denied.*none of them exists yet`));
+      assert.match(line.fix, /hostbridge migrate" with the migration account of docs\/install\.md/);
+      assert.match(line.fix, new RegExp(`GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, DROP ON \`${db}\`\\.\\* TO '${user}'`));
+      assert.ok(!r.stdout.includes('doctor-user-pw-123'));
+      // migrate as that account: the refusal and what to do, not an "unexpected error" with a stack trace.
+      const migrate = await doctor(freshDir(), env(url), ['migrate']);
+      assert.equal(migrate.code, 1, show(migrate));
+      assert.match(migrate.stderr, /^hostbridge: the database refused a migration: CREATE command denied to user .* Migrate as the account that may change the schema: the migration account of docs\/install\.md/m);
+      assert.doesNotMatch(migrate.stderr, /unexpected error|\n\s+at /);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  test('the daemon account of docs/install.md (rows of its own tables, a grant each; tblhosting and tblclients.id read) passes; a table left out of its grants is named', async () => {
     const db = tdb.config.client === 'mysql2' ? tdb.config.database : '';
-    await tdb.db.raw(`CREATE USER '${user}'@'%' IDENTIFIED BY 'doctor-user-pw-123'`);
-    await tdb.db.raw(`GRANT SELECT, INSERT, UPDATE, DELETE, DROP ON \`${db}\`.* TO '${user}'@'%'`);
-    const url = `mysql://${user}:doctor-user-pw-123@${MYSQL_ADMIN.hostname}:${MYSQL_ADMIN.port || 3306}/${db}`;
-    const r = await doctor(freshDir(), env(url));
-    assert.equal(r.code, 1, show(r));
-    const line = lineOf(r, 'grants');
-    assert.equal(line.status, 'FAIL');
-    assert.match(line.text, new RegExp(`^${user} may not CREATE its own mod_hostbridge_\\* tables in ${db} \\(CREATE command denied`));
-    assert.match(line.fix, new RegExp(`GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, DROP ON \`${db}\`\\.\\* TO '${user}'`));
-    assert.ok(!r.stdout.includes('doctor-user-pw-123'));
+    const daemonUser = `${user}_d`;
+    await tdb.db.raw(`CREATE USER '${daemonUser}'@'%' IDENTIFIED BY 'doctor-user-pw-456'`);
+    try {
+      const tables = (await tdb.db('information_schema.tables').where('table_schema', db).where('table_name', 'like', 'mod\\_hostbridge\\_%').pluck('table_name')).map(String);
+      assert.ok(tables.includes(T.adminActions));
+      for (const table of tables.filter((n) => n !== T.adminActions)) {
+        await tdb.db.raw(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${db}\`.\`${table}\` TO '${daemonUser}'@'%'`);
+      }
+      await tdb.db.raw(`GRANT SELECT ON \`${db}\`.\`tblhosting\` TO '${daemonUser}'@'%'`);
+      const url = `mysql://${daemonUser}:doctor-user-pw-456@${MYSQL_ADMIN.hostname}:${MYSQL_ADMIN.port || 3306}/${db}`;
+      const missing = await doctor(freshDir(), env(url));
+      assert.equal(missing.code, 1, show(missing));
+      const line = lineOf(missing, 'grants');
+      assert.equal(line.status, 'FAIL', show(missing));
+      assert.match(line.text, new RegExp(`^${daemonUser} may not SELECT ${T.adminActions} \\(SELECT command denied`));
+      assert.match(line.fix, new RegExp(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${db}\`\\.\`${T.adminActions}\` TO '${daemonUser}'`));
+
+      await tdb.db.raw(`GRANT SELECT, INSERT, UPDATE, DELETE ON \`${db}\`.\`${T.adminActions}\` TO '${daemonUser}'@'%'`);
+      // The ticket delivery finds the service's client through tblclients: its id, nothing more.
+      const noClients = await doctor(freshDir(), env(url));
+      assert.equal(noClients.code, 1, show(noClients));
+      assert.match(lineOf(noClients, 'grants').text, new RegExp(`^${daemonUser} may not read the WHMCS table tblclients`));
+      assert.match(lineOf(noClients, 'grants').fix, new RegExp(`GRANT SELECT \\(id\\) ON \`${db}\`\\.\`tblclients\` TO '${daemonUser}'`));
+      await tdb.db.raw(`GRANT SELECT (id) ON \`${db}\`.\`tblclients\` TO '${daemonUser}'@'%'`);
+      const r = await doctor(freshDir(), env(url));
+      assert.equal(r.code, 0, show(r));
+      const okLine = lineOf(r, 'grants');
+      assert.equal(okLine.status, 'ok', show(r));
+      assert.match(okLine.text, new RegExp(`^${daemonUser} may write its own mod_hostbridge_\\* tables \\(${tables.length} present\\) and read tblhosting, tblclients; it may not change the schema \\(DROP refused\\)`));
+      assert.ok(!r.stdout.includes('doctor-user-pw-456'));
+    } finally {
+      await tdb.db.raw(`DROP USER IF EXISTS '${daemonUser}'@'%'`).catch(() => {});
+    }
   });
 
   test('clock skew: in step passes, above 2 s warns, above 30 s fails', async () => {

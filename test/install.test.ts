@@ -16,6 +16,7 @@ import { call } from './helpers/api.ts';
 import { createWhmcsTables } from './helpers/whmcs.ts';
 import { createServiceWithChain } from '../daemon/engine/chains.ts';
 import { T } from '../daemon/common/tables.ts';
+import { clientOfService } from '../daemon/whmcs/ticket-delivery.ts';
 
 const UNIT = path.join(ROOT, 'deploy/systemd/hostbridge.service');
 const INSTALL_DOC = path.join(ROOT, 'docs/install.md');
@@ -228,7 +229,7 @@ describe('the database grants of docs/install.md on MariaDB', () => {
       assert.deepEqual(created.filter((n) => !granted.has(n)), [], `docs/install.md grants the ${name} account every table the migrations create`);
       assert.deepEqual([...granted].filter((n) => n.startsWith('mod_hostbridge_') && !created.includes(n)), [], `and the ${name} account no table that does not exist`);
     }
-    assert.deepEqual([...runtimeTables].filter((n) => !n.startsWith('mod_hostbridge_')), ['tblhosting'], 'of WHMCS\'s tables, the daemon reads tblhosting');
+    assert.deepEqual([...runtimeTables].filter((n) => !n.startsWith('mod_hostbridge_')), ['tblhosting', 'tblclients'], 'of WHMCS\'s tables, the daemon reads tblhosting and tblclients (its id)');
     assert.deepEqual([...migrateTables].filter((n) => !n.startsWith('mod_hostbridge_')), [], 'the migration account has none of WHMCS\'s tables');
     const status = cli(urlOf(runtimeUser, runtimePassword), ['migrate', '--status']);
     assert.equal(status.status, 0, status.stderr);
@@ -257,6 +258,9 @@ describe('the database grants of docs/install.md on MariaDB', () => {
     const db = as(runtimeUser, runtimePassword);
     try {
       assert.equal((await db('tblhosting').where('id', 1).first('userid')).userid, 1, 'it reads the client of a service');
+      // The ticket delivery's own read (tblhosting joined to tblclients): a refused read would send
+      // every ticket from the configured sender instead of for the client.
+      assert.equal(await clientOfService(db, 1), 1, 'it finds the client of a service as the ticket delivery does');
       const refused = async (what: string, q: () => Promise<unknown>) => {
         await assert.rejects(q, (err: Error & { code?: string }) => {
           assert.match(String(err.code), /^ER_(TABLEACCESS|COLUMNACCESS|DBACCESS)_DENIED_ERROR$/, `${what}: ${err.message}`);

@@ -244,7 +244,7 @@ final class AddonTest extends TestCase
                 self::loginAdmin();
                 $_SESSION = ['adminid' => 1234];
             }, '/not known in tbladmins/'],
-            'role without access' => [fn () => self::loginAdmin(4, 'bob', 3, '1,2'), '/role has no access to the hostbridge addon/'],
+            'role without access' => [fn () => self::loginAdmin(4, 'bob', 3, '1,2'), '/role has no access to the hostbridge addon \(Configuration › System Settings › Addon Modules › hostbridge › Configure › Access Control\)/u'],
             'no role has access' => [fn () => self::loginAdmin(4, 'bob', 1, ''), '/role has no access/'],
         ];
         foreach ($cases as $label => [$arrange, $pattern]) {

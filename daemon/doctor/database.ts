@@ -9,7 +9,9 @@ import { T } from '../common/tables.ts';
 import { fail, ok, reason, warn, within, type CheckResult } from './check.ts';
 
 /** The WHMCS tables the daemon reads (never writes): it needs SELECT on them, nothing more. */
-export const WHMCS_TABLES_READ = ['tblhosting'] as const;
+export const WHMCS_TABLES_READ = ['tblhosting', 'tblclients'] as const;
+/** Of tblclients only `id` (whether the service's client still exists), so it is granted that column alone. */
+const WHMCS_COLUMNS_READ: Partial<Record<(typeof WHMCS_TABLES_READ)[number], string>> = { tblclients: 'id' };
 
 /** Skew above which leases and retry times drift noticeably, and above which they break. */
 export const CLOCK_WARN_MS = 2_000;
@@ -97,18 +99,25 @@ export async function checkGrants(db: Knex, cfg: DatabaseConfig, timeoutMs: numb
       { sql: `DELETE FROM ${probe} WHERE id = 1`, privilege: 'DELETE' },
       { sql: `DROP TABLE ${probe}`, privilege: 'DROP' },
     ];
+    // Schema rights are needed only to migrate: docs/install.md gives them to a migration account of
+    // their own and grants the daemon's account rows of its tables, one table each. So a refusal here
+    // is only a failure when no hostbridge table exists yet for this account to use.
+    let schemaRefused: { privilege: string; reason: string } | undefined;
     for (const step of steps) {
       try {
         await db.raw(step.sql);
       } catch (err) {
         if (!denied(err)) throw err;
-        return fail('grants', `${cfg.user} may not ${step.privilege} its own mod_hostbridge_* tables in ${cfg.database} (${sqlReason(err)})`,
-          `as a MySQL admin: ${grantOwn}; see docs/doctor.md`);
+        schemaRefused = { privilege: step.privilege, reason: sqlReason(err) };
+        await db.raw(`DROP TABLE IF EXISTS ${probe}`).catch(() => {});
+        break;
       }
     }
+    // Every table of this release, tried by name: information_schema lists only the tables the user
+    // holds a grant on, so a table missing from the grants would not be seen there.
     const own = [...Object.values(T), `${T.migrations}_lock`];
-    const present: string[] = (await db('information_schema.tables').where('table_schema', cfg.database).whereIn('table_name', own).pluck('table_name')).map(String);
-    for (const table of present) {
+    const present: string[] = [];
+    for (const table of own) {
       for (const [sql, privilege] of [
         [`SELECT 1 FROM \`${table}\` LIMIT 0`, 'SELECT'],
         [`DELETE FROM \`${table}\` WHERE 1 = 0`, 'DELETE'],
@@ -117,15 +126,22 @@ export async function checkGrants(db: Knex, cfg: DatabaseConfig, timeoutMs: numb
         try {
           await db.raw(sql);
         } catch (err) {
+          if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') break;
           if (!denied(err)) throw err;
-          return fail('grants', `${cfg.user} may not ${privilege} ${table} (${sqlReason(err)})`, `as a MySQL admin: ${grantOwn}`);
+          return fail('grants', `${cfg.user} may not ${privilege} ${table} (${sqlReason(err)})`,
+            `as a MySQL admin: GRANT SELECT, INSERT, UPDATE, DELETE ON \`${cfg.database}\`.\`${table}\` TO ${user}@'<daemon host>' (the daemon account's block of docs/install.md, run after "hostbridge migrate" has created the table); or, one account for everything: ${grantOwn}`);
         }
+        if (privilege === 'SELECT') present.push(table);
       }
+    }
+    if (schemaRefused && present.length === 0) {
+      return fail('grants', `${cfg.user} may not ${schemaRefused.privilege} its own mod_hostbridge_* tables in ${cfg.database} (${schemaRefused.reason}), and none of them exists yet`,
+        `run "hostbridge migrate" with the migration account of docs/install.md (/etc/hostbridge/migrate.env), then grant this account its tables; or, one account for everything, as a MySQL admin: ${grantOwn}; see docs/doctor.md`);
     }
     const missing: string[] = [];
     for (const table of WHMCS_TABLES_READ) {
       try {
-        await db.raw(`SELECT 1 FROM \`${table}\` LIMIT 0`);
+        await db.raw(`SELECT ${WHMCS_COLUMNS_READ[table] ?? '1'} FROM \`${table}\` LIMIT 0`);
       } catch (err) {
         if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
           missing.push(table);
@@ -133,12 +149,15 @@ export async function checkGrants(db: Knex, cfg: DatabaseConfig, timeoutMs: numb
         }
         if (!denied(err)) throw err;
         return fail('grants', `${cfg.user} may not read the WHMCS table ${table} (${sqlReason(err)})`,
-          `as a MySQL admin: GRANT SELECT ON \`${cfg.database}\`.\`${table}\` TO ${user}@'<daemon host>' (read only: the daemon never writes WHMCS's tables)`);
+          `as a MySQL admin: GRANT SELECT${WHMCS_COLUMNS_READ[table] ? ` (${WHMCS_COLUMNS_READ[table]})` : ''} ON \`${cfg.database}\`.\`${table}\` TO ${user}@'<daemon host>' (read only: the daemon never writes WHMCS's tables)`);
       }
     }
     if (missing.length) {
-      return warn('grants', `${cfg.user} may create, alter and write its own tables, but ${missing.join(', ')} is not in ${cfg.database}: this is not WHMCS's database`,
+      return warn('grants', `${cfg.user} may ${schemaRefused ? '' : 'create, alter and '}write its own tables, but ${missing.join(', ')} is not in ${cfg.database}: this is not WHMCS's database`,
         `point HOSTBRIDGE_DATABASE_URL at WHMCS's own database (configuration.php's $db_name), so tickets can name the service's client`);
+    }
+    if (schemaRefused) {
+      return ok('grants', `${cfg.user} may write its own mod_hostbridge_* tables (${present.length} present) and read ${WHMCS_TABLES_READ.join(', ')}; it may not change the schema (${schemaRefused.privilege} refused), so "hostbridge migrate" needs the migration account (docs/install.md)`);
     }
     return ok('grants', `${cfg.user} may create, alter and write its own mod_hostbridge_* tables (${present.length} present) and read ${WHMCS_TABLES_READ.join(', ')}`);
   });

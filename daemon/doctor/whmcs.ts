@@ -39,7 +39,7 @@ export async function checkWhmcsApi(db: Knex, masterKey: Buffer, timeoutMs: numb
     }
     if (/Authentication Failed|Invalid IP|access key/i.test(msg)) {
       return fail(NAME, `WHMCS at ${url} refuses the credentials: ${msg}`,
-        'check whmcs.api_identifier and whmcs.api_secret (Setup › Staff Management › Manage API Credentials), and allow this host\'s IP (General Settings › Security › API IP Access Restriction) or set whmcs.api_access_key');
+        'check whmcs.api_identifier and whmcs.api_secret (Configuration › System Settings › Manage API Credentials), and allow this host\'s IP (General Settings › Security › API IP Access Restriction) or set whmcs.api_access_key');
     }
     return fail(NAME, msg, `check whmcs.api_url (the WHMCS /includes/api.php address) and that this host can reach it`);
   }

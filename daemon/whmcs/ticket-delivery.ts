@@ -123,7 +123,7 @@ export async function deliverTickets(db: Knex, settings: SettingsCache, masterKe
  * The WHMCS client owning a service, read from tblhosting when the daemon shares WHMCS's database;
  * null when the service or its client is gone (WHMCS would refuse "Client ID Not Found").
  */
-async function clientOfService(db: Knex, whmcsServiceId: number): Promise<number | null> {
+export async function clientOfService(db: Knex, whmcsServiceId: number): Promise<number | null> {
   try {
     const row = await db('tblhosting as h').join('tblclients as c', 'c.id', 'h.userid').where('h.id', whmcsServiceId).first('h.userid');
     return row ? Number(row.userid) : null;

@@ -1,7 +1,7 @@
 // The daemon itself: `serve` (workers, scheduler, HTTP API until a signal) and `migrate`.
 import type { Config } from '../../config/config.ts';
 import { migrateLatest, pendingMigrations } from '../../db/migrate.ts';
-import { startDaemon, type DaemonOptions } from '../../runtime.ts';
+import { StartupError, startDaemon, type DaemonOptions } from '../../runtime.ts';
 import { noMore, takeFlag } from '../args.ts';
 import type { CommandGroup } from '../command.ts';
 import { withCoreNoSchema } from '../core.ts';
@@ -60,7 +60,7 @@ export const daemonCommands: CommandGroup = {
             out(pending.length ? `pending: ${pending.join(', ')}` : 'the database is up to date');
             return 0;
           }
-          const applied = await migrateLatest(core.db);
+          const applied = await migrateLatest(core.db).catch((err: unknown) => { throw schemaRefused(err) ?? err; });
           out(applied.length ? `applied: ${applied.join(', ')}` : 'the database is up to date');
           return 0;
         });
@@ -68,3 +68,12 @@ export const daemonCommands: CommandGroup = {
     },
   ],
 };
+
+/** A migration the database account may not run (no CREATE, ALTER… on a table): what to do, not a stack trace. */
+function schemaRefused(err: unknown): StartupError | null {
+  const e = err as { code?: string; sqlMessage?: string };
+  if (e.code !== 'ER_TABLEACCESS_DENIED_ERROR' && e.code !== 'ER_DBACCESS_DENIED_ERROR') return null;
+  return new StartupError(`the database refused a migration: ${e.sqlMessage ?? e.code}. Migrate as the account that may change the schema: `
+    + 'the migration account of docs/install.md, section 3 (the installed hostbridge command reads it from /etc/hostbridge/migrate.env); '
+    + 'when a release adds a table, run that account\'s grants block first');
+}

@@ -165,7 +165,7 @@ final class Addon
         $access = $capsule::table('tbladdonmodules')->where('module', self::MODULE)->where('setting', 'access')->value('value');
         $roles = array_filter(array_map('trim', explode(',', Text::str($access))), 'strlen');
         if (!in_array((string) (int) ($row->roleid ?? 0), $roles, true)) {
-            throw new DaemonError('your WHMCS admin role has no access to the hostbridge addon (Setup › Addon Modules › hostbridge › Configure › Access Control)');
+            throw new DaemonError('your WHMCS admin role has no access to the hostbridge addon (Configuration › System Settings › Addon Modules › hostbridge › Configure › Access Control)');
         }
         return ['id' => $id, 'username' => Text::str($row->username)];
     }
