@@ -112,6 +112,9 @@ describe('hostbridge CLI: help and argument checks', { concurrency: 4 }, () => {
     assert.equal(r.stderr, '');
     // Generated from the command table: every command with its usage line and description.
     for (const c of COMMANDS) assert.ok(r.stdout.includes(c.usage) && r.stdout.includes(c.describe), `help should show ${c.usage}`);
+    // The keys "set" takes, without the hidden ones (the admin password hash is set by admin-password).
+    assert.match(r.stdout, /keys: retry\.max_attempts, .*tickets\.sender_email/);
+    assert.ok(!r.stdout.includes('ui.admin_password_hash'), 'help does not offer the hidden admin password hash to "set"');
   });
 
   test('an unknown command is named, with the commands there are', async () => {

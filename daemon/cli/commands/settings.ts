@@ -14,7 +14,7 @@ export const settingsCommands: CommandGroup = {
       name: 'set',
       usage: 'set <key> <value|->',
       describe: 'change a setting; "-" reads the value from standard input (use it for secrets)',
-      details: [`keys: ${Object.keys(SETTING_DEFINITIONS).join(', ')}`],
+      details: [`keys: ${Object.entries(SETTING_DEFINITIONS).filter(([, d]) => !d.hidden).map(([k]) => k).join(', ')}`],
       async run(args, ctx) {
         const key = positional(args, 'a setting key', 'set');
         let value = args.shift();
