@@ -135,9 +135,11 @@ async function waitForBanner(port: number, timeoutMs: number, proc: ChildProcess
 export interface SshdOptions {
   /**
    * MaxStartups; null leaves OpenSSH's default (10:30:100), as on a stock server. The driver
-   * tests raise it to 50 for their bursts of connections. MaxSessions is never set.
+   * tests raise it to 50 for their bursts of connections.
    */
   maxStartups?: number | null;
+  /** MaxSessions (session channels per connection); unset leaves OpenSSH's default, 10. */
+  maxSessions?: number;
 }
 
 export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
@@ -185,6 +187,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
     'PrintLastLog no',
     'LogLevel VERBOSE',
     ...(maxStartups === null ? [] : [`MaxStartups ${maxStartups}`]),
+    ...(opts.maxSessions === undefined ? [] : [`MaxSessions ${opts.maxSessions}`]),
     `Match User ${PLAIN_USER}`,
     '  PasswordAuthentication yes',
     '',

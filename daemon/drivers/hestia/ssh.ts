@@ -1,11 +1,14 @@
 // One reused SSH connection per Hestia server (keyed by server id): opened on first use, dropped
 // and reopened after a failure, closed on shutdown. The host key is pinned by its OpenSSH
 // SHA256 fingerprint; with no pin, the key seen is reported so the caller can store it.
+// Commands share the connection, one exec channel each, at most maxChannels at once (below
+// sshd's MaxSessions); a channel sshd refuses waits for one of ours to close and is asked again.
 import { createHash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { RetryableError, TerminalError } from '../../common/errors.ts';
+import { ChannelGate, GateClosedError } from './channel-gate.ts';
 
 export interface SshServer {
   /** Pool key: one connection per id. */
@@ -19,6 +22,12 @@ export interface SshServer {
   /** Pinned host key, `SHA256:<base64>` as `ssh-keygen -lf` prints it; null = trust on first use. */
   hostKeySha256?: string | null;
   connectTimeoutMs?: number;
+  /**
+   * Exec channels open at once on the connection, 1–64; default the pool's (8). Keep it at or
+   * below the server's sshd MaxSessions (10 unless changed): above it sshd refuses channels,
+   * which then wait, so it still works, only with needless round trips.
+   */
+  maxChannels?: number;
 }
 
 export interface ExecOptions {
@@ -51,7 +60,15 @@ export interface SshPoolOptions {
   onUnpinnedHostKey?(serverId: string, host: string, fingerprint: string): void;
   defaultConnectTimeoutMs?: number;
   defaultCommandTimeoutMs?: number;
+  /** Channels per connection for servers that set no maxChannels; default DEFAULT_MAX_CHANNELS. */
+  maxChannelsPerConnection?: number;
 }
+
+/** Below OpenSSH's default MaxSessions (10), leaving room for a kill channel and for sshd's lag in freeing a closed one. */
+export const DEFAULT_MAX_CHANNELS = 8;
+
+/** Refusals in a row with none of our channels open before giving up (MaxSessions 0, or something else refusing). */
+const MAX_IDLE_REFUSALS = 8;
 
 /** Host key did not match the pin: never retried, someone must look. */
 export class HostKeyMismatchError extends TerminalError {
@@ -75,6 +92,18 @@ interface Conn {
   info: SessionInfo;
   configKey: string;
   alive: boolean;
+  gate: ChannelGate;
+  /** Channel opens sshd refused on this connection (diagnostics and tests). */
+  refusals: number;
+}
+
+/** A command could not get a channel in time, or was aborted while it waited: it never started. */
+class ChannelWaitError extends RetryableError {}
+
+interface StartOptions {
+  deadline: number;
+  signal?: AbortSignal;
+  urgent?: boolean;
 }
 
 const PID_MARK = 'hb-pid:';
@@ -104,6 +133,11 @@ export class SshPool {
     return this.connects.get(serverId) ?? 0;
   }
 
+  /** Channel opens sshd refused on the server's current connection (for tests and diagnostics). */
+  refusedChannels(serverId: string): number {
+    return this.conns.get(serverId)?.refusals ?? 0;
+  }
+
   /** Opens (or reuses) the server's connection and tells who we are there. */
   async session(server: SshServer): Promise<SessionInfo> {
     return (await this.get(server)).info;
@@ -111,6 +145,7 @@ export class SshPool {
 
   async exec(server: SshServer, command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     opts.signal?.throwIfAborted();
+    const limit = this.channelLimit(server);
     // The shell reports its pid, then becomes the command (exec): sshd made it a session and
     // process-group leader, so a timeout or abort can end the whole group. OpenSSH refuses
     // "signal" requests on root sessions (no post-auth privilege separation), hence the kill.
@@ -119,28 +154,105 @@ export class SshPool {
       defaultTimeout: this.opts.defaultCommandTimeoutMs ?? 120_000,
       onBroken: () => this.drop(server.id, c),
       kill: (pid) => {
-        openChannel(c, `kill -TERM -- -${pid} 2>/dev/null || kill -TERM ${pid} 2>/dev/null`, (ch) => runChannel(ch, server, { timeoutMs: 5_000 }, { defaultTimeout: 5_000, onBroken: () => {} }))
+        // Ahead of waiting commands: the channel being stopped frees its slot as it closes.
+        this.startOn(c, server, `kill -TERM -- -${pid} 2>/dev/null || kill -TERM ${pid} 2>/dev/null`,
+          (ch) => runChannel(ch, server, { timeoutMs: 5_000 }, { defaultTimeout: 5_000, onBroken: () => {} }),
+          { deadline: Date.now() + 5_000, urgent: true })
           .then((s) => s.running)
           .catch(() => { /* best effort: the channel close follows */ });
       },
     });
-    let conn = await this.get(server);
-    let started: { running: Promise<ExecResult> };
-    try {
-      started = await openChannel(conn, line, (ch) => runChannel(ch, server, opts, control(conn)));
-    } catch {
-      // The channel never opened, so the command did not start: one retry on a fresh connection is safe.
-      this.drop(server.id, conn);
-      conn = await this.get(server);
-      const fresh = conn;
+    // A command waits for a channel at most as long as it may run.
+    const deadline = Date.now() + (opts.timeoutMs ?? this.opts.defaultCommandTimeoutMs ?? 120_000);
+    let reconnected = false;
+    for (;;) {
+      const conn = await this.get(server);
+      conn.gate.configure(limit);
       try {
-        started = await openChannel(fresh, line, (ch) => runChannel(ch, server, opts, control(fresh)));
+        const started = await this.startOn(conn, server, line, (ch) => runChannel(ch, server, opts, control(conn)), { deadline, signal: opts.signal });
+        return await started.running;
       } catch (err) {
-        this.drop(server.id, fresh);
-        throw new RetryableError(`ssh ${server.username}@${server.host}: could not start a command: ${(err as Error).message}`);
+        if (!(err instanceof ConnectionFailedError)) throw err;
+        // The connection itself failed before the channel opened, so the command did not start:
+        // one retry on a fresh connection is safe. (Commands running on it are lost with it.)
+        this.drop(server.id, conn);
+        if (reconnected) throw new RetryableError(`ssh ${server.username}@${server.host}: could not start a command: ${err.message}`);
+        reconnected = true;
       }
     }
-    return started.running;
+  }
+
+  /**
+   * Opens an exec channel on this connection within its channel limit. A channel sshd refuses
+   * (SSH_MSG_CHANNEL_OPEN_FAILURE: OpenSSH's MaxSessions answers "open failed", administratively
+   * prohibited; ssh2 reports "(SSH) Channel open failure: open failed" with a numeric reason)
+   * is asked for again once one of ours closes. Asking again cannot run the command twice: the
+   * command line travels in the exec request, which is sent only on a channel sshd confirmed, and
+   * a channel whose exec request sshd refused ran nothing either. The connection stays: the
+   * commands running on it are untouched. Only a connection that closed makes ConnectionFailedError.
+   */
+  private async startOn(conn: Conn, server: SshServer, line: string, run: (channel: ClientChannel) => Promise<ExecResult>, so: StartOptions): Promise<{ running: Promise<ExecResult> }> {
+    const where = `ssh ${server.username}@${server.host}`;
+    let idleRefusals = 0;
+    let refused = 0;
+    let urgent = so.urgent ?? false;
+    for (;;) {
+      try {
+        await conn.gate.acquire({
+          deadline: so.deadline,
+          signal: so.signal,
+          urgent,
+          onAbort: () => Object.assign(new ChannelWaitError(`command aborted on ${server.host} while it waited for an SSH channel`), { code: 'ABORT_ERR' }),
+          onTimeout: () => new ChannelWaitError(`${where}: no SSH channel became free in time: ${conn.gate.inUse} command(s) held the connection's ${conn.gate.limit} channel(s)`
+            + (refused > 0 ? `, and sshd refused ${refused} channel open(s) for this one (is its MaxSessions below the connection's limit of ${this.channelLimit(server)}?)` : '')
+            + '; the command did not start'),
+        });
+      } catch (err) {
+        if (err instanceof GateClosedError) throw new ConnectionFailedError(err.message);
+        throw err;
+      }
+      let released = false;
+      const release = () => {
+        if (!released) {
+          released = true;
+          conn.gate.release();
+        }
+      };
+      try {
+        return await openChannel(conn, line, (ch) => {
+          const running = run(ch);
+          running.then(release, release);
+          return running;
+        });
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (!conn.alive || msg === 'Not connected') {
+          release();
+          throw new ConnectionFailedError(msg);
+        }
+        // sshd refused the channel (or its exec request) while the connection stays up.
+        released = true;
+        conn.gate.refused();
+        conn.refusals++;
+        refused++;
+        urgent = true;
+        if (conn.gate.inUse === 0) {
+          // Nothing of ours to wait for: sshd may still hold a channel that has just closed.
+          if (++idleRefusals > MAX_IDLE_REFUSALS) {
+            throw new ChannelWaitError(`${where}: sshd refused ${idleRefusals} channel opens in a row with no other command running (${msg}); is MaxSessions 0 there? The command did not start`);
+          }
+          await sleep(Math.min(1_000, 20 * 2 ** idleRefusals), so.signal);
+        } else {
+          idleRefusals = 0;
+        }
+      }
+    }
+  }
+
+  private channelLimit(server: SshServer): number {
+    const n = server.maxChannels ?? this.opts.maxChannelsPerConnection ?? DEFAULT_MAX_CHANNELS;
+    if (!Number.isInteger(n) || n < 1 || n > 64) throw new TerminalError(`SSH channels per connection for ${server.host} must be a whole number between 1 and 64, got ${n}`);
+    return n;
   }
 
   async close(serverId: string): Promise<void> {
@@ -157,6 +269,7 @@ export class SshPool {
 
   private drop(id: string, c: Conn): void {
     c.alive = false;
+    c.gate.close();
     openConnections.delete(c);
     if (this.conns.get(id) === c) this.conns.delete(id);
     try {
@@ -205,14 +318,22 @@ export class SshPool {
       if (pin !== null && seen !== null && seen !== pin) throw new HostKeyMismatchError(server.host, pin, seen);
       throw connectError(err, where);
     }
-    const conn: Conn = { ssh, configKey: key, alive: true, info: { uid: -1, isRoot: false, hostKeySha256: seen!, hostKeyPinned: pin !== null } };
+    const conn: Conn = {
+      ssh, configKey: key, alive: true, info: { uid: -1, isRoot: false, hostKeySha256: seen!, hostKeyPinned: pin !== null },
+      gate: new ChannelGate(this.channelLimit(server)), refusals: 0,
+    };
     const client = ssh.connection!;
     // node-ssh stops listening for errors once connected; an unheard 'error' would crash the daemon.
-    client.on('error', () => { conn.alive = false; });
-    client.on('close', () => { conn.alive = false; });
-    client.on('end', () => { conn.alive = false; });
+    // A dead connection wakes the commands waiting for one of its channels (they did not start).
+    const dead = () => {
+      conn.alive = false;
+      conn.gate.close();
+    };
+    client.on('error', dead);
+    client.on('close', dead);
+    client.on('end', dead);
     try {
-      const id = await (await openChannel(conn, 'id -u', (ch) => runChannel(ch, server, { timeoutMs: 15_000 }, { defaultTimeout: 15_000, onBroken: () => {} }))).running;
+      const id = await (await this.startOn(conn, server, 'id -u', (ch) => runChannel(ch, server, { timeoutMs: 15_000 }, { defaultTimeout: 15_000, onBroken: () => {} }), { deadline: Date.now() + 15_000 })).running;
       const uid = Number(id.stdout.trim());
       if (id.code !== 0 || !Number.isInteger(uid)) throw new TerminalError(`ssh ${where}: "id -u" failed (exit ${id.code}): ${id.stderr.trim().slice(0, 200)}`);
       conn.info.uid = uid;
@@ -226,6 +347,21 @@ export class SshPool {
     openConnections.add(conn);
     return conn;
   }
+}
+
+/** The connection closed before a channel opened: the command did not start. */
+class ConnectionFailedError extends Error {}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 // Credentials are part of the key so a changed password or key opens a new connection.
