@@ -2,7 +2,7 @@
 // zone belongs to a Hestia user, so one zone host serves one user's zones on one node. Hestia's
 // record ids, its template records and its trailing dots stay inside this file.
 import { InputError, TerminalError } from '../common/errors.ts';
-import { ArgumentError, hasHestiaCode, type HestiaDriver, type HestiaList } from '../drivers/hestia/index.ts';
+import { ArgumentError, dnsConfLine, hasHestiaCode, type DnsConfRecord, type HestiaDriver, type HestiaList } from '../drivers/hestia/index.ts';
 import { canonicalIPv6 } from './reverse.ts';
 import {
   checkNameservers, checkRecords, checkSelector, checkZoneName, describeRecord, matches, normalValue, recordKey,
@@ -36,20 +36,32 @@ export class HestiaZoneHost implements ZoneHost {
     return !!(await this.zones())?.[z];
   }
 
+  /**
+   * A new zone in the same few commands whatever its size (docs/drivers.md, "Publishing a zone on
+   * HestiaCP"): v-add-dns-domain (the template's records, no reload); install + v-insert-dns-records
+   * (every wanted record but the A, written to a /tmp file and moved over the template's in one
+   * go); v-update-user-counters (v-add-dns-domain counted the template's records); v-add-dns-record
+   * of the A, which Hestia checks and which sorts the records, bumps the serial, rewrites the BIND
+   * zone file and reloads; one listing to verify. Records whose values Hestia checks in ways not
+   * repeated here (SRV, CAA) are added one by one before that last add. Killed after the move,
+   * the zone lacks only its A: the next dns.zone adds it, which rebuilds and reloads the zone.
+   */
   async ensureZone(zone: string, opts: EnsureZoneOptions): Promise<{ created: boolean }> {
     const z = checkZoneName(zone);
     const ns = checkNameservers(opts.nameservers);
     if (ns.length > 8) throw new InputError('nameservers', 'HestiaCP takes at most 8 name servers');
     const apex = opts.apex === undefined ? null : normalValue('A', opts.apex, 'apex');
     const more = checkRecords(z, opts.records ?? []);
+    const wanted = unique([...ns.map((value) => ({ name: '@', type: 'NS' as const, value })), ...(apex ? [{ name: '@', type: 'A' as const, value: apex }] : []), ...more]);
+    // Hestia keeps at least one A in a zone: one made without any keeps the template's `@ A <node IP>`.
+    if (!wanted.some((r) => r.type === 'A')) wanted.push({ name: '@', type: 'A', value: this.opts.nodeIp });
     let zones = await this.zones();
-    if (!zones) {
-      await this.createOwner();
-      zones = (await this.zones()) ?? {};
-    }
+    if (zones?.[z]) return { created: false };
+    this.refuseAsHestia(z, wanted, wanted.filter((r) => r.name === '@' && r.type === 'NS' && ns.includes(r.value)));
+    if (!zones) zones = (await this.createOwner()) ? {} : ((await this.zones()) ?? {});
     if (zones[z]) return { created: false };
     try {
-      await this.driver.addDnsDomain(this.opts.user, z, apex ?? this.opts.nodeIp, ns);
+      await this.driver.addDnsDomain(this.opts.user, z, apex ?? this.opts.nodeIp, ns, { restart: false });
     } catch (err) {
       if (hasHestiaCode(err, 'E_EXISTS')) {
         if ((await this.zones())?.[z]) return { created: false };
@@ -58,7 +70,7 @@ export class HestiaZoneHost implements ZoneHost {
       if (hasHestiaCode(err, 'E_INVALID', 'E_ARGS') || err instanceof ArgumentError) throw new RecordRefusedError(z, `zone ${z}`, this.label, reason(err), { cause: err });
       throw err;
     }
-    await this.replaceTemplate(z, [...ns.map((value) => ({ name: '@', type: 'NS' as const, value })), ...(apex ? [{ name: '@', type: 'A' as const, value: apex }] : []), ...more]);
+    await this.publish(z, wanted);
     return { created: true };
   }
 
@@ -143,24 +155,41 @@ export class HestiaZoneHost implements ZoneHost {
     }
   }
 
-  private async createOwner(): Promise<void> {
+  /** True when this call made the user (so it holds no zone yet); false when someone else just did. */
+  private async createOwner(): Promise<boolean> {
     const o = this.opts.owner;
     if (!o) throw new TerminalError(`user ${this.opts.user}, who should hold the zones, does not exist on ${this.opts.server}`);
     try {
       await this.driver.addUser(this.opts.user, o.password, o.email, o.package ?? 'default', o.name);
+      this.userSeen = true;
+      return true;
     } catch (err) {
       if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
+      return false;
     }
   }
 
-  /**
-   * v-add-dns-domain fills a new zone from the user's DNS template (www, ftp, mail, MX, SPF, SRV…):
-   * the zone is brought to `keep` from that one listing, adding before removing. Hestia keeps at
-   * least one A record in a zone, so a zone made without any keeps its `@ A <node IP>`.
-   */
-  private async replaceTemplate(z: string, keep: ZoneRecord[]): Promise<void> {
-    const wanted = unique(keep);
+  /** Brings a zone that holds the template's records to exactly `wanted` (which holds an A): see ensureZone. */
+  private async publish(z: string, wanted: ZoneRecord[]): Promise<void> {
+    const last = wanted.find((r) => r.type === 'A')!;
+    const oneByOne = wanted.filter((r) => HESTIA_CHECKED.has(r.type));
+    const moved = wanted.filter((r) => r !== last && !HESTIA_CHECKED.has(r.type));
+    try {
+      await this.driver.replaceDnsRecords(this.opts.user, z, moved.map((r, i) => toConf(r, i + 1)));
+    } catch (err) {
+      throw this.refused(z, `the records of zone ${z}`, err);
+    }
+    await this.driver.updateUserCounters(this.opts.user);
+    // No ids from here on: Hestia takes the next free one, which cannot clash even if the move did not happen.
+    for (const r of oneByOne) await this.add(z, r, undefined, false);
+    await this.add(z, last, undefined);
+    // Verified from the node: a file the script did not find is ignored with exit 0.
     const held = await this.held(z);
+    if (!exactly(held, wanted)) await this.converge(z, wanted, held);
+  }
+
+  /** One record at a time from `held` to `wanted`, adding before removing (Hestia keeps a zone's last A and NS). */
+  private async converge(z: string, wanted: ZoneRecord[], held: Held[]): Promise<void> {
     let nextId = held.reduce((m, r) => Math.max(m, r.id), 0) + 1;
     const kept = new Set<Held>();
     for (const w of wanted) {
@@ -168,15 +197,31 @@ export class HestiaZoneHost implements ZoneHost {
       if (have) kept.add(have);
       else await this.add(z, w, nextId++);
     }
-    let aKept = wanted.some((w) => w.type === 'A');
-    for (const r of held) {
-      if (kept.has(r)) continue;
-      if (!aKept && r.name === '@' && r.type === 'A') {
-        aKept = true;
-        continue;
+    for (const r of held) if (!kept.has(r)) await this.remove(z, r);
+  }
+
+  /**
+   * What v-add-dns-record would refuse in records that go into the zone's file unchecked: a bad
+   * argument, an NS target with fewer than three dots (is_dns_fqnd), an in-zone NS target without
+   * its A (is_dns_nameserver_valid). Refused before anything is created. The zone's own name
+   * servers are taken as v-add-dns-domain takes them (any host name: its template is not checked).
+   */
+  private refuseAsHestia(z: string, wanted: ZoneRecord[], nameservers: ZoneRecord[]): void {
+    wanted.forEach((r, i) => {
+      const what = describeRecord(r);
+      try {
+        dnsConfLine(toConf(r, i + 1), 'record', { time: '00:00:00', date: '2000-01-01' });
+      } catch (err) {
+        throw new RecordRefusedError(z, what, this.label, reason(err), { cause: err });
       }
-      await this.remove(z, r);
-    }
+      if ((r.type !== 'NS' && r.type !== 'SRV') || nameservers.includes(r)) return;
+      const target = r.type === 'SRV' ? r.value.split(' ')[2]! : r.value;
+      if (target.split('.').length < 3) throw new RecordRefusedError(z, what, this.label, `${r.type} record ${r.value} should be a fully qualified domain name (FQDN)`);
+      if (r.type === 'NS' && target.endsWith(`.${z}`)) {
+        const host = target.slice(0, -(z.length + 1));
+        if (!wanted.some((a) => a.type === 'A' && a.name === host)) throw new RecordRefusedError(z, what, this.label, `IN A ${target} does not exist`);
+      }
+    });
   }
 
   private async held(z: string): Promise<Held[]> {
@@ -190,10 +235,10 @@ export class HestiaZoneHost implements ZoneHost {
     return Object.values(rows).map(fromHestia);
   }
 
-  private async add(z: string, r: ZoneRecord, id: number): Promise<void> {
+  private async add(z: string, r: ZoneRecord, id: number | undefined, restart = true): Promise<void> {
     try {
       await this.driver.addDnsRecord(this.opts.user, z, r.name, r.type, r.value, {
-        id, ...(r.priority !== undefined ? { priority: r.priority } : {}), ...(r.ttl !== undefined ? { ttl: r.ttl } : {}),
+        restart, ...(id !== undefined ? { id } : {}), ...(r.priority !== undefined ? { priority: r.priority } : {}), ...(r.ttl !== undefined ? { ttl: r.ttl } : {}),
       });
     } catch (err) {
       throw this.refused(z, describeRecord(r), err);
@@ -222,6 +267,25 @@ function reason(err: unknown): string {
   if (err instanceof ArgumentError) return err.message;
   if (hasHestiaCode(err)) return err.errorLine ?? err.message;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Types whose values v-add-dns-record checks in ways refuseAsHestia does not repeat: added one by one. */
+const HESTIA_CHECKED = new Set(['SRV', 'CAA']);
+
+function toConf(r: ZoneRecord, id: number): DnsConfRecord {
+  return { id, record: r.name, type: r.type, value: r.value, ...(r.priority !== undefined ? { priority: r.priority } : {}), ...(r.ttl !== undefined ? { ttl: r.ttl } : {}) };
+}
+
+/** Each wanted record held once (with its TTL where one is given), and nothing else. */
+function exactly(held: Held[], wanted: ZoneRecord[]): boolean {
+  if (held.length !== wanted.length) return false;
+  const left = [...held];
+  for (const w of wanted) {
+    const i = left.findIndex((h) => recordKey(h) === recordKey(w) && !h.suspended && (w.ttl === undefined || h.ttl === w.ttl));
+    if (i < 0) return false;
+    left.splice(i, 1);
+  }
+  return true;
 }
 
 function unique(records: ZoneRecord[]): ZoneRecord[] {

@@ -204,6 +204,47 @@ test('DNS: default template records with IDs, record add/change/delete rules', (
   assert.equal(readNode(dir).users.alice!.counters.U_DNS_DOMAINS, 1);
 });
 
+test('DNS: v-insert-dns-records moves a file over the zone\'s records, checks nothing in it, and rebuilds nothing', () => {
+  const { dir, run } = freshNode();
+  run('v-add-user', 'alice', 'pw', 'a@x.org');
+  assert.equal(run('v-add-dns-domain', 'alice', 'x.org', '192.0.2.10', 'ns1.x.net', 'ns2.x.net', '', '', '', '', '', '', 'no').code, 0);
+  const tmp = join(dir, 'tmp', 'hb-recs');
+  const lines = "ID='1' RECORD='@' TYPE='NS' PRIORITY='' VALUE='ns1.x.net.' SUSPENDED='no' TIME='10:00:00' DATE='2026-12-06'\n" +
+    "ID='2' RECORD='@' TYPE='TXT' PRIORITY='' VALUE='\"it%quote%s; here\"' SUSPENDED='no' TIME='10:00:00' DATE='2026-12-06' TTL='300'\n";
+  writeFileSync(tmp, lines);
+  // The script's checks, in its order: arguments, formats, DNS_SYSTEM, user, zone.
+  assert.deepEqual(run('v-insert-dns-records', 'alice', 'x.org'), { code: 1, stdout: 'Usage: v-insert-dns-records USER DOMAIN DATAFILE [RESTART]\n', stderr: '' });
+  assert.equal(run('v-insert-dns-records', 'alice', 'x.org;id', '/tmp/hb-recs').stdout, 'Error: invalid domain format :: x.org;id\n');
+  assert.equal(run('v-insert-dns-records', 'bob', 'x.org', '/tmp/hb-recs').stdout, "Error: user bob doesn't exist\n");
+  assert.equal(run('v-insert-dns-records', 'alice', 'y.org', '/tmp/hb-recs').stdout, "Error: dns domain y.org doesn't exist\n");
+  assert.ok(fs.existsSync(tmp), 'a refused call leaves the file');
+  assert.deepEqual(run('v-insert-dns-records', 'alice', 'x.org', '/tmp/hb-recs'), { code: 0, stdout: '', stderr: '' });
+  assert.equal(fs.existsSync(tmp), false, 'the file was moved');
+  const file = join(dir, 'data/users/alice/dns/x.org.conf');
+  assert.equal(readFileSync(file, 'utf8'), lines, 'byte for byte');
+  assert.equal(fs.statSync(file).mode & 0o777, 0o660);
+  const recs = JSON.parse(run('v-list-dns-records', 'alice', 'x.org', 'json').stdout);
+  assert.deepEqual(Object.keys(recs), ['1', '2']);
+  assert.equal(recs['2'].VALUE, '"it\'s; here"', '%quote% listed as \' and the quotes kept');
+  assert.equal(recs['2'].TTL, '300');
+  // No serial, no record count, no user counter: the caller rebuilds.
+  let st = readNode(dir).users.alice!;
+  assert.equal(st.dns[0]!.zone.SERIAL, '3000000000');
+  assert.equal(st.dns[0]!.zone.RECORDS, '15');
+  assert.equal(st.counters.U_DNS_RECORDS, 15);
+  assert.match(readFileSync(join(dir, 'log/system.log'), 'utf8'), /v-insert-dns-records  'alice' 'x\.org' '\/tmp\/hb-recs'\n$/);
+  // A file that is not there: exit 0, nothing changed.
+  assert.deepEqual(run('v-insert-dns-records', 'alice', 'x.org', '/tmp/hb-gone'), { code: 0, stdout: '', stderr: '' });
+  assert.equal(readFileSync(file, 'utf8'), lines);
+  // Then the counters and a checked add bring the bookkeeping back.
+  assert.equal(run('v-update-user-counters', 'alice').code, 0);
+  assert.equal(readNode(dir).users.alice!.counters.U_DNS_RECORDS, 2);
+  assert.equal(run('v-add-dns-record', 'alice', 'x.org', '@', 'A', '192.0.2.10').code, 0);
+  st = readNode(dir).users.alice!;
+  assert.deepEqual([st.dns[0]!.zone.SERIAL, st.dns[0]!.zone.RECORDS, st.counters.U_DNS_RECORDS], ['3000000001', '3', 3]);
+  assert.equal(readFileSync(join(dir, 'log/error.log'), 'utf8').split('\n').filter((l) => l.includes('v-insert-dns-records')).length, 4, 'the four refusals, logged');
+});
+
 test('DNS: reverse zones (in-addr.arpa, ip6.arpa) and PTR records, as the scripts take them', () => {
   const { dir, run } = freshNode();
   run('v-add-user', 'alice', 'pw', 'a@x.org');

@@ -2,6 +2,7 @@
 // runs one v-command and returns parsed output or throws a classified error (HestiaError for a
 // non-zero exit). E_EXISTS / E_NOTEXIST are thrown like any other code: the task decides, after
 // checking the state, whether they mean "already done".
+import { randomBytes } from 'node:crypto';
 import { TerminalError } from '../../common/errors.ts';
 import { Arg, checkPassword, type RecordType } from './args.ts';
 import { parseHestiaJson, HestiaParseError, type HestiaList, type HestiaObject } from './json.ts';
@@ -29,6 +30,18 @@ export interface DnsRecordOptions extends RestartOption {
   priority?: number;
   /** Record id; pass one so the task knows it (Hestia does not print a new id). */
   id?: number;
+  ttl?: number;
+}
+
+/** One line of a zone's dns/<d>.conf, for replaceDnsRecords. */
+export interface DnsConfRecord {
+  id: number;
+  record: string;
+  type: RecordType | string;
+  /** As v-add-dns-record takes it: host names with or without the dot, TXT without quotes, SRV "weight port target". */
+  value: string;
+  /** MX and SRV (default 10, as v-add-dns-record); ignored for other types. */
+  priority?: number;
   ttl?: number;
 }
 
@@ -369,6 +382,34 @@ export class HestiaDriver {
     await this.run('v-add-dns-record', args);
   }
 
+  /**
+   * Replaces every record of a zone in one command: the lines, written as v-add-dns-record writes
+   * them, go on stdin into a fresh mode-600 /tmp file that v-insert-dns-records moves over
+   * dns/<d>.conf. That script checks nothing in the file (a missing file is even ignored, exit 0),
+   * and neither bumps the serial, rewrites the BIND zone file, counts the records nor reloads: the
+   * caller checks the records first and follows with a command that does all that (a
+   * v-add-dns-record), then lists the zone. See HestiaZoneHost.ensureZone.
+   */
+  async replaceDnsRecords(user: string, domain: string, records: DnsConfRecord[]): Promise<void> {
+    const args = [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain)];
+    const d = new Date();
+    const stamp = { time: d.toISOString().slice(11, 19), date: d.toISOString().slice(0, 10) };
+    const text = records.map((r, i) => dnsConfLine(r, `RECORDS[${i}]`, stamp) + '\n').join('');
+    const path = Arg.secretPath('DATAFILE', `/tmp/hb-${randomBytes(16).toString('hex')}`);
+    // GNU install creates the file 0600 from the start; v-insert-dns-records (as root) moves it away.
+    const write = await this.runner.exec(`install -m 600 /dev/stdin ${path.quoted()}`, { stdin: text });
+    if (write.code !== 0) {
+      throw new TerminalError(`could not write a temporary file on ${this.runner.server.host}: ${this.runner.masker.mask(write.stderr).trim().slice(0, 200)}`);
+    }
+    try {
+      await this.run('v-insert-dns-records', [...args, path]);
+    } catch (err) {
+      // Moved only on success: on failure the file is still there (zone data, no secret, but not ours to leave).
+      await this.runner.exec(`rm -f ${path.quoted()}`, { timeoutMs: 15_000 }).catch(() => undefined);
+      throw err;
+    }
+  }
+
   async deleteDnsRecord(user: string, domain: string, id: number, o?: RestartOption): Promise<void> {
     await this.run('v-delete-dns-record', [...recordArgs(user, domain, id), restartArg(o)]);
   }
@@ -384,6 +425,27 @@ export class HestiaDriver {
 
 function mailAccountArgs(user: string, domain: string, account: string): Arg[] {
   return [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), Arg.of('mailAccount', 'ACCOUNT', account)];
+}
+
+// v-add-dns-record's rewriting of a value before it stores it (its `=~ ^NS|CNAME|MX|PTR|SRV` tests).
+const DOTTED = new Set(['NS', 'CNAME', 'MX', 'PTR', 'SRV']);
+const UNWRAPPED = new Set(['SRV', 'DNSKEY', 'DS', 'TLSA', 'KEY', 'IPSECKEY']);
+
+/** A dns/<d>.conf line exactly as v-add-dns-record would append it; every field validated as its argument would be. */
+export function dnsConfLine(r: DnsConfRecord, field: string, stamp: { time: string; date: string }): string {
+  const id = Arg.of('id', `${field}.id`, String(r.id)).value;
+  const record = Arg.of('recordName', `${field}.record`, r.record).value;
+  const type = Arg.of('recordType', `${field}.type`, r.type).value as RecordType;
+  let value = Arg.recordValue(`${field}.value`, type, r.value).value;
+  const priority = type === 'MX' || type === 'SRV' ? Arg.of('number', `${field}.priority`, String(r.priority ?? 10)).value : '';
+  if (DOTTED.has(type) && !value.endsWith('.')) value += '.';
+  if (type !== 'CAA') {
+    value = value.replace(/"/g, '');
+    if (!UNWRAPPED.has(type) && /[;\s]/.test(value)) value = `"${value}"`;
+  }
+  value = value.replace(/'/g, '%quote%');
+  const ttl = r.ttl !== undefined ? ` TTL='${Arg.of('number', `${field}.ttl`, String(r.ttl)).value}'` : '';
+  return `ID='${id}' RECORD='${record}' TYPE='${type}' PRIORITY='${priority}' VALUE='${value}' SUSPENDED='no' TIME='${stamp.time}' DATE='${stamp.date}'${ttl}`;
 }
 
 function recordArgs(user: string, domain: string, id: number): Arg[] {

@@ -1,6 +1,6 @@
 // The HestiaCP driver: typed v-commands over a pooled, host-key-pinned SSH connection.
-export { HestiaDriver, packageFile } from './driver.ts';
-export type { DkimRecord, DnsRecordOptions, MailDomainOptions, PackageLimits, ProbeResult, RestartOption } from './driver.ts';
+export { HestiaDriver, dnsConfLine, packageFile } from './driver.ts';
+export type { DkimRecord, DnsConfRecord, DnsRecordOptions, MailDomainOptions, PackageLimits, ProbeResult, RestartOption } from './driver.ts';
 export { HestiaRunner, SudoRefusedError } from './runner.ts';
 export type { DriverIO, HestiaServer, RunOptions } from './runner.ts';
 export { SshPool, HostKeyMismatchError, sha256Fingerprint } from './ssh.ts';

@@ -1,5 +1,5 @@
 // DNS zones and records on a HestiaCP node (bind9), as data/users/<u>/dns.conf and dns/<d>.conf.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseLine, type Obj } from '../conf.ts';
 import { E, fail, HestiaExit } from '../errors.ts';
 import { paths } from '../node.ts';
@@ -283,6 +283,39 @@ function suspendZone(flag: 'yes' | 'no'): Command {
   };
 }
 
+/**
+ * v-insert-dns-records USER DOMAIN DATA_FILE: `mv -f` of the file over dns/<d>.conf, chmod 660.
+ * No format check on DATA_FILE and none on its lines, no format_domain, no serial, BIND file,
+ * counters or RESTART (the usage line's [RESTART] is not read); a file that is not there is
+ * silently ignored (exit 0). Only files under /tmp are reachable on an emulated node.
+ */
+const insertDnsRecords: Command = {
+  logs: true,
+  run(c) {
+    c.checkArgs(3, 'USER DOMAIN DATAFILE [RESTART]');
+    const user = c.arg(1); const domain = c.arg(2);
+    if (user) v.user(user); if (domain) v.domain(domain);
+    c.systemEnabled('DNS_SYSTEM');
+    c.userValid(user); c.userUnsuspended(user);
+    c.objectValid(user, 'dns', 'DOMAIN', domain);
+    c.demoMode();
+    const src = c.tmpPath(c.arg(3));
+    if (src && existsSync(src)) {
+      const to = c.file(user, `dns/${domain}`);
+      try {
+        renameSync(src, to);
+      } catch (err) {
+        // mv across file systems (the real /tmp under real sshd): copy, then remove.
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+        copyFileSync(src, to);
+        rmSync(src, { force: true });
+      }
+      chmodSync(c.file(user, `dns/${domain}`), 0o660);
+    }
+    return '';
+  },
+};
+
 const listDnsDomains: Command = {
   run(c) {
     c.checkArgs(1, 'USER [FORMAT]');
@@ -326,7 +359,7 @@ const listDnsRecords: Command = {
 
 export const dnsCommands: Record<string, Command> = {
   'v-add-dns-domain': addDnsDomain, 'v-delete-dns-domain': deleteDnsDomain, 'v-list-dns-domains': listDnsDomains,
-  'v-add-dns-record': addDnsRecord, 'v-delete-dns-record': deleteDnsRecord, 'v-change-dns-record': changeDnsRecord,
+  'v-add-dns-record': addDnsRecord, 'v-delete-dns-record': deleteDnsRecord, 'v-insert-dns-records': insertDnsRecords, 'v-change-dns-record': changeDnsRecord,
   'v-suspend-dns-domain': suspendZone('yes'), 'v-unsuspend-dns-domain': suspendZone('no'),
   'v-suspend-dns-record': suspendRecord('yes'), 'v-unsuspend-dns-record': suspendRecord('no'), 'v-list-dns-records': listDnsRecords,
 };
