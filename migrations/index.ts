@@ -7,6 +7,7 @@ import * as m004 from './20261123000004_ui.ts';
 import * as m005 from './20261123000005_server_health.ts';
 import * as m006 from './20261202000006_drop_unread.ts';
 import * as m20261206_3 from './202612060003_admin_actions.ts';
+import * as m20261206_4 from './20261206000400_step_dependencies.ts';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -18,4 +19,5 @@ export const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261123000005_server_health', m005],
   ['20261202000006_drop_unread', m006],
   ['202612060003_admin_actions', m20261206_3],
+  ['20261206000400_step_dependencies', m20261206_4],
 ];
