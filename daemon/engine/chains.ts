@@ -1,11 +1,13 @@
-// Writing work into the queue. A chain is the ordered steps of one service operation; it is
-// written in the same transaction as its service row, and a repeated request for an operation
-// that is still active returns the chain already there instead of adding another.
+// Writing work into the queue. A chain is the steps of one service operation, each waiting for
+// the earlier steps it names (graph.ts); it is written in the same transaction as its service
+// row, and a repeated request for an operation that is still active returns the chain already
+// there instead of adding another.
 import type { Knex } from 'knex';
 import { inTx, nowMs } from '../db/connect.ts';
 import { lockService } from './sql/chain-end.ts';
 import { ensureTargets } from './sql/targets.ts';
 import { T } from '../common/tables.ts';
+import { dependencyProblem, dependenciesOf, storedDependencies } from './graph.ts';
 
 export interface StepSpec {
   step: string;
@@ -14,6 +16,11 @@ export interface StepSpec {
   args?: unknown;
   /** Overrides the type's maximum attempts for this task (0 = unlimited). */
   maxAttempts?: number | null;
+  /**
+   * The earlier steps (by position in the chain, from 0) this one waits for; [] starts with the
+   * chain. Absent: the step before, so a plain list of steps runs in order.
+   */
+  dependsOn?: number[] | null;
 }
 
 export interface ChainSpec {
@@ -47,7 +54,11 @@ export function checkChainSpec(spec: ChainSpec): void {
   if (!Array.isArray(spec.steps) || spec.steps.length === 0) throw new EnqueueError(`chain ${spec.operation} has no steps`);
   if (spec.steps.length > 200) throw new EnqueueError(`chain ${spec.operation} has ${spec.steps.length} steps; at most 200 are allowed`);
   const seen = new Set<string>();
-  spec.steps.forEach((s, i) => checkStep(s, `chain ${spec.operation} step ${i + 1}`, seen));
+  spec.steps.forEach((s, i) => {
+    checkStep(s, `chain ${spec.operation} step ${i + 1}`, seen);
+    const problem = dependencyProblem(i, s.dependsOn);
+    if (problem) throw new EnqueueError(`chain ${spec.operation} step ${i + 1} (${s.step}): ${problem}`);
+  });
 }
 
 function checkStep(s: StepSpec, where: string, seen: Set<string>): void {
@@ -91,7 +102,9 @@ export async function enqueueChainIn(trx: Knex.Transaction, spec: ChainSpec, def
   await trx(T.tasks).insert(spec.steps.map((s, i) => ({
     chain_id: chainId, step_no: i, service_id: serviceId, operation: spec.operation, step: s.step, type: s.type,
     target: s.target ?? null, args: s.args === undefined ? null : JSON.stringify(s.args),
-    status: i === 0 && state === 'running' ? 'queued' : 'waiting',
+    depends_on: storedDependencies(i, s.dependsOn),
+    // Every step that waits for nothing starts with the chain.
+    status: state === 'running' && dependenciesOf({ step_no: i, depends_on: storedDependencies(i, s.dependsOn) }).length === 0 ? 'queued' : 'waiting',
     active_key: taskKey(serviceId, spec.operation, s.step, s.target), attempts: 0, max_attempts: s.maxAttempts ?? null,
     run_at: nowMs(trx), created_at: nowMs(trx),
   })));

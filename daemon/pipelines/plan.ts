@@ -6,7 +6,7 @@
 import type { AccountNames } from './names.ts';
 import type { Driver, Placement } from './placement.ts';
 import type { ProductPlan } from './product.ts';
-import { plannedStep as step, type PlannedStep, type StepArgs } from './steps.ts';
+import { plannedStep as step, type PlannedStep, type StepArgs, type StepType } from './steps.ts';
 
 /** What is stored with the service (mod_hostbridge_services.params): never a secret. */
 export interface ServicePlan {
@@ -79,6 +79,38 @@ function driverOf(servers: ServerRefs, id: number): Driver {
 function must(value: string | null | undefined, what: string): string {
   if (!value) throw new Error(`the service's plan has no ${what}`);
   return value;
+}
+
+/** Step types that wait for every earlier step of the given types in their chain, wherever it runs. */
+const NEEDS: Partial<Record<StepType, StepType[]>> = {
+  // The zone publishes the DKIM record the mail domain's step reads from the mail server.
+  'dns.zone': ['mail.domain'],
+};
+
+/**
+ * What each step of a chain waits for: the step before it on the same server (one node's work keeps
+ * its planned order, and a node runs one command at a time anyway), every earlier step of a type
+ * it needs (NEEDS), and a step on no server (closing the service) waits for all before it as all
+ * after it wait for it. Steps on different servers otherwise run at the same time.
+ */
+export function withDependencies(steps: PlannedStep[]): PlannedStep[] {
+  const lastOn = new Map<string, number>();
+  let barrier: number | null = null;
+  return steps.map((s, i) => {
+    const deps = new Set<number>();
+    if (barrier !== null) deps.add(barrier);
+    if (s.target === null) {
+      for (const n of lastOn.values()) deps.add(n);
+      lastOn.clear();
+      barrier = i;
+    } else {
+      const prev = lastOn.get(s.target);
+      if (prev !== undefined) deps.add(prev);
+      lastOn.set(s.target, i);
+    }
+    for (const type of NEEDS[s.type] ?? []) steps.forEach((e, j) => { if (j < i && e.type === type) deps.add(j); });
+    return { ...s, dependsOn: [...deps].sort((a, b) => a - b) };
+  });
 }
 
 /** Steps that change a service's state on its servers, and what its state becomes. */
@@ -213,6 +245,11 @@ function unsuspendSteps(plan: ServicePlan, servers: ServerRefs, passwordPending:
 
 /** Steps of an operation, with the service state on success and on failure. */
 export function planChain(op: Operation, plan: ServicePlan, servers: ServerRefs, state: PlanState = {}): PlannedChain {
+  const chain = chainOf(op, plan, servers, state);
+  return { ...chain, steps: withDependencies(chain.steps) };
+}
+
+function chainOf(op: Operation, plan: ServicePlan, servers: ServerRefs, state: PlanState): PlannedChain {
   switch (op) {
     case 'deploy': return { steps: deploySteps(plan), successState: 'active', failureState: 'failed' };
     case 'verify-repair': return { steps: deploySteps(plan), successState: 'active', failureState: 'failed' };

@@ -84,6 +84,8 @@ export interface PlannedStep<K extends StepType = StepType> {
   type: K;
   target: string | null;
   args: StepArgs[K];
+  /** The earlier steps of the chain (by position) it waits for; set by the planner's withDependencies. */
+  dependsOn?: number[];
 }
 
 /** The only way the planner makes a step: the type decides which arguments it may carry. */

@@ -121,6 +121,33 @@ describe('an order', () => {
     assert.deepEqual(planOrder({ whmcsServiceId: 42, domain: 'shop.example.com', email: 'owner@example.com' }, split, g), o, 'the same input plans the same order');
   });
 
+  test('the chains are graphs: web, mail and each zone run side by side, a zone after the mail domain (its DKIM record), one node\'s steps in order, closing after all', () => {
+    const split = resolveProduct(product());
+    const g = group([server(2, { web: true }), server(3, { mail: true })], [server(7, { dns: true }), server(8, { dns: true }, 0, { driver: 'powerdns' })]);
+    const { plan } = planOrder({ whmcsServiceId: 42, domain: 'shop.example.com', email: '' }, split, g);
+    const graph = (op: 'deploy' | 'terminate' | 'redeploy' | 'unsuspend', state = {}) => {
+      const steps = planChain(op, plan, groupRefs(g), state).steps;
+      return steps.map((s) => `${s.step}@${s.target} ← ${(s.dependsOn ?? []).map((d) => steps[d].step).join(',') || '∅'}`);
+    };
+    assert.deepEqual(graph('deploy'), [
+      'web.package@server:2 ← ∅', 'web.user@server:2 ← web.package', 'web.domain@server:2 ← web.user',
+      'mail.package@server:3 ← ∅', 'mail.user@server:3 ← mail.package', 'mail.domain@server:3 ← mail.user',
+      'dns.zone@server:7 ← mail.domain', 'dns.zone@server:8 ← mail.domain', 'ssl.seed@server:2 ← web.domain',
+    ]);
+    assert.deepEqual(graph('terminate'), [
+      'web.delete@server:2 ← ∅', 'mail.delete@server:3 ← ∅', 'dns.delete@server:7 ← ∅', 'dns.zone-delete@server:8 ← ∅',
+      'service.close@null ← web.delete,mail.delete,dns.delete,dns.zone-delete',
+    ]);
+    assert.deepEqual(graph('unsuspend', { passwordPending: true }), [
+      'web.unsuspend@server:2 ← ∅', 'mail.unsuspend@server:3 ← ∅', 'dns.unsuspend@server:7 ← ∅',
+      'web.password@server:2 ← web.unsuspend', 'mail.password@server:3 ← mail.unsuspend', 'password.applied@null ← dns.unsuspend,web.password,mail.password',
+    ]);
+    // A redeploy removes before it creates, on each node.
+    const redeploy = graph('redeploy');
+    assert.ok(redeploy.includes('web.package@server:2 ← reset.web.delete'), redeploy.join('\n'));
+    assert.ok(redeploy.includes('dns.zone@server:8 ← reset.dns.zone-delete,mail.domain'), redeploy.join('\n'));
+  });
+
   test('vanity: the domain is the name under its parent, the parent\'s users come from the group', () => {
     const v = resolveProduct(product({ configoption1: 'vanity' }, { vanity_domain: 'sites.example.net' }, { vanity_name: 'alice' }));
     const g = group([server(1, { web: true }), server(2, { mail: true })], [server(5, { dns: true })], { vanity: [{ domain: 'sites.example.net', mailServerId: 2, mailUser: 'provider', dnsUser: 'provider-dns' }] });

@@ -1,6 +1,8 @@
-// How a chain moves and ends: the next step starts when one succeeds (advanceChain), the chain
-// fails with a step (failChain) or closes (finishChain, which calls the onChainEnd hook in the same
-// transaction), and the service's next waiting chain starts (promoteNextChain).
+// How a chain moves and ends: when a step succeeds, the steps waiting only for finished ones start
+// (advanceChain); when one fails for good, the steps that depend on it are cancelled while the
+// independent ones go on (failChain); once nothing can run the chain closes (finishChain, which
+// calls the onChainEnd hook in the same transaction), and the service's next waiting chain starts
+// (promoteNextChain).
 // Fence: callers get here only through a fenced write (the step's owner token, or an admin's lock);
 // closing a chain and starting the next take the service's row lock (lockService), as enqueueing
 // does, so one chain runs per service however many daemons finish steps at once.
@@ -9,26 +11,64 @@ import { dialectOf, nowMs } from '../../db/connect.ts';
 import { T } from '../../common/tables.ts';
 import type { ChainOutcome, QueueHooks } from '../hooks.ts';
 import { MAX_ERROR, type ChainRow } from '../rows.ts';
+import { dependentsOf, hasOpenSteps, readySteps, type StepNode } from '../graph.ts';
 
 /** Serialises chain bookkeeping per service: enqueue and chain completion both take this lock. */
 export async function lockService(trx: Knex.Transaction, serviceId: number): Promise<void> {
   if (dialectOf(trx) === 'mysql') await trx(T.services).where('id', serviceId).forUpdate().first('id');
 }
 
-/** After a step succeeded: its next step becomes runnable at once, or the chain succeeds. */
-export async function advanceChain(trx: Knex.Transaction, hooks: QueueHooks, step: { chain_id: number | null; step_no: number }): Promise<void> {
-  const started = await trx(T.tasks).where({ chain_id: step.chain_id, step_no: step.step_no + 1, status: 'waiting' }).update({ status: 'queued', run_at: nowMs(trx) });
-  if (started > 0) return;
-  const chain = await trx(T.chains).where('id', step.chain_id).first();
-  if (chain && step.step_no + 1 >= chain.step_count) await finishChain(trx, hooks, chain, 'succeeded', null);
+/** A chain's steps as the graph needs them. */
+async function chainSteps(trx: Knex.Transaction, chainId: number): Promise<Array<StepNode & { id: number; step: string; last_error: string | null }>> {
+  return trx(T.tasks).select('id', 'step_no', 'status', 'depends_on', 'step', 'last_error').where('chain_id', chainId).orderBy('step_no');
 }
 
-/** After a step failed for good: the chain's later steps will not run, and the chain fails. */
+/** Starts every waiting step whose dependencies have all succeeded; returns how many. */
+async function startReady(trx: Knex.Transaction, chainId: number, steps: StepNode[]): Promise<number> {
+  const ready = readySteps(steps);
+  if (ready.length === 0) return 0;
+  return trx(T.tasks).where('chain_id', chainId).whereIn('step_no', ready).where('status', 'waiting').update({ status: 'queued', run_at: nowMs(trx) });
+}
+
+/**
+ * Ends the chain once no step can run any more: succeeded when every step did, else failed with
+ * the failed steps' reasons (independent steps of one operation each finish before it ends).
+ */
+async function settleChain(trx: Knex.Transaction, hooks: QueueHooks, chainId: number, steps: Array<StepNode & { step: string; last_error: string | null }>): Promise<void> {
+  if (hasOpenSteps(steps)) return;
+  const chain = await trx(T.chains).where('id', chainId).first();
+  if (!chain || (chain.state !== 'running' && chain.state !== 'waiting')) return;
+  const failed = steps.filter((s) => s.status === 'failed');
+  if (failed.length === 0 && steps.every((s) => s.status === 'succeeded')) return finishChain(trx, hooks, chain, 'succeeded', null);
+  const error = failed.length
+    ? failed.map((s) => `${s.step}: ${s.last_error ?? 'failed'}`).join('; ')
+    : 'a step was cancelled';
+  return finishChain(trx, hooks, chain, 'failed', error);
+}
+
+/** After a step succeeded: the steps that waited only for it (and others done) start at once, or the chain ends. */
+export async function advanceChain(trx: Knex.Transaction, hooks: QueueHooks, step: { chain_id: number | null; step_no: number }): Promise<void> {
+  if (step.chain_id === null) return;
+  const steps = await chainSteps(trx, step.chain_id);
+  if (await startReady(trx, step.chain_id, steps) > 0) return;
+  await settleChain(trx, hooks, step.chain_id, steps);
+}
+
+/**
+ * After a step failed for good: the steps that depend on it will not run; steps independent of it
+ * go on (each with its own retries), and the chain fails once none is left to run.
+ */
 export async function failChain(trx: Knex.Transaction, hooks: QueueHooks, step: { chain_id: number; step_no: number; step: string }, reason: string): Promise<void> {
-  await trx(T.tasks).where('chain_id', step.chain_id).whereIn('status', ['waiting', 'queued'])
-    .update({ status: 'cancelled', active_key: null, finished_at: nowMs(trx), last_error: `not run: step ${step.step_no + 1} (${step.step}) failed` });
-  const chain = await trx(T.chains).where('id', step.chain_id).first();
-  if (chain) await finishChain(trx, hooks, chain, 'failed', `${step.step}: ${reason}`);
+  const steps = await chainSteps(trx, step.chain_id);
+  const dependents = dependentsOf(steps, step.step_no);
+  if (dependents.length) {
+    await trx(T.tasks).where('chain_id', step.chain_id).whereIn('step_no', dependents).whereIn('status', ['waiting', 'queued'])
+      .update({ status: 'cancelled', active_key: null, finished_at: nowMs(trx), last_error: `not run: step ${step.step_no + 1} (${step.step}) failed` });
+  }
+  const after = await chainSteps(trx, step.chain_id);
+  // The failed step's own row carries the reason given here (force-fail and the reaper word it their way).
+  for (const s of after) if (s.step_no === step.step_no) s.last_error = reason;
+  await settleChain(trx, hooks, step.chain_id, after);
 }
 
 /** Closes a chain, lets the hook say what that means for its service, and starts the service's next chain. */
@@ -51,6 +91,6 @@ export async function promoteNextChain(trx: Knex.Transaction, serviceId: number)
   const next = await trx(T.chains).where({ service_id: serviceId, state: 'waiting' }).orderBy('id').first('id');
   if (!next) return null;
   await trx(T.chains).where('id', next.id).update({ state: 'running', started_at: nowMs(trx) });
-  await trx(T.tasks).where({ chain_id: next.id, step_no: 0, status: 'waiting' }).update({ status: 'queued', run_at: nowMs(trx) });
+  await startReady(trx, Number(next.id), await chainSteps(trx, Number(next.id)));
   return Number(next.id);
 }

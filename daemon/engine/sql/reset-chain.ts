@@ -1,5 +1,6 @@
-// resetChain (admin; Redeploy): runs a whole chain again from its first step. Every step is
-// idempotent, so it converges; a service busy with another operation runs it after that one.
+// resetChain (admin; Redeploy): runs a whole chain again from its first steps (those that wait for
+// nothing). Every step is idempotent, so it converges; a service busy with another operation runs
+// it after that one.
 // Fence: read under the service's lock; running steps are detached and their owners cleared, so
 // their workers' writes match nothing.
 import { inTx, nowMs } from '../../db/connect.ts';
@@ -8,6 +9,7 @@ import { detachRunning, lockedChain, reopenChain, restoreKeys } from '../admin.t
 import { taskKey } from '../chains.ts';
 import type { Queue } from '../queue.ts';
 import { promoteNextChain } from './chain-end.ts';
+import { dependenciesOf } from '../graph.ts';
 
 export async function resetChain(queue: Queue, id: number): Promise<string> {
   return inTx(queue.db, async (trx) => {
@@ -19,7 +21,7 @@ export async function resetChain(queue: Queue, id: number): Promise<string> {
     await restoreKeys(`chain #${id}`, async () => {
       for (const t of await trx(T.tasks).where('chain_id', id).orderBy('step_no')) {
         await trx(T.tasks).where('id', t.id).update({
-          status: t.step_no === 0 && state === 'running' ? 'queued' : 'waiting', attempts: 0, owner: null, lease_until: null,
+          status: dependenciesOf(t).length === 0 && state === 'running' ? 'queued' : 'waiting', attempts: 0, owner: null, lease_until: null,
           run_at: nowMs(trx), started_at: null, finished_at: null, last_error: null, error_kind: null, result: null,
           active_key: taskKey(t.service_id, t.operation, t.step, t.target),
         });

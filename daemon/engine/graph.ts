@@ -1,0 +1,86 @@
+// A chain's steps as a small graph: each step waits for the earlier steps it names (depends_on,
+// by step number), so steps of one service on different servers run at the same time. A step
+// with no stored list waits for the step before it, as chains written before graphs did. Pure
+// functions over a chain's rows; the SQL operations decide with them what to start or cancel.
+
+/** What the graph needs of a task row. */
+export interface StepNode {
+  step_no: number;
+  status: string;
+  depends_on: string | null;
+}
+
+/** The steps a step waits for. */
+export function dependenciesOf(t: { step_no: number; depends_on: string | null }): number[] {
+  if (t.depends_on === null || t.depends_on === undefined) return t.step_no > 0 ? [t.step_no - 1] : [];
+  const parsed: unknown = JSON.parse(t.depends_on);
+  if (!Array.isArray(parsed) || !parsed.every((n) => Number.isInteger(n))) throw new Error(`step ${t.step_no} has malformed dependencies ${t.depends_on}`);
+  return parsed as number[];
+}
+
+/** The stored form: null for "the step before" (the landed default), else a JSON list. */
+export function storedDependencies(stepNo: number, dependsOn: readonly number[] | null | undefined): string | null {
+  if (dependsOn === undefined || dependsOn === null) return null;
+  const sorted = [...new Set(dependsOn)].sort((a, b) => a - b);
+  if (sorted.length === 1 && sorted[0] === stepNo - 1) return null;
+  return JSON.stringify(sorted);
+}
+
+/** Waiting steps whose every dependency has succeeded: they may start now. */
+export function readySteps(steps: readonly StepNode[]): number[] {
+  const succeeded = new Set(steps.filter((s) => s.status === 'succeeded').map((s) => s.step_no));
+  return steps.filter((s) => s.status === 'waiting' && dependenciesOf(s).every((d) => succeeded.has(d))).map((s) => s.step_no);
+}
+
+/** Every step that waits, directly or through others, for the given one. */
+export function dependentsOf(steps: readonly StepNode[], stepNo: number): number[] {
+  const blocked = new Set<number>([stepNo]);
+  // Dependencies point to lower step numbers, so one pass in step order finds every descendant.
+  for (const s of [...steps].sort((a, b) => a.step_no - b.step_no)) {
+    if (s.step_no !== stepNo && dependenciesOf(s).some((d) => blocked.has(d))) blocked.add(s.step_no);
+  }
+  blocked.delete(stepNo);
+  return [...blocked].sort((a, b) => a - b);
+}
+
+/** True while any step may still run: the chain is not over. */
+export function hasOpenSteps(steps: readonly StepNode[]): boolean {
+  return steps.some((s) => s.status === 'waiting' || s.status === 'queued' || s.status === 'running');
+}
+
+/** A problem with a chain's declared dependencies, or null: each names earlier steps only, once. */
+export function dependencyProblem(stepNo: number, dependsOn: readonly number[] | null | undefined): string | null {
+  if (dependsOn === undefined || dependsOn === null) return null;
+  if (!Array.isArray(dependsOn)) return 'dependsOn must be a list of earlier step numbers';
+  for (const d of dependsOn) {
+    if (!Number.isInteger(d) || d < 0 || d >= stepNo) return `dependsOn names step ${d}, which is not an earlier step of the chain (steps are numbered from 0; this is step ${stepNo})`;
+  }
+  if (new Set(dependsOn).size !== dependsOn.length) return 'dependsOn names a step twice';
+  return null;
+}
+
+/**
+ * Lanes for drawing a chain: steps that may overlap get different lanes. A step continues the
+ * lane of its first dependency that no other step has continued yet, else opens the lowest unused
+ * lane; a chain without parallel steps is one lane.
+ */
+export function lanesOf(steps: ReadonlyArray<{ step_no: number; depends_on: string | null }>): Map<number, number> {
+  const lane = new Map<number, number>();
+  const ordered = [...steps].sort((a, b) => a.step_no - b.step_no);
+  const continued = new Set<number>();
+  for (const s of ordered) {
+    const deps = dependenciesOf(s);
+    const from = deps.find((d) => lane.has(d) && !continued.has(d));
+    let l: number;
+    if (from !== undefined) {
+      l = lane.get(from)!;
+      continued.add(from);
+    } else {
+      const used = new Set(lane.values());
+      l = 0;
+      while (used.has(l)) l++;
+    }
+    lane.set(s.step_no, l);
+  }
+  return lane;
+}
