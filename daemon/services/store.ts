@@ -158,7 +158,9 @@ export async function setState(trx: Knex.Transaction, id: number, state: string)
 /** Merges facts into the service row (read-modify-write under the service's one-step-at-a-time rule). */
 export async function saveFacts(db: Knex, id: number, more: ServiceFacts): Promise<void> {
   await db.transaction(async (trx) => {
-    const row = await trx(T.services).where('id', id).first('facts');
+    // Locked: steps of one service run in parallel, and each may add a fact.
+    const q = trx(T.services).where('id', id).first('facts');
+    const row = await (dialectOf(trx) === 'mysql' ? q.forUpdate() : q);
     await trx(T.services).where('id', id).update({ facts: JSON.stringify({ ...(json<ServiceFacts>(row?.facts) ?? {}), ...more }) });
   });
 }
