@@ -21,6 +21,8 @@ import { openLedger, TEST_SERVE } from '../helpers/task-types.ts';
 
 const KILLS = Number(process.env.HOSTBRIDGE_TEST_KILLS ?? 50);
 const STEPS = 5;
+// Each chain is a small graph: two roots on different servers, a step after each, a join after both.
+const DEPS: number[][] = [[], [], [0], [1], [2, 3]];
 const LEASE_MS = 15_000;
 
 for (const dialect of DIALECTS) {
@@ -43,7 +45,7 @@ for (const dialect of DIALECTS) {
           await createServiceWithChain(t.db, { whmcsServiceId: 10_000 + s, mode: 'split' }, {
             operation: 'create', successState: 'active', failureState: 'failed',
             steps: Array.from({ length: STEPS }, (_, j) => ({
-              step: `step-${j}`, type: 'builtin.ledger', target: `node-${(s + j) % 4}`,
+              step: `step-${j}`, type: 'builtin.ledger', target: `node-${(s + j) % 4}`, dependsOn: DEPS[j],
               args: { ledger, key: `svc-${s}/step-${j}`, holdMs: 5 + ((s * 7 + j * 13) % 40) },
             })),
           });
@@ -106,7 +108,9 @@ for (const dialect of DIALECTS) {
       const foundApplied = appliedBy.filter((e) => e.attempt < attemptsOf.get(Number(e.task_id))!).length;
       const at = new Map(effects.map((e) => [e.key, e.at]));
       for (let s = 1; s <= services; s++) {
-        for (let j = 1; j < STEPS; j++) assert.ok(at.get(`svc-${s}/step-${j}`)! >= at.get(`svc-${s}/step-${j - 1}`)!, `service ${s} ran step ${j} before step ${j - 1}`);
+        for (let j = 1; j < STEPS; j++) {
+          for (const d of DEPS[j]!) assert.ok(at.get(`svc-${s}/step-${j}`)! >= at.get(`svc-${s}/step-${d}`)!, `service ${s} ran step ${j} before step ${d}, which it depends on`);
+        }
       }
       const lost = Number(((await t.db(T.attempts).where('result', 'lost').count({ n: '*' }).first()) as { n: number }).n);
       const reruns = tasks.reduce((sum, x) => sum + x.attempts - 1, 0);

@@ -1,7 +1,8 @@
 // Force terminate after a terminate that failed half way, through the PHP module (issue 15,
-// defect 5): the terminate removed the web account, then failed on the mail node (down); the
-// force-terminate's report (its close step's task log) lists as left only what is really still on
-// the nodes, and names what the failed terminate had already removed as removed, not as left.
+// defect 5): the terminate removed the web account and the DNS zones (its steps on different
+// servers run side by side) and failed on the mail node (down); the force-terminate's report (its
+// close step's task log) lists as left only what is really still on the nodes, and names what the
+// failed terminate had already removed as removed, not as left.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { DIALECTS } from '../helpers/db.ts';
@@ -30,7 +31,7 @@ for (const dialect of DIALECTS) {
       const at = Object.fromEntries((svc.accounts as { role: string; server: string }[]).filter((x) => x.role === 'web' || x.role === 'mail').map((x) => [x.role, x.server]));
       const names = JSON.parse((await serviceRow(e.db, o.serviceId))!.names!) as { users: Record<string, string> };
 
-      // The terminate removes the web account, then cannot reach the mail node.
+      // The terminate removes the web account and the zones, and cannot reach the mail node.
       const mailNode = e.fleet.node(at.mail!);
       await mailNode.setDown(true);
       try {
@@ -41,7 +42,9 @@ for (const dialect of DIALECTS) {
       }
       const [, terminate] = await chainsOf(e.db, o.serviceId);
       const steps = await tasksOfChain(e.db, terminate!.id);
-      assert.deepEqual(steps.map((t) => [t.step, t.status]).slice(0, 2), [['web.delete', 'succeeded'], ['mail.delete', 'failed']], await dump());
+      assert.deepEqual(steps.map((t) => [t.step, t.status]), [
+        ['web.delete', 'succeeded'], ['mail.delete', 'failed'], ...e.fleet.dns.map(() => ['dns.delete', 'succeeded']), ['dns.zone-delete', 'succeeded'], ['service.close', 'cancelled'],
+      ], await dump());
       const before = nodeSummary(e.fleet);
       assert.ok(!before[at.web!]!.users.includes(names.users.web!), 'the web user is gone from its node');
       assert.ok(before[at.mail!]!.users.includes(names.users.mail!), 'the mail user is still on its node');
@@ -60,13 +63,16 @@ for (const dialect of DIALECTS) {
         if (sum[l.server]) assert.ok(sum[l.server]!.users.includes(l.account), `reported as left on ${l.server}: ${l.role} ${l.account}, but the node does not hold it:\n${log}`);
         else assert.ok(l.role === 'dns' && await e.fleet.pdns!.zone(o.domain), `reported as left on ${l.server}: ${l.role}, but PowerDNS has no zone ${o.domain}:\n${log}`);
       }
-      // What is left: the mail user, the DNS user on each Hestia DNS node and the PowerDNS zone; not the web user.
-      const expected = [`${at.mail}: mail ${names.users.mail}`, ...e.fleet.dns.map((ns) => `${ns.name}: dns ${names.users.dns}`)];
+      // What is left: the mail user alone; not the web user, not the zones.
+      for (const ns of e.fleet.dns) assert.ok(!sum[ns.name]!.users.includes(names.users.dns!), `the DNS user is gone from ${ns.name}`);
+      assert.equal(await e.fleet.pdns!.zone(o.domain), null, 'PowerDNS no longer holds the zone');
+      const expected = [`${at.mail}: mail ${names.users.mail}`];
       const reported = left.map((l) => `${l.server}: ${l.role} ${l.account}`);
       for (const x of expected) assert.ok(reported.includes(x), `${x} is left but not reported:\n${log}`);
       assert.ok(!reported.some((r) => r.startsWith(`${at.web}: web `)), `the web account the terminate removed is reported as left:\n${log}`);
-      assert.equal(left.length, expected.length + 1, `the mail user, the Hestia DNS users and the PowerDNS zone, nothing else:\n${log}`);
+      assert.equal(left.length, expected.length, `the mail user, nothing else:\n${log}`);
       assert.match(log, new RegExp(`already removed from ${at.web}: web ${names.users.web}`), log);
+      for (const ns of e.fleet.dns) assert.match(log, new RegExp(`already removed from ${ns.name}: dns ${names.users.dns}`), log);
     });
   });
 }
