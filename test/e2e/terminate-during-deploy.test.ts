@@ -6,6 +6,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { dbNow } from '../../daemon/db/connect.ts';
+import { dependenciesOf } from '../../daemon/engine/graph.ts';
 import { waitFor } from '../helpers/db.ts';
 import { chainsOf, fleetHoldings, serviceRow, tasksOfChain } from '../helpers/service-chains.ts';
 import { ok, startE2E, type E2E, type Order } from './whmcs.ts';
@@ -87,9 +88,15 @@ describe('terminate and force-terminate while the deployment is still running', 
     assert.ok(forcedAt >= calledAt);
     for (const t of done) assert.ok(t.finished_at! <= forcedAt, `step ${t.step} succeeded after the force-terminate (${t.finished_at} > ${forcedAt})`);
     assert.ok(steps.some((t) => t.step === 'web.user' && t.status === 'succeeded'));
-    // Steps are in order: once one was cancelled, none after it ran.
-    const firstCancelled = steps.findIndex((t) => t.status === 'cancelled');
-    assert.ok(steps.slice(firstCancelled).every((t) => t.status === 'cancelled'), JSON.stringify(steps));
+    // Steps keep their graph's order: a step that ran had every step it depends on done before it,
+    // and nothing that depends on a cancelled step ran.
+    const graph = await e.db('mod_hostbridge_tasks').where('chain_id', deployId).orderBy('step_no').select('step_no', 'step', 'status', 'depends_on', 'started_at', 'finished_at');
+    for (const t of graph.filter((x) => x.status === 'succeeded')) {
+      for (const d of dependenciesOf(t)) {
+        assert.equal(graph[d].status, 'succeeded', `${t.step} ran although step ${d + 1} (${graph[d].step}) did not: ${JSON.stringify(graph)}`);
+        assert.ok(Number(t.started_at) >= Number(graph[d].finished_at), `${t.step} started before ${graph[d].step} ended`);
+      }
+    }
 
     // The nodes were not touched by the force-terminate: the web user the deployment made is still
     // there, and the close step's log names it on its node, with every other holding.

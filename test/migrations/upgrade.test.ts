@@ -92,7 +92,11 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(await pendingMigrations(db), []);
 
         // Every table of the first schema holds exactly what it held, but the services' columns.
-        for (const table of T1.filter((x) => x !== T.services)) assert.deepEqual(await rows(db, table), before[table], `${table} changed in the upgrade`);
+        for (const table of T1.filter((x) => x !== T.services && x !== T.tasks)) assert.deepEqual(await rows(db, table), before[table], `${table} changed in the upgrade`);
+        // Old tasks gain step dependencies as NULL: "the step before", the order they were queued to run in.
+        const tasks = await rows(db, T.tasks);
+        assert.ok(tasks.every((task) => task.depends_on === null), 'old tasks keep their sequential order');
+        assert.deepEqual(tasks.map(({ depends_on: _added, ...old }) => old), before[T.tasks], `${T.tasks} changed in the upgrade`);
         const services = await rows(db, T.services);
         assert.equal(services.length, 2);
         for (const [i, svc] of services.entries()) {
