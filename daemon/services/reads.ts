@@ -53,6 +53,13 @@ export interface ServiceView {
 
 const SHOWN_ERROR = 500;
 
+/** What a chain is doing now: every running step (steps on different servers run at the same time), else every step ready to start. */
+export function happeningNow(steps: readonly StepView[]): string | null {
+  const running = steps.filter((s) => s.status === 'running' || s.status === 'retrying');
+  const now = running.length > 0 ? running : steps.filter((s) => s.status === 'queued');
+  return now.length > 0 ? now.map((s) => s.label).join(' · ') : null;
+}
+
 export async function serviceView(db: Knex, whmcsServiceId: number): Promise<ServiceView> {
   const svc = await serviceByWhmcsId(db, whmcsServiceId);
   if (!svc) throw new InputError('', `service ${whmcsServiceId} is not known to hostbridge`, 404);
@@ -75,12 +82,9 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
       attempts: Number(t.attempts), started_at: t.started_at === null ? null : Number(t.started_at),
       finished_at: t.finished_at === null ? null : Number(t.finished_at), error: t.last_error ? String(t.last_error).slice(0, SHOWN_ERROR) : null,
     }));
-    // Steps on different servers run at the same time: name them all; when none runs, what is ready to.
-    const running = steps.filter((s) => s.status === 'running' || s.status === 'retrying');
-    const now = running.length > 0 ? running : steps.filter((s) => s.status === 'queued');
     progress = {
       chain_id: Number(chain.id), operation: chain.operation, state: chain.state, done: steps.filter((s) => s.status === 'succeeded').length,
-      total: steps.length, current: now.length > 0 ? now.map((s) => s.label).join(' · ') : null, error: chain.error ? String(chain.error).slice(0, SHOWN_ERROR) : null, steps,
+      total: steps.length, current: happeningNow(steps), error: chain.error ? String(chain.error).slice(0, SHOWN_ERROR) : null, steps,
     };
   }
   const recentRows: Row[] = await db(T.tasks).where('service_id', svc.id).orderBy('id', 'desc').limit(10);

@@ -4,7 +4,7 @@
 // steps are numbered from 1 everywhere (the WHMCS admin tab included).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ServiceView, StepView } from '../../daemon/services/reads.ts';
+import { happeningNow, type ServiceView, type StepView } from '../../daemon/services/reads.ts';
 import { progressOf } from '../../daemon/pages/progress.ts';
 import { timelineOf } from '../../daemon/pages/timeline.ts';
 import { render } from '../../daemon/pages/render.ts';
@@ -22,7 +22,7 @@ function view(steps: StepView[]): ServiceView {
     accounts: [], recent: [],
     progress: {
       chain_id: 9, operation: 'deploy', state: 'running', done: steps.filter((s) => s.status === 'succeeded').length, total: steps.length,
-      current: steps.filter((s) => s.status === 'running').map((s) => s.label).join(' · ') || null, error: null, steps,
+      current: happeningNow(steps), error: null, steps,
     },
   };
 }
@@ -45,6 +45,13 @@ describe('parallel steps on the pages', () => {
     assert.deepEqual(p.steps.map((s) => s.waits), [null, null, null, null, null, 'after step 4']);
     assert.equal(p.running, 2);
     assert.equal(p.current, 'Setting up account on web-1 · Adding mail domain with DKIM on mail-1');
+  });
+
+  test('"now" names every running step; before any runs, every step ready to start', () => {
+    assert.equal(happeningNow(SPLIT), 'Setting up account on web-1 · Adding mail domain with DKIM on mail-1');
+    const queued = SPLIT.map((s) => ({ ...s, status: s.after.length === 0 ? 'queued' : 'waiting' }));
+    assert.equal(happeningNow(queued), 'Creating package on web-1 · Creating package on mail-1');
+    assert.equal(happeningNow(SPLIT.map((s) => ({ ...s, status: 'succeeded' }))), null);
   });
 
   test('the customer page shows the lanes side by side, each step with its own number', () => {
