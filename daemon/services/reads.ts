@@ -3,12 +3,19 @@
 import type { Knex } from 'knex';
 import { T } from '../common/tables.ts';
 import { stepLabel } from '../pipelines/steps.ts';
+import { dependenciesOf, lanesOf } from '../engine/graph.ts';
 import { InputError } from '../common/errors.ts';
 import { serviceByWhmcsId } from './store.ts';
 
 type Row = Record<string, any>;
 
 export interface StepView {
+  /** The step's number from 1, as the engine's messages count ("not run: step 4 (…) failed"). */
+  no: number;
+  /** The numbers (from 1) of the steps it waits for. */
+  after: number[];
+  /** Its lane when the chain is drawn: steps in different lanes may run at the same time. */
+  lane: number;
   step: string;
   label: string;
   server: string | null;
@@ -36,6 +43,7 @@ export interface ServiceView {
     state: string;
     done: number;
     total: number;
+    /** Every step running now (else every step ready to run), joined with " · ". */
     current: string | null;
     error: string | null;
     steps: StepView[];
@@ -44,6 +52,13 @@ export interface ServiceView {
 }
 
 const SHOWN_ERROR = 500;
+
+/** What a chain is doing now: every running step (steps on different servers run at the same time), else every step ready to start. */
+export function happeningNow(steps: readonly StepView[]): string | null {
+  const running = steps.filter((s) => s.status === 'running' || s.status === 'retrying');
+  const now = running.length > 0 ? running : steps.filter((s) => s.status === 'queued');
+  return now.length > 0 ? now.map((s) => s.label).join(' · ') : null;
+}
 
 export async function serviceView(db: Knex, whmcsServiceId: number): Promise<ServiceView> {
   const svc = await serviceByWhmcsId(db, whmcsServiceId);
@@ -60,15 +75,16 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
   let progress: ServiceView['progress'] = null;
   if (chain) {
     const tasks: Row[] = await db(T.tasks).where('chain_id', chain.id).orderBy('step_no');
+    const lanes = lanesOf(tasks.map((t) => ({ step_no: Number(t.step_no), depends_on: t.depends_on ?? null })));
     const steps = tasks.map((t): StepView => ({
-      step: t.step, label: stepLabel(t.type, serverName(t.target)), server: serverName(t.target), status: t.status,
+      no: Number(t.step_no) + 1, after: dependenciesOf({ step_no: Number(t.step_no), depends_on: t.depends_on ?? null }).map((d) => d + 1),
+      lane: lanes.get(Number(t.step_no)) ?? 0, step: t.step, label: stepLabel(t.type, serverName(t.target)), server: serverName(t.target), status: t.status,
       attempts: Number(t.attempts), started_at: t.started_at === null ? null : Number(t.started_at),
       finished_at: t.finished_at === null ? null : Number(t.finished_at), error: t.last_error ? String(t.last_error).slice(0, SHOWN_ERROR) : null,
     }));
-    const current = steps.find((s) => s.status === 'running' || s.status === 'queued' || s.status === 'retrying');
     progress = {
       chain_id: Number(chain.id), operation: chain.operation, state: chain.state, done: steps.filter((s) => s.status === 'succeeded').length,
-      total: steps.length, current: current?.label ?? null, error: chain.error ? String(chain.error).slice(0, SHOWN_ERROR) : null, steps,
+      total: steps.length, current: happeningNow(steps), error: chain.error ? String(chain.error).slice(0, SHOWN_ERROR) : null, steps,
     };
   }
   const recentRows: Row[] = await db(T.tasks).where('service_id', svc.id).orderBy('id', 'desc').limit(10);

@@ -51,6 +51,58 @@ for (const dialect of DIALECTS) {
       assert.equal(await page.locator('main script').count() <= 1, true, `unexpected script elements on ${where}`);
     }
 
+    /** #steps (of the page, or of served HTML) as elements, attributes (sorted), list numbers and text: its structure. */
+    async function stepsStructure(page: Page, html?: string): Promise<string> {
+      return page.evaluate(`((html) => {
+        const doc = html === null ? document : new DOMParser().parseFromString(html, 'text/html');
+        const walk = (n) => n.nodeType === 3 ? n.textContent : n.nodeType !== 1 ? '' :
+          '<' + n.tagName + [...n.attributes].map((x) => ' ' + x.name + '=' + x.value).sort().join('') + (n.tagName === 'LI' ? ' #' + n.value : '') + '>' +
+          [...n.childNodes].map(walk).join('') + '</' + n.tagName + '>';
+        return walk(doc.getElementById('steps'));
+      })(${JSON.stringify(html ?? null)})`);
+    }
+
+    /**
+     * A Split deployment's deploy page shows its steps in parallel lanes side by side: the web
+     * server's steps in a lane titled by it, the mail server's in one titled by it, each DNS server's
+     * zone in a lane that names that server, at least 3 lanes; every step once, numbered from 1.
+     */
+    async function splitLanes(page: Page, chainId: number): Promise<void> {
+      const tasks = await db()('mod_hostbridge_tasks').where('chain_id', chainId).orderBy('step_no').select('step_no', 'type', 'target');
+      const serverOf = (target: string | null) => (target?.startsWith('server:') ? h.reg.names[Number(target.slice(7))]! : null);
+      const lanes: Array<{ title: string; steps: number[]; shown: number[] }> = await page.evaluate(`[...document.querySelectorAll('#steps.parallel section.lane')].map((l) => ({
+        title: l.querySelector('.lane-title')?.textContent ?? '',
+        steps: [...l.querySelectorAll('li')].map((li) => Number(li.getAttribute('data-step'))),
+        shown: [...l.querySelectorAll('li')].map((li) => li.value),
+      }))`);
+      const seen = lanes.map((l) => `${l.title}: ${l.steps.join(',')}`).join(' | ');
+      assert.ok(lanes.length >= 3, `at least 3 lanes side by side: ${seen}`);
+      assert.deepEqual(lanes.flatMap((l) => l.steps).sort((a, b) => a - b), tasks.map((t) => Number(t.step_no) + 1), `every step once, numbered from 1: ${seen}`);
+      for (const l of lanes) assert.deepEqual(l.shown, l.steps, `the list shows each step's own number: ${seen}`);
+      const laneOf = (no: number) => lanes.find((l) => l.steps.includes(no))!;
+      const web = h.reg.names[h.reg.web[0]!]!;
+      const mail = h.reg.names[h.reg.mail[0]!]!;
+      const webLane = lanes.find((l) => l.title === web);
+      assert.ok(webLane, `a lane titled ${web}: ${seen}`);
+      assert.deepEqual(webLane.steps, tasks.filter((t) => serverOf(t.target) === web).map((t) => Number(t.step_no) + 1), `the ${web} lane holds the web server's steps: ${seen}`);
+      const onMail = tasks.filter((t) => serverOf(t.target) === mail).map((t) => Number(t.step_no) + 1);
+      assert.ok(onMail.length >= 2 && onMail.every((n) => laneOf(n).title.split(' · ')[0] === mail), `the mail server's steps in a lane titled ${mail}: ${seen}`);
+      const zones = tasks.filter((t) => t.type === 'dns.zone');
+      assert.ok(zones.length >= 2, `a zone on each of the ${zones.length} DNS servers`);
+      for (const z of zones) assert.ok(laneOf(Number(z.step_no) + 1).title.split(' · ').includes(serverOf(z.target)!), `the zone on ${serverOf(z.target)} in a lane that names it: ${seen}`);
+      assert.ok(lanes.some((l) => zones.some((z) => l.title === serverOf(z.target))), `a DNS server's lane of its own: ${seen}`);
+      // On a phone the lanes stack; on a wide screen they sit side by side.
+      const corners = () => page.locator('#steps section.lane').evaluateAll((els) => els.map((e) => { const b = e.getBoundingClientRect(); return { x: Math.round(b.x), y: Math.round(b.y) }; }));
+      const narrow = await corners();
+      assert.ok(narrow.every((b, i) => i === 0 || (b.y > narrow[i - 1]!.y && b.x === narrow[0]!.x)), `lanes stack on a phone: ${JSON.stringify(narrow)}`);
+      const size = page.viewportSize()!;
+      await page.setViewportSize({ width: 1280, height: 900 });
+      const wide = await corners();
+      assert.ok(wide.every((b, i) => i === 0 || (b.x > wide[i - 1]!.x && b.y === wide[0]!.y)), `lanes side by side on a wide screen: ${JSON.stringify(wide)}`);
+      await h.shot(page, 'customer-deploy-lanes-wide');
+      await page.setViewportSize(size);
+    }
+
     test('every template escapes: no triple braces anywhere in templates/views (pages and WHMCS fragments)', () => {
       const files = (fs.readdirSync(TEMPLATE_DIR, { recursive: true }) as string[]).filter((n) => n.endsWith('.hbs'));
       assert.ok(files.some((f) => f.startsWith('ui')) && files.some((f) => f.startsWith('whmcs')), `templates found: ${files.join(', ')}`);
@@ -74,7 +126,15 @@ for (const dialect of DIALECTS) {
       assert.match(await page.locator('#summary').innerText(), /^Progress: 0 of \d+ steps completed · \d+ pending/);
       assert.match(await page.locator('#now').innerText(), /\S/);
       assert.ok((await page.locator('#steps li').count()) >= 5);
+      await splitLanes(page, r.body.chain_id as number);
       await h.shot(page, 'customer-deploy-queued');
+      // The live update redraws the structure the server renders (nothing moves while the engine is stopped).
+      const served = await (await page.request.get(`${h.url}/ui/service/${SPLIT}`)).text();
+      await page.waitForResponse((res) => res.url().endsWith('/progress.json') && res.ok(), { timeout: 10_000 });
+      await page.waitForTimeout(200);
+      const [drawn, rendered] = [await stepsStructure(page), await stepsStructure(page, served)];
+      assert.match(rendered, /lane-title/);
+      assert.equal(drawn, rendered, 'the script redraws the lanes as the server renders them');
       // The token has left the address bar; the session cookie is HttpOnly and SameSite=Strict.
       assert.ok(!page.url().includes('t='));
       const cookie = (await ctx.cookies()).find((c) => c.name === 'hb_session')!;
@@ -147,6 +207,7 @@ for (const dialect of DIALECTS) {
       assert.match(deploy, /Deploy status/);
       assert.match(deploy, /Timeline of chain/);
       assert.match(deploy, /Latest chains/);
+      await timelineBars(a);
       await h.shot(a, 'admin-service-deploy');
       await a.goto(`${h.url}/ui/admin/services/${SPLIT}?tab=tasks`);
       const rows = await a.locator('main table tbody tr').count();
@@ -176,6 +237,37 @@ for (const dialect of DIALECTS) {
       assert.match(mail, /emulated/, 'the group column names the group');
       assert.match(await a.locator('#servers tr', { hasText: 'pdns' }).innerText(), /PowerDNS \d[\s\S]*no figures/);
     });
+
+    /**
+     * The admin timeline numbers steps from 1, its After column lists what each step waits for
+     * (depends_on, numbered from 1), and each step's bar sits on one time axis: two steps that ran
+     * at the same time have overlapping bars, and a step's bar starts where the steps it waits for ended.
+     */
+    async function timelineBars(page: Page): Promise<void> {
+      const chainId = Number(/Timeline of chain #(\d+)/.exec(await page.locator('main').innerText())![1]);
+      const tasks = await db()('mod_hostbridge_tasks').where('chain_id', chainId).orderBy('step_no').select('step_no', 'depends_on', 'started_at', 'finished_at');
+      const rows: Array<{ no: string; after: string; bar: { left: number; right: number } | null }> = await page.locator('#timeline tbody tr').evaluateAll((trs) => trs.map((tr) => {
+        const b = tr.querySelector('svg.timeline rect')?.getBoundingClientRect();
+        return { no: tr.children[0]!.textContent!.trim(), after: tr.children[1]!.textContent!.trim(), bar: b ? { left: b.left, right: b.right } : null };
+      }));
+      assert.deepEqual(rows.map((r) => r.no), tasks.map((t) => String(Number(t.step_no) + 1)), 'the steps are numbered from 1');
+      // depends_on NULL means the step before (graph.ts); stored numbers count from 0.
+      const after = (t: Record<string, any>) => (t.depends_on === null ? (t.step_no > 0 ? [Number(t.step_no)] : []) : (JSON.parse(t.depends_on) as number[]).map((d) => d + 1));
+      assert.deepEqual(rows.map((r) => r.after), tasks.map((t) => after(t).join(', ') || '—'), 'the After column is depends_on, numbered from 1');
+      assert.ok(rows.every((r) => r.bar && r.bar.right > r.bar.left), 'every step that ran has a bar');
+      // The two steps that overlapped the longest (by the engine's timestamps) overlap on the page.
+      let best: [number, number, number] = [-1, -1, 0];
+      for (let i = 0; i < tasks.length; i++) for (let j = i + 1; j < tasks.length; j++) {
+        const o = Math.min(Number(tasks[i].finished_at), Number(tasks[j].finished_at)) - Math.max(Number(tasks[i].started_at), Number(tasks[j].started_at));
+        if (o > best[2]) best = [i, j, o];
+      }
+      assert.ok(best[2] > 0, 'steps on different servers ran at the same time');
+      const [p, q] = [rows[best[0]]!.bar!, rows[best[1]]!.bar!];
+      assert.ok(p.left < q.right && q.left < p.right, `steps ${best[0] + 1} and ${best[1] + 1} ran together for ${best[2]} ms; their bars overlap: ${JSON.stringify([p, q])}`);
+      tasks.forEach((t, i) => {
+        for (const d of after(t)) assert.ok(rows[i]!.bar!.left >= rows[d - 1]!.bar!.right - 1, `step ${i + 1}'s bar starts after step ${d}'s ends: ${JSON.stringify([rows[d - 1]!.bar, rows[i]!.bar])}`);
+      });
+    }
 
     test('an admin adds a server; its credential is never shown back; bad input changes nothing', async () => {
       const before = (await db()('mod_hostbridge_servers').count({ n: '*' }))[0]!.n;

@@ -1,5 +1,6 @@
 // The admin's service pages: the list of services (with queue and fleet counts), and the service
-// panel with its Deploy tab (status, progress, timeline of the latest chains, Redeploy) and its
+// panel with its Deploy tab (status, progress, the latest chain's timeline with a bar per step on
+// one time axis, the latest chains, Redeploy) and its
 // Tasks tab (every task of the service, each opening its attempt logs).
 import type { Router } from 'express';
 import { serviceOperation } from '../../services/lifecycle.ts';
@@ -7,6 +8,7 @@ import { act, idParam, page, requireAdmin, wrap } from '../http.ts';
 import type { PageDeps } from '../deps.ts';
 import { viewOf } from '../customer.ts';
 import { progressOf } from '../progress.ts';
+import { AXIS, timelineOf } from '../timeline.ts';
 import { SERVICE_STATES, SERVICES_PAGE, serviceHistory, servicesPage } from '../reads/services.ts';
 
 /** The page number asked for (1 when it is not a sensible one). */
@@ -38,7 +40,7 @@ export function addServicePages(r: Router, deps: PageDeps): void {
     const history = await serviceHistory(db, id, tab === 'tasks');
     await page(deps, req, res, 'admin-service', {
       title: `Service ${id}`, nav: 'overview', id, v, prog: progressOf(v), tab, deployTab: tab === 'deploy', tasksTab: tab === 'tasks',
-      ...history, steps: v.progress?.steps ?? [],
+      ...history, timeline: timelineOf(v.progress?.steps ?? [], Date.now()), axis: AXIS,
     });
   }));
 

@@ -3,6 +3,7 @@
 // masked on the way out (the engine masked them when it wrote them; again costs nothing).
 import type { Knex } from 'knex';
 import { T } from '../../common/tables.ts';
+import { dependenciesOf } from '../../engine/graph.ts';
 import { globalMasker } from '../../log/mask.ts';
 import { readSettings } from '../../settings/settings.ts';
 import { maxAttempts, serverNames } from './services.ts';
@@ -73,7 +74,8 @@ export async function taskDetail(db: Knex, id: number) {
     }
   }
   return {
-    t: { ...t, server: name(t.target), created_at: num(t.created_at), started_at: num(t.started_at), finished_at: num(t.finished_at), run_at: num(t.run_at) },
+    // Numbered from 1, as the engine's messages and the service timeline count steps.
+    t: { ...t, no: Number(t.step_no) + 1, after: t.chain_id === null ? [] : dependenciesOf({ step_no: Number(t.step_no), depends_on: t.depends_on ?? null }).map((d) => d + 1), server: name(t.target), created_at: num(t.created_at), started_at: num(t.started_at), finished_at: num(t.finished_at), run_at: num(t.run_at) },
     chain, args: globalMasker.mask(args.slice(0, 20000)), ...actions(t.status),
     attempts: attempts.map((a: Row) => ({
       ...a, started_at: num(a.started_at), finished_at: num(a.finished_at), next_run_at: num(a.next_run_at),
