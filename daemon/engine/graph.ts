@@ -60,17 +60,24 @@ export function dependencyProblem(stepNo: number, dependsOn: readonly number[] |
 }
 
 /**
- * Lanes for drawing a chain: steps that may overlap get different lanes. A step continues the
- * lane of its first dependency that no other step has continued yet, else opens the lowest unused
- * lane; a chain without parallel steps is one lane.
+ * Lanes for drawing a chain: steps that may overlap get different lanes. A step continues the lane
+ * of a dependency on its own target (one server's work is one lane), or of its only dependency
+ * when nothing else waits for that one (a plain sequence stays one lane); otherwise it opens the
+ * lowest unused lane. A chain without parallel steps is one lane.
  */
-export function lanesOf(steps: ReadonlyArray<{ step_no: number; depends_on: string | null }>): Map<number, number> {
-  const lane = new Map<number, number>();
+export function lanesOf(steps: ReadonlyArray<{ step_no: number; depends_on: string | null; target?: string | null }>): Map<number, number> {
   const ordered = [...steps].sort((a, b) => a.step_no - b.step_no);
+  const targetOf = new Map(ordered.map((s) => [s.step_no, s.target ?? null]));
+  const dependents = new Map<number, number>();
+  for (const s of ordered) for (const d of dependenciesOf(s)) dependents.set(d, (dependents.get(d) ?? 0) + 1);
+  const lane = new Map<number, number>();
   const continued = new Set<number>();
   for (const s of ordered) {
-    const deps = dependenciesOf(s);
-    const from = deps.find((d) => lane.has(d) && !continued.has(d));
+    const deps = dependenciesOf(s).filter((d) => lane.has(d) && !continued.has(d));
+    const target = s.target ?? null;
+    const from = deps.find((d) => target !== null && targetOf.get(d) === target)
+      ?? (deps.length === 1 && dependents.get(deps[0]!) === 1 ? deps[0] : undefined)
+      ?? (target === null ? deps[0] : undefined);
     let l: number;
     if (from !== undefined) {
       l = lane.get(from)!;

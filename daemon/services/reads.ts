@@ -75,7 +75,7 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
   let progress: ServiceView['progress'] = null;
   if (chain) {
     const tasks: Row[] = await db(T.tasks).where('chain_id', chain.id).orderBy('step_no');
-    const lanes = lanesOf(tasks.map((t) => ({ step_no: Number(t.step_no), depends_on: t.depends_on ?? null })));
+    const lanes = lanesOf(tasks.map((t) => ({ step_no: Number(t.step_no), depends_on: t.depends_on ?? null, target: t.target ?? null })));
     const steps = tasks.map((t): StepView => ({
       no: Number(t.step_no) + 1, after: dependenciesOf({ step_no: Number(t.step_no), depends_on: t.depends_on ?? null }).map((d) => d + 1),
       lane: lanes.get(Number(t.step_no)) ?? 0, step: t.step, label: stepLabel(t.type, serverName(t.target)), server: serverName(t.target), status: t.status,

@@ -42,9 +42,16 @@ describe('the step graph (pure)', () => {
 
   test('lanes: a chain in sequence is one lane; parallel branches get their own and a step continues its dependency\'s lane', () => {
     assert.deepEqual([...lanesOf(rows([null, null, null])).values()], [0, 0, 0]);
-    // A Split deployment: web 0→1→2→9, mail 3→4→5, zones 6,7,8 after the mail domain 5.
-    const split = rows([[], [0], [1], [], [3], [4], [5], [5], [5], [2]]);
-    assert.deepEqual([...lanesOf(split).entries()].sort((a, b) => a[0] - b[0]).map(([, l]) => l), [0, 0, 0, 1, 1, 1, 1, 2, 3, 0]);
+    // A sequence across servers stays one lane.
+    const across = rows([null, null, null]).map((r, i) => ({ ...r, target: `server:${i}` }));
+    assert.deepEqual([...lanesOf(across).values()], [0, 0, 0]);
+    // A Split deployment: web 0→1→2→9, mail 3→4→5, zones 6,7,8 on three DNS servers after the mail domain 5.
+    const targets = ['web', 'web', 'web', 'mail', 'mail', 'mail', 'ns1', 'ns2', 'pdns', 'web'];
+    const split = rows([[], [0], [1], [], [3], [4], [5], [5], [5], [2]]).map((r, i) => ({ ...r, target: targets[i]! }));
+    assert.deepEqual([...lanesOf(split).entries()].sort((a, b) => a[0] - b[0]).map(([, l]) => l), [0, 0, 0, 1, 1, 1, 2, 3, 4, 0], 'one lane per server');
+    // Closing the service (no server) after a terminate's parallel removals continues one of their lanes.
+    const terminate = rows([[], [], [], [0, 1, 2]]).map((r, i) => ({ ...r, target: ['web', 'mail', 'ns1', null][i]! }));
+    assert.deepEqual([...lanesOf(terminate).values()], [0, 1, 2, 0]);
   });
 
   test('dependencies name earlier steps only, each once', () => {
