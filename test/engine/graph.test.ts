@@ -172,6 +172,34 @@ for (const dialect of DIALECTS) {
       assert.equal((await t.db(T.services).where('id', r.serviceId).first()).state, 'active');
     });
 
+    test('two branches that finish at the same moment in two transactions still start the step that joins them, and end the chain', async () => {
+      // Each finish reads the chain's other steps after writing its own: without one lock per
+      // service, each could read the other as still running and neither would start the join.
+      const stuck: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const r = await enqueue([
+          { step: 'left', type: 'builtin.noop', target: `gr-l${i % 4}`, dependsOn: [] },
+          { step: 'right', type: 'builtin.noop', target: `gr-r${i % 4}`, dependsOn: [] },
+          { step: 'join', type: 'builtin.noop', target: null, dependsOn: [0, 1] },
+        ]);
+        const both = await claimAll(r.chainId);
+        assert.equal(both.length, 2);
+        await Promise.all(both.map((c) => succeed(c)));
+        if ((await t.db(T.tasks).where({ chain_id: r.chainId, step: 'join' }).first()).status !== 'queued') stuck.push(r.chainId);
+        else for (const c of await claimAll(r.chainId)) await succeed(c);
+      }
+      assert.deepEqual(stuck, [], 'chains whose join was never started');
+      // And two last steps finishing together end their chain once.
+      for (let i = 0; i < 20; i++) {
+        const r = await enqueue([
+          { step: 'left', type: 'builtin.noop', target: `gr-l${i % 4}`, dependsOn: [] },
+          { step: 'right', type: 'builtin.noop', target: `gr-r${i % 4}`, dependsOn: [] },
+        ]);
+        await Promise.all((await claimAll(r.chainId)).map((c) => succeed(c)));
+        assert.equal((await chain(r.chainId)).state, 'succeeded', `chain ${r.chainId} did not end`);
+      }
+    });
+
     test('a reset starts every step that waits for nothing again', async () => {
       const r = await enqueue();
       for (let round = 0; round < 4; round++) for (const c of await claimAll(r.chainId)) await succeed(c);

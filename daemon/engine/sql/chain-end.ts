@@ -46,6 +46,21 @@ async function settleChain(trx: Knex.Transaction, hooks: QueueHooks, chainId: nu
   return finishChain(trx, hooks, chain, 'failed', error);
 }
 
+/**
+ * Serialises the ends of one chain's steps: steps on different servers may finish at the same
+ * moment, and each reads the others to decide what starts next, so each takes the service's row
+ * (the chain's own when it has no service) before writing its own step, as enqueueing and the
+ * admin operations do. Rows are locked in id order, so batches cannot deadlock each other.
+ */
+export async function lockChainsOf(trx: Knex.Transaction, steps: ReadonlyArray<{ service_id: number | null; chain_id: number | null }>): Promise<void> {
+  if (dialectOf(trx) !== 'mysql') return; // SQLite's IMMEDIATE transactions already run one at a time
+  const chained = steps.filter((s) => s.chain_id !== null);
+  const services = [...new Set(chained.filter((s) => s.service_id !== null).map((s) => Number(s.service_id)))].sort((a, b) => a - b);
+  const chains = [...new Set(chained.filter((s) => s.service_id === null).map((s) => Number(s.chain_id)))].sort((a, b) => a - b);
+  if (services.length) await trx(T.services).whereIn('id', services).orderBy('id').forUpdate().select('id');
+  if (chains.length) await trx(T.chains).whereIn('id', chains).orderBy('id').forUpdate().select('id');
+}
+
 /** After a step succeeded: the steps that waited only for it (and others done) start at once, or the chain ends. */
 export async function advanceChain(trx: Knex.Transaction, hooks: QueueHooks, step: { chain_id: number | null; step_no: number }): Promise<void> {
   if (step.chain_id === null) return;

@@ -1,8 +1,10 @@
 // finishFailed: records a failed attempt. A retryable one goes back to 'queued' after its back-off;
-// a terminal one, or the last allowed, fails the task and its chain and calls the onTaskFailed hook
-// (the ticket intent), all in one transaction. Every attempt is kept with its output and error.
-// Fence: the update names the claim's owner token and 'running'; a worker that lost its lease
-// matches no row, writes nothing and is told so ('lost').
+// a terminal one, or the last allowed, fails the task, cancels what depends on it, ends the chain
+// when nothing else can run, and calls the onTaskFailed hook (the ticket intent), all in one
+// transaction. Every attempt is kept with its output and error.
+// Fence: the chain's lock (lockChainsOf) is taken first, as a success takes it; the update names
+// the claim's owner token and 'running': a worker that lost its lease matches no row, writes
+// nothing and is told so ('lost').
 import type { Knex } from 'knex';
 import { dbNow, inTx, nowMs } from '../../db/connect.ts';
 import type { ErrorKind } from '../../common/errors.ts';
@@ -12,7 +14,7 @@ import type { Queue } from '../queue.ts';
 import { MAX_ERROR, type AttemptRecord, type Claim } from '../rows.ts';
 import { fenced, releaseSlot } from './fence.ts';
 import { insertAttempt } from './attempt-log.ts';
-import { failChain } from './chain-end.ts';
+import { failChain, lockChainsOf } from './chain-end.ts';
 
 export type FailureOutcome = 'retry' | 'failed' | 'lost';
 
@@ -31,6 +33,7 @@ export async function finishFailed(queue: Queue, c: Claim, a: Failure): Promise<
 /** finishFailed inside the caller's transaction (the reaper fails many in one). */
 export async function failClaim(trx: Knex.Transaction, hooks: QueueHooks, c: Claim, a: Failure): Promise<FailureOutcome> {
   const error = a.error.slice(0, MAX_ERROR);
+  await lockChainsOf(trx, [c]);
   if (a.kind === 'retryable' && hasAttemptsLeft(a.policy, c.attempts)) {
     const delay = retryDelayMs(a.policy, c.attempts);
     // One reading of the clock: the attempt's end and the retry's time are exactly `delay` apart.

@@ -1,14 +1,15 @@
 // finishSucceeded: records a success, frees the task's slot, keeps the attempt with its output and
-// starts the chain's next step in the same transaction, so a chain never waits for a poll.
-// Fence: the update names the claim's owner token and 'running'; a worker that lost its lease
-// matches no row, writes nothing and is told so (false).
+// starts the chain's next steps in the same transaction, so a chain never waits for a poll.
+// Fence: the chain's lock (lockChainsOf) is taken first, so two steps of one chain that finish at
+// once see each other; the update names the claim's owner token and 'running': a worker that lost
+// its lease matches no row, writes nothing and is told so (false).
 import { dialectOf, inTx, nowMs } from '../../db/connect.ts';
 import { T } from '../../common/tables.ts';
 import type { Queue } from '../queue.ts';
 import type { AttemptRecord, Claim } from '../rows.ts';
 import { fenced, releaseSlot } from './fence.ts';
 import { attemptRow, insertAttempt } from './attempt-log.ts';
-import { advanceChain } from './chain-end.ts';
+import { advanceChain, lockChainsOf } from './chain-end.ts';
 
 export interface Success extends AttemptRecord {
   claim: Claim;
@@ -18,6 +19,7 @@ export interface Success extends AttemptRecord {
 /** Returns false, writing nothing, when the lease was lost. */
 export async function finishSucceeded(queue: Queue, c: Claim, a: AttemptRecord & { result?: unknown }): Promise<boolean> {
   return inTx(queue.db, async (trx) => {
+    await lockChainsOf(trx, [c]);
     const n = await fenced(trx, c).update({
       status: 'succeeded', active_key: null, owner: null, lease_until: null, finished_at: nowMs(trx), last_error: null, error_kind: null,
       result: a.result === undefined ? null : JSON.stringify(a.result),
@@ -37,6 +39,7 @@ export async function finishSucceeded(queue: Queue, c: Claim, a: AttemptRecord &
 export async function finishSucceededBatch(queue: Queue, items: Success[]): Promise<boolean[]> {
   if (items.length === 1) return [await finishSucceeded(queue, items[0].claim, items[0])];
   return inTx(queue.db, async (trx) => {
+    await lockChainsOf(trx, items.map((i) => i.claim));
     // The fence, for the batch: lock (and wait for) the rows, then keep those still under our token.
     // Skipping a row that is briefly locked would drop a real success.
     const q = trx(T.tasks).select('id', 'owner').whereIn('id', items.map((i) => i.claim.id)).where('status', 'running');
