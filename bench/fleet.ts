@@ -300,7 +300,6 @@ async function main(): Promise<void> {
     const boundS = secs(boundMs);
     const ratio = Math.round((makespanMs / boundMs) * 1000) / 1000;
     say(`makespan ${makespanS} s, bound ${boundS} s, ratio ${ratio} (target ≤ 1.25); ack p99 ${ackP99} ms (≤ 50); peak RSS ${peak} MB (≤ 150)`);
-    process.stdout.write(JSON.stringify({ orders: ORDERS, nodes: fleet.info.nodes.length, makespan_s: makespanS, bound_s: boundS, ratio, ack_p99_ms: ackP99, peak_rss_mb: peak }) + '\n');
 
     const problems: string[] = [];
     const finalDb = mysql(database);
@@ -315,11 +314,11 @@ async function main(): Promise<void> {
     if (rep.duplicates.length) problems.push(`duplicate resources on the nodes: ${rep.duplicates.slice(0, 20).join('; ')}${rep.duplicates.length > 20 ? ` (and ${rep.duplicates.length - 20} more)` : ''}`);
     if (rep.pdns.duplicate_zones.length) problems.push(`duplicate PowerDNS zones: ${rep.pdns.duplicate_zones.join(', ')}`);
     if (rep.totals.web_domains !== ORDERS) problems.push(`the web nodes hold ${rep.totals.web_domains} web domains for ${ORDERS} orders`);
+    if (!problems.length) say(`checks passed: ${ORDERS} services active, no duplicate resource on any node`);
+    process.stdout.write(JSON.stringify({ orders: ORDERS, nodes: fleet.info.nodes.length, makespan_s: makespanS, bound_s: boundS, ratio, ack_p99_ms: ackP99, peak_rss_mb: peak }) + '\n');
     if (problems.length) {
       failed = true;
       for (const p of problems) process.stderr.write(`[bench:fleet] CHECK FAILED: ${p}\n`);
-    } else {
-      say(`checks passed: ${ORDERS} services active, no duplicate resource on any node`);
     }
   } finally {
     await serve?.kill('SIGTERM');
@@ -327,7 +326,7 @@ async function main(): Promise<void> {
       fleet.child.stdin?.end();
       await new Promise((r) => { if (fleet!.child.exitCode !== null) r(null); else fleet!.child.once('exit', r); });
     }
-    if (process.env.BENCH_KEEP_DIR) say(`kept ${dir}`);
+    if (process.env.BENCH_KEEP_DIR) process.stderr.write(`[bench:fleet] kept ${dir}\n`);
     else fs.rmSync(dir, { recursive: true, force: true });
   }
   if (failed) process.exit(1);
