@@ -95,8 +95,8 @@ function holdings(): { totals: Record<string, number>; duplicates: string[] } {
     totals.mailboxes += Object.values(s.users).reduce((k, d) => k + d.mail.reduce((j, m) => j + m.accounts.length, 0), 0);
     totals.zones += own.reduce((k, [, d]) => k + d.dns.length, 0);
     totals.records += Object.values(s.users).reduce((k, d) => k + d.dns.reduce((j, z) => j + z.records.length, 0), 0);
-    webWhere.push(...web.map((w) => `${w}`));
-    mailWhere.push(...own.flatMap(([, d]) => d.mail.map((m) => m.domain.DOMAIN!)));
+    webWhere.push(...new Set(web));
+    mailWhere.push(...new Set(own.flatMap(([, d]) => d.mail.map((m) => m.domain.DOMAIN!))));
   }
   dups.push(...duplicates(webWhere).map((x) => `web domain ${x} on several nodes`), ...duplicates(mailWhere).map((x) => `mail domain ${x} on several nodes`));
   return { totals, duplicates: dups };
