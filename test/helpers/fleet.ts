@@ -90,7 +90,7 @@ function must(r: { code: number; stdout: string; stderr: string }, what: string)
 }
 
 /** The provider's package: small limits would not matter, but NS must be ours for its zone. */
-function writeProviderPackage(dir: string): void {
+export function writeProviderPackage(dir: string): void {
   const file = path.join(paths.tmp(dir), 'provider.pkg');
   fs.writeFileSync(file, [
     "WEB_TEMPLATE='default'", "BACKEND_TEMPLATE='default'", "PROXY_TEMPLATE='default'", "DNS_TEMPLATE='default'",
