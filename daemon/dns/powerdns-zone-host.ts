@@ -27,7 +27,8 @@ export class PowerDnsZoneHost implements ZoneHost {
     const ns = checkNameservers(opts.nameservers);
     const apex = opts.apex === undefined ? null : normalValue('A', opts.apex, 'apex');
     const more = checkRecords(z, opts.records ?? []);
-    if (await this.client.getZone(z)) return { created: false };
+    // Created at once, without a read first: PowerDNS refuses a zone that exists (409), which is
+    // the check, in one call instead of two for every new zone.
     // The apex NS set is the `nameservers` field (PowerDNS refuses both); the SOA names the first as primary.
     const nameservers = [...new Set([...ns, ...more.filter((r) => r.name === '@' && r.type === 'NS').map((r) => r.value)])];
     const rest = [...(apex ? [{ name: '@', type: 'A' as const, value: apex }] : []), ...more.filter((r) => !(r.name === '@' && r.type === 'NS'))];
@@ -39,7 +40,7 @@ export class PowerDnsZoneHost implements ZoneHost {
       await this.refusals(z, `zone ${z}`, () => this.client.createZone(z, 'Native', nameservers.map(canonical), rrsets));
       return { created: true };
     } catch (err) {
-      // Created by someone else between the check and the call: the zone is there, as wanted.
+      // Already there (an earlier attempt, or made by hand): the caller converges its records.
       if (err instanceof ZoneExistsError) return { created: false };
       throw err;
     }

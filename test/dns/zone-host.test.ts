@@ -176,7 +176,9 @@ describe('PowerDNS zone host: a new zone', () => {
     const host = new PowerDnsZoneHost(pdnsClient(), 'pdns-test');
     const before = pdnsCalls;
     await host.ensureZone('one.example.org', { nameservers: NS, apex: '192.0.2.9', records: [{ name: 'www', type: 'CNAME', value: 'one.example.org' }] });
-    assert.equal(pdnsCalls - before, 2, 'a GET to check, a POST to create');
+    assert.equal(pdnsCalls - before, 1, 'one POST: PowerDNS refusing an existing zone is the check');
+    // Again: refused as existing (409), reported as not created, nothing changed.
+    assert.deepEqual(await host.ensureZone('one.example.org', { nameservers: NS, apex: '192.0.2.10' }), { created: false });
     const z = (await pdnsClient().getZone('one.example.org'))!;
     assert.match(z.rrsets!.find((r) => r.type === 'SOA')!.records[0]!.content, /^ns1\.example\.net\. hostmaster\.one\.example\.org\. /);
     assert.deepEqual(z.rrsets!.filter((r) => r.type !== 'SOA').map((r) => `${r.name} ${r.type} ${r.records.map((x) => x.content).sort().join(',')}`).sort(), [
