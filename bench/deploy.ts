@@ -69,7 +69,7 @@ async function runOnce(latencyMs: number): Promise<Record<string, number>> {
   await freshDatabase();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-bench-deploy-'));
   const fleet = await startEmulatedFleet({ latencyMs: 0, dir: path.join(dir, 'fleet') });
-  if (!emulatorNagle) noDelayOnPorts(fleet.nodes.flatMap((n) => [n.port, n.ssh.port]));
+  if (!emulatorNagle) noDelayOnPorts({ accept: fleet.nodes.flatMap((n) => [n.port, n.ssh.port]), connect: fleet.nodes.map((n) => n.ssh.port) });
   const daemon = await startTestDaemon(path.join(dir, 'daemon'), dbUrl);
   try {
     log(`latency ${latencyMs} ms — fleet: ${fleet.nodes.map((n) => n.name).join(', ')} + pdns_server; daemon ${daemon.url}, MariaDB ${database}`);
