@@ -323,6 +323,10 @@ export class SshPool {
       gate: new ChannelGate(this.channelLimit(server)), refusals: 0,
     };
     const client = ssh.connection!;
+    // Each command is a few small packets each way (channel open, exec request, EOF, close). With
+    // Nagle's algorithm on, the second small write waits for the server's ACK of the first, which
+    // a delayed-ACK server holds up to 40 ms: measured 46 → 3 ms per command against the emulator.
+    client.setNoDelay(true);
     // node-ssh stops listening for errors once connected; an unheard 'error' would crash the daemon.
     // A dead connection wakes the commands waiting for one of its channels (they did not start).
     const dead = () => {

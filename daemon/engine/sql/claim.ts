@@ -3,26 +3,27 @@
 // IMMEDIATE transaction, and a task on a target is taken only with a free slot of that target,
 // locked the same way, so per-target limits hold however many daemons claim at once.
 import type { Knex } from 'knex';
-import { dbNow, inTx } from '../../db/connect.ts';
+import { inTx, nowSql } from '../../db/connect.ts';
 import { T } from '../../common/tables.ts';
 import { TASK_COLUMNS, type Claim, type TaskRow } from '../rows.ts';
 import { skipLocked } from './fence.ts';
 
 export async function claimDue(db: Knex, opts: { owner: string; limit: number; leaseMs: number; types: string[] }): Promise<Claim[]> {
   if (opts.limit <= 0 || opts.types.length === 0) return [];
+  // Four statements for any batch: every one is a round trip inside the transaction, and a
+  // chain's next step waits for them (bench:deploy, bench:queue).
   return inTx(db, async (trx) => {
-    const now = await dbNow(trx);
-    // Targets with a free slot (a plain read: the slot rows are locked below, before use).
-    const freeTargets = (await trx(T.slots).distinct('target').whereNull('task_id')).map((r: { target: string }) => r.target);
-    const candidates: TaskRow[] = await skipLocked(
+    const now = trx.raw(nowSql(trx));
+    // The database's clock comes back with the candidates, and a target qualifies if it has a free
+    // slot (a plain subquery read: the slot rows themselves are locked below, before use).
+    const candidates: Array<TaskRow & { now_ms: number | string }> = await skipLocked(
       trx(T.tasks)
-        .select(...TASK_COLUMNS)
+        .select(...TASK_COLUMNS, trx.raw(`${nowSql(trx)} as now_ms`))
         .where('status', 'queued')
         .where('run_at', '<=', now)
         .whereIn('type', opts.types)
         .where((b) => {
-          b.whereNull('target');
-          if (freeTargets.length) b.orWhereIn('target', freeTargets);
+          b.whereNull('target').orWhereIn('target', trx(T.slots).distinct('target').whereNull('task_id'));
         })
         .orderBy([{ column: 'run_at' }, { column: 'id' }])
         // Over-fetch: several candidates may wait on one target's single slot.
@@ -30,6 +31,7 @@ export async function claimDue(db: Knex, opts: { owner: string; limit: number; l
       trx,
     );
     if (candidates.length === 0) return [];
+    const at = Number(candidates[0].now_ms);
 
     const wanted = [...new Set(candidates.map((c) => c.target).filter((t): t is string => t !== null))];
     const slots = new Map<string, number[]>();
@@ -39,7 +41,7 @@ export async function claimDue(db: Knex, opts: { owner: string; limit: number; l
       for (const r of rows) (slots.get(r.target) ?? slots.set(r.target, []).get(r.target)!).push(r.slot);
     }
     const chosen: Array<{ task: TaskRow; slot: number | null }> = [];
-    for (const task of candidates) {
+    for (const { now_ms: _, ...task } of candidates) {
       if (chosen.length >= opts.limit) break;
       if (task.target === null) chosen.push({ task, slot: null });
       else {
@@ -50,11 +52,16 @@ export async function claimDue(db: Knex, opts: { owner: string; limit: number; l
     if (chosen.length === 0) return [];
 
     await trx(T.tasks).whereIn('id', chosen.map((c) => c.task.id)).update({
-      status: 'running', owner: opts.owner, lease_until: now + opts.leaseMs, attempts: trx.raw('attempts + 1'), started_at: now,
+      status: 'running', owner: opts.owner, lease_until: at + opts.leaseMs, attempts: trx.raw('attempts + 1'), started_at: at,
     });
-    for (const c of chosen) {
-      if (c.slot !== null) await trx(T.slots).where({ target: c.task.target, slot: c.slot }).update({ task_id: c.task.id, owner: opts.owner });
+    const taken = chosen.filter((c) => c.slot !== null);
+    if (taken.length) {
+      // All the slots in one statement: each (target, slot) gets its task's id.
+      const cases = taken.map(() => 'WHEN target = ? AND slot = ? THEN ?').join(' ');
+      await trx(T.slots)
+        .where((b) => { for (const c of taken) b.orWhere({ target: c.task.target, slot: c.slot }); })
+        .update({ task_id: trx.raw(`CASE ${cases} END`, taken.flatMap((c) => [c.task.target, c.slot, c.task.id])), owner: opts.owner });
     }
-    return chosen.map(({ task }) => ({ ...task, status: 'running', attempts: task.attempts + 1, owner: opts.owner, started_at: now }));
+    return chosen.map(({ task }) => ({ ...task, status: 'running', attempts: task.attempts + 1, owner: opts.owner, started_at: at }));
   });
 }
