@@ -33,7 +33,6 @@ import { startTestDaemon } from '../test/helpers/inprocess.ts';
 import { call, createBody } from '../test/helpers/api.ts';
 import { registerFleet, startEmulatedFleet } from '../test/helpers/fleet.ts';
 import { criticalPath, parseDependsOn } from './critical-path.ts';
-import { noDelayOnPorts } from './emulator-nodelay.ts';
 
 const latencies = (process.env.BENCH_LATENCY_MS ?? '20,200').split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
   const n = Number(s);
@@ -47,8 +46,6 @@ const dbUrl = `mysql://${base.username || 'root'}${base.password ? ':' + base.pa
 const mysql = (name: string) => connect({ client: 'mysql2', url: '', host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username || 'root'), password: decodeURIComponent(base.password), database: name }, { poolMax: 1 });
 
 const log = (line: string) => console.log(`[bench:deploy] ${line}`);
-// BENCH_EMULATOR_NAGLE=1 leaves the emulator's sockets as they are (see emulator-nodelay.ts).
-const emulatorNagle = process.env.BENCH_EMULATOR_NAGLE === '1';
 const cold = process.env.BENCH_COLD === '1';
 const POLL_MS = 250;
 const r3 = (n: number) => Number(n.toFixed(3));
@@ -72,7 +69,6 @@ async function runOnce(latencyMs: number): Promise<Record<string, number>> {
   await freshDatabase();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-bench-deploy-'));
   const fleet = await startEmulatedFleet({ latencyMs: 0, dir: path.join(dir, 'fleet') });
-  if (!emulatorNagle) noDelayOnPorts({ accept: fleet.nodes.flatMap((n) => [n.port, n.ssh.port]), connect: fleet.nodes.map((n) => n.ssh.port) });
   const daemon = await startTestDaemon(path.join(dir, 'daemon'), dbUrl);
   try {
     log(`latency ${latencyMs} ms — fleet: ${fleet.nodes.map((n) => n.name).join(', ')} + pdns_server; daemon ${daemon.url}, MariaDB ${database}`);

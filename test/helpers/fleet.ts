@@ -145,6 +145,10 @@ async function startTcpFront(targetPort: number): Promise<{ port: number; setDow
   const sockets = new Set<Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, '127.0.0.1');
+    // The front relays packet by packet, as the node's own socket sends them (no Nagle delay added);
+    // the daemon's side of the link keeps the daemon's own setting.
+    upstream.setNoDelay(true);
+    client.setNoDelay(true);
     for (const s of [client, upstream]) { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => {}); }
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());

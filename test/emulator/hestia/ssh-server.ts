@@ -209,6 +209,10 @@ export async function startHestiaNode(opts: StartNodeOptions): Promise<HestiaNod
       sockets.add(sock);
       sock.on('close', () => sockets.delete(sock));
       sock.on('error', () => {});
+      // A command's answer is several small packets (data, exit status, EOF, close): without this,
+      // each after the first waits for the client's delayed ACK, ~40 ms a command that a real
+      // node's sshd (which sets TCP_NODELAY on interactive sessions) does not add.
+      sock.setNoDelay(true);
       ssh.injectSocket(sock);
     });
     s.once('error', reject);
