@@ -1,7 +1,7 @@
 // How many exec channels one SSH connection may have open at once, and the commands waiting for
 // one. OpenSSH's sshd refuses session channels above its MaxSessions (10 by default) per
 // connection; the gate keeps below a configured limit, and after a refusal below what the server
-// just showed it takes, until the connection is idle again.
+// just showed it takes, until the connection is idle again or a back-off has passed.
 
 /** The connection went away while a command waited for a channel: nothing was started. */
 export class GateClosedError extends Error {
@@ -32,6 +32,9 @@ export class ChannelGate {
   private learned: number | null = null;
   private readonly queue: Waiter[] = [];
   private closed = false;
+  /** Refusals since the connection was last idle: each doubles the wait before asking sshd again. */
+  private refusalsInRow = 0;
+  private retest: NodeJS.Timeout | null = null;
 
   constructor(private configured: number) {}
 
@@ -87,26 +90,46 @@ export class ChannelGate {
 
   release(): void {
     this.open = Math.max(0, this.open - 1);
-    if (this.open === 0) this.learned = null;
+    if (this.open === 0) this.forget();
     this.pump();
   }
 
   /**
    * sshd refused the channel this slot was for: the slot is given back, and the connection takes
    * no more than the channels of ours still open. Waiting commands then queue until one of those
-   * closes instead of asking again at once; with none open (sshd had not yet let go of a channel
-   * that had just closed) the caller backs off before asking again.
+   * closes, or until a back-off (100 ms, doubling to 2 s) has passed: sshd may have refused only
+   * because it had not yet let go of a channel of ours that had just closed (the connection
+   * check's, say), and a command should not wait for a long one to end for that. With none open
+   * the caller backs off itself before asking again.
    */
   refused(): void {
     this.open = Math.max(0, this.open - 1);
     this.learned = Math.max(1, this.open);
+    const wait = Math.min(2_000, 100 * 2 ** Math.min(this.refusalsInRow++, 5));
+    if (this.retest) clearTimeout(this.retest);
+    this.retest = setTimeout(() => {
+      this.retest = null;
+      this.learned = null;
+      this.pump();
+    }, wait);
+    this.retest.unref?.();
     this.pump();
   }
 
   /** The connection is gone: every waiter fails with GateClosedError, later acquires too. */
   close(): void {
     this.closed = true;
+    if (this.retest) clearTimeout(this.retest);
+    this.retest = null;
     for (const w of [...this.queue]) w.fail(new GateClosedError());
+  }
+
+  /** The connection is idle: what a refusal taught no longer holds. */
+  private forget(): void {
+    this.learned = null;
+    this.refusalsInRow = 0;
+    if (this.retest) clearTimeout(this.retest);
+    this.retest = null;
   }
 
   private pump(): void {
