@@ -67,7 +67,9 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-bench-usage-'));
   // The nodes' SSH servers run in a child process of their own: the figures are the daemon's,
   // and the emulator's work does not wait in this process's event loop behind the bench's polls.
-  const fleet = await startFleetProcess({ web: NODES_PER_ROLE, mail: NODES_PER_ROLE, dns: 0, combo: 0, dir: path.join(dir, 'fleet') });
+  // BENCH_FLEET_NODE_FLAGS: node/V8 flags for that process (e.g. --cpu-prof --cpu-prof-dir=DIR).
+  const fleetFlags = (process.env.BENCH_FLEET_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const fleet = await startFleetProcess({ web: NODES_PER_ROLE, mail: NODES_PER_ROLE, dns: 0, combo: 0, dir: path.join(dir, 'fleet') }, fleetFlags);
   let serve: Awaited<ReturnType<typeof startDaemonProcess>> | null = null;
   try {
     // --- set-up -------------------------------------------------------------------------------

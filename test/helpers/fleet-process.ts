@@ -35,8 +35,9 @@ export interface FleetProcess extends FleetTopology<FleetProcessNode> {
 
 const CHILD = path.join(ROOT, 'test/helpers/fleet-child.ts');
 
-export function startFleetProcess(opts: Omit<FleetOptions, 'pdns'> & { dir: string }, timeoutMs = 120_000): Promise<FleetProcess> {
-  const child: ChildProcess = fork(CHILD, [JSON.stringify(opts)], { execArgv: ['--import', TSX], cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+/** `nodeFlags`: node/V8 flags for the child (e.g. --cpu-prof, to see the emulator's own time). */
+export function startFleetProcess(opts: Omit<FleetOptions, 'pdns'> & { dir: string }, nodeFlags: string[] = [], timeoutMs = 120_000): Promise<FleetProcess> {
+  const child: ChildProcess = fork(CHILD, [JSON.stringify(opts)], { execArgv: [...nodeFlags, '--import', TSX], cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`the emulated fleet did not start in ${timeoutMs} ms`)); }, timeoutMs);
