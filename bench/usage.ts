@@ -13,11 +13,13 @@
 // Measured: a daemon started as its own process, as `npm start` runs it (compiled to dist/ by
 // scripts/build.sh, then `node dist/daemon/cli.js serve`), the sync-usage job run
 // through `hostbridge run-task`; sync_s runs from the job's start until every server's usage.sync
-// task has succeeded, and every service's usage row then carries figures collected after it.
+// task has succeeded, and every service's usage row then carries figures collected after it;
+// sync_cpu_s and emulator_cpu_s are the CPU time the daemon and the emulator's process used
+// meanwhile (on a loaded machine sync_s moves with the load, the daemon's CPU time much less).
 // Then the admin reads that list every service (usage, accounts, the admin overview) and the
 // daemon's resident memory is read from /proc: rss_mb now, peak_rss_mb (VmHWM) over its whole
 // life. The last line is JSON.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,6 +50,17 @@ function procStatus(pid: number, key: 'VmRSS' | 'VmHWM'): number {
   if (!m) throw new Error(`no ${key} in /proc/${pid}/status`);
   return Math.round(Number(m[1]) / 1024);
 }
+
+/** CPU seconds (user + system) the process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  // The fields after the command name, which is in parentheses and may hold spaces.
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+}
+// USER_HZ: 100 on every Linux build this runs on; getconf says so when it is there.
+const CLOCK_TICKS = (() => {
+  try { return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { return 100; }
+})();
 
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -144,6 +157,7 @@ async function main(): Promise<void> {
     })();
     const started = Date.now();
     const tSync = performance.now();
+    const cpu0 = { daemon: cpuSeconds(serve.pid), emulator: cpuSeconds(fleet.pid) };
     say(await runCli(['run-task', 'sync-usage'], env).then((o) => o.trim().split('\n').at(-1)!));
     const probe = mysql(database);
     let synced = 0;
@@ -163,6 +177,10 @@ async function main(): Promise<void> {
       await probe.destroy();
     }
     const syncS = secs(performance.now() - tSync);
+    // What each process spent of the machine's CPU meanwhile: sync_s also holds waits on the other
+    // processes (emulator, MariaDB) and on whatever else the machine runs.
+    const syncCpu = Math.round((cpuSeconds(serve.pid) - cpu0.daemon) * 100) / 100;
+    const emulatorCpu = Math.round((cpuSeconds(fleet.pid) - cpu0.emulator) * 100) / 100;
     const peakSync = procStatus(serve.pid, 'VmHWM');
     sampling = false;
     await sampler;
@@ -175,7 +193,7 @@ async function main(): Promise<void> {
       perServer.set(n.name, cmds.length);
     }
     const maxPerServer = Math.max(...perServer.values());
-    say(`sync-usage: ${synced} services on ${fleet.nodes.length} servers in ${syncS} s, ${remote} remote command(s), at most ${maxPerServer} per server`);
+    say(`sync-usage: ${synced} services on ${fleet.nodes.length} servers in ${syncS} s, ${remote} remote command(s), at most ${maxPerServer} per server; CPU meanwhile: daemon ${syncCpu} s, emulator ${emulatorCpu} s`);
 
     const usage = await call(serve.url, 'GET', '/v1/usage');
     if (usage.status !== 200) throw new Error(`GET /v1/usage: ${usage.status} ${JSON.stringify(usage.body).slice(0, 300)}`);
@@ -193,7 +211,7 @@ async function main(): Promise<void> {
     const peak = procStatus(serve.pid, 'VmHWM');
     say(`after the sync and full listings: ${rss} MB resident, peak ${peak} MB (targets: sync ≤ 5 s, peak RSS ≤ 120 MB)`);
     process.stdout.write(JSON.stringify({
-      services: SERVICES, servers: fleet.nodes.length, accounts: holdings.length, sync_s: syncS, remote_commands: remote,
+      services: SERVICES, servers: fleet.nodes.length, accounts: holdings.length, sync_s: syncS, sync_cpu_s: syncCpu, emulator_cpu_s: emulatorCpu, remote_commands: remote,
       max_commands_per_server: maxPerServer, rss_idle_mb: rssIdle, rss_mb: rss, peak_rss_mb: peak,
     }) + '\n');
   } finally {
