@@ -199,6 +199,26 @@ describe('Hestia JSON', () => {
     });
   });
 
+  it('keeps only the fields asked for, from valid JSON and from the line parser alike', () => {
+    const listing = `{
+    "alice": {
+        "NAME": "Alice",
+        "U_DISK": "12",
+        "U_BANDWIDTH": "34"
+    },
+    "bob": {
+        "NAME": "Bob "the" Builder",
+        "U_DISK": "5"
+    }
+}`;
+    const fields = ['U_DISK', 'U_BANDWIDTH'];
+    assert.deepEqual(parseHestiaJson(listing, 'v-list-users', fields), { alice: { U_DISK: '12', U_BANDWIDTH: '34' }, bob: { U_DISK: '5' } }, 'line parser');
+    const valid = listing.replace('Bob "the" Builder', 'Bob');
+    assert.deepEqual(parseHestiaJson(valid, 'v-list-users', fields), { alice: { U_DISK: '12', U_BANDWIDTH: '34' }, bob: { U_DISK: '5' } }, 'JSON.parse');
+    assert.deepEqual(parseHestiaJson(valid, 'v-list-users'), { alice: { NAME: 'Alice', U_DISK: '12', U_BANDWIDTH: '34' }, bob: { NAME: 'Bob', U_DISK: '5' } }, 'every field without a list');
+    assert.throws(() => parseHestiaJson('[1]', 'v-list-users', fields), HestiaParseError);
+  });
+
   it('gives a clear error on odd output instead of crashing', () => {
     for (const odd of ['Error: user x doesn\'t exist', '[1,2]', '{\n  "a": {\n    "B": "c"\n', '{\n "a": "b"\n}', '{\n}\n trailing', 'null']) {
       assert.throws(() => parseHestiaJson(odd, 'v-list-users'), (e: unknown) => e instanceof HestiaParseError && e instanceof TerminalError && /could not parse the JSON output of v-list-users: /.test(e.message), JSON.stringify(odd));

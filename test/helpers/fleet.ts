@@ -270,6 +270,13 @@ export async function startEmulatedFleet(opts: FleetOptions = {}): Promise<Emula
   }
 }
 
+/** What registerFleet needs of a fleet: an EmulatedFleet, or one run in a child process (fleet-process.ts). */
+export interface FleetNodeAddress { name: string; roles: NodeRoles; ip: string; password: string; port: number; ssh: { host: string; hostKeySha256: string } }
+export interface FleetTopology<N extends FleetNodeAddress = FleetNodeAddress> {
+  nodes: N[]; web: N[]; mail: N[]; dns: N[]; combo: N[];
+  pdns: { port: number; apiKey: string } | null;
+}
+
 export interface RegisteredFleet {
   groupId: number;
   /** Daemon server id by node name ("pdns" for PowerDNS). */
@@ -280,7 +287,7 @@ export interface RegisteredFleet {
 }
 
 /** Adds every node (and PowerDNS) through POST /v1/servers and one group through POST /v1/server-groups. */
-export async function registerFleet(daemonUrl: string, fleet: EmulatedFleet, opts: { pinHostKeys?: boolean; groupName?: string } = {}): Promise<RegisteredFleet> {
+export async function registerFleet(daemonUrl: string, fleet: FleetTopology, opts: { pinHostKeys?: boolean; groupName?: string } = {}): Promise<RegisteredFleet> {
   const ids: Record<string, number> = {};
   const add = async (name: string, body: Record<string, unknown>) => {
     const r = await call(daemonUrl, 'POST', '/v1/servers', { name, ...body });
@@ -297,7 +304,7 @@ export async function registerFleet(daemonUrl: string, fleet: EmulatedFleet, opt
   if (fleet.pdns) {
     await add('pdns', { driver: 'powerdns', hostname: '127.0.0.1', ip: '127.0.0.1', port: fleet.pdns.port, api_key: fleet.pdns.apiKey, capabilities: { dns: true } });
   }
-  const of = (list: EmulatedNode[]) => list.map((n) => ids[n.name]!);
+  const of = (list: FleetNodeAddress[]) => list.map((n) => ids[n.name]!);
   const pdnsId = fleet.pdns ? ids.pdns! : null;
   const g = await call(daemonUrl, 'POST', '/v1/server-groups', {
     name: opts.groupName ?? 'emulated', nameservers: NAMESERVERS,

@@ -87,11 +87,11 @@ export class HestiaDriver {
   }
 
   /** JSON listings stay out of the task log (a v-list-users on a full node is hundreds of KB); one line says what came back. */
-  private async list(command: string, args: Arg[]): Promise<HestiaList> {
+  private async list(command: string, args: Arg[], fields?: readonly string[]): Promise<HestiaList> {
     const out = (await this.runner.run(command, [...args, JSON_ARG], { quiet: true })).stdout;
     let parsed: HestiaList;
     try {
-      parsed = parseHestiaJson(out, command);
+      parsed = parseHestiaJson(out, command, fields);
     } catch (err) {
       // What could not be read is what an admin needs to see.
       for (const line of out.slice(0, 4096).split('\n')) this.runner.log(line);
@@ -157,8 +157,9 @@ export class HestiaDriver {
 
   // --- users ---------------------------------------------------------------------------------
 
-  listUsers(): Promise<HestiaList> {
-    return this.list('v-list-users', []);
+  /** Every user; with `fields`, each user's entry keeps only those (see parseHestiaJson). */
+  listUsers(fields?: readonly string[]): Promise<HestiaList> {
+    return this.list('v-list-users', [], fields);
   }
 
   listUser(user: string): Promise<HestiaObject> {

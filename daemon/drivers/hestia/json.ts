@@ -15,25 +15,35 @@ export class HestiaParseError extends TerminalError {
 }
 
 /** Parses `{ "<key>": { "FIELD": "value", … }, … }` as printed by v-list-* json. */
-export function parseHestiaJson(text: string, command = 'command'): HestiaList {
+/**
+ * `fields`, when given, are the only fields kept in each entry (a listing of every user carries
+ * some fifty; usage needs five): the rest are neither copied nor kept in memory.
+ */
+export function parseHestiaJson(text: string, command = 'command', fields?: readonly string[]): HestiaList {
   const trimmed = text.trim();
   if (trimmed === '') return {};
+  const keep = fields ? new Set(fields) : null;
+  let data: unknown;
   try {
-    return normalise(JSON.parse(trimmed), command);
-  } catch (err) {
-    if (err instanceof HestiaParseError) throw err;
-    return parseLines(trimmed, command);
+    data = JSON.parse(trimmed);
+  } catch {
+    return parseLines(trimmed, command, keep);
   }
+  return normalise(data, command, keep);
 }
 
 // Values are strings in Hestia's output; numbers or null from a future version are kept as text.
-function normalise(data: unknown, command: string): HestiaList {
+function normalise(data: unknown, command: string, keep: Set<string> | null): HestiaList {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new HestiaParseError(command, 'expected an object at the top level');
   const out: HestiaList = {};
+  const wanted = keep ? [...keep] : null;
   for (const [key, obj] of Object.entries(data as Record<string, unknown>)) {
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new HestiaParseError(command, `entry "${key.slice(0, 60)}" is not an object`);
     const fields: HestiaObject = {};
-    for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    const from = obj as Record<string, unknown>;
+    for (const k of wanted ?? Object.keys(from)) {
+      if (!Object.hasOwn(from, k)) continue;
+      const v = from[k];
       fields[k] = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
     }
     out[key] = fields;
@@ -47,7 +57,7 @@ const OPEN_ENTRY = /^"(.*)":\s*\{$/;
 const FIELD = /^"([^"]*)":\s*"(.*)"\s*,?$/;
 const CLOSE = /^\},?$/;
 
-function parseLines(text: string, command: string): HestiaList {
+function parseLines(text: string, command: string, keep: Set<string> | null): HestiaList {
   const out: HestiaList = {};
   let depth = 0;
   let current: HestiaObject | null = null;
@@ -78,7 +88,7 @@ function parseLines(text: string, command: string): HestiaList {
     if (depth === 2) {
       const f = FIELD.exec(line);
       if (f && current) {
-        current[f[1]!] = unescape(f[2]!);
+        if (!keep || keep.has(f[1]!)) current[f[1]!] = unescape(f[2]!);
         continue;
       }
       if (CLOSE.test(line)) {

@@ -13,60 +13,70 @@ const num = (v: unknown) => {
   return Number.isFinite(n) && n >= 0 ? Math.round(n) : 0;
 };
 const limit = (q: number | 'unlimited' | undefined) => (typeof q === 'number' ? q : 0);
-/** Services per statement: 500 rows × 10 columns stays far below SQLite's and MySQL's placeholder limits. */
+/** Services per transaction: 500 rows × 10 columns stays far below SQLite's and MySQL's placeholder limits. */
 const CHUNK = 500;
+/** The only fields of v-list-users that usage reads (a user's entry has some fifty). */
+const USAGE_FIELDS = ['U_DISK', 'U_BANDWIDTH', 'U_MAIL_ACCOUNTS', 'U_DATABASES', 'U_WEB_DOMAINS'] as const;
+
+type Part = { service_id: number; server_id: number; role: string; disk_mb: number; bw_mb: number; mailboxes: number; databases: number; web_domains: number; collected_at: number };
 
 export function registerUsageHandlers(registry: TaskRegistry, deps: HostingDeps): void {
   registerStep(registry, 'usage.sync', 'Reads every account\'s usage on one Hestia server with a single command and updates the services on it.', async (ctx, a) => {
-    const held = await deps.db(T.holdings).where('server_id', a.server).whereIn('role', ['web', 'mail', 'all', 'dns']);
+    const held: Array<{ service_id: number; role: string; account: string | null }> = await deps.db(T.holdings)
+      .where('server_id', a.server).whereIn('role', ['web', 'mail', 'all', 'dns']).select('service_id', 'role', 'account');
     if (held.length === 0) {
       ctx.log('no service holds an account on this server');
       return { services: 0 };
     }
     const { driver } = await deps.fleet.hestia(a.server, ctx);
-    const users = await driver.listUsers();
+    const users = await driver.listUsers(USAGE_FIELDS);
     const now = Date.now();
-    const parts = held.flatMap((h) => {
+    // The parts by service, so that a chunk holds every part of its services.
+    const partsOf = new Map<number, Part[]>();
+    for (const h of held) {
       const u = users[String(h.account)];
-      return u ? [{
-        service_id: Number(h.service_id), server_id: a.server, role: h.role, disk_mb: num(u.U_DISK), bw_mb: num(u.U_BANDWIDTH),
+      if (!u) continue;
+      const id = Number(h.service_id);
+      const part: Part = {
+        service_id: id, server_id: a.server, role: h.role, disk_mb: num(u.U_DISK), bw_mb: num(u.U_BANDWIDTH),
         mailboxes: num(u.U_MAIL_ACCOUNTS), databases: num(u.U_DATABASES), web_domains: num(u.U_WEB_DOMAINS), collected_at: now,
-      }] : [];
-    });
-    const touched = [...new Set(parts.map((p) => p.service_id))];
-    // A few statements per CHUNK services rather than three per service: a server holding
-    // hundreds of accounts is synced in well under a second, even on a remote MariaDB.
-    await deps.db.transaction(async (trx) => {
-      for (let i = 0; i < parts.length; i += CHUNK) {
-        await trx(T.usageParts).insert(parts.slice(i, i + CHUNK)).onConflict(['service_id', 'server_id', 'role']).merge();
-      }
-    });
-    // Totals after the parts are committed, each chunk under a lock on its service rows: the web
-    // and mail servers of one service are synced by two tasks at once, and without the lock each
-    // could sum only its own part and the later write would drop the other's.
+      };
+      const list = partsOf.get(id);
+      if (list) list.push(part); else partsOf.set(id, [part]);
+    }
+    const touched = [...partsOf.keys()];
+    // One transaction per CHUNK services: their rows locked, this server's parts written, every
+    // part read back and the totals written. The web and mail servers of one service are synced by
+    // two tasks at once; the lock makes the later one wait for the other's commit and sum both
+    // parts, where without it each could sum only its own and the later write would drop the other's.
     for (let i = 0; i < touched.length; i += CHUNK) {
-      await deps.db.transaction(async (trx) => sumUsage(trx, touched.slice(i, i + CHUNK), now));
+      const ids = touched.slice(i, i + CHUNK);
+      await deps.db.transaction(async (trx) => {
+        const svcs = await lockPlans(trx, ids);
+        await trx(T.usageParts).insert(ids.flatMap((id) => partsOf.get(id)!)).onConflict(['service_id', 'server_id', 'role']).merge();
+        await sumUsage(trx, svcs, now);
+      });
     }
     ctx.log(`usage of ${touched.length} service(s) updated from ${Object.keys(users).length} account(s)`);
     return { services: touched.length };
   });
 }
 
-/** Recomputes the services' totals from their parts; the caller's transaction holds. */
-async function sumUsage(trx: Knex.Transaction, ids: number[], now: number): Promise<void> {
-  const svcs = await lockPlans(trx, ids);
-  const allParts = await trx(T.usageParts).whereIn('service_id', ids);
-  const partsOf = new Map<number, Record<string, unknown>[]>();
-  for (const p of allParts) partsOf.set(Number(p.service_id), [...(partsOf.get(Number(p.service_id)) ?? []), p]);
+/** Recomputes the services' totals from all their parts; the caller's transaction holds their rows' lock. */
+async function sumUsage(trx: Knex.Transaction, svcs: Awaited<ReturnType<typeof lockPlans>>, now: number): Promise<void> {
+  if (svcs.length === 0) return;
+  const sums: Array<{ service_id: number; disk: unknown; bw: unknown; mailboxes: unknown; databases: unknown; web_domains: unknown }> = await trx(T.usageParts)
+    .whereIn('service_id', svcs.map((s) => s.id)).groupBy('service_id')
+    .select('service_id').sum({ disk: 'disk_mb', bw: 'bw_mb', mailboxes: 'mailboxes', databases: 'databases', web_domains: 'web_domains' });
+  const sumOf = new Map(sums.map((r) => [Number(r.service_id), r]));
   const rows = svcs.map(({ id, plan }) => {
-    const mine = partsOf.get(id) ?? [];
-    const sum = (k: string) => mine.reduce((acc: number, p) => acc + num(p[k]), 0);
+    const s = sumOf.get(id);
     const p = plan?.product;
     const diskLimit = p?.mode === 'vanity' ? limit(p.vanity?.siteQuotaMb) : (p?.roles.web ? limit(p.web.diskMb) : 0) + (p?.roles.mail ? limit(p.mail.diskMb) : 0);
     return {
-      service_id: id, disk_used_mb: sum('disk_mb'), disk_limit_mb: diskLimit, bw_used_mb: sum('bw_mb'), bw_limit_mb: p?.roles.web ? limit(p.web.bandwidthMb) : 0,
-      mailboxes: sum('mailboxes'), databases: sum('databases'), web_domains: sum('web_domains'), collected_at: now,
+      service_id: id, disk_used_mb: num(s?.disk), disk_limit_mb: diskLimit, bw_used_mb: num(s?.bw), bw_limit_mb: p?.roles.web ? limit(p.web.bandwidthMb) : 0,
+      mailboxes: num(s?.mailboxes), databases: num(s?.databases), web_domains: num(s?.web_domains), collected_at: now,
     };
   });
-  if (rows.length) await trx(T.usage).insert(rows).onConflict(['service_id']).merge();
+  await trx(T.usage).insert(rows).onConflict(['service_id']).merge();
 }
