@@ -1,5 +1,7 @@
 // npm run bench:deploy — one Split deployment over the emulated fleet with injected per-command
-// latency, started through the signed API on a daemon in this process, on MariaDB (a database of
+// latency, started through the signed API on a daemon in this process (the emulated nodes run in a
+// child process of their own, so their work does not hold up the daemon's event loop; PowerDNS is
+// Debian's pdns_server behind a timing proxy), on MariaDB (a database of
 // its own, dropped and recreated for each run; HOSTBRIDGE_BENCH_MYSQL_URL to change it). It runs
 // once per latency in BENCH_LATENCY_MS (a comma-separated list, default "20,200": real nodes on a
 // LAN answer in a few milliseconds, and a 200 ms latency hides the daemon's own time), each on a
@@ -31,7 +33,9 @@ import { performance } from 'node:perf_hooks';
 import { connect } from '../daemon/db/connect.ts';
 import { startTestDaemon } from '../test/helpers/inprocess.ts';
 import { call, createBody } from '../test/helpers/api.ts';
-import { registerFleet, startEmulatedFleet } from '../test/helpers/fleet.ts';
+import { registerFleet, startEmulatedPdns } from '../test/helpers/fleet.ts';
+import { startFleetProcess } from '../test/helpers/fleet-process.ts';
+import { readCommandLog } from '../test/emulator/hestia/exec.ts';
 import { criticalPath, parseDependsOn } from './critical-path.ts';
 
 const latencies = (process.env.BENCH_LATENCY_MS ?? '20,200').split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
@@ -68,7 +72,9 @@ async function freshDatabase(): Promise<void> {
 async function runOnce(latencyMs: number): Promise<Record<string, number>> {
   await freshDatabase();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-bench-deploy-'));
-  const fleet = await startEmulatedFleet({ latencyMs: 0, dir: path.join(dir, 'fleet') });
+  const nodes = await startFleetProcess({ latencyMs: 0, dir: path.join(dir, 'fleet') });
+  const pdns = await startEmulatedPdns().catch(async (err) => { await nodes.close(); throw err; });
+  const fleet = { ...nodes, pdns };
   const daemon = await startTestDaemon(path.join(dir, 'daemon'), dbUrl);
   try {
     log(`latency ${latencyMs} ms — fleet: ${fleet.nodes.map((n) => n.name).join(', ')} + pdns_server; daemon ${daemon.url}, MariaDB ${database}`);
@@ -94,9 +100,10 @@ async function runOnce(latencyMs: number): Promise<Record<string, number>> {
       if (Number((failed as { n: number }).n) !== 0) throw new Error('a warm-up health check failed');
     }
     // Latency only now: the fleet's own set-up is not the deployment.
-    fleet.setLatency(latencyMs);
-    const logStart = Object.fromEntries(fleet.nodes.map((n) => [n.name, n.ssh.commandLog().length]));
-    const pdnsStart = fleet.pdns!.calls().length;
+    await nodes.setLatency(latencyMs);
+    pdns.setLatency(latencyMs);
+    const logStart = Object.fromEntries(fleet.nodes.map((n) => [n.name, readCommandLog(n.dir).length]));
+    const pdnsStart = pdns.calls().length;
 
     // Every statement the daemon sends during the deployment, with its round trip (by its SQL's first words).
     const sent = new Map<string, number>();
@@ -166,14 +173,14 @@ async function runOnce(latencyMs: number): Promise<Record<string, number>> {
     let sshMs = 0;
     let sshCount = 0;
     for (const n of fleet.nodes) {
-      const entries = n.ssh.commandLog().slice(logStart[n.name]);
+      const entries = readCommandLog(n.dir).slice(logStart[n.name]);
       const spans = entries.map((c): [number, number] => [Date.parse(c.startedAt) - latencyMs, Date.parse(c.endedAt)]);
       for (const [a, b] of spans) sshMs += b - a;
       sshCount += entries.length;
       byTarget.set(`server:${reg.ids[n.name]}`, spans);
       if (entries.length) log(`${n.name}: ${entries.length} commands`);
     }
-    const calls = fleet.pdns!.calls().slice(pdnsStart);
+    const calls = pdns.calls().slice(pdnsStart);
     byTarget.set(`server:${reg.pdns}`, calls.map((c) => [c.startedAt, c.endedAt]));
     const pdnsMs = calls.reduce((sum, c) => sum + (c.endedAt - c.startedAt), 0);
     log(`pdns: ${calls.length} API calls, ${(pdnsMs / 1000).toFixed(2)} s`);
@@ -234,7 +241,8 @@ async function runOnce(latencyMs: number): Promise<Record<string, number>> {
     };
   } finally {
     await daemon.stop().catch(() => {});
-    await fleet.close().catch(() => {});
+    await nodes.close().catch(() => {});
+    await pdns.close().catch(() => {});
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

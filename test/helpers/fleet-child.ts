@@ -17,7 +17,15 @@ async function main(): Promise<void> {
     await fleet.close();
     process.exit(0);
   };
-  process.on('message', (m) => { if ((m as { close?: boolean }).close) void close(); });
+  process.on('message', (m) => {
+    const msg = m as { close?: boolean; latency?: number };
+    if (msg.close) void close();
+    // Every node's injected latency per command; answered once applied.
+    if (typeof msg.latency === 'number') {
+      fleet.setLatency(msg.latency);
+      void send({ latency: msg.latency });
+    }
+  });
   process.on('disconnect', () => void close());
   await send({
     ready: {

@@ -23,12 +23,14 @@ export interface FleetProcessNode {
   ssh: { host: string; port: number; hostKeySha256: string };
 }
 
-export type FleetProcessMessage = { ready: { root: string; nodes: FleetProcessNode[] } } | { error: string };
+export type FleetProcessMessage = { ready: { root: string; nodes: FleetProcessNode[] } } | { error: string } | { latency: number };
 
 export interface FleetProcess extends FleetTopology<FleetProcessNode> {
   root: string;
   pid: number;
   node(name: string): FleetProcessNode;
+  /** Sets every node's injected latency per command; resolves once the child has applied it. */
+  setLatency(ms: number): Promise<void>;
   /** Closes the fleet and waits for the child to exit. */
   close(): Promise<void>;
 }
@@ -45,6 +47,7 @@ export function startFleetProcess(opts: Omit<FleetOptions, 'pdns'> & { dir: stri
     child.once('message', (m: FleetProcessMessage) => {
       clearTimeout(timer);
       if ('error' in m) { reject(new Error(`the emulated fleet did not start: ${m.error}`)); return; }
+      if (!('ready' in m)) { reject(new Error(`the emulated fleet sent ${JSON.stringify(m)} before it was ready`)); return; }
       const { root, nodes } = m.ready;
       const by = (k: NodeKind) => nodes.filter((n) => n.kind === k);
       resolve({
@@ -53,6 +56,17 @@ export function startFleetProcess(opts: Omit<FleetOptions, 'pdns'> & { dir: stri
           const n = nodes.find((x) => x.name === name);
           if (!n) throw new Error(`no node ${name} in the fleet`);
           return n;
+        },
+        setLatency(ms) {
+          return new Promise((done, fail) => {
+            const onMessage = (r: FleetProcessMessage) => {
+              if (!('latency' in r) || r.latency !== ms) return;
+              child.off('message', onMessage);
+              done();
+            };
+            child.on('message', onMessage);
+            child.send({ latency: ms }, (err) => { if (err) { child.off('message', onMessage); fail(err); } });
+          });
         },
         async close() {
           if (child.exitCode === null && child.signalCode === null && child.connected) child.send({ close: true });

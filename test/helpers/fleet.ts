@@ -60,6 +60,8 @@ export interface EmulatedPdns {
   /** GET /zones/<zone> straight from the server, or null. */
   zone(name: string): Promise<PdnsZone | null>;
   zones(): Promise<string[]>;
+  /** Stops the proxy and the server. */
+  close(): Promise<void>;
 }
 
 export interface PdnsZone { name: string; serial: number; rrsets: { name: string; type: string; ttl: number; records: { content: string; disabled: boolean }[] }[] }
@@ -178,6 +180,55 @@ async function startTcpFront(targetPort: number): Promise<{ port: number; setDow
   };
 }
 
+/**
+ * Debian's real pdns_server behind a timing proxy (per-call latency and a call log), holding the
+ * vanity parent's zone: the fleet's PowerDNS, also for a fleet whose nodes run in a child process.
+ */
+export async function startEmulatedPdns(): Promise<EmulatedPdns> {
+  const server = await startPdns();
+  let proxy: Awaited<ReturnType<typeof startPdnsProxy>>;
+  try {
+    proxy = await startPdnsProxy(server.url);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  const close = async () => { await proxy.close().catch(() => {}); await server.stop().catch(() => {}); };
+  const api = async (method: string, p: string, body?: unknown) => {
+    const res = await fetch(`${server.url}/api/v1/servers/localhost${p}`, {
+      method, headers: { 'X-API-Key': server.apiKey, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: res.status, text: await res.text() };
+  };
+  const r = await api('POST', '/zones', {
+    name: `${VANITY_PARENT}.`, kind: 'Native', nameservers: NAMESERVERS.map((n) => `${n}.`),
+    rrsets: [
+      { name: `${VANITY_PARENT}.`, type: 'A', ttl: 3600, records: [{ content: PROVIDER_SITE_IP, disabled: false }] },
+      { name: `www.${VANITY_PARENT}.`, type: 'CNAME', ttl: 3600, records: [{ content: `${VANITY_PARENT}.`, disabled: false }] },
+    ],
+  });
+  if (r.status !== 201) {
+    await close();
+    throw new Error(`fleet set-up: creating the PowerDNS zone ${VANITY_PARENT}: ${r.status} ${r.text}`);
+  }
+  return {
+    server, port: proxy.port, close, url: `http://127.0.0.1:${proxy.port}`, apiKey: server.apiKey,
+    calls: () => [...proxy.calls], setLatency: proxy.setLatency,
+    async zone(name) {
+      const z = await api('GET', `/zones/${encodeURIComponent(name.endsWith('.') ? name : name + '.')}`);
+      if (z.status === 404 || z.status === 422) return null;
+      if (z.status !== 200) throw new Error(`PowerDNS GET zone ${name}: ${z.status} ${z.text}`);
+      return JSON.parse(z.text) as PdnsZone;
+    },
+    async zones() {
+      const z = await api('GET', '/zones');
+      if (z.status !== 200) throw new Error(`PowerDNS GET zones: ${z.status} ${z.text}`);
+      return (JSON.parse(z.text) as { name: string }[]).map((x) => x.name).sort();
+    },
+  };
+}
+
 export async function startEmulatedFleet(opts: FleetOptions = {}): Promise<EmulatedFleet> {
   const root = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hb-fleet-'));
   const counts: Record<NodeKind, number> = { web: opts.web ?? 2, mail: opts.mail ?? 2, dns: opts.dns ?? 2, combo: opts.combo ?? 1 };
@@ -216,40 +267,8 @@ export async function startEmulatedFleet(opts: FleetOptions = {}): Promise<Emula
     }
     let pdns: EmulatedPdns | null = null;
     if (opts.pdns ?? true) {
-      const server = await startPdns();
-      closers.push(() => server.stop());
-      const proxy = await startPdnsProxy(server.url);
-      closers.push(() => proxy.close());
-      const api = async (method: string, p: string, body?: unknown) => {
-        const res = await fetch(`${server.url}/api/v1/servers/localhost${p}`, {
-          method, headers: { 'X-API-Key': server.apiKey, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
-          signal: AbortSignal.timeout(10_000),
-        });
-        return { status: res.status, text: await res.text() };
-      };
-      const r = await api('POST', '/zones', {
-        name: `${VANITY_PARENT}.`, kind: 'Native', nameservers: NAMESERVERS.map((n) => `${n}.`),
-        rrsets: [
-          { name: `${VANITY_PARENT}.`, type: 'A', ttl: 3600, records: [{ content: PROVIDER_SITE_IP, disabled: false }] },
-          { name: `www.${VANITY_PARENT}.`, type: 'CNAME', ttl: 3600, records: [{ content: `${VANITY_PARENT}.`, disabled: false }] },
-        ],
-      });
-      if (r.status !== 201) throw new Error(`fleet set-up: creating the PowerDNS zone ${VANITY_PARENT}: ${r.status} ${r.text}`);
-      pdns = {
-        server, port: proxy.port, url: `http://127.0.0.1:${proxy.port}`, apiKey: server.apiKey,
-        calls: () => [...proxy.calls], setLatency: proxy.setLatency,
-        async zone(name) {
-          const z = await api('GET', `/zones/${encodeURIComponent(name.endsWith('.') ? name : name + '.')}`);
-          if (z.status === 404 || z.status === 422) return null;
-          if (z.status !== 200) throw new Error(`PowerDNS GET zone ${name}: ${z.status} ${z.text}`);
-          return JSON.parse(z.text) as PdnsZone;
-        },
-        async zones() {
-          const z = await api('GET', '/zones');
-          if (z.status !== 200) throw new Error(`PowerDNS GET zones: ${z.status} ${z.text}`);
-          return (JSON.parse(z.text) as { name: string }[]).map((x) => x.name).sort();
-        },
-      };
+      pdns = await startEmulatedPdns();
+      closers.push(() => pdns!.close());
     }
     if (!opts.dir) closers.unshift(async () => fs.rmSync(root, { recursive: true, force: true }));
     return {
