@@ -221,12 +221,12 @@ for (const dialect of DIALECTS) {
       assert.equal(v.body.service.progress.total, 9);
       // Nothing runs yet: 'now' names every step ready to start, the first on each server.
       assert.equal(v.body.service.progress.current, 'Configuring hosting plan on web1 · Configuring hosting plan on mail1');
-      // Steps are numbered from 1, name the steps they wait for (depends_on) and their lane: web, mail, then a DNS server's own.
+      // Steps are numbered from 1, name the steps they wait for (depends_on) and their lane: one per server (web, mail, each DNS server).
       const steps = v.body.service.progress.steps as Array<{ no: number; after: number[]; lane: number; step: string }>;
       assert.deepEqual(steps.map((s) => s.no), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
       assert.deepEqual(steps.map((s) => [s.step, s.after, s.lane]), [
         ['web.package', [], 0], ['web.user', [1], 0], ['web.domain', [2], 0], ['mail.package', [], 1], ['mail.user', [4], 1],
-        ['mail.domain', [5], 1], ['dns.zone', [6], 1], ['dns.zone', [6], 2], ['ssl.seed', [3], 0],
+        ['mail.domain', [5], 1], ['dns.zone', [6], 2], ['dns.zone', [6], 3], ['ssl.seed', [3], 0],
       ]);
       const client = await call(url, 'GET', '/v1/services/101/view?audience=client');
       assert.equal(client.status, 200);
