@@ -99,12 +99,13 @@ export async function enqueueChainIn(trx: Knex.Transaction, spec: ChainSpec, def
     created_at: nowMs(trx), started_at: state === 'running' ? nowMs(trx) : null,
   });
   await ensureTargets(trx, spec.steps.map((s) => s.target).filter((t): t is string => !!t), defaultTargetLimit);
+  const stored = storedDependencies(spec.steps);
   await trx(T.tasks).insert(spec.steps.map((s, i) => ({
     chain_id: chainId, step_no: i, service_id: serviceId, operation: spec.operation, step: s.step, type: s.type,
     target: s.target ?? null, args: s.args === undefined ? null : JSON.stringify(s.args),
-    depends_on: storedDependencies(i, s.dependsOn),
+    depends_on: stored[i],
     // Every step that waits for nothing starts with the chain.
-    status: state === 'running' && dependenciesOf({ step_no: i, depends_on: storedDependencies(i, s.dependsOn) }).length === 0 ? 'queued' : 'waiting',
+    status: state === 'running' && dependenciesOf({ step_no: i, depends_on: stored[i]! }).length === 0 ? 'queued' : 'waiting',
     active_key: taskKey(serviceId, spec.operation, s.step, s.target), attempts: 0, max_attempts: s.maxAttempts ?? null,
     run_at: nowMs(trx), created_at: nowMs(trx),
   })));

@@ -18,12 +18,15 @@ export function dependenciesOf(t: { step_no: number; depends_on: string | null }
   return parsed as number[];
 }
 
-/** The stored form: null for "the step before" (the landed default), else a JSON list. */
-export function storedDependencies(stepNo: number, dependsOn: readonly number[] | null | undefined): string | null {
-  if (dependsOn === undefined || dependsOn === null) return null;
-  const sorted = [...new Set(dependsOn)].sort((a, b) => a - b);
-  if (sorted.length === 1 && sorted[0] === stepNo - 1) return null;
-  return JSON.stringify(sorted);
+/**
+ * The stored form of a chain's dependencies: a chain that runs in sequence stores NULL for every
+ * step (the landed form, and what lets a step's end take the quick path: start the next one);
+ * a graph stores every step's list, "[]" for the steps that start with the chain.
+ */
+export function storedDependencies(steps: ReadonlyArray<{ dependsOn?: readonly number[] | null }>): Array<string | null> {
+  const lists = steps.map((s, i) => (s.dependsOn === undefined || s.dependsOn === null ? (i > 0 ? [i - 1] : []) : [...new Set(s.dependsOn)].sort((a, b) => a - b)));
+  const sequence = lists.every((l, i) => (i === 0 ? l.length === 0 : l.length === 1 && l[0] === i - 1));
+  return lists.map((l) => (sequence ? null : JSON.stringify(l)));
 }
 
 /** Waiting steps whose every dependency has succeeded: they may start now. */

@@ -13,6 +13,8 @@ export interface TaskRow {
   status: string;
   attempts: number;
   max_attempts: number | null;
+  /** The steps it waits for (graph.ts); NULL in a chain that runs in sequence. */
+  depends_on: string | null;
   owner: string | null;
   started_at: number | null;
 }
@@ -41,7 +43,7 @@ export interface AttemptRecord {
 }
 
 /** The columns of a task a worker needs to run it. */
-export const TASK_COLUMNS = ['id', 'chain_id', 'step_no', 'service_id', 'operation', 'step', 'type', 'target', 'args', 'status', 'attempts', 'max_attempts'] as const;
+export const TASK_COLUMNS = ['id', 'chain_id', 'step_no', 'service_id', 'operation', 'step', 'type', 'target', 'args', 'status', 'attempts', 'max_attempts', 'depends_on'] as const;
 
 /** An attempt keeps the end of what it printed; errors are clipped before they are stored. */
 export const MAX_OUTPUT = 256 * 1024;

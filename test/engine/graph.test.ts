@@ -13,7 +13,7 @@ import { finishSucceeded } from '../../daemon/engine/sql/finish-succeeded.ts';
 import { finishFailed } from '../../daemon/engine/sql/finish-failed.ts';
 import { retryTask } from '../../daemon/engine/sql/retry-task.ts';
 import { resetChain } from '../../daemon/engine/sql/reset-chain.ts';
-import { dependentsOf, lanesOf, readySteps, dependencyProblem } from '../../daemon/engine/graph.ts';
+import { dependentsOf, lanesOf, readySteps, dependencyProblem, storedDependencies } from '../../daemon/engine/graph.ts';
 import { AdminError } from '../../daemon/engine/admin.ts';
 import type { Queue } from '../../daemon/engine/queue.ts';
 import type { Claim } from '../../daemon/engine/rows.ts';
@@ -52,6 +52,12 @@ describe('the step graph (pure)', () => {
     // Closing the service (no server) after a terminate's parallel removals continues one of their lanes.
     const terminate = rows([[], [], [], [0, 1, 2]]).map((r, i) => ({ ...r, target: ['web', 'mail', 'ns1', null][i]! }));
     assert.deepEqual([...lanesOf(terminate).values()], [0, 1, 2, 0]);
+  });
+
+  test('stored form: a chain in sequence stores NULL for every step; a graph stores every step\'s list', () => {
+    assert.deepEqual(storedDependencies([{}, {}, { dependsOn: [1] }]), [null, null, null]);
+    assert.deepEqual(storedDependencies([{ dependsOn: [] }, { dependsOn: [] }, { dependsOn: [1, 0] }]), ['[]', '[]', '[0,1]']);
+    assert.deepEqual(storedDependencies([{}, { dependsOn: [] }, {}]), ['[]', '[]', '[1]']);
   });
 
   test('dependencies name earlier steps only, each once', () => {

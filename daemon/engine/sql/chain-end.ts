@@ -52,9 +52,10 @@ async function settleChain(trx: Knex.Transaction, hooks: QueueHooks, chainId: nu
  * (the chain's own when it has no service) before writing its own step, as enqueueing and the
  * admin operations do. Rows are locked in id order, so batches cannot deadlock each other.
  */
-export async function lockChainsOf(trx: Knex.Transaction, steps: ReadonlyArray<{ service_id: number | null; chain_id: number | null }>): Promise<void> {
+export async function lockChainsOf(trx: Knex.Transaction, steps: ReadonlyArray<{ service_id: number | null; chain_id: number | null; depends_on?: string | null }>): Promise<void> {
   if (dialectOf(trx) !== 'mysql') return; // SQLite's IMMEDIATE transactions already run one at a time
-  const chained = steps.filter((s) => s.chain_id !== null);
+  // A chain in sequence (depends_on NULL) runs one step at a time: nothing to serialise.
+  const chained = steps.filter((s) => s.chain_id !== null && s.depends_on !== null);
   const services = [...new Set(chained.filter((s) => s.service_id !== null).map((s) => Number(s.service_id)))].sort((a, b) => a - b);
   const chains = [...new Set(chained.filter((s) => s.service_id === null).map((s) => Number(s.chain_id)))].sort((a, b) => a - b);
   if (services.length) await trx(T.services).whereIn('id', services).orderBy('id').forUpdate().select('id');
@@ -62,8 +63,16 @@ export async function lockChainsOf(trx: Knex.Transaction, steps: ReadonlyArray<{
 }
 
 /** After a step succeeded: the steps that waited only for it (and others done) start at once, or the chain ends. */
-export async function advanceChain(trx: Knex.Transaction, hooks: QueueHooks, step: { chain_id: number | null; step_no: number }): Promise<void> {
+export async function advanceChain(trx: Knex.Transaction, hooks: QueueHooks, step: { chain_id: number | null; step_no: number; depends_on?: string | null }): Promise<void> {
   if (step.chain_id === null) return;
+  if (step.depends_on === null) {
+    // A chain in sequence: the next step starts, or after the last the chain succeeds.
+    const started = await trx(T.tasks).where({ chain_id: step.chain_id, step_no: step.step_no + 1, status: 'waiting' }).update({ status: 'queued', run_at: nowMs(trx) });
+    if (started > 0) return;
+    const chain = await trx(T.chains).where('id', step.chain_id).first();
+    if (chain && step.step_no + 1 >= chain.step_count) await finishChain(trx, hooks, chain, 'succeeded', null);
+    return;
+  }
   const steps = await chainSteps(trx, step.chain_id);
   if (await startReady(trx, step.chain_id, steps) > 0) return;
   await settleChain(trx, hooks, step.chain_id, steps);
