@@ -30,7 +30,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
-import { connect } from '../daemon/db/connect.ts';
+import { benchDatabase } from './bench-db.ts';
 import { startTestDaemon } from '../test/helpers/inprocess.ts';
 import { call, createBody } from '../test/helpers/api.ts';
 import { registerFleet, startEmulatedPdns } from '../test/helpers/fleet.ts';
@@ -44,10 +44,7 @@ const latencies = (process.env.BENCH_LATENCY_MS ?? '20,200').split(',').map((s) 
   return n;
 });
 if (latencies.length === 0) throw new Error('BENCH_LATENCY_MS names no latency');
-const base = new URL(process.env.HOSTBRIDGE_BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/hostbridge_bench_deploy');
-const database = base.pathname.slice(1) || 'hostbridge_bench_deploy';
-const dbUrl = `mysql://${base.username || 'root'}${base.password ? ':' + base.password : ''}@${base.hostname}:${base.port || 3306}/${database}`;
-const mysql = (name: string) => connect({ client: 'mysql2', url: '', host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username || 'root'), password: decodeURIComponent(base.password), database: name }, { poolMax: 1 });
+const { base, database, dbUrl, mysql } = benchDatabase('hostbridge_bench_deploy');
 
 const log = (line: string) => console.log(`[bench:deploy] ${line}`);
 const cold = process.env.BENCH_COLD === '1';

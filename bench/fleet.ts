@@ -40,7 +40,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { connect } from '../daemon/db/connect.ts';
+import { benchDatabase } from './bench-db.ts';
 import { call, createBody } from '../test/helpers/api.ts';
 import { BUILT_SERVE, ROOT, TSX, daemonEnv, startDaemonProcess, type DaemonProcess } from '../test/helpers/daemon.ts';
 import { NAMESERVERS, PROVIDER_USER, RESERVED_NAMES } from '../test/helpers/fleet.ts';
@@ -60,10 +60,7 @@ const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 50);
 if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new Error(`BENCH_LATENCY_MS must be a number of milliseconds, got ${process.env.BENCH_LATENCY_MS}`);
 if (NODES < 4 * GROUPS) throw new Error(`BENCH_NODES (${NODES}) must be at least 4 per group (BENCH_GROUPS ${GROUPS}): each group needs a web, a mail, a Web+Mail and a DNS node`);
 
-const base = new URL(process.env.HOSTBRIDGE_BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/hostbridge_bench_fleet');
-const database = base.pathname.slice(1) || 'hostbridge_bench_fleet';
-const dbUrl = `mysql://${base.username || 'root'}${base.password ? ':' + base.password : ''}@${base.hostname}:${base.port || 3306}/${database}`;
-const mysql = (name: string) => connect({ client: 'mysql2', url: '', host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username || 'root'), password: decodeURIComponent(base.password), database: name }, { poolMax: 1 });
+const { database, dbUrl, mysql } = benchDatabase('hostbridge_bench_fleet');
 
 const say = (line: string) => process.stdout.write(`[bench:fleet] ${line}\n`);
 const secs = (ms: number) => Math.round(ms / 10) / 100;

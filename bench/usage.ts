@@ -23,7 +23,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { connect } from '../daemon/db/connect.ts';
+import { benchDatabase } from './bench-db.ts';
 import { createService } from '../daemon/services/lifecycle.ts';
 import { paths, readCommandLog, runHestia } from '../test/emulator/hestia/index.ts';
 import { call, createBody } from '../test/helpers/api.ts';
@@ -36,12 +36,8 @@ const SERVICES = Number(process.env.BENCH_SERVICES ?? 10_000);
 const NODES_PER_ROLE = Number(process.env.BENCH_NODES_PER_ROLE ?? 25);
 if (!Number.isInteger(SERVICES) || SERVICES < 1) throw new Error(`BENCH_SERVICES must be a whole number above 0, got ${process.env.BENCH_SERVICES}`);
 if (!Number.isInteger(NODES_PER_ROLE) || NODES_PER_ROLE < 1) throw new Error(`BENCH_NODES_PER_ROLE must be a whole number above 0, got ${process.env.BENCH_NODES_PER_ROLE}`);
-const base = new URL(process.env.HOSTBRIDGE_BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/hostbridge_bench_usage');
-const database = base.pathname.slice(1) || 'hostbridge_bench_usage';
-const dbUrl = `mysql://${base.username || 'root'}${base.password ? ':' + base.password : ''}@${base.hostname}:${base.port || 3306}/${database}`;
+const { database, dbUrl, mysql } = benchDatabase('hostbridge_bench_usage');
 
-/** One connection to the bench's MariaDB server, on the named database. */
-const mysql = (name: string) => connect({ client: 'mysql2', url: '', host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username || 'root'), password: decodeURIComponent(base.password), database: name }, { poolMax: 1 });
 const say = (line: string) => process.stdout.write(`[bench:usage] ${line}\n`);
 const secs = (ms: number) => Math.round(ms / 10) / 100;
 
