@@ -41,6 +41,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { benchDatabase } from './bench-db.ts';
+import { procStatus } from './proc.ts';
 import { call, createBody } from '../test/helpers/api.ts';
 import { BUILT_SERVE, ROOT, TSX, daemonEnv, startDaemonProcess, type DaemonProcess } from '../test/helpers/daemon.ts';
 import { NAMESERVERS, PROVIDER_USER, RESERVED_NAMES } from '../test/helpers/fleet.ts';
@@ -85,12 +86,6 @@ function groupOf(kinds: Record<Kind, number>, groups: number): Array<Record<Kind
   const out = Array.from({ length: groups }, () => ({ web: [], mail: [], combo: [], dns: [] } as Record<Kind, string[]>));
   for (const k of Object.keys(kinds) as Kind[]) for (let i = 0; i < kinds[k]; i++) out[i % groups]![k].push(`${PREFIX[k]}${i + 1}`);
   return out;
-}
-
-function procStatus(pid: number, key: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no ${key} in /proc/${pid}/status`);
-  return Math.round(Number(m[1]) / 1024);
 }
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {

@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { benchDatabase } from './bench-db.ts';
+import { procStatus } from './proc.ts';
 import { createService } from '../daemon/services/lifecycle.ts';
 import { paths, readCommandLog, runHestia } from '../test/emulator/hestia/index.ts';
 import { call, createBody } from '../test/helpers/api.ts';
@@ -40,12 +41,6 @@ const { database, dbUrl, mysql } = benchDatabase('hostbridge_bench_usage');
 
 const say = (line: string) => process.stdout.write(`[bench:usage] ${line}\n`);
 const secs = (ms: number) => Math.round(ms / 10) / 100;
-
-function procStatus(pid: number, key: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no ${key} in /proc/${pid}/status`);
-  return Math.round(Number(m[1]) / 1024);
-}
 
 /** CPU seconds (user + system) the process has used, from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
