@@ -5,21 +5,13 @@
 // only the servers are elsewhere. No PowerDNS: its handle is made of functions.
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import type { NodeRoles } from '../emulator/hestia/index.ts';
 import { ROOT, TSX } from './daemon.ts';
-import type { FleetOptions, FleetTopology, NodeKind } from './fleet.ts';
+import type { FleetNodeAddress, FleetOptions, FleetTopology, NodeKind } from './fleet.ts';
 
-/** A node as the child reports it: what a daemon needs to reach it, and its directory. */
-export interface FleetProcessNode {
-  name: string;
+/** A node as the child reports it: what a daemon needs to reach it (FleetNodeAddress), its kind and directory. */
+export interface FleetProcessNode extends FleetNodeAddress {
   kind: NodeKind;
-  roles: NodeRoles;
   dir: string;
-  ip: string;
-  /** root's SSH password (never printed). */
-  password: string;
-  /** The TCP front the daemon is given (see EmulatedNode.port). */
-  port: number;
   ssh: { host: string; port: number; hostKeySha256: string };
 }
 

@@ -84,15 +84,16 @@ export async function advanceChain(trx: Knex.Transaction, hooks: QueueHooks, ste
  */
 export async function failChain(trx: Knex.Transaction, hooks: QueueHooks, step: { chain_id: number; step_no: number; step: string }, reason: string): Promise<void> {
   const steps = await chainSteps(trx, step.chain_id);
-  const dependents = dependentsOf(steps, step.step_no);
-  if (dependents.length) {
-    await trx(T.tasks).where('chain_id', step.chain_id).whereIn('step_no', dependents).whereIn('status', ['waiting', 'queued'])
+  const dependents = new Set(dependentsOf(steps, step.step_no));
+  const cancelled = steps.filter((s) => dependents.has(s.step_no) && (s.status === 'waiting' || s.status === 'queued'));
+  if (cancelled.length) {
+    await trx(T.tasks).whereIn('id', cancelled.map((s) => s.id)).whereIn('status', ['waiting', 'queued'])
       .update({ status: 'cancelled', active_key: null, finished_at: nowMs(trx), last_error: `not run: step ${step.step_no + 1} (${step.step}) failed` });
+    for (const s of cancelled) s.status = 'cancelled';
   }
-  const after = await chainSteps(trx, step.chain_id);
   // The failed step's own row carries the reason given here (force-fail and the reaper word it their way).
-  for (const s of after) if (s.step_no === step.step_no) s.last_error = reason;
-  await settleChain(trx, hooks, step.chain_id, after);
+  for (const s of steps) if (s.step_no === step.step_no) s.last_error = reason;
+  await settleChain(trx, hooks, step.chain_id, steps);
 }
 
 /** Closes a chain, lets the hook say what that means for its service, and starts the service's next chain. */
