@@ -10,7 +10,7 @@ const MASTER_KEY_HEX = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c
 
 const dirs: string[] = [];
 function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-config-'));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-cfg-'));
   dirs.push(d);
   return d;
 }
