@@ -62,6 +62,24 @@ export async function lockChainsOf(trx: Knex.Transaction, steps: ReadonlyArray<{
   if (chains.length) await trx(T.chains).whereIn('id', chains).orderBy('id').forUpdate().select('id');
 }
 
+/**
+ * advanceChain for many steps of chains in sequence at once (depends_on NULL, each chain's length
+ * known): every next step starts in one statement, and the chains whose last step this was end.
+ */
+export async function advanceSequences(trx: Knex.Transaction, hooks: QueueHooks, steps: ReadonlyArray<{ chain_id: number; step_no: number; step_count: number }>): Promise<void> {
+  const next = steps.filter((s) => s.step_no + 1 < s.step_count);
+  if (next.length) {
+    await trx(T.tasks).where('status', 'waiting')
+      .where((b) => { for (const s of next) b.orWhere({ chain_id: s.chain_id, step_no: s.step_no + 1 }); })
+      .update({ status: 'queued', run_at: nowMs(trx) });
+  }
+  for (const s of steps) {
+    if (s.step_no + 1 < s.step_count) continue;
+    const chain = await trx(T.chains).where('id', s.chain_id).first();
+    if (chain) await finishChain(trx, hooks, chain, 'succeeded', null);
+  }
+}
+
 /** After a step succeeded: the steps that waited only for it (and others done) start at once, or the chain ends. */
 export async function advanceChain(trx: Knex.Transaction, hooks: QueueHooks, step: { chain_id: number | null; step_no: number; depends_on?: string | null }): Promise<void> {
   if (step.chain_id === null) return;
