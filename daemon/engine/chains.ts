@@ -81,17 +81,22 @@ export function taskKey(serviceId: number | null | undefined, operation: string,
   return `${serviceId ?? '-'}:${operation}:${step}:${target ?? '-'}`;
 }
 
-/** Enqueues a chain inside the caller's transaction (which may also write the service row). */
-export async function enqueueChainIn(trx: Knex.Transaction, spec: ChainSpec, defaultTargetLimit = 1): Promise<EnqueueResult> {
+/**
+ * Enqueues a chain inside the caller's transaction (which may also write the service row).
+ * `freshService`: the caller inserted the service row in this transaction, so it holds the row's
+ * lock and the service has no chain yet; the lock and the two chain reads are skipped.
+ */
+export async function enqueueChainIn(trx: Knex.Transaction, spec: ChainSpec, defaultTargetLimit = 1, opts: { freshService?: boolean } = {}): Promise<EnqueueResult> {
   checkChainSpec(spec);
   const serviceId = spec.serviceId ?? null;
-  if (serviceId !== null) await lockService(trx, serviceId);
   const key = chainKey(serviceId, spec.operation);
-  const existing = await trx(T.chains).where('active_key', key).first('id', 'state');
+  const fresh = serviceId !== null && opts.freshService === true;
+  if (serviceId !== null && !fresh) await lockService(trx, serviceId);
+  const existing = fresh ? undefined : await trx(T.chains).where('active_key', key).first('id', 'state');
   if (existing) return { chainId: Number(existing.id), created: false, state: existing.state };
 
   // One chain runs per service; later ones wait their turn.
-  const busy = serviceId !== null && (await trx(T.chains).where('service_id', serviceId).whereIn('state', ['running', 'waiting']).first('id'));
+  const busy = serviceId !== null && !fresh && (await trx(T.chains).where('service_id', serviceId).whereIn('state', ['running', 'waiting']).first('id'));
   const state = busy ? 'waiting' : 'running';
   const [chainId] = await trx(T.chains).insert({
     service_id: serviceId, operation: spec.operation, state, active_key: key,

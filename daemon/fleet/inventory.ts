@@ -270,21 +270,31 @@ function fleetServer(r: Row, load: Map<number, number>): FleetServer {
   };
 }
 
-/** A group as the planner sees it, with current loads; null when there is no such group. */
+/**
+ * A group as the planner sees it, with current loads; null when there is no such group. Every read
+ * is keyed by the group's id alone, so on a pool they go out at once (an order's acknowledgement
+ * waits for one round trip here, not six); a transaction or SQLite's one connection runs them in turn.
+ */
 export async function loadGroupFleet(db: Knex | Knex.Transaction, groupId: number): Promise<GroupFleet | null> {
-  const group = await db(T.groups).where('id', groupId).first();
-  if (!group) return null;
-  const [members, dns, vanity, reserved] = await Promise.all([
+  const groupServers = (q: Knex.QueryBuilder) => q.select('server_id').from(T.members).where('group_id', groupId)
+    .union((u) => u.select('server_id').from(T.groupDns).where('group_id', groupId));
+  const [group, members, dns, vanity, reserved, loadRows] = await Promise.all([
+    db(T.groups).where('id', groupId).first(),
     db(T.servers).join(T.members, `${T.members}.server_id`, `${T.servers}.id`).where(`${T.members}.group_id`, groupId).select(`${T.servers}.*`),
     db(T.servers).join(T.groupDns, `${T.groupDns}.server_id`, `${T.servers}.id`).where(`${T.groupDns}.group_id`, groupId).select(`${T.servers}.*`),
     db(T.vanity).where('group_id', groupId).orderBy('domain'),
     db(T.reserved).where('group_id', groupId).pluck('name'),
+    db(T.holdings).select('server_id').countDistinct({ n: 'service_id' }).whereIn('server_id', groupServers).groupBy('server_id'),
   ]);
+  if (!group) return null;
+  const load = new Map<number, number>(loadRows.map((r: Row) => [Number(r.server_id), Number(r.n)]));
   const ids = [...members, ...dns].map((r: Row) => Number(r.id));
-  const load = await loads(db, ids);
   // Vanity mail servers may sit outside the group's members; the planner needs them too.
   const extra = vanity.map((v: Row) => Number(v.mail_server_id)).filter((sid: number) => sid && !ids.includes(sid));
-  const extraRows = extra.length ? await db(T.servers).whereIn('id', extra) : [];
+  let extraRows: Row[] = [];
+  if (extra.length) {
+    [extraRows] = await Promise.all([db(T.servers).whereIn('id', extra), loads(db, extra).then((m) => { for (const [k, v] of m) load.set(k, v); })]);
+  }
   return {
     id: Number(group.id), name: group.name, nameservers: group.nameservers ? String(group.nameservers).split(',').filter(Boolean) : [],
     members: [...members, ...extraRows].map((r: Row) => fleetServer(r, load)), dns: dns.map((r: Row) => fleetServer(r, load)),

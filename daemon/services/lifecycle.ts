@@ -12,11 +12,12 @@ import type { Queue } from '../engine/queue.ts';
 import { InputError } from '../common/errors.ts';
 import { checkBody } from '../common/bodies.ts';
 import { loadGroupFleet, serverRefs } from '../fleet/inventory.ts';
+import type { GroupFleet } from '../pipelines/placement.ts';
 import { orderDomain, planOrder } from '../pipelines/order.ts';
 import { planChain, planServerIds, zoneSteps, type Operation, type PlanState, type PlannedChain, type ServicePlan } from '../pipelines/plan.ts';
 import { resolveProduct, type ProductInput, type ProductPlan } from '../pipelines/product.ts';
 import {
-  domainHeldBy, serviceByWhmcsId, servicesHoldingOn, setPasswordPending, setState, updatePassword, updatePlan, writeHoldings, writeService, type ServiceRecord,
+  orderClaims, serviceByWhmcsId, servicesHoldingOn, setPasswordPending, setState, updatePassword, updatePlan, writeHoldings, writeService, type ServiceRecord,
 } from './store.ts';
 
 export interface CreateBody extends ProductInput {
@@ -43,9 +44,9 @@ export interface LifecycleAnswer {
 type Row = Record<string, any>;
 const ACTIVE_CHAIN = ['running', 'waiting'];
 
-async function enqueue(trx: Knex.Transaction, serviceId: number, op: Operation, chain: PlannedChain): Promise<EnqueueResult | null> {
+async function enqueue(trx: Knex.Transaction, serviceId: number, op: Operation, chain: PlannedChain, freshService = false): Promise<EnqueueResult | null> {
   if (chain.steps.length === 0) return null;
-  return enqueueChainIn(trx, { serviceId, operation: op, steps: chain.steps, successState: chain.successState, failureState: chain.failureState });
+  return enqueueChainIn(trx, { serviceId, operation: op, steps: chain.steps, successState: chain.successState, failureState: chain.failureState }, 1, { freshService });
 }
 
 /** An existing service's chain: one read of the servers its plan names, then pure planning. */
@@ -76,7 +77,10 @@ export async function createService(db: Knex, masterKey: Buffer, raw: unknown): 
   const sealed = encryptSecret(masterKey, body.password);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await inTx(db, (trx) => createIn(trx, body, product, domain, sealed));
+      // The group is read before the transaction, its reads at once on the pool: a plain read
+      // either way (the transaction's own would not lock them), and the order waits one round trip.
+      const group = await loadGroupFleet(db, body.server_group_id);
+      return await inTx(db, (trx) => createIn(trx, body, product, domain, sealed, group));
     } catch (err) {
       // Two identical CreateAccounts at once: the loser finds the winner's row on the next pass.
       if (attempt < 3 && isUniqueViolation(err)) continue;
@@ -85,9 +89,9 @@ export async function createService(db: Knex, masterKey: Buffer, raw: unknown): 
   }
 }
 
-async function createIn(trx: Knex.Transaction, body: CreateBody, product: ProductPlan, domain: string, sealed: string): Promise<LifecycleAnswer> {
+async function createIn(trx: Knex.Transaction, body: CreateBody, product: ProductPlan, domain: string, sealed: string, group: GroupFleet | null): Promise<LifecycleAnswer> {
   const whmcsServiceId = body.whmcs_service_id;
-  const existing = await serviceByWhmcsId(trx, whmcsServiceId);
+  const { existing, domainHolder } = await orderClaims(trx, whmcsServiceId, domain);
   if (existing && existing.state !== 'terminated') {
     if (existing.mode !== product.mode) {
       throw new InputError('product.configoption1', `service ${whmcsServiceId} was created in ${existing.mode} mode; the mode is locked and cannot become ${product.mode}`, 409);
@@ -102,9 +106,7 @@ async function createIn(trx: Knex.Transaction, body: CreateBody, product: Produc
     return { ok: true, whmcs_service_id: whmcsServiceId, chain_id: chain ? Number(chain.id) : null, state: existing.state, created: false, message: 'the service already exists; nothing was changed' };
   }
 
-  const other = await domainHeldBy(trx, domain, whmcsServiceId);
-  if (other !== null) throw new InputError(product.vanity ? 'custom_fields.vanity_name' : 'domain', `${domain} is already served by service ${other}`, 409);
-  const group = await loadGroupFleet(trx, body.server_group_id);
+  if (domainHolder !== null) throw new InputError(product.vanity ? 'custom_fields.vanity_name' : 'domain', `${domain} is already served by service ${domainHolder}`, 409);
   if (!group) throw new InputError('server_group_id', `server group ${body.server_group_id} does not exist in hostbridge (check the product's Server group setting)`, 422);
   const order = planOrder({ whmcsServiceId, domain, email: body.email ?? '' }, product, group);
   // A terminated service created again starts over with a fresh plan.
@@ -112,8 +114,10 @@ async function createIn(trx: Knex.Transaction, body: CreateBody, product: Produc
     plan: order.plan, state: 'deploying', passwordSealed: sealed, clientId: body.client_id, productId: body.product_id,
     username: body.username ?? null, email: body.email ?? null,
   }, existing?.id);
-  await writeHoldings(trx, serviceId, order.holdings);
-  const r = await enqueue(trx, serviceId, 'deploy', order.chain);
+  // A row this transaction inserted holds nothing yet and has no chain: both checks are skipped.
+  const fresh = existing === null;
+  await writeHoldings(trx, serviceId, order.holdings, fresh);
+  const r = await enqueue(trx, serviceId, 'deploy', order.chain, fresh);
   return { ok: true, whmcs_service_id: whmcsServiceId, chain_id: r?.chainId ?? null, state: 'deploying', created: true };
 }
 

@@ -81,10 +81,17 @@ export async function serviceByWhmcsId(db: Db, whmcsServiceId: number): Promise<
   return r ? record(r) : null;
 }
 
-/** The WHMCS id of another live service on this domain, if any. */
-export async function domainHeldBy(db: Db, domain: string, exceptWhmcsId: number): Promise<number | null> {
-  const r = await db(T.services).where('domain', domain).whereNot('state', 'terminated').whereNot('whmcs_service_id', exceptWhmcsId).first('whmcs_service_id');
-  return r ? Number(r.whmcs_service_id) : null;
+/**
+ * What an order may collide with, in one read: the service row of this WHMCS id (if any), and the
+ * WHMCS id of another live service on the domain (null when it is free).
+ */
+export async function orderClaims(db: Db, whmcsServiceId: number, domain: string): Promise<{ existing: ServiceRecord | null; domainHolder: number | null }> {
+  const rows: Row[] = await db(T.services).where('whmcs_service_id', whmcsServiceId)
+    .orWhere((b) => b.where('domain', domain).whereNot('state', 'terminated').whereNot('whmcs_service_id', whmcsServiceId))
+    .orderBy('id');
+  const own = rows.find((r) => Number(r.whmcs_service_id) === whmcsServiceId);
+  const other = rows.find((r) => Number(r.whmcs_service_id) !== whmcsServiceId);
+  return { existing: own ? record(own) : null, domainHolder: other ? Number(other.whmcs_service_id) : null };
 }
 
 /** Live services holding one of these roles on a server. */
@@ -124,9 +131,9 @@ export async function writeService(trx: Knex.Transaction, whmcsServiceId: number
   return Number(id);
 }
 
-/** Replaces what the service owns on which server (mod_hostbridge_service_servers). */
-export async function writeHoldings(trx: Knex.Transaction, serviceId: number, held: Holding[]): Promise<void> {
-  await trx(T.holdings).where('service_id', serviceId).del();
+/** Replaces what the service owns on which server (mod_hostbridge_service_servers); a service row just inserted has nothing to clear. */
+export async function writeHoldings(trx: Knex.Transaction, serviceId: number, held: Holding[], freshService = false): Promise<void> {
+  if (!freshService) await trx(T.holdings).where('service_id', serviceId).del();
   if (held.length) await trx(T.holdings).insert(held.map((h) => ({ service_id: serviceId, role: h.role, server_id: h.serverId, account: h.account })));
 }
 
