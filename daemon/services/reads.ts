@@ -142,7 +142,9 @@ function sqlDate(ms: number): string {
 
 export async function accounts(db: Knex): Promise<AccountView[]> {
   const [rows, web] = await Promise.all([
-    db(T.services).whereIn('state', ['active', 'suspended', 'deploying']).orderBy('whmcs_service_id'),
+    // Only the listed columns: a service's plan (params) is kilobytes, and this lists every service.
+    db(T.services).whereIn('state', ['active', 'suspended', 'deploying']).orderBy('whmcs_service_id')
+      .select('id', 'whmcs_service_id', 'domain', 'username', 'email', 'product_id', 'state', 'created_at'),
     db(T.holdings).join(T.servers, `${T.servers}.id`, `${T.holdings}.server_id`).whereIn(`${T.holdings}.role`, ['web', 'all']).select(`${T.holdings}.service_id`, `${T.servers}.ip`),
   ]);
   const ipOf = new Map<number, string>(web.map((w: Row) => [Number(w.service_id), String(w.ip)]));
