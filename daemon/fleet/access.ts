@@ -64,7 +64,10 @@ export class FleetAccess {
   }
 
   async hestia(id: number, io: DriverIO): Promise<{ driver: HestiaDriver; server: ServerRow }> {
-    const s = await this.server(id);
+    return this.hestiaOn(await this.server(id), io);
+  }
+
+  private hestiaOn(s: ServerRow, io: DriverIO): { driver: HestiaDriver; server: ServerRow } {
     if (s.driver !== 'hestiacp') throw new TerminalError(`server ${s.name} is a ${s.driver} server, not HestiaCP`);
     const secret = this.unseal(s);
     io.secret?.(secret);
@@ -77,7 +80,10 @@ export class FleetAccess {
   }
 
   async powerdns(id: number, io: PowerDnsIO): Promise<{ client: PowerDnsClient; server: ServerRow }> {
-    const s = await this.server(id);
+    return this.powerdnsOn(await this.server(id), io);
+  }
+
+  private powerdnsOn(s: ServerRow, io: PowerDnsIO): { client: PowerDnsClient; server: ServerRow } {
     if (s.driver !== 'powerdns') throw new TerminalError(`server ${s.name} is a ${s.driver} server, not PowerDNS`);
     const apiKey = this.unseal(s);
     io.secret?.(apiKey);
@@ -87,10 +93,11 @@ export class FleetAccess {
 
   /** The DNS zone host of a server: its zones behind the one contract, whatever the server's driver. */
   async zoneHost(id: number, io: DriverIO & PowerDnsIO, opts: ZoneHostOptions): Promise<ZoneHost> {
+    // One read of the server's row serves both the choice of backend and its connection.
     const s = await this.server(id);
-    if (s.driver === 'powerdns') return new PowerDnsZoneHost((await this.powerdns(id, io)).client, s.name);
+    if (s.driver === 'powerdns') return new PowerDnsZoneHost(this.powerdnsOn(s, io).client, s.name);
     if (!opts.user) throw new TerminalError(`server ${s.name} is a HestiaCP node, where a zone belongs to a Hestia user, and none is set for it (a vanity parent needs its dns_user)`);
-    const { driver } = await this.hestia(id, io);
+    const { driver } = this.hestiaOn(s, io);
     return new HestiaZoneHost(driver, { user: opts.user, nodeIp: s.ip, server: s.name, ...(opts.owner ? { owner: opts.owner } : {}) });
   }
 

@@ -50,8 +50,7 @@ function differs(want: PackageLimits, have: Record<string, string>): string[] {
 
 export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDeps): void {
   registerStep(registry, 'account.package', 'Creates or rewrites the Hestia package of one role of a service (and applies it to the user on a package change).', async (ctx, a) => {
-    const svc = await loadService(deps, ctx);
-    const { driver } = await deps.fleet.hestia(a.server, ctx);
+    const [svc, { driver }] = await Promise.all([loadService(deps, ctx), deps.fleet.hestia(a.server, ctx)]);
     const want = packageLimits(svc.plan, a.role, await nameservers(deps, svc.plan));
     const have = await driver.findPackage(a.package);
     if (!have) {
@@ -86,8 +85,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
   });
 
   registerStep(registry, 'account.user', 'Creates the Hestia user of one role of a service, on its package.', async (ctx, a) => {
-    const svc = await loadService(deps, ctx);
-    const { driver } = await deps.fleet.hestia(a.server, ctx);
+    const [svc, { driver }] = await Promise.all([loadService(deps, ctx), deps.fleet.hestia(a.server, ctx)]);
     let user = await driver.findUser(a.user);
     if (!user) {
       ctx.log(`user ${a.user} is missing: creating it on package ${a.package}`);
@@ -132,8 +130,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
   }
 
   registerStep(registry, 'account.delete', 'Removes one Hestia user of a service (with everything it holds) and the service\'s package.', async (ctx, a) => {
-    const svc = await loadService(deps, ctx);
-    const { driver } = await deps.fleet.hestia(a.server, ctx);
+    const [svc, { driver }] = await Promise.all([loadService(deps, ctx), deps.fleet.hestia(a.server, ctx)]);
     const user = await driver.findUser(a.user);
     if (user) {
       await driver.deleteUser(a.user);
@@ -154,8 +151,7 @@ export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDep
   });
 
   registerStep(registry, 'account.password', 'Sets the service\'s current password on one Hestia user or on its vanity mailbox.', async (ctx, a) => {
-    const svc = await loadService(deps, ctx);
-    const { driver } = await deps.fleet.hestia(a.server, ctx);
+    const [svc, { driver }] = await Promise.all([loadService(deps, ctx), deps.fleet.hestia(a.server, ctx)]);
     // HestiaCP refuses a suspended user's or mailbox's new password: it waits for the Unsuspend.
     const later = async (what: string) => {
       await setPasswordPending(deps.db, svc.id, true);

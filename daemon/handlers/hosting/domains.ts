@@ -18,16 +18,17 @@ async function upsert(db: Knex, table: string, keys: string[], row: Record<strin
   await db(table).insert(row).onConflict(keys).merge();
 }
 
-/** What the service's zone should hold, from where its roles live and what its mail step learnt. */
+/** What the service's zone should hold, from where its roles live and what its mail step learnt (its reads at once). */
 async function wantedRecords(deps: HostingDeps, svc: LoadedService): Promise<{ records: WantedRecord[]; apexIp: string; nameservers: string[] }> {
   const p = svc.plan.placement;
   const webAt = p.unified ?? p.web;
   const mailAt = p.unified ?? p.mail;
-  const ipOf = async (id: number | null) => (id === null ? null : (await deps.fleet.server(id)).ip);
-  const webIp = svc.plan.product.roles.web ? await ipOf(webAt) : null;
-  const mailIp = svc.plan.product.roles.mail ? await ipOf(mailAt) : null;
+  const ipOf = async (wanted: boolean, id: number | null) => (!wanted || id === null ? null : (await deps.fleet.server(id)).ip);
+  const [webIp, mailIp, g] = await Promise.all([
+    ipOf(svc.plan.product.roles.web, webAt), ipOf(svc.plan.product.roles.mail, mailAt),
+    deps.db(T.groups).where('id', svc.plan.groupId).first('nameservers'),
+  ]);
   if (mailIp && !svc.facts.dkim) throw new TerminalError('the mail domain\'s DKIM record is not known yet: the mail step must run before the DNS steps (run Verify & Repair)');
-  const g = await deps.db(T.groups).where('id', svc.plan.groupId).first('nameservers');
   const nameservers = g?.nameservers ? String(g.nameservers).split(',').filter(Boolean) : [];
   const records = zoneRecords({ domain: svc.plan.domain, webIp, mailIp, nameservers, dkim: svc.facts.dkim?.value ?? null });
   return { records, apexIp: (webIp ?? mailIp)!, nameservers };
@@ -63,8 +64,7 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
   });
 
   registerStep(registry, 'ssl.seed', 'Seeds auto-SSL: records that the web domain wants a Let\'s Encrypt certificate once it resolves.', async (ctx, a) => {
-    const svc = await loadService(deps, ctx);
-    const { driver, server } = await deps.fleet.hestia(a.server, ctx);
+    const [svc, { driver, server }] = await Promise.all([loadService(deps, ctx), deps.fleet.hestia(a.server, ctx)]);
     const d = (await driver.listWebDomains(a.user))[a.domain];
     if (!d) throw new TerminalError(`web domain ${a.domain} is missing under ${a.user}; the web step must run first`);
     const issued = d.SSL === 'yes' || d.LETSENCRYPT === 'yes';
@@ -78,8 +78,7 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
   });
 
   registerStep(registry, 'mail.domain', 'Adds the service\'s mail domain with DKIM to its Hestia mail user and keeps the DKIM record for the DNS steps.', async (ctx, a) => {
-    const svc = await loadService(deps, ctx);
-    const { driver, server } = await deps.fleet.hestia(a.server, ctx);
+    const [svc, { driver, server }] = await Promise.all([loadService(deps, ctx), deps.fleet.hestia(a.server, ctx)]);
     let domains = await driver.listMailDomains(a.user);
     if (!domains[a.domain]) {
       try {
@@ -128,8 +127,7 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
   });
 
   registerStep(registry, 'dns.zone-delete', 'Removes the service\'s zone from a DNS server.', async (ctx, a) => {
-    const svc = await loadService(deps, ctx);
-    const host = await deps.fleet.zoneHost(a.server, ctx, { user: a.account });
+    const [svc, host] = await Promise.all([loadService(deps, ctx), deps.fleet.zoneHost(a.server, ctx, { user: a.account })]);
     const { deleted } = await host.deleteZone(a.domain);
     ctx.log(deleted ? `zone ${a.domain} deleted` : `zone ${a.domain} is already gone`);
     if (await host.zoneExists(a.domain)) throw new TerminalError(`zone ${a.domain} is still there after the delete`);

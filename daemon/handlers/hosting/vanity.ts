@@ -47,9 +47,8 @@ async function webIp(deps: HostingDeps, ctx: TaskContext): Promise<string> {
 
 export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps): void {
   registerStep(registry, 'vanity.mailbox', 'Creates (or sets the quota of) the service\'s one mailbox on the provider\'s shared mail domain.', async (ctx, a) => {
-    const svc = await loadService(deps, ctx);
+    const [svc, { driver }] = await Promise.all([loadService(deps, ctx), deps.fleet.hestia(a.server, ctx)]);
     const quota = hestiaQuota(svc.plan.product.vanity?.mailboxQuotaMb ?? 'unlimited');
-    const { driver } = await deps.fleet.hestia(a.server, ctx);
     let box = await mailbox(driver, a);
     if (!box) {
       try {
