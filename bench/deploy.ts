@@ -26,11 +26,11 @@
 // command and counts against the ratios. Progress lines go to stdout; the last line is JSON:
 //   {"runs":[{"latency_ms":20,"end_to_end_s":…,"remote_s":…,"critical_s":…,"ratio":…,"ratio_critical":…,…},{"latency_ms":200,…}]}
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import { benchDatabase } from './bench-db.ts';
+import { scratchDir } from './scratch.ts';
 import { startTestDaemon } from '../test/helpers/inprocess.ts';
 import { call, createBody } from '../test/helpers/api.ts';
 import { registerFleet, startEmulatedPdns } from '../test/helpers/fleet.ts';
@@ -68,7 +68,7 @@ async function freshDatabase(): Promise<void> {
 
 async function runOnce(latencyMs: number): Promise<Record<string, number>> {
   await freshDatabase();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-bench-deploy-'));
+  const dir = scratchDir('hb-bench-deploy-');
   const nodes = await startFleetProcess({ latencyMs: 0, dir: path.join(dir, 'fleet') });
   const pdns = await startEmulatedPdns().catch(async (err) => { await nodes.close(); throw err; });
   const fleet = { ...nodes, pdns };

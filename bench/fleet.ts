@@ -18,7 +18,7 @@
 // and recreated each run; HOSTBRIDGE_BENCH_MYSQL_URL to change it), with HOSTBRIDGE_CONCURRENCY=64
 // (one task per server at once needs at least as many workers as servers; the default 8 suits a
 // small fleet) unless HOSTBRIDGE_CONCURRENCY is set; HOSTBRIDGE_POLL_MS is passed on when set; BENCH_DAEMON_NODE_FLAGS adds node flags (e.g.
-// --cpu-prof --cpu-prof-dir=/tmp/prof). Scheduled node work (health checks, usage sync) is off.
+// --cpu-prof --cpu-prof-dir=/tmp/prof), BENCH_NODES_NODE_FLAGS the same for the emulated nodes' process. Scheduled node work (health checks, usage sync) is off.
 //
 // The burst: BENCH_ACK_CONCURRENCY (default 4) senders post the orders back to back, as a WHMCS
 // installation with a few PHP workers placing orders at once would; DESIGN's acknowledgement target
@@ -37,10 +37,10 @@
 // Progress lines start with [bench:fleet]; the last line on stdout is JSON.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { benchDatabase } from './bench-db.ts';
+import { scratchDir } from './scratch.ts';
 import { procStatus } from './proc.ts';
 import { call, createBody } from '../test/helpers/api.ts';
 import { BUILT_SERVE, ROOT, TSX, daemonEnv, startDaemonProcess, type DaemonProcess } from '../test/helpers/daemon.ts';
@@ -115,7 +115,8 @@ interface FleetReport {
 /** Starts bench/fleet-nodes.ts and waits for its JSON line. */
 function startFleetProcess(spec: unknown, logFile: string): Promise<{ child: ChildProcess; info: FleetInfo }> {
   const log = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'bench/fleet-nodes.ts'), JSON.stringify(spec)], { cwd: ROOT, stdio: ['pipe', 'pipe', log] });
+  const flags = (process.env.BENCH_NODES_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, '--import', TSX, path.join(ROOT, 'bench/fleet-nodes.ts'), JSON.stringify(spec)], { cwd: ROOT, stdio: ['pipe', 'pipe', log] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`the emulated fleet did not start in 300 s; see ${logFile}`)); }, 300_000);
     const lines = readline.createInterface({ input: child.stdout! });
@@ -144,7 +145,7 @@ function percentile(sorted: number[], p: number): number {
 async function main(): Promise<void> {
   const kinds = mix(NODES, GROUPS);
   const groups = groupOf(kinds, GROUPS);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-bench-fleet-'));
+  const dir = scratchDir('hb-bench-fleet-');
   const admin = mysql('mysql');
   await admin.raw(`DROP DATABASE IF EXISTS \`${database}\``);
   await admin.raw(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);

@@ -21,9 +21,9 @@
 // life. The last line is JSON.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { benchDatabase } from './bench-db.ts';
+import { scratchDir } from './scratch.ts';
 import { procStatus } from './proc.ts';
 import { createService } from '../daemon/services/lifecycle.ts';
 import { paths, readCommandLog, runHestia } from '../test/emulator/hestia/index.ts';
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   await admin.raw(`DROP DATABASE IF EXISTS \`${database}\``);
   await admin.raw(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
   await admin.destroy();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-bench-usage-'));
+  const dir = scratchDir('hb-bench-usage-');
   // The nodes' SSH servers run in a child process of their own: the figures are the daemon's,
   // and the emulator's work does not wait in this process's event loop behind the bench's polls.
   // BENCH_FLEET_NODE_FLAGS: node/V8 flags for that process (e.g. --cpu-prof --cpu-prof-dir=DIR).
