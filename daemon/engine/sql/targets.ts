@@ -7,9 +7,22 @@ import type { Knex } from 'knex';
 import { inTx, nowMs } from '../../db/connect.ts';
 import { T } from '../../common/tables.ts';
 
+/**
+ * Targets known to exist, per database (its connection settings). A target row and its slots are
+ * never deleted (only free slots above a lowered limit), so once seen committed a target needs no
+ * more reads: every chain enqueued after its first saves that round trip.
+ */
+const knownTargets = new WeakMap<object, Set<string>>();
+
+function knownOf(trx: Knex.Transaction): Set<string> {
+  const key = (trx.client as { config: object }).config;
+  return knownTargets.get(key) ?? knownTargets.set(key, new Set()).get(key)!;
+}
+
 /** Makes sure each target has its slot rows (its concurrency limit), creating them at the default limit. */
 export async function ensureTargets(trx: Knex.Transaction, targets: string[], defaultLimit: number): Promise<void> {
-  const unique = [...new Set(targets)];
+  const cache = knownOf(trx);
+  const unique = [...new Set(targets)].filter((t) => !cache.has(t));
   if (unique.length === 0) return;
   const known = new Set((await trx(T.targets).select('target').whereIn('target', unique)).map((r: { target: string }) => r.target));
   for (const target of unique.filter((t) => !known.has(t))) {
@@ -17,6 +30,9 @@ export async function ensureTargets(trx: Knex.Transaction, targets: string[], de
     const slots = Array.from({ length: defaultLimit }, (_, slot) => ({ target, slot, task_id: null, owner: null }));
     await trx(T.slots).insert(slots).onConflict(['target', 'slot']).ignore();
   }
+  // Remembered only once this transaction has committed: a rolled-back insert made nothing.
+  const committed = (trx as { executionPromise?: Promise<unknown> }).executionPromise;
+  committed?.then(() => { for (const t of unique) cache.add(t); }, () => {});
 }
 
 /** Sets how many tasks may run at once on a target, across all daemons. */
