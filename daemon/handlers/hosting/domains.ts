@@ -101,11 +101,10 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
 
   registerStep(registry, 'dns.zone', 'Publishes the service\'s zone on one DNS server and converges its records.', async (ctx, a) => {
     const svc = await loadService(deps, ctx);
-    const { records, apexIp, nameservers } = await wantedRecords(deps, svc);
-    if (nameservers.length === 0) throw new TerminalError('the server group has no name servers; a zone needs them (set nameservers on the group)');
     // A DNS-only Hestia user is made for the zone when the service has no account on that node yet.
     const owner = { password: svc.password, email: contactEmail(svc.plan), name: `hostbridge service ${svc.plan.whmcsServiceId} DNS` };
-    const host = await deps.fleet.zoneHost(a.server, ctx, { user: a.user, owner });
+    const [{ records, apexIp, nameservers }, host] = await Promise.all([wantedRecords(deps, svc), deps.fleet.zoneHost(a.server, ctx, { user: a.user, owner })]);
+    if (nameservers.length === 0) throw new TerminalError('the server group has no name servers; a zone needs them (set nameservers on the group)');
     const { created } = await host.ensureZone(a.domain, { nameservers, apex: apexIp, records });
     let changed = { added: created ? records.length : 0, removed: 0 };
     if (created) {

@@ -22,10 +22,11 @@ async function mailbox(driver: HestiaDriver, a: MailboxArgs): Promise<Record<str
 /**
  * Runs `fn` on the server's zone host for the parent zone. The parent must already exist (hostbridge
  * never creates or deletes one), and the record must be one label, so no other name can match it.
+ * `opened`: the zone host, when the caller opened it alongside its own reads.
  */
-async function inParentZone<R>(deps: HostingDeps, ctx: TaskContext, a: RecordArgs, fn: (host: ZoneHost) => Promise<R>): Promise<R> {
+async function inParentZone<R>(deps: HostingDeps, ctx: TaskContext, a: RecordArgs, fn: (host: ZoneHost) => Promise<R>, opened?: Promise<ZoneHost>): Promise<R> {
   if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(a.record)) throw new TerminalError(`vanity record name "${a.record}" is not one label`);
-  const host = await deps.fleet.zoneHost(a.server, ctx, { user: a.user });
+  const host = await (opened ?? deps.fleet.zoneHost(a.server, ctx, { user: a.user }));
   try {
     return await fn(host);
   } catch (err) {
@@ -98,6 +99,8 @@ export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps
   });
 
   registerStep(registry, 'vanity.record', 'Publishes the service\'s one A record in the parent zone on one DNS server.', async (ctx, a) => {
+    const opening = deps.fleet.zoneHost(a.server, ctx, { user: a.user });
+    opening.catch(() => {}); // its failure is reported by inParentZone below, once the address is known
     const ip = await webIp(deps, ctx);
     const want: ZoneRecord = { name: a.record, type: 'A', value: ip };
     return inParentZone(deps, ctx, a, async (host) => {
@@ -107,7 +110,7 @@ export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps
       if ((await missingRecords(host, a.zone, [want])).length) throw new TerminalError(`${a.record}.${a.zone} A ${ip} is missing after the update`);
       ctx.log(`${a.record}.${a.zone} A ${ip}${c.added ? ' added' : ''}`);
       return { record: `${a.record}.${a.zone}` };
-    });
+    }, opening);
   });
 
   registerStep(registry, 'vanity.record-state', 'Suspends or unsuspends the service\'s record in the parent zone.', async (ctx, a) => {
