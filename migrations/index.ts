@@ -8,7 +8,6 @@ import * as m005 from './20261123000005_server_health.ts';
 import * as m006 from './20261202000006_drop_unread.ts';
 import * as m20261206_3 from './202612060003_admin_actions.ts';
 import * as m20261206_4 from './20261206000400_step_dependencies.ts';
-import * as m20261206_5 from './20261206000500_tasks_by_target.ts';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -21,5 +20,4 @@ export const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261202000006_drop_unread', m006],
   ['202612060003_admin_actions', m20261206_3],
   ['20261206000400_step_dependencies', m20261206_4],
-  ['20261206000500_tasks_by_target', m20261206_5],
 ];

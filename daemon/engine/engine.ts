@@ -240,12 +240,7 @@ export class Engine {
     while (this.pendingSuccesses.length > 0) {
       const batch = this.pendingSuccesses.splice(0, 200);
       try {
-        // The batch's tasks are about to leave `running`: their places may be handed to the next
-        // tasks on the servers they free, claimed in the same commit.
-        const room = this.stopping ? 0 : this.opts.concurrency - this.running.size + batch.length;
-        const handOff = room > 0 ? { owner: crypto.randomUUID(), limit: room, leaseMs: this.opts.leaseMs, types: this.registry.names() } : undefined;
-        const { held, handedOff } = await finishSucceededBatch(this.queue, batch.map((b) => b.item), handOff);
-        for (const c of handedOff) this.launch(c);
+        const held = await finishSucceededBatch(this.queue, batch.map((b) => b.item));
         batch.forEach((b, i) => b.done(held[i]));
       } catch (err) {
         // Each task's own loop decides whether to try again.

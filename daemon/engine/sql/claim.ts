@@ -8,75 +8,60 @@ import { T } from '../../common/tables.ts';
 import { TASK_COLUMNS, type Claim, type TaskRow } from '../rows.ts';
 import { skipLocked } from './fence.ts';
 
-export interface ClaimOptions {
-  owner: string;
-  limit: number;
-  leaseMs: number;
-  types: string[];
-  /** Only tasks on these targets (a hand-off: the slots a finishing transaction just freed). */
-  targets?: string[];
-}
-
-export async function claimDue(db: Knex, opts: ClaimOptions): Promise<Claim[]> {
+export async function claimDue(db: Knex, opts: { owner: string; limit: number; leaseMs: number; types: string[] }): Promise<Claim[]> {
   if (opts.limit <= 0 || opts.types.length === 0) return [];
-  return inTx(db, (trx) => claimWithin(trx, opts));
-}
+  // Four statements for any batch: every one is a round trip inside the transaction, and a
+  // chain's next step waits for them (bench:deploy, bench:queue).
+  return inTx(db, async (trx) => {
+    const now = trx.raw(nowSql(trx));
+    // The database's clock comes back with the candidates, and a target qualifies if it has a free
+    // slot (a plain subquery read: the slot rows themselves are locked below, before use).
+    const candidates: Array<TaskRow & { now_ms: number | string }> = await skipLocked(
+      trx(T.tasks)
+        .select(...TASK_COLUMNS, trx.raw(`${nowSql(trx)} as now_ms`))
+        .where('status', 'queued')
+        .where('run_at', '<=', now)
+        .whereIn('type', opts.types)
+        .where((b) => {
+          b.whereNull('target').orWhereIn('target', trx(T.slots).distinct('target').whereNull('task_id'));
+        })
+        .orderBy([{ column: 'run_at' }, { column: 'id' }])
+        // Over-fetch: several candidates may wait on one target's single slot.
+        .limit(opts.limit * 4),
+      trx,
+    );
+    if (candidates.length === 0) return [];
+    const at = Number(candidates[0].now_ms);
 
-/**
- * claimDue inside the caller's transaction. Four statements for any batch: every one is a round
- * trip inside the transaction, and a chain's next step waits for them (bench:deploy, bench:queue).
- */
-export async function claimWithin(trx: Knex.Transaction, opts: ClaimOptions): Promise<Claim[]> {
-  if (opts.limit <= 0 || opts.types.length === 0 || opts.targets?.length === 0) return [];
-  const now = trx.raw(nowSql(trx));
-  // The database's clock comes back with the candidates, and a target qualifies if it has a free
-  // slot (a plain subquery read: the slot rows themselves are locked below, before use).
-  const candidates: Array<TaskRow & { now_ms: number | string }> = await skipLocked(
-    trx(T.tasks)
-      .select(...TASK_COLUMNS, trx.raw(`${nowSql(trx)} as now_ms`))
-      .where('status', 'queued')
-      .where('run_at', '<=', now)
-      .whereIn('type', opts.types)
-      .where((b) => {
-        if (opts.targets) b.whereIn('target', opts.targets).whereIn('target', trx(T.slots).distinct('target').whereIn('target', opts.targets).whereNull('task_id'));
-        else b.whereNull('target').orWhereIn('target', trx(T.slots).distinct('target').whereNull('task_id'));
-      })
-      .orderBy([{ column: 'run_at' }, { column: 'id' }])
-      // Over-fetch: several candidates may wait on one target's single slot.
-      .limit(opts.limit * 4),
-    trx,
-  );
-  if (candidates.length === 0) return [];
-  const at = Number(candidates[0].now_ms);
-
-  const wanted = [...new Set(candidates.map((c) => c.target).filter((t): t is string => t !== null))];
-  const slots = new Map<string, number[]>();
-  if (wanted.length) {
-    const rows: Array<{ target: string; slot: number }> = await skipLocked(
-      trx(T.slots).select('target', 'slot').whereIn('target', wanted).whereNull('task_id'), trx);
-    for (const r of rows) (slots.get(r.target) ?? slots.set(r.target, []).get(r.target)!).push(r.slot);
-  }
-  const chosen: Array<{ task: TaskRow; slot: number | null }> = [];
-  for (const { now_ms: _, ...task } of candidates) {
-    if (chosen.length >= opts.limit) break;
-    if (task.target === null) chosen.push({ task, slot: null });
-    else {
-      const slot = slots.get(task.target)?.pop();
-      if (slot !== undefined) chosen.push({ task, slot });
+    const wanted = [...new Set(candidates.map((c) => c.target).filter((t): t is string => t !== null))];
+    const slots = new Map<string, number[]>();
+    if (wanted.length) {
+      const rows: Array<{ target: string; slot: number }> = await skipLocked(
+        trx(T.slots).select('target', 'slot').whereIn('target', wanted).whereNull('task_id'), trx);
+      for (const r of rows) (slots.get(r.target) ?? slots.set(r.target, []).get(r.target)!).push(r.slot);
     }
-  }
-  if (chosen.length === 0) return [];
+    const chosen: Array<{ task: TaskRow; slot: number | null }> = [];
+    for (const { now_ms: _, ...task } of candidates) {
+      if (chosen.length >= opts.limit) break;
+      if (task.target === null) chosen.push({ task, slot: null });
+      else {
+        const slot = slots.get(task.target)?.pop();
+        if (slot !== undefined) chosen.push({ task, slot });
+      }
+    }
+    if (chosen.length === 0) return [];
 
-  await trx(T.tasks).whereIn('id', chosen.map((c) => c.task.id)).update({
-    status: 'running', owner: opts.owner, lease_until: at + opts.leaseMs, attempts: trx.raw('attempts + 1'), started_at: at,
+    await trx(T.tasks).whereIn('id', chosen.map((c) => c.task.id)).update({
+      status: 'running', owner: opts.owner, lease_until: at + opts.leaseMs, attempts: trx.raw('attempts + 1'), started_at: at,
+    });
+    const taken = chosen.filter((c) => c.slot !== null);
+    if (taken.length) {
+      // All the slots in one statement: each (target, slot) gets its task's id.
+      const cases = taken.map(() => 'WHEN target = ? AND slot = ? THEN ?').join(' ');
+      await trx(T.slots)
+        .where((b) => { for (const c of taken) b.orWhere({ target: c.task.target, slot: c.slot }); })
+        .update({ task_id: trx.raw(`CASE ${cases} END`, taken.flatMap((c) => [c.task.target, c.slot, c.task.id])), owner: opts.owner });
+    }
+    return chosen.map(({ task }) => ({ ...task, status: 'running', attempts: task.attempts + 1, owner: opts.owner, started_at: at }));
   });
-  const taken = chosen.filter((c) => c.slot !== null);
-  if (taken.length) {
-    // All the slots in one statement: each (target, slot) gets its task's id.
-    const cases = taken.map(() => 'WHEN target = ? AND slot = ? THEN ?').join(' ');
-    await trx(T.slots)
-      .where((b) => { for (const c of taken) b.orWhere({ target: c.task.target, slot: c.slot }); })
-      .update({ task_id: trx.raw(`CASE ${cases} END`, taken.flatMap((c) => [c.task.target, c.slot, c.task.id])), owner: opts.owner });
-  }
-  return chosen.map(({ task }) => ({ ...task, status: 'running', attempts: task.attempts + 1, owner: opts.owner, started_at: at }));
 }

@@ -13,7 +13,6 @@ import type { Queue } from '../queue.ts';
 import type { AttemptRecord, Claim } from '../rows.ts';
 import { attemptRow } from './attempt-log.ts';
 import { advanceChain, advanceSequences, lockChainsOf } from './chain-end.ts';
-import { claimWithin, type ClaimOptions } from './claim.ts';
 
 export interface Success extends AttemptRecord {
   claim: Claim;
@@ -66,19 +65,15 @@ async function advance(trx: Knex.Transaction, queue: Queue, ok: Success[], stepC
 
 /** Returns false, writing nothing, when the lease was lost. */
 export async function finishSucceeded(queue: Queue, c: Claim, a: AttemptRecord & { result?: unknown }): Promise<boolean> {
-  return (await finishSucceededBatch(queue, [{ ...a, claim: c }])).held[0];
+  return (await finishSucceededBatch(queue, [{ ...a, claim: c }]))[0];
 }
 
 /**
  * Records many successes in one transaction (tasks that finished together share one commit).
- * Each is fenced on its own (id, owner) pair: `held` says, per item, whether it was still ours.
- * With `handOff`, the same transaction also claims due tasks on the targets whose slots it freed
- * (a server's next task starts without waiting for a claim of its own: bench:fleet's busiest
- * server runs its tasks back to back); they come back in `handedOff`, already running under
- * handOff.owner, for the caller to run.
+ * Each is fenced on its own (id, owner) pair: returns, per item, whether it was still ours.
  */
-export async function finishSucceededBatch(queue: Queue, items: Success[], handOff?: Omit<ClaimOptions, 'targets'>): Promise<{ held: boolean[]; handedOff: Claim[] }> {
-  if (items.length === 0) return { held: [], handedOff: [] };
+export async function finishSucceededBatch(queue: Queue, items: Success[]): Promise<boolean[]> {
+  if (items.length === 0) return [];
   return inTx(queue.db, async (trx) => {
     await lockChainsOf(trx, items.map((i) => i.claim));
     let held: boolean[];
@@ -101,11 +96,9 @@ export async function finishSucceededBatch(queue: Queue, items: Success[], handO
       if (ok.length) await markSucceeded(trx, ok, false);
     }
     const ok = items.filter((_, n) => held[n]);
-    if (ok.length === 0) return { held, handedOff: [] };
+    if (ok.length === 0) return held;
     await trx(T.attempts).insert(ok.map((i) => attemptRow(trx, i.claim, i, 'succeeded')));
     await advance(trx, queue, ok, stepCounts);
-    const freed = [...new Set(ok.map((i) => i.claim.target).filter((t): t is string => t !== null))];
-    const handedOff = handOff && freed.length ? await claimWithin(trx, { ...handOff, limit: Math.min(handOff.limit, freed.length), targets: freed }) : [];
-    return { held, handedOff };
+    return held;
   });
 }
