@@ -123,7 +123,9 @@ interface Taken { id: number; chain_id: number; step_no: number; owner: string }
 async function rawRun(db: Knex): Promise<number> {
   await load(db);
   let done = 0;
-  const claim = (limit: number) => db.transaction(async (trx): Promise<Taken[]> => {
+  // inTx, as the engine: two claimers and their completions can deadlock on the tasks' indexes, and
+  // a loop that does not retry then stops.
+  const claim = (limit: number) => inTx(db, async (trx): Promise<Taken[]> => {
     const owner = crypto.randomUUID();
     const rows: Array<{ id: number; chain_id: number; step_no: number; target: string }> = await trx(T.tasks)
       .select('id', 'chain_id', 'step_no', 'target').where('status', 'queued').where('run_at', '<=', Date.now())
@@ -147,7 +149,7 @@ async function rawRun(db: Knex): Promise<number> {
     return chosen.map((c) => ({ id: c.id, chain_id: c.chain_id, step_no: c.step_no, owner }));
   });
   // What finished together is recorded together (one commit), as the engine does.
-  const complete = (batch: Taken[]) => db.transaction(async (trx) => {
+  const complete = (batch: Taken[]) => inTx(db, async (trx) => {
     const owners = [...new Set(batch.map((t) => t.owner))];
     await trx(T.tasks).whereIn('id', batch.map((t) => t.id)).whereIn('owner', owners).where('status', 'running').update({ status: 'succeeded', owner: null });
     await trx(T.slots).whereIn('task_id', batch.map((t) => t.id)).whereIn('owner', owners).update({ task_id: null, owner: null });
