@@ -19,6 +19,7 @@ export interface Success extends AttemptRecord {
   result?: unknown;
 }
 
+/** A success's columns, whichever statement writes them. */
 const DONE = { status: 'succeeded', active_key: null, owner: null, lease_until: null, last_error: null, error_kind: null } as const;
 
 /**
@@ -32,11 +33,11 @@ async function markSucceeded(trx: Knex.Transaction, items: Success[], fence: boo
     // One statement for the tasks and the slots they hold (joined on task id and owner token).
     const results = items.filter((i) => result(i) !== null);
     const resultSql = results.length ? `CASE t.id ${results.map(() => 'WHEN ? THEN ?').join(' ')} ELSE NULL END` : 'NULL';
+    const done = Object.keys(DONE).map((k) => `t.${k} = ?`).join(', ');
     const sql = `UPDATE ${T.tasks} t LEFT JOIN ${T.slots} s ON s.task_id = t.id AND s.owner = t.owner
-      SET t.status = 'succeeded', t.active_key = NULL, t.owner = NULL, t.lease_until = NULL, t.last_error = NULL, t.error_kind = NULL,
-          t.finished_at = ${nowSql(trx)}, t.result = ${resultSql}, s.task_id = NULL, s.owner = NULL
+      SET ${done}, t.finished_at = ${nowSql(trx)}, t.result = ${resultSql}, s.task_id = NULL, s.owner = NULL
       WHERE t.id IN (${ids.map(() => '?').join(', ')})${fence ? " AND t.owner = ? AND t.status = 'running'" : ''}`;
-    const bindings = [...results.flatMap((i) => [i.claim.id, result(i)]), ...ids, ...(fence ? [items[0].claim.owner] : [])];
+    const bindings = [...Object.values(DONE), ...results.flatMap((i) => [i.claim.id, result(i)]), ...ids, ...(fence ? [items[0].claim.owner] : [])];
     const [header] = await trx.raw(sql, bindings);
     // A slot row counts too; a task row is there whenever anything changed (the slot joins on it).
     return Math.min(items.length, Number((header as { affectedRows: number }).affectedRows));
@@ -92,11 +93,10 @@ export async function finishSucceededBatch(queue: Queue, items: Success[]): Prom
       const current = new Map(rows.map((r) => [Number(r.id), r.owner]));
       stepCounts = new Map(rows.filter((r) => r.step_count !== null).map((r) => [Number(r.id), Number(r.step_count)]));
       held = items.map((i) => current.get(Number(i.claim.id)) === i.claim.owner);
-      const ok = items.filter((_, n) => held[n]);
-      if (ok.length) await markSucceeded(trx, ok, false);
     }
     const ok = items.filter((_, n) => held[n]);
     if (ok.length === 0) return held;
+    if (items.length > 1) await markSucceeded(trx, ok, false);
     await trx(T.attempts).insert(ok.map((i) => attemptRow(trx, i.claim, i, 'succeeded')));
     await advance(trx, queue, ok, stepCounts);
     return held;
