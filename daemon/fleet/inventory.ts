@@ -174,7 +174,7 @@ function view(r: Row, accounts: number, groups: string[], health?: Row): ServerV
 }
 
 /** Services holding an account on each server (the load placement balances). */
-async function loads(db: Knex | Knex.Transaction, serverIds?: number[]): Promise<Map<number, number>> {
+async function loads(db: Knex | Knex.Transaction, serverIds?: number[] | ((q: Knex.QueryBuilder) => void)): Promise<Map<number, number>> {
   let q = db(T.holdings).select('server_id').countDistinct({ n: 'service_id' }).groupBy('server_id');
   if (serverIds) q = q.whereIn('server_id', serverIds);
   const rows = await q;
@@ -278,16 +278,15 @@ function fleetServer(r: Row, load: Map<number, number>): FleetServer {
 export async function loadGroupFleet(db: Knex | Knex.Transaction, groupId: number): Promise<GroupFleet | null> {
   const groupServers = (q: Knex.QueryBuilder) => q.select('server_id').from(T.members).where('group_id', groupId)
     .union((u) => u.select('server_id').from(T.groupDns).where('group_id', groupId));
-  const [group, members, dns, vanity, reserved, loadRows] = await Promise.all([
+  const [group, members, dns, vanity, reserved, load] = await Promise.all([
     db(T.groups).where('id', groupId).first(),
     db(T.servers).join(T.members, `${T.members}.server_id`, `${T.servers}.id`).where(`${T.members}.group_id`, groupId).select(`${T.servers}.*`),
     db(T.servers).join(T.groupDns, `${T.groupDns}.server_id`, `${T.servers}.id`).where(`${T.groupDns}.group_id`, groupId).select(`${T.servers}.*`),
     db(T.vanity).where('group_id', groupId).orderBy('domain'),
     db(T.reserved).where('group_id', groupId).pluck('name'),
-    db(T.holdings).select('server_id').countDistinct({ n: 'service_id' }).whereIn('server_id', groupServers).groupBy('server_id'),
+    loads(db, groupServers),
   ]);
   if (!group) return null;
-  const load = new Map<number, number>(loadRows.map((r: Row) => [Number(r.server_id), Number(r.n)]));
   const ids = [...members, ...dns].map((r: Row) => Number(r.id));
   // Vanity mail servers may sit outside the group's members; the planner needs them too.
   const extra = vanity.map((v: Row) => Number(v.mail_server_id)).filter((sid: number) => sid && !ids.includes(sid));
