@@ -8,6 +8,10 @@ import * as m005 from './20261123000005_server_health.ts';
 import * as m006 from './20261202000006_drop_unread.ts';
 import * as m20261206_3 from './202612060003_admin_actions.ts';
 import * as m20261206_4 from './20261206000400_step_dependencies.ts';
+import * as m20261206_5 from './20261206000500_ip_pools.ts';
+import * as m20261206_6 from './20261206000600_proxmox_clusters.ts';
+import * as m20261206_7 from './20261206000700_kvm_profiles.ts';
+import * as m20261206_8 from './20261206000800_vms.ts';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -20,4 +24,8 @@ export const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261202000006_drop_unread', m006],
   ['202612060003_admin_actions', m20261206_3],
   ['20261206000400_step_dependencies', m20261206_4],
+  ['20261206000500_ip_pools', m20261206_5],
+  ['20261206000600_proxmox_clusters', m20261206_6],
+  ['20261206000700_kvm_profiles', m20261206_7],
+  ['20261206000800_vms', m20261206_8],
 ];

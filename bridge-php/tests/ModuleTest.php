@@ -102,24 +102,25 @@ final class ModuleTest extends TestCase
     public function testConfigOptionsKeepTheirPositions(): void
     {
         $options = hostbridge_ConfigOptions();
-        // configoptionN is stored by position in tblproducts: 1..7 never move, new ones are appended.
+        // configoptionN is stored by position in tblproducts: 1..14 never move, new ones are appended (15: KVM profile).
         self::assertSame(
             ['Deployment mode', 'Server group', 'Web', 'Mail', 'DNS', 'Web disk quota (MB)', 'Mail disk quota (MB)',
                 'Web bandwidth (MB)', 'Web domains', 'Databases', 'Mail accounts', 'Vanity site quota (MB)', 'Vanity mailbox quota (MB)',
-                'Server Sync key'],
+                'Server Sync key', 'KVM profile'],
             array_keys($options),
         );
         self::assertSame(
-            ['dropdown', 'dropdown', 'yesno', 'yesno', 'yesno', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text'],
+            ['dropdown', 'dropdown', 'yesno', 'yesno', 'yesno', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'dropdown'],
             array_column(array_values($options), 'Type'),
         );
-        self::assertSame('split,unified,vanity', $options['Deployment mode']['Options']);
+        // The modes of 1..3 keep their values and order; kvm is appended.
+        self::assertSame('split,unified,vanity,kvm', $options['Deployment mode']['Options']);
         self::assertSame('hostbridge_LoaderServerGroups', $options['Server group']['Loader']);
         self::assertTrue(function_exists($options['Server group']['Loader']));
         self::assertSame(
             ['Web bandwidth (MB)' => 'unlimited', 'Web domains' => '1', 'Databases' => 'unlimited', 'Mail accounts' => 'unlimited',
                 'Vanity site quota (MB)' => '1024', 'Vanity mailbox quota (MB)' => '1024', 'Server Sync key' => ''],
-            array_map(static fn ($o) => $o['Default'], array_slice($options, 7)),
+            array_map(static fn ($o) => $o['Default'], array_slice($options, 7, 7)),
         );
         self::assertLessThanOrEqual(24, count($options));
         foreach ($options as $name => $def) {

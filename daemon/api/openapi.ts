@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document of the API, built from the same schemas the routes check bodies with.
 import { SCHEMAS, type SchemaName } from '../common/bodies.ts';
 import { VERSION } from '../version.ts';
+import { PROXMOX_OPENAPI_ROUTES } from './proxmox-routes.ts';
 
 interface Route { method: 'get' | 'post' | 'put' | 'delete'; path: string; summary: string; body?: SchemaName; query?: Record<string, string> }
 
@@ -17,6 +18,9 @@ const ROUTES: Route[] = [
   { method: 'post', path: '/v1/services/{whmcs_service_id}/actions/verify-repair', summary: 'Verify & Repair', body: 'Empty' },
   { method: 'post', path: '/v1/services/{whmcs_service_id}/actions/force-terminate', summary: 'Force terminate (a node is gone)', body: 'Empty' },
   { method: 'post', path: '/v1/services/{whmcs_service_id}/actions/sync-usage', summary: 'Sync usage now', body: 'Empty' },
+  { method: 'post', path: '/v1/services/{whmcs_service_id}/actions/start', summary: 'Start the VM of a KVM service', body: 'Empty' },
+  { method: 'post', path: '/v1/services/{whmcs_service_id}/actions/stop', summary: 'Stop the VM of a KVM service (a shutdown, then a hard stop)', body: 'Empty' },
+  { method: 'post', path: '/v1/services/{whmcs_service_id}/actions/reboot', summary: 'Reboot the VM of a KVM service (stop, start, verify)', body: 'Empty' },
   { method: 'get', path: '/v1/services/{whmcs_service_id}', summary: 'State, deployment progress and recent activity' },
   { method: 'get', path: '/v1/services/{whmcs_service_id}/view', summary: 'Rendered client or admin fragment', query: { audience: 'client | admin' } },
   { method: 'get', path: '/v1/usage', summary: 'Usage per service (UsageUpdate, MetricProvider)', query: { whmcs_service_ids: 'comma-separated WHMCS service ids' } },
@@ -31,6 +35,20 @@ const ROUTES: Route[] = [
   { method: 'delete', path: '/v1/servers/{server_id}', summary: 'Remove a server that holds no accounts' },
   { method: 'post', path: '/v1/servers/{server_id}/redeploy-zones', summary: 'Publish every zone and vanity record this DNS server should hold again', body: 'Empty' },
   { method: 'get', path: '/v1/dns-zones', summary: 'Each zone\'s deploy state on each DNS server', query: { server_id: 'one server only' } },
+  ...(PROXMOX_OPENAPI_ROUTES as readonly Route[]),
+  { method: 'get', path: '/v1/ip-pools', summary: 'IP pools with their used and free counts' },
+  { method: 'post', path: '/v1/ip-pools', summary: 'Add an IPv4 or IPv6 pool of a cluster, node, bridge and VLAN', body: 'IpPool' },
+  { method: 'get', path: '/v1/ip-pools/{pool_id}', summary: 'One pool' },
+  { method: 'put', path: '/v1/ip-pools/{pool_id}', summary: 'Edit a pool', body: 'IpPool' },
+  { method: 'delete', path: '/v1/ip-pools/{pool_id}', summary: 'Remove a pool that holds no allocated address' },
+  { method: 'get', path: '/v1/ip-pools/{pool_id}/addresses', summary: 'Who holds each address of a pool' },
+  { method: 'post', path: '/v1/ip-pools/{pool_id}/reservations', summary: 'Reserve an address (never handed out)', body: 'IpReservation' },
+  { method: 'delete', path: '/v1/ip-pools/{pool_id}/reservations/{ip}', summary: 'Give a reserved address back to the pool' },
+  { method: 'get', path: '/v1/kvm-profiles', summary: 'KVM product profiles (the KVM profile setting\'s loader)' },
+  { method: 'post', path: '/v1/kvm-profiles', summary: 'Add a KVM product profile', body: 'KvmProfile' },
+  { method: 'get', path: '/v1/kvm-profiles/{profile_id}', summary: 'One profile' },
+  { method: 'put', path: '/v1/kvm-profiles/{profile_id}', summary: 'Replace a profile', body: 'KvmProfile' },
+  { method: 'delete', path: '/v1/kvm-profiles/{profile_id}', summary: 'Remove a profile no service uses' },
   { method: 'post', path: '/v1/ui-links', summary: 'A short-lived signed link to the pages: a client link opens one service\'s page, an admin link an admin session', body: 'UiLink' },
   { method: 'get', path: '/v1/admin/view', summary: 'Rendered admin page for the addon', query: { page: 'overview' } },
   { method: 'post', path: '/v1/admin/pages', summary: 'A daemon admin page for the WHMCS addon, as the WHMCS admin named in the body (docs/ui.md)' },
@@ -42,7 +60,8 @@ const error = { description: 'Refused: {"error": "...", "field": "..."}', conten
 export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of ROUTES) {
-    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }));
+    // An id is a positive integer; a name (a node, a bridge, an address) is text.
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: m[1]!.endsWith('_id') ? { type: 'integer', minimum: 1 } : { type: 'string' } }));
     for (const [name, description] of Object.entries(r.query ?? {})) params.push({ name, in: 'query', required: false, description, schema: { type: 'string' } } as never);
     (paths[r.path] ??= {})[r.method] = {
       summary: r.summary,

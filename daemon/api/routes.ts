@@ -15,6 +15,9 @@ import { renderAdminFragment, renderServiceFragment, type Audience } from '../pa
 import type { Operation } from '../pipelines/plan.ts';
 import { issueUiLink, type UiLinkBody } from '../pages/links.ts';
 import { embeddedAdminPages } from '../pages/routes.ts';
+import { addIpPoolRoutes } from './ip-pool-routes.ts';
+import { addProxmoxRoutes } from './proxmox-routes.ts';
+import { addKvmProfileRoutes } from './kvm-profile-routes.ts';
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 const wrap = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => { fn(req, res).catch(next); };
@@ -43,6 +46,7 @@ const OPERATIONS: Record<string, Exclude<Operation, 'deploy'>> = {
 };
 const ACTIONS: Record<string, Exclude<Operation, 'deploy'>> = {
   redeploy: 'redeploy', 'verify-repair': 'verify-repair', 'force-terminate': 'force-terminate', 'sync-usage': 'sync-usage',
+  start: 'start', stop: 'stop', reboot: 'reboot',
 };
 
 export function addRoutes(app: express.Router, deps: ApiDeps): void {
@@ -132,6 +136,13 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
     const server = req.query.server_id === undefined ? undefined : pathId(req.query.server_id, 'server_id');
     res.json({ ok: true, zones: await zoneStates(db, server) });
   }));
+
+  // -- IP pools: routes (keep this line) --
+  addIpPoolRoutes(app, deps);
+  // -- Proxmox clusters: routes (keep this line) --
+  addProxmoxRoutes(app, deps, { wrap, jsonBody, pathId });
+  // -- KVM profiles: routes (keep this line) --
+  addKvmProfileRoutes(app, deps);
 
   app.post('/v1/ui-links', wrap(async (req, res) => {
     res.json(await issueUiLink(deps, checkBody<UiLinkBody>('UiLink', jsonBody(req)), req));

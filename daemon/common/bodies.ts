@@ -25,7 +25,8 @@ const empty = { type: 'object', additionalProperties: false, properties: {} } as
 export const SCHEMAS = {
   CreateService: {
     type: 'object', additionalProperties: false,
-    required: ['whmcs_service_id', 'client_id', 'product_id', 'password', 'server_group_id', 'product'],
+    // server_group_id: a hosting product's group (configoption2); a KVM product's profile names its cluster instead.
+    required: ['whmcs_service_id', 'client_id', 'product_id', 'password', 'product'],
     properties: {
       whmcs_service_id: id,
       client_id: { type: 'integer', minimum: 0, maximum: 2147483647 },
@@ -34,7 +35,7 @@ export const SCHEMAS = {
       username: plain(64),
       password,
       email: plain(191),
-      server_group_id: id,
+      server_group_id: { ...id, type: ['integer', 'null'] },
       product: productOptions,
       config_options: scalarMap,
       custom_fields: scalarMap,
@@ -91,12 +92,24 @@ export const SCHEMAS = {
       reserved_names: { type: 'array', maxItems: 10000, items: text(63, { pattern: '^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$' }) },
     },
   },
+  // -- IP pools: schemas (keep this line) --
+  IpPool: { type: 'object', additionalProperties: false, required: ['name', 'cluster_id', 'bridge', 'network'], properties: { name: { ...plain(191), minLength: 1 }, cluster_id: id, node: { type: ['string', 'null'], maxLength: 63, pattern: '^$|^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$' }, bridge: text(15, { pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,14}$' }), vlan: { type: ['integer', 'null'], minimum: 1, maximum: 4094 }, family: { enum: [4, 6] }, network: text(49, { pattern: PLAIN }), ranges: { type: 'array', maxItems: 64, items: text(100, { pattern: PLAIN }) }, gateway: { type: ['string', 'null'], maxLength: 45, pattern: PLAIN }, prefix: { type: 'integer', minimum: 1, maximum: 128 }, resolvers: { type: 'array', maxItems: 8, items: text(45, { pattern: PLAIN }) }, enabled: { type: 'boolean' } } },
+  IpReservation: { type: 'object', additionalProperties: false, required: ['ip'], properties: { ip: text(45, { pattern: PLAIN }), note: plain(255) } },
+  // -- Proxmox clusters: schemas (keep this line) --
+  ProxmoxProbe: { type: 'object', additionalProperties: false, required: ['host'], properties: { host: text(253, { pattern: '^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$|^[0-9A-Fa-f:.]{2,45}$' }), port: { type: 'integer', minimum: 1, maximum: 65535 } } },
+  ProxmoxCluster: { type: 'object', additionalProperties: false, required: ['name', 'endpoints', 'fingerprint_sha256'], properties: { name: { ...plain(191), minLength: 1 }, endpoints: { type: 'array', minItems: 1, maxItems: 8, items: { type: 'object', additionalProperties: false, required: ['host'], properties: { host: text(253, { pattern: '^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$|^[0-9A-Fa-f:.]{2,45}$' }), port: { type: 'integer', minimum: 1, maximum: 65535 } } } }, fingerprint_sha256: text(95, { pattern: '^(?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$' }), token_id: text(191, { pattern: '^[A-Za-z0-9._-]{1,64}@[A-Za-z0-9._-]{1,32}![A-Za-z][A-Za-z0-9._-]{0,63}$' }), token_secret: { ...plain(512), minLength: 1 }, username: text(191, { pattern: '^[A-Za-z0-9._-]{1,64}@[A-Za-z0-9._-]{1,32}$' }), password: { ...plain(1024), minLength: 1 }, max_tasks_per_node: { type: 'integer', minimum: 1, maximum: 16 } } },
+  ProxmoxStorageRoles: { type: 'object', additionalProperties: false, properties: { templates: { type: 'boolean' }, system: { type: 'boolean' }, additional: { type: 'boolean' }, backups: { type: 'boolean' } } },
+  ProxmoxNode: { type: 'object', additionalProperties: false, required: ['enabled'], properties: { enabled: { type: 'boolean' } } },
+  ProxmoxBridge: { type: 'object', additionalProperties: false, required: ['vlans'], properties: { vlans: text(4000, { pattern: '^(any|none|)$|^[0-9]{1,4}(-[0-9]{1,4})?(,[0-9]{1,4}(-[0-9]{1,4})?)*$' }) } },
+  ProxmoxTemplate: { type: 'object', additionalProperties: false, required: ['slug', 'vmid', 'node', 'storage'], properties: { slug: text(64, { pattern: '^[a-z0-9][a-z0-9._-]{0,63}$' }), label: plain(191), vmid: { type: 'integer', minimum: 100, maximum: 999999999 }, node: text(64, { pattern: '^[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?$' }), storage: text(64, { pattern: '^[A-Za-z][A-Za-z0-9._-]{0,63}$' }), cloud_init: { type: 'boolean' }, enabled: { type: 'boolean' } } },
+  // -- KVM profiles: schemas (keep this line) --
+  KvmProfile: { type: 'object', additionalProperties: false, required: ['name', 'cluster_id', 'cores', 'memory_mb', 'system_disk', 'network', 'default_os'], properties: { name: text(64), cluster_id: id, node: { type: ['string', 'null'], maxLength: 63 }, cores: { type: 'integer' }, sockets: { type: 'integer' }, cpu_type: { type: ['string', 'null'], maxLength: 64 }, memory_mb: { type: 'integer' }, balloon_mb: { type: ['integer', 'null'] }, system_disk: { type: 'object', additionalProperties: false, required: ['size_gb', 'storage'], properties: { size_gb: { type: 'integer' }, storage: text(64), iops_rd: { type: ['integer', 'null'] }, iops_wr: { type: ['integer', 'null'] }, mbps_rd: { type: ['number', 'null'] }, mbps_wr: { type: ['number', 'null'] } } }, additional_disk: { type: ['object', 'null'], additionalProperties: false, required: ['size_gb'], properties: { size_gb: { type: 'integer' }, storage: text(64), iops_rd: { type: ['integer', 'null'] }, iops_wr: { type: ['integer', 'null'] }, mbps_rd: { type: ['number', 'null'] }, mbps_wr: { type: ['number', 'null'] } } }, network: { type: 'object', additionalProperties: false, required: ['bridge'], properties: { bridge: text(16), vlan: { type: ['integer', 'null'] }, rate_mbps: { type: ['number', 'null'] }, model: text(16) } }, firewall: { type: 'object', additionalProperties: false, properties: { enable: { type: 'boolean' }, dhcp: { type: 'boolean' }, ndp: { type: 'boolean' }, macfilter: { type: 'boolean' }, ipfilter: { type: 'boolean' }, log_level_in: text(16), log_level_out: text(16), policy_in: text(8), policy_out: text(8) } }, ipv4: { type: 'integer' }, ipv6: { type: 'integer' }, os_templates: { type: 'array', maxItems: 100, items: text(64) }, default_os: text(64), clone_mode: text(8), bandwidth_gb: { type: ['integer', 'null'] }, snapshots: { type: 'integer' }, backups: { type: 'integer' } } },
   UiLink: {
     type: 'object', additionalProperties: false, required: ['audience'],
     properties: {
       audience: { enum: ['client', 'admin'] },
       whmcs_service_id: id,
-      page: text(40, { pattern: '^(overview|tasks|servers|groups|log|statistics|settings|services/[1-9][0-9]{0,9}|tasks/[1-9][0-9]{0,17})$' }),
+      page: text(40, { pattern: '^(overview|tasks|servers|groups|log|statistics|settings|proxmox|ip-pools|kvm-profiles|services/[1-9][0-9]{0,9}|tasks/[1-9][0-9]{0,17}|proxmox/[1-9][0-9]{0,9}|ip-pools/[1-9][0-9]{0,9})$' }),
     },
   },
 } as const;

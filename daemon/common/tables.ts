@@ -19,6 +19,20 @@ export const T = {
   vanity: 'mod_hostbridge_vanity_domains',
   reserved: 'mod_hostbridge_reserved_names',
   holdings: 'mod_hostbridge_service_servers',
+  // Proxmox VE clusters, their nodes, storages, bridges and templates
+  pveClusters: 'mod_hostbridge_pve_clusters',
+  pveEndpoints: 'mod_hostbridge_pve_endpoints',
+  pveNodes: 'mod_hostbridge_pve_nodes',
+  pveStorages: 'mod_hostbridge_pve_storages',
+  pveBridges: 'mod_hostbridge_pve_bridges',
+  pveTemplates: 'mod_hostbridge_pve_templates',
+  // IP pools and the addresses handed out of them
+  ipPools: 'mod_hostbridge_ip_pools',
+  ipAddresses: 'mod_hostbridge_ip_addresses',
+  // KVM product profiles
+  kvmProfiles: 'mod_hostbridge_kvm_profiles',
+  // the VM behind each KVM service
+  vms: 'mod_hostbridge_vms',
   // per-service deploy state and usage
   dnsZones: 'mod_hostbridge_dns_zones',
   ssl: 'mod_hostbridge_ssl',

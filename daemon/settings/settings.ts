@@ -48,6 +48,7 @@ export const SETTING_DEFINITIONS: Record<string, Definition> = {
   'scheduler.clean-completed-tasks.interval_s': { default: '3600', describe: 'Seconds between clean-ups of old finished tasks', check: int(60, 604_800) },
   'scheduler.deliver-tickets.interval_s': { default: '30', describe: 'Seconds between deliveries of failure tickets to WHMCS', check: int(1, 86_400) },
   'scheduler.check-servers.interval_s': { default: '300', describe: 'Seconds between health checks of the servers (one read each)', check: int(30, 86_400) },
+  'scheduler.proxmox-health.interval_s': { default: '300', describe: 'Seconds between reads of the Proxmox VE clusters (discovery and health)', check: int(30, 86_400) },
   'scheduler.sync-usage.interval_s': { default: '3600', describe: 'Seconds between usage collections (one command per server)', check: int(60, 604_800) },
   'tickets.enabled': { default: 'false', describe: 'Open a WHMCS ticket when a task fails for good', check: bool },
   'tickets.department_id': { default: '', describe: 'WHMCS support department the tickets go to (its id)', check: optional(int(1, 2_147_483_647)) },

@@ -6,6 +6,7 @@ import { reapExpiredLeasesJob } from './reap-expired-leases.ts';
 import { syncUsageJob } from './sync-usage.ts';
 import { checkServersJob } from './check-servers.ts';
 import { cleanCompletedTasksJob } from './clean-completed-tasks.ts';
+import { proxmoxHealthJob } from './proxmox-health.ts';
 
 export { recoverQueue } from './reap-expired-leases.ts';
 
@@ -16,5 +17,6 @@ export function scheduledJobs(deps: JobDeps): Job[] {
     syncUsageJob(deps),
     checkServersJob(deps),
     cleanCompletedTasksJob(deps),
+    proxmoxHealthJob(deps),
   ];
 }

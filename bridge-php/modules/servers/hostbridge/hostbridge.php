@@ -8,7 +8,7 @@
  * request (lib/Calls.php over lib/DaemonClient.php; the scheme is in docs/api.md) with short
  * timeouts (connect 3 s, total 10 s). Actions return 'success' or the daemon's error text prefixed
  * "hostbridge: "; read-side functions show the daemon's answers. No function throws, except the
- * Server group loader, because a thrown Exception is how WHMCS shows a loader's error: any failure,
+ * loaders (Server group, KVM profile), because a thrown Exception is how WHMCS shows a loader's error: any failure,
  * including empty or partial $params, becomes a readable message. Every call is written to the
  * Module Log with the shared secret and the passwords masked (lib/Text.php).
  *
@@ -22,6 +22,7 @@ if (!defined('WHMCS')) {
 
 use WHMCS\Module\Server\Hostbridge\Calls;
 use WHMCS\Module\Server\Hostbridge\DaemonClient;
+use WHMCS\Module\Server\Hostbridge\KvmProfiles;
 use WHMCS\Module\Server\Hostbridge\MetricsProvider;
 use WHMCS\Module\Server\Hostbridge\Params;
 use WHMCS\Module\Server\Hostbridge\ServerGroups;
@@ -60,8 +61,8 @@ function hostbridge_MetaData(): array
 /**
  * Product Module Settings. WHMCS stores the n-th entry in tblproducts.configoptionN, so these
  * positions are fixed for good; add new settings at the end only (at most 24):
- *   configoption1   Deployment mode            dropdown split | unified | vanity
- *   configoption2   Server group               dropdown (loader: the daemon's server groups), the group id
+ *   configoption1   Deployment mode            dropdown split | unified | vanity | kvm
+ *   configoption2   Server group               dropdown (loader: the daemon's server groups), the group id; not read by kvm
  *   configoption3   Web                        yesno
  *   configoption4   Mail                       yesno
  *   configoption5   DNS                        yesno
@@ -74,8 +75,12 @@ function hostbridge_MetaData(): array
  *   configoption12  Vanity site quota (MB)     text, MB or "unlimited"
  *   configoption13  Vanity mailbox quota (MB)  text, MB or "unlimited"
  *   configoption14  Server Sync key            text, unique per product (ListAccountsProductField)
+ *   configoption15  KVM profile                dropdown (loader: the daemon's KVM profiles), the profile id; kvm only
  * The daemon applies the overrides: configurable options web_disk_quota, mail_disk_quota,
  * web_bandwidth, web_domains, databases, mail_accounts and vanity_domain, custom field vanity_name.
+ * A kvm product is the KVM profile (which names the Proxmox cluster; 3–14 are not read) with the
+ * configurable options cores, sockets, memory, disk, extra_disk, ipv4, ipv6, rate, bandwidth,
+ * snapshots, backups and os, and the custom fields hostname and ssh_keys (docs/proxmox-products.md).
  *
  * @see https://developers.whmcs.com/provisioning-modules/config-options/
  */
@@ -92,9 +97,9 @@ function hostbridge_ConfigOptions(): array
         'Deployment mode' => [
             'FriendlyName' => 'Deployment mode',
             'Type' => 'dropdown',
-            'Options' => 'split,unified,vanity',
+            'Options' => 'split,unified,vanity,kvm',
             'Default' => 'split',
-            'Description' => 'split: one account per role, web, mail and DNS may sit on different nodes; unified: one account for web and mail on one node; vanity: name.yourdomain sites and name@yourdomain mailboxes on a domain you own (the client picks the name in the custom field vanity_name, the configurable option vanity_domain picks the parent domain). Locked once a service is created.',
+            'Description' => 'split: one account per role, web, mail and DNS may sit on different nodes; unified: one account for web and mail on one node; vanity: name.yourdomain sites and name@yourdomain mailboxes on a domain you own (the client picks the name in the custom field vanity_name, the configurable option vanity_domain picks the parent domain); kvm: a Proxmox VE virtual server shaped by the KVM profile (the profile names the cluster; Server group and the hosting settings are not read). Locked once a service is created.',
             'SimpleMode' => true,
         ],
         'Server group' => [
@@ -145,7 +150,30 @@ function hostbridge_ConfigOptions(): array
             'Default' => '',
             'Description' => 'a short name unique to this product (e.g. split-basic): Server Sync matches the daemon\'s accounts to their product by it, so two products of the same deployment mode are told apart. Without one, Server Sync pairs this product\'s accounts with no product.',
         ],
+        'KVM profile' => [
+            'FriendlyName' => 'KVM profile',
+            'Type' => 'dropdown',
+            'Loader' => 'hostbridge_LoaderKvmProfiles',
+            'Description' => 'kvm mode: the daemon\'s KVM profile (cluster, CPU, RAM, disks and their I/O limits, network, firewall, IPs, OS templates, clone mode); create profiles with hostbridge kvm-profile add or on the daemon\'s admin pages. Configurable options cores, sockets, memory (MB), disk (GB), extra_disk (GB, 0 = none), ipv4, ipv6, rate (MB/s), bandwidth (GB), snapshots, backups and os override it; custom fields hostname and ssh_keys. Leave it at none for other modes.',
+            'SimpleMode' => true,
+        ],
     ];
+}
+
+/**
+ * Loader of "KVM profile": a "none" entry (every non-KVM product keeps it), then the daemon's KVM
+ * profiles as [id => name]. Throws, readable, when the daemon cannot be asked.
+ *
+ * @see https://developers.whmcs.com/provisioning-modules/loader-functions/
+ * @throws \Exception
+ */
+function hostbridge_LoaderKvmProfiles(array $params): array
+{
+    $r = Calls::run($params, 'LoaderKvmProfiles', 'GET', '/v1/kvm-profiles', null);
+    if (!$r['ok']) {
+        throw new \Exception($r['error']);
+    }
+    return KvmProfiles::options($r['data']);
 }
 
 /**
