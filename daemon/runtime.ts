@@ -15,6 +15,7 @@ import { setServiceStateOnChainEnd } from './services/chain-end.ts';
 import { ticketOnTaskFailed } from './whmcs/ticket-outbox.ts';
 import { registerServiceHandlers } from './handlers/service.ts';
 import { registerHostingHandlers } from './handlers/hosting/index.ts';
+import { registerKvmHandlers } from './handlers/kvm/index.ts';
 import { FleetAccess } from './fleet/access.ts';
 import { createLogger, type Logger } from './log/logger.ts';
 import { globalMasker } from './log/mask.ts';
@@ -75,7 +76,10 @@ export async function openCore(config: Config, logger = createLogger({ format: c
   const daemonId = `${os.hostname()}:${process.pid}:${crypto.randomBytes(3).toString('hex')}`;
   const settings = new SettingsCache(db);
   const fleet = new FleetAccess(db, config.masterKey, logger);
-  const registry = registerHostingHandlers(registerServiceHandlers(new TaskRegistry(), db), { db, masterKey: config.masterKey, fleet });
+  const registry = registerKvmHandlers(
+    registerHostingHandlers(registerServiceHandlers(new TaskRegistry(), db), { db, masterKey: config.masterKey, fleet }),
+    { db, masterKey: config.masterKey, fleet },
+  );
   extraTaskTypes?.(registry);
   // Jobs wake the engine when they make work due; the engine is attached to core later, by serve.
   const scheduler = new Scheduler(db, settings, daemonId, scheduledJobs({ db, queue, registry, settings, masterKey: config.masterKey, onWork: () => core.engine?.wake() }));

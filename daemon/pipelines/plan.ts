@@ -3,6 +3,7 @@
 // per node across all daemons), made with steps.ts's constructor so it carries exactly the
 // arguments its type declares; a task reads the fleet's credentials and the service's password
 // (both encrypted at rest) when it runs.
+import { InputError } from '../common/errors.ts';
 import type { AccountNames } from './names.ts';
 import type { Driver, Placement } from './placement.ts';
 import type { ProductPlan } from './product.ts';
@@ -24,7 +25,9 @@ export interface ServerRef { id: number; name: string; driver: Driver }
 
 export type Operation =
   | 'deploy' | 'suspend' | 'unsuspend' | 'terminate' | 'change-package' | 'change-password'
-  | 'redeploy' | 'verify-repair' | 'force-terminate' | 'sync-usage';
+  | 'redeploy' | 'verify-repair' | 'force-terminate' | 'sync-usage'
+  // A KVM service's power buttons (pipelines/vm-plan.ts); a hosting service has none.
+  | 'start' | 'stop' | 'reboot';
 
 const target = (id: number) => `server:${id}`;
 
@@ -268,5 +271,7 @@ function chainOf(op: Operation, plan: ServicePlan, servers: ServerRefs, state: P
       return { steps: perHolding(plan, servers, 'password'), successState: null, failureState: null };
     }
     case 'sync-usage': return { steps: usageSteps(plan), successState: null, failureState: null };
+    case 'start': case 'stop': case 'reboot':
+      throw new InputError('', `${op} is a button of a KVM service (a Proxmox VM); service ${plan.whmcsServiceId} is a ${plan.product.mode} hosting service`, 409);
   }
 }

@@ -22,6 +22,8 @@ const optional = <F extends Field>(f: F) => ({ ...f, optional: true }) as const;
 const accountRole = oneOf('web', 'mail', 'all');
 const state = oneOf('suspend', 'unsuspend');
 const mailbox = { server: id, user: text, domain: text, account: text } as const;
+/** A step on a VM: the cluster and the node the plan put it on. */
+const vmNode = { cluster: id, node: text } as const;
 /** A vanity record: `user` is the provider's Hestia DNS user (null on PowerDNS). */
 const record = { server: id, user: textOrNull, zone: text, record: text } as const;
 
@@ -57,6 +59,31 @@ export const STEPS = {
   // A password changed while the service is suspended (HestiaCP refuses it then): kept, set on unsuspend.
   'service.password-pending': { label: 'New password saved: it is set when the service is unsuspended', args: {} },
   'service.password-applied': { label: 'New password set on every account', args: {} },
+  // A KVM service's VM on a Proxmox cluster (seed 003): each step on the node it acts on. `node` is
+  // the node the plan put the step on (its slot); the handler finds the VM where it really is.
+  'kvm.ip': { label: 'Allocating IP addresses', args: { cluster: id } },
+  'kvm.clone': { label: 'Cloning the template', args: vmNode },
+  'kvm.dns': { label: 'Publishing DNS records', args: { server: id } },
+  'kvm.migrate': { label: 'Moving the VM to its node', args: vmNode },
+  'kvm.cpu-ram': { label: 'Setting CPU and RAM', args: vmNode },
+  'kvm.disk-size': { label: 'Resizing the system disk', args: vmNode },
+  'kvm.disk-io': { label: 'Setting the system disk\'s I/O limits', args: vmNode },
+  'kvm.extra-disk': { label: 'Creating the additional disk', args: vmNode },
+  'kvm.extra-disk-size': { label: 'Resizing the additional disk', args: vmNode },
+  'kvm.extra-disk-io': { label: 'Setting the additional disk\'s I/O limits', args: vmNode },
+  'kvm.network': { label: 'Configuring the network', args: vmNode },
+  'kvm.firewall': { label: 'Configuring the firewall', args: vmNode },
+  'kvm.cloudinit': { label: 'Configuring cloud-init', args: vmNode },
+  'kvm.start': { label: 'Starting the VM', args: vmNode },
+  'kvm.verify': { label: 'Checking that the VM runs', args: vmNode },
+  'kvm.stop': { label: 'Stopping the VM', args: { ...vmNode, force: flag } },
+  'kvm.password': { label: 'Setting the password (cloud-init)', args: vmNode },
+  'kvm.backups-delete': { label: 'Removing the VM\'s backups', args: vmNode },
+  'kvm.dns-delete': { label: 'Removing DNS records', args: { server: id } },
+  'kvm.destroy': { label: 'Removing the VM', args: vmNode },
+  'kvm.release': { label: 'Releasing IP addresses', args: { cluster: id } },
+  // dedicatedip/assignedips of the WHMCS service: written after the allocation, cleared after the release.
+  'kvm.whmcs-ips': { label: 'Recording the addresses in WHMCS', args: { clear: flag } },
   // Not planned per service: the scheduler's health check of one server.
   'server.check': { label: 'Checking the server', args: { server: id } },
 } as const satisfies Record<string, { label: string; args: Shape | readonly Shape[] }>;

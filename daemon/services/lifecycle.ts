@@ -19,27 +19,10 @@ import { resolveProduct, type ProductInput, type ProductPlan } from '../pipeline
 import {
   orderClaims, serviceByWhmcsId, servicesHoldingOn, setPasswordPending, setState, updatePassword, updatePlan, writeHoldings, writeService, type ServiceRecord,
 } from './store.ts';
+import type { CreateBody, LifecycleAnswer } from './answers.ts';
+import { createVmService, isKvmOrder, vmServiceOperation } from './vm-lifecycle.ts';
 
-export interface CreateBody extends ProductInput {
-  whmcs_service_id: number;
-  client_id: number;
-  product_id: number;
-  domain?: string;
-  username?: string;
-  password: string;
-  email?: string;
-  server_group_id: number;
-}
-
-export interface LifecycleAnswer {
-  ok: true;
-  whmcs_service_id: number;
-  chain_id: number | null;
-  state: string;
-  /** False when the call found its work already there and changed nothing. */
-  created: boolean;
-  message?: string;
-}
+export type { CreateBody, LifecycleAnswer } from './answers.ts';
 
 type Row = Record<string, any>;
 const ACTIVE_CHAIN = ['running', 'waiting'];
@@ -71,15 +54,19 @@ function planOf(svc: ServiceRecord): ServicePlan {
 
 export async function createService(db: Knex, masterKey: Buffer, raw: unknown): Promise<LifecycleAnswer> {
   const body = checkBody<CreateBody>('CreateService', raw);
+  // A KVM product (configoption1 "kvm") is a Proxmox VM: its own planning and chains.
+  if (isKvmOrder(body.product)) return createVmService(db, masterKey, body);
   const input: ProductInput = { product: body.product, config_options: body.config_options ?? {}, custom_fields: body.custom_fields ?? {} };
   const product = resolveProduct(input);
+  const groupId = body.server_group_id;
+  if (groupId === undefined || groupId === null) throw new InputError('server_group_id', 'a hosting product needs its Server group (Module Settings, the second setting)', 422);
   const domain = orderDomain(product, body.domain);
   const sealed = encryptSecret(masterKey, body.password);
   for (let attempt = 1; ; attempt++) {
     try {
       // The group is read before the transaction, its reads at once on the pool: a plain read
       // either way (the transaction's own would not lock them), and the order waits one round trip.
-      const group = await loadGroupFleet(db, body.server_group_id);
+      const group = await loadGroupFleet(db, groupId);
       return await inTx(db, (trx) => createIn(trx, body, product, domain, sealed, group));
     } catch (err) {
       // Two identical CreateAccounts at once: the loser finds the winner's row on the next pass.
@@ -124,12 +111,18 @@ async function createIn(trx: Knex.Transaction, body: CreateBody, product: Produc
 const SCHEMA_OF: Record<Exclude<Operation, 'deploy'>, 'SuspendService' | 'ChangePackage' | 'ChangePassword' | 'Empty'> = {
   suspend: 'SuspendService', unsuspend: 'Empty', terminate: 'Empty', 'change-package': 'ChangePackage', 'change-password': 'ChangePassword',
   redeploy: 'Empty', 'verify-repair': 'Empty', 'force-terminate': 'Empty', 'sync-usage': 'Empty',
+  start: 'Empty', stop: 'Empty', reboot: 'Empty',
 };
 
 /** Any lifecycle call on an existing service: suspend, terminate, change package, buttons… */
 export async function serviceOperation(queue: Queue, masterKey: Buffer, op: Exclude<Operation, 'deploy'>, whmcsServiceId: number, raw: unknown): Promise<LifecycleAnswer> {
   const { db } = queue;
   const body = checkBody<Record<string, any>>(SCHEMA_OF[op], raw);
+  const known = await knownService(db, whmcsServiceId);
+  if (known.mode === 'kvm') {
+    if (op === 'sync-usage') return { ok: true, whmcs_service_id: whmcsServiceId, chain_id: null, state: known.state, created: false, message: 'a VM has no hosting usage to collect' };
+    return vmServiceOperation(queue, masterKey, op, known, body);
+  }
   const newProduct = op === 'change-package'
     ? resolveProduct({ product: body.product, config_options: body.config_options ?? {}, custom_fields: body.custom_fields ?? {} })
     : null;

@@ -6,6 +6,7 @@ import { T } from '../common/tables.ts';
 import { dialectOf, nowMs } from '../db/connect.ts';
 import type { Holding, ServicePlan } from '../pipelines/plan.ts';
 import type { Mode } from '../pipelines/product.ts';
+import type { VmServicePlan } from '../pipelines/vm-plan.ts';
 
 type Db = Knex | Knex.Transaction;
 type Row = Record<string, any>;
@@ -18,10 +19,13 @@ export interface ServiceFacts {
 export interface ServiceRecord {
   id: number;
   whmcsServiceId: number;
-  mode: Mode;
+  /** A hosting mode, or kvm for a Proxmox VM. */
+  mode: Mode | 'kvm';
   state: string;
-  /** Null only for a row written without one (the engine's own tests, seeded fixtures). */
+  /** A hosting service's plan. Null for a KVM service, and for a row written without one (the engine's own tests, seeded fixtures). */
   plan: ServicePlan | null;
+  /** A KVM service's plan (mode kvm), else null. */
+  vmPlan: VmServicePlan | null;
   /** The customer's password, sealed with the master key. */
   passwordSealed: string | null;
   /**
@@ -62,9 +66,10 @@ interface StoredNames { password_sealed?: string; password_pending?: boolean }
 
 function record(r: Row): ServiceRecord {
   const names = json<StoredNames>(r.names);
+  const vm = r.mode === 'kvm';
   return {
     id: Number(r.id), whmcsServiceId: Number(r.whmcs_service_id), mode: r.mode, state: r.state,
-    plan: json<ServicePlan>(r.params), passwordSealed: names?.password_sealed ?? null, passwordPending: names?.password_pending === true,
+    plan: vm ? null : json<ServicePlan>(r.params), vmPlan: vm ? json<VmServicePlan>(r.params) : null, passwordSealed: names?.password_sealed ?? null, passwordPending: names?.password_pending === true,
     facts: json<ServiceFacts>(r.facts) ?? {},
     clientId: numOrNull(r.client_id), productId: numOrNull(r.product_id), domain: r.domain ?? null, username: r.username ?? null, email: r.email ?? null,
     createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
@@ -135,6 +140,36 @@ export async function writeService(trx: Knex.Transaction, whmcsServiceId: number
 export async function writeHoldings(trx: Knex.Transaction, serviceId: number, held: Holding[], freshService = false): Promise<void> {
   if (!freshService) await trx(T.holdings).where('service_id', serviceId).del();
   if (held.length) await trx(T.holdings).insert(held.map((h) => ({ service_id: serviceId, role: h.role, server_id: h.serverId, account: h.account })));
+}
+
+/** What a KVM CreateAccount writes. */
+export interface VmServiceWrite {
+  plan: VmServicePlan;
+  state: string;
+  passwordSealed: string;
+  clientId: number;
+  productId: number;
+  username: string | null;
+  email: string | null;
+}
+
+/** Writes a new KVM service row, or starts a terminated one over (existingId); returns its id. */
+export async function writeVmService(trx: Knex.Transaction, whmcsServiceId: number, w: VmServiceWrite, existingId?: number): Promise<number> {
+  const cols: Row = {
+    mode: 'kvm', state: w.state, domain: w.plan.domain, params: JSON.stringify(w.plan),
+    names: JSON.stringify({ password_sealed: w.passwordSealed }),
+    client_id: w.clientId, product_id: w.productId, username: w.username, email: w.email, updated_at: nowMs(trx),
+  };
+  if (existingId !== undefined) {
+    await trx(T.services).where('id', existingId).update({ ...cols, facts: null });
+    return existingId;
+  }
+  const [id] = await trx(T.services).insert({ ...cols, whmcs_service_id: whmcsServiceId, created_at: nowMs(trx) });
+  return Number(id);
+}
+
+export async function updateVmPlan(trx: Knex.Transaction, id: number, plan: VmServicePlan, productId: number | null): Promise<void> {
+  await trx(T.services).where('id', id).update({ params: JSON.stringify(plan), product_id: productId, updated_at: nowMs(trx) });
 }
 
 export async function updatePlan(trx: Knex.Transaction, id: number, plan: ServicePlan, productId: number | null): Promise<void> {

@@ -12,7 +12,7 @@ export async function createWhmcsTables(db: Knex): Promise<void> {
     status enum('Active','Inactive','Closed') NOT NULL DEFAULT 'Active', PRIMARY KEY (id)) ENGINE=InnoDB DEFAULT CHARSET=utf8`);
   await db.raw(`CREATE TABLE tblhosting (id int(10) NOT NULL AUTO_INCREMENT, userid int(10) NOT NULL, packageid int(10) NOT NULL, server int(10) NOT NULL,
     regdate date NOT NULL, domain text NOT NULL, domainstatus enum('Pending','Active','Suspended','Terminated','Cancelled','Fraud','Completed') NOT NULL DEFAULT 'Pending',
-    username text NOT NULL, password text NOT NULL, diskusage int(10) NOT NULL DEFAULT 0, disklimit int(10) NOT NULL DEFAULT 0, bwusage int(10) NOT NULL DEFAULT 0,
+    username text NOT NULL, password text NOT NULL, dedicatedip text NOT NULL DEFAULT '', assignedips text NOT NULL DEFAULT '', diskusage int(10) NOT NULL DEFAULT 0, disklimit int(10) NOT NULL DEFAULT 0, bwusage int(10) NOT NULL DEFAULT 0,
     bwlimit int(10) NOT NULL DEFAULT 0, lastupdate datetime NOT NULL DEFAULT '0000-00-00 00:00:00', PRIMARY KEY (id), KEY userid (userid)) ENGINE=InnoDB DEFAULT CHARSET=utf8`);
   await db.raw(`CREATE TABLE tblticketdepartments (id int(10) NOT NULL AUTO_INCREMENT, name text NOT NULL, description text NOT NULL, email text NOT NULL,
     clientsonly text NOT NULL, piperepliesonly text NOT NULL, noautoresponder text NOT NULL, hidden text NOT NULL, \`order\` int(1) NOT NULL,
@@ -79,6 +79,14 @@ async function answer(db: Knex, action: string, p: Record<string, string>): Prom
     if (!ticket) return { result: 'error', message: 'Ticket ID Not Found' };
     await db('tblticketnotes').insert({ ticketid: ticket.id, admin: 'API', date: sqlNow(), message: p.message, attachments: '', editor: p.markdown === 'true' ? 'markdown' : 'plain' });
     return { result: 'success' };
+  }
+  if (action === 'UpdateClientProduct') {
+    const svc = p.serviceid ? await db('tblhosting').where('id', Number(p.serviceid)).first('id') : null;
+    if (!svc) return { result: 'error', message: 'Service ID Not Found' };
+    const change: Record<string, string> = {};
+    for (const f of ['dedicatedip', 'assignedips', 'domain']) if (p[f] !== undefined) change[f] = p[f];
+    if (Object.keys(change).length) await db('tblhosting').where('id', svc.id).update(change);
+    return { result: 'success', serviceid: String(svc.id) };
   }
   // Reads WHMCS's version only: what hostbridge doctor calls to prove the credentials.
   if (action === 'WhmcsDetails') return { result: 'success', whmcs: { version: '8.10.1', canonicalversion: '8.10.1-release.1' } };

@@ -8,6 +8,8 @@ import type { FleetServer, GroupFleet } from '../../daemon/pipelines/placement.t
 import { planChain, type Operation } from '../../daemon/pipelines/plan.ts';
 import { groupRefs, orderDomain, planOrder } from '../../daemon/pipelines/order.ts';
 import { STEPS, stepArgsProblem, stepLabel, type StepType } from '../../daemon/pipelines/steps.ts';
+import { planVmChain, type VmOperation } from '../../daemon/pipelines/vm-plan.ts';
+import { kvmSpec, vmPlan } from '../helpers/vm-plan.ts';
 
 const OPERATIONS: Operation[] = ['deploy', 'suspend', 'unsuspend', 'terminate', 'change-package', 'change-password', 'redeploy', 'verify-repair', 'force-terminate', 'sync-usage'];
 
@@ -49,6 +51,16 @@ describe('step declarations', () => {
             seen.add(s.type);
             assert.equal(stepArgsProblem(s.type, s.args, true), null, `${name}, ${op}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
           }
+        }
+      }
+    }
+    // A KVM service's chains, with and without an additional disk.
+    const VM_OPERATIONS: VmOperation[] = ['deploy', 'change-package', 'terminate', 'force-terminate', 'suspend', 'unsuspend', 'change-password', 'redeploy', 'verify-repair', 'start', 'stop', 'reboot'];
+    for (const plan of [vmPlan(), vmPlan({ spec: kvmSpec({ additionalDisk: null }) })]) {
+      for (const op of VM_OPERATIONS) {
+        for (const s of planVmChain(op, plan).steps) {
+          seen.add(s.type);
+          assert.equal(stepArgsProblem(s.type, s.args, true), null, `kvm, ${op}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
         }
       }
     }

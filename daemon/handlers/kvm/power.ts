@@ -1,0 +1,69 @@
+// Power: start (a running VM is left alone), verify that it runs, and stop — an ACPI shutdown that
+// falls back to a hard stop, or for a terminate the seed's windows: shut down for up to 120 s,
+// then stop hard within 60 s more.
+import type { TaskRegistry } from '../../engine/registry.ts';
+import { RetryableError } from '../../common/errors.ts';
+import { isAlreadyRunning } from '../../drivers/proxmox/index.ts';
+import { registerStep } from '../step-args.ts';
+import { clusterClient, loadVmService, locateVm, requireVm, skip, type KvmDeps } from './context.ts';
+import { VM_POLICY } from './create.ts';
+
+export function registerVmPowerHandlers(registry: TaskRegistry, deps: KvmDeps): void {
+  registerStep(registry, 'kvm.start', 'Starts the VM (a running VM is left as it is).', async (ctx, a) => {
+    const svc = await loadVmService(deps, ctx);
+    const client = await clusterClient(deps, ctx, a.cluster);
+    try {
+      const vm = await requireVm(deps, client, svc);
+      const status = await client.vmStatus(vm.node, vm.vmid);
+      if (status.status === 'running') return skip(ctx, `VM ${vm.vmid} is running`);
+      try {
+        await client.start(vm.node, vm.vmid);
+      } catch (err) {
+        if (!isAlreadyRunning(err)) throw err;
+      }
+      ctx.log(`VM ${vm.vmid} started on ${vm.node}`);
+      return { started: true };
+    } finally {
+      client.close();
+    }
+  }, VM_POLICY);
+
+  registerStep(registry, 'kvm.verify', 'Checks that the VM reports running.', async (ctx, a) => {
+    const svc = await loadVmService(deps, ctx);
+    const client = await clusterClient(deps, ctx, a.cluster);
+    try {
+      const vm = await requireVm(deps, client, svc);
+      const status = await client.vmStatus(vm.node, vm.vmid);
+      if (status.status !== 'running') throw new RetryableError(`VM ${vm.vmid} reports ${status.status}${status.qmpstatus ? ` (${status.qmpstatus})` : ''}, not running yet`);
+      ctx.log(`VM ${vm.vmid} is running on ${vm.node}`);
+      return { running: true, node: vm.node };
+    } finally {
+      client.close();
+    }
+  }, VM_POLICY);
+
+  registerStep(registry, 'kvm.stop', 'Stops the VM: a shutdown, then a hard stop if it does not go down.', async (ctx, a) => {
+    const svc = await loadVmService(deps, ctx);
+    const client = await clusterClient(deps, ctx, a.cluster);
+    try {
+      const vm = await locateVm(deps, client, svc);
+      if (!vm) return skip(ctx, 'the service has no VM on the cluster');
+      if (vm.lock) throw new RetryableError(`VM ${vm.vmid} is locked (${vm.lock}); waiting before it is stopped`);
+      if ((await client.vmStatus(vm.node, vm.vmid)).status === 'stopped') return skip(ctx, `VM ${vm.vmid} is stopped`);
+      const [graceful, hard] = a.force ? [120, 60] : [60, 30];
+      try {
+        ctx.log(`shutting VM ${vm.vmid} down (up to ${graceful} s)`);
+        await client.shutdown(vm.node, vm.vmid, { timeout: graceful });
+      } catch (err) {
+        ctx.log(`the shutdown did not finish (${(err as Error).message}); stopping VM ${vm.vmid} hard`);
+        await client.stop(vm.node, vm.vmid, { timeout: hard });
+      }
+      const after = await client.vmStatus(vm.node, vm.vmid);
+      if (after.status !== 'stopped') throw new RetryableError(`VM ${vm.vmid} still reports ${after.status} after the stop`);
+      ctx.log(`VM ${vm.vmid} is stopped`);
+      return { stopped: true };
+    } finally {
+      client.close();
+    }
+  }, VM_POLICY);
+}
