@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run demo: installs the npm packages if missing (as npm start does), then runs scripts/demo.ts:
-# the daemon on a fresh SQLite file in data/demo/, an emulated fleet, one order per mode, until Ctrl-C.
+# the daemon on a fresh SQLite file in data/demo/, an emulated fleet and Proxmox VE, one order per mode and a VPS, until Ctrl-C.
 # Extra arguments go to demo.ts (npm run demo -- get /v1/services/101).
 set -euo pipefail
 cd "$(dirname "$0")/.."

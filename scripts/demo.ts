@@ -1,6 +1,7 @@
 // npm run demo: the daemon on a fresh embedded SQLite file, an emulated fleet (HestiaCP emulator
 // nodes behind in-process SSH servers, plus the real PowerDNS when Debian's pdns_server is
-// installed), one order of each mode placed through the signed API the WHMCS module uses, their
+// installed) and the Proxmox VE API emulator, one order of each hosting mode and a VPS placed through
+// the signed API the WHMCS module uses, their
 // progress printed live, then served until Ctrl-C. The emulator is a test instrument (test/emulator);
 // the demo says so wherever it shows it.
 //
@@ -22,6 +23,7 @@ import { signedHeaders } from '../daemon/api/signature.ts';
 import { setAdminPassword } from '../daemon/pages/auth.ts';
 
 type FleetModule = typeof import('../test/helpers/fleet.ts');
+type PveModule = typeof import('../test/emulator/proxmox/index.ts');
 type EmulatedFleet = Awaited<ReturnType<FleetModule['startEmulatedFleet']>>;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -140,10 +142,10 @@ async function portIsFree(port: number): Promise<boolean> {
 
 // --- the orders -----------------------------------------------------------------------------------
 
-interface Order { serviceId: number; mode: 'split' | 'unified' | 'vanity'; name: string; body: Record<string, unknown> }
+interface Order { serviceId: number; mode: 'split' | 'unified' | 'vanity' | 'kvm'; name: string; body: Record<string, unknown> }
 
 /** A CreateAccount body as the PHP module builds it from WHMCS's $params (hostbridge_CreateAccount). */
-function orderBody(serviceId: number, groupId: number, mode: Order['mode'], domain: string, username: string, vanity?: { parent: string; name: string }): Record<string, unknown> {
+function orderBody(serviceId: number, groupId: number, mode: Exclude<Order['mode'], 'kvm'>, domain: string, username: string, vanity?: { parent: string; name: string }): Record<string, unknown> {
   const product: Record<string, string> = {};
   for (let i = 1; i <= 24; i++) product[`configoption${i}`] = '';
   Object.assign(product, {
@@ -158,6 +160,54 @@ function orderBody(serviceId: number, groupId: number, mode: Order['mode'], doma
     email: `owner@${vanity ? vanity.parent : domain}`, server_group_id: groupId, product,
     config_options: vanity ? { vanity_domain: vanity.parent } : {},
     custom_fields: vanity ? { vanity_name: vanity.name } : {},
+  };
+}
+
+/**
+ * The Proxmox VE emulator (a test instrument, test/emulator/proxmox) registered as a cluster the way
+ * an admin does it — certificate pinned, token sealed — synced, with a template, an IPv4 and an IPv6
+ * pool and a KVM profile; the VM's forward and reverse zones on PowerDNS when it runs. Returns the
+ * CreateAccount body of one VPS order.
+ */
+async function setUpProxmox(url: string, secret: string, pveMod: PveModule, pdns: EmulatedFleet['pdns'], closers: Array<{ what: string; order: number; close: () => Promise<void> }>): Promise<{ body: Record<string, unknown>; pve: Awaited<ReturnType<PveModule['startProxmoxEmulator']>> }> {
+  const pve = await pveMod.startProxmoxEmulator({
+    nodes: [{ name: 'pve1', maxmemMb: 6144 }, { name: 'pve2', maxmemMb: 65536 }], latencyMs: 20,
+    taskMs: { qmclone: 1500, qmigrate: 1500, resize: 400, qmstart: 800, qmstop: 400, qmshutdown: 800, qmdestroy: 600 },
+  });
+  closers.push({ what: 'Proxmox VE emulator', order: 2, close: () => pve.close() });
+  const must = async (method: string, p: string, body?: unknown) => {
+    const r = await api(url, secret, method, p, body);
+    if (r.status < 200 || r.status >= 300) throw new DemoError(`${method} ${p}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  const cluster = Number((await must('POST', '/v1/proxmox/clusters', { name: 'demo (emulated Proxmox VE)', endpoints: [{ host: '127.0.0.1', port: pve.port }], fingerprint_sha256: pve.fingerprintSha256, token_id: pve.token.id, token_secret: pve.token.secret })).id);
+  await must('POST', `/v1/proxmox/clusters/${cluster}/sync`, {});
+  for (const s of (await must('GET', `/v1/proxmox/clusters/${cluster}`)).cluster.storages.filter((x: { storage: string }) => x.storage === 'local-lvm')) {
+    await must('PUT', `/v1/proxmox/clusters/${cluster}/storages/${s.id}`, { templates: true, system: true, additional: true });
+  }
+  await must('POST', `/v1/proxmox/clusters/${cluster}/templates`, { slug: 'debian-12', label: 'Debian 12', vmid: 9000, node: 'pve1', storage: 'local-lvm', cloud_init: true });
+  await must('POST', '/v1/ip-pools', { name: 'demo-v4', cluster_id: cluster, bridge: 'vmbr0', family: 4, network: '198.51.100.0/24', gateway: '198.51.100.1', resolvers: ['198.51.100.53'] });
+  await must('POST', '/v1/ip-pools', { name: 'demo-v6', cluster_id: cluster, bridge: 'vmbr0', family: 6, network: '2001:db8:100::/64', gateway: '2001:db8:100::1', resolvers: ['2001:db8:100::53'] });
+  await must('POST', '/v1/kvm-profiles', {
+    name: 'vps-demo', cluster_id: cluster, cores: 2, memory_mb: 2048, system_disk: { size_gb: 20, storage: 'local-lvm' }, network: { bridge: 'vmbr0' },
+    firewall: { enable: true, ipfilter: true, policy_in: 'ACCEPT' }, ipv4: 1, ipv6: 1, os_templates: ['debian-12'], default_os: 'debian-12',
+  });
+  if (pdns) {
+    for (const zone of ['example.net', '100.51.198.in-addr.arpa', '0.0.1.0.8.b.d.0.1.0.0.2.ip6.arpa']) {
+      await fetch(`${pdns.server.url}/api/v1/servers/localhost/zones`, {
+        method: 'POST', headers: { 'X-API-Key': pdns.server.apiKey, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `${zone}.`, kind: 'Native', nameservers: ['ns1.example.net.'] }),
+      }).catch(() => null);
+    }
+  }
+  say(`Proxmox:  EMULATED — the Proxmox VE API emulator (test/emulator/proxmox, a test instrument) on ${pve.url}, two nodes,`);
+  say(`          registered with its certificate pinned (${pve.fingerprintSha256.slice(0, 23)}…), a Debian 12 template on pve1, IPv4 and IPv6 pools, profile vps-demo`);
+  return {
+    pve,
+    body: {
+      whmcs_service_id: 104, client_id: 1, product_id: 4, domain: 'vps1.example.net', username: 'vps1', password: crypto.randomBytes(12).toString('base64url'),
+      email: 'owner@example.net', product: { configoption1: 'kvm', configoption15: 'vps-demo' }, config_options: {}, custom_fields: {},
+    },
   };
 }
 
@@ -325,7 +375,7 @@ async function main(): Promise<number> {
   }
 
   try {
-    say('hostbridge demo: the daemon, an emulated fleet and three orders, one per deployment mode.');
+    say('hostbridge demo: the daemon, an emulated fleet, three hosting orders (one per deployment mode) and a VPS.');
     say('');
 
     // 1. The daemon on a fresh SQLite file.
@@ -429,12 +479,16 @@ async function main(): Promise<number> {
     say(`          (vanity parent ${fleetMod.VANITY_PARENT} on ${mail0 ? label(mail0.name) : '-'}, prepared by hand beforehand as a provider would)`);
     if (stopRequested) return await shutdown().then(() => 0);
 
-    // 4. One order per mode, as WHMCS's CreateAccount sends them.
+    // 4. One order per mode, as WHMCS's CreateAccount sends them, and a VPS on the emulated Proxmox VE.
+    const pveMod: PveModule = await import('../test/emulator/proxmox/index.ts');
+    const vps = await setUpProxmox(url, secret, pveMod, f.pdns, closers);
+    if (stopRequested) return await shutdown().then(() => 0);
     const vanityName = 'alice';
     const orders: Order[] = [
       { serviceId: 101, mode: 'split', name: 'shop1.example.com', body: orderBody(101, groupId, 'split', 'shop1.example.com', 'shop1') },
       { serviceId: 102, mode: 'unified', name: 'blog.example.org', body: orderBody(102, groupId, 'unified', 'blog.example.org', 'blog') },
       { serviceId: 103, mode: 'vanity', name: `${vanityName}.${fleetMod.VANITY_PARENT}`, body: orderBody(103, groupId, 'vanity', '', vanityName, { parent: fleetMod.VANITY_PARENT, name: vanityName }) },
+      { serviceId: 104, mode: 'kvm', name: 'vps1.example.net', body: vps.body },
     ];
     const width = Math.max(...orders.map((o) => o.name.length));
     say('');
@@ -470,7 +524,7 @@ async function main(): Promise<number> {
       say(`  Customer: ${o.mode.padEnd(7)} ${o.name.padEnd(width)}  ${r.body.url}`);
       if (typeof r.body.expires_at === 'number') ttlMin = Math.max(1, Math.round((r.body.expires_at * 1000 - Date.now()) / 60_000));
     }
-    say(`            each link opens once${ttlMin ? `, within ${ttlMin} minutes` : ''}; a fresh one: npm run demo -- link ${orders[0]!.serviceId}   (or 102, 103)`);
+    say(`            each link opens once${ttlMin ? `, within ${ttlMin} minutes` : ''}; a fresh one: npm run demo -- link ${orders[0]!.serviceId}   (or 102, 103, 104)`);
     say(`  API:      npm run demo -- get /v1/services/${orders[0]!.serviceId}      (a signed GET with the demo's secret)`);
     say(`  Nodes:    ${rel(fleetDir)}/<node>/data/users/   (the emulated HestiaCP nodes' files)`);
     say('');

@@ -20,6 +20,7 @@ const ROUTES: Route[] = [
   { method: 'post', path: '/v1/services/{whmcs_service_id}/actions/sync-usage', summary: 'Sync usage now', body: 'Empty' },
   { method: 'post', path: '/v1/services/{whmcs_service_id}/actions/start', summary: 'Start the VM of a KVM service', body: 'Empty' },
   { method: 'post', path: '/v1/services/{whmcs_service_id}/actions/stop', summary: 'Stop the VM of a KVM service (a shutdown, then a hard stop)', body: 'Empty' },
+  { method: 'post', path: '/v1/services/{whmcs_service_id}/actions/reset-status', summary: 'Set a KVM service\'s state by hand (active, failed, suspended); nothing on the cluster changes', body: 'ResetStatus' },
   { method: 'post', path: '/v1/services/{whmcs_service_id}/actions/reboot', summary: 'Reboot the VM of a KVM service (stop, start, verify)', body: 'Empty' },
   { method: 'get', path: '/v1/services/{whmcs_service_id}', summary: 'State, deployment progress and recent activity' },
   { method: 'get', path: '/v1/services/{whmcs_service_id}/view', summary: 'Rendered client or admin fragment', query: { audience: 'client | admin' } },

@@ -9,6 +9,7 @@ import { InputError } from '../common/errors.ts';
 import { checkBody } from '../common/bodies.ts';
 import { openApiDocument } from './openapi.ts';
 import { createService, redeployZones, serviceOperation, zoneStates } from '../services/lifecycle.ts';
+import { resetVmStatus } from '../services/vm-lifecycle.ts';
 import { accounts, serviceView, usage } from '../services/reads.ts';
 import { addServer, getServer, listGroups, listServers, removeServer, saveGroup, updateServer, type GroupInput, type ServerInput } from '../fleet/inventory.ts';
 import { renderAdminFragment, renderServiceFragment, type Audience } from '../pages/whmcs.ts';
@@ -58,6 +59,9 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
 
   app.post('/v1/services', wrap(async (req, res) => {
     res.json(woke(await createService(db, masterKey, jsonBody(req))));
+  }));
+  app.post('/v1/services/:id/actions/reset-status', wrap(async (req, res) => {
+    res.json(await resetVmStatus(db, pathId(req.params.id, 'WHMCS service id'), jsonBody(req)));
   }));
   app.post('/v1/services/:id/actions/:action', wrap(async (req, res) => {
     const op = ACTIONS[String(req.params.action)];

@@ -48,6 +48,8 @@ export const SCHEMAS = {
   },
   ChangePassword: { type: 'object', additionalProperties: false, required: ['password'], properties: { password } },
   Empty: empty,
+  // Seed 003's "Reset VM Status": the service's state set by hand, nothing else touched.
+  ResetStatus: { type: 'object', additionalProperties: false, required: ['state'], properties: { state: { enum: ['active', 'failed', 'suspended'] } } },
   Server: {
     type: 'object', additionalProperties: false, required: ['name', 'driver', 'hostname', 'ip'],
     properties: {

@@ -81,7 +81,8 @@ export const STEPS = {
   'kvm.backups-delete': { label: 'Removing the VM\'s backups', args: vmNode },
   'kvm.dns-delete': { label: 'Removing DNS records', args: { server: id } },
   'kvm.destroy': { label: 'Removing the VM', args: vmNode },
-  'kvm.release': { label: 'Releasing IP addresses', args: { cluster: id } },
+  // force: a force terminate (the admin says the VM is gone): no check on the cluster.
+  'kvm.release': { label: 'Releasing IP addresses', args: { cluster: id, force: flag } },
   // dedicatedip/assignedips of the WHMCS service: written after the allocation, cleared after the release.
   'kvm.whmcs-ips': { label: 'Recording the addresses in WHMCS', args: { clear: flag } },
   // Not planned per service: the scheduler's health check of one server.

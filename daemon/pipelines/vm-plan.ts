@@ -109,7 +109,7 @@ function terminateSteps(plan: VmServicePlan): PlannedStep[] {
   for (const server of plan.dnsServers) steps.push(step('kvm.dns-delete', `dns-delete.${server}`, dnsTarget(server), { server }));
   steps.push(vmStep(plan, 'kvm.destroy', node));
   // Only once Proxmox confirmed the VM is gone: the addresses are free for the next customer.
-  steps.push(step('kvm.release', 'release', null, { cluster: plan.clusterId }));
+  steps.push(step('kvm.release', 'release', null, { cluster: plan.clusterId, force: false }));
   steps.push(step('kvm.whmcs-ips', 'whmcs-ips', null, { clear: true }));
   steps.push(step('service.close', 'service.close', null, { force: false }));
   return steps.map((s, i) => ({ ...s, dependsOn: i === 0 ? [] : [i - 1] }));
@@ -130,7 +130,11 @@ export function planVmChain(op: VmOperation, plan: VmServicePlan): PlannedChain 
     case 'terminate':
       return { steps: terminateSteps(plan), successState: 'terminated', failureState: 'error_terminate' };
     case 'force-terminate':
-      return { steps: only([step('service.close', 'service.close', null, { force: true })]), successState: 'terminated', failureState: null };
+      // The admin's word that the VM is gone (seed 003's "Delete Record"): nothing is asked of the cluster.
+      return {
+        steps: only([step('kvm.release', 'release', null, { cluster: plan.clusterId, force: true }), step('kvm.whmcs-ips', 'whmcs-ips', null, { clear: true }), step('service.close', 'service.close', null, { force: true })]),
+        successState: 'terminated', failureState: null,
+      };
     case 'suspend':
       return { steps: only([stop(plan, node, false)]), successState: 'suspended', failureState: null };
     case 'unsuspend':

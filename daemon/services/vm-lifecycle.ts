@@ -10,6 +10,7 @@ import { lockService } from '../engine/sql/chain-end.ts';
 import { cancelChain } from '../engine/sql/cancel.ts';
 import type { Queue } from '../engine/queue.ts';
 import { T } from '../common/tables.ts';
+import { checkBody } from '../common/bodies.ts';
 import { InputError } from '../common/errors.ts';
 import { getCluster, type ClusterView } from '../fleet/proxmox-clusters.ts';
 import { kvmProfileForProduct } from '../fleet/kvm-profiles.ts';
@@ -170,7 +171,26 @@ export async function vmServiceOperation(queue: Queue, masterKey: Buffer, op: Vm
     if (sealed) await updatePassword(trx, svc.id, sealed, false);
     const r = await enqueue(trx, svc.id, op, plan);
     if (!r) return answer(null, false, svc.state, 'nothing to do for this service');
-    if (op === 'terminate' && svc.state === 'error_terminate') await setState(trx, svc.id, 'terminating');
     return answer(r.chainId, r.created, svc.state);
+  });
+}
+
+/**
+ * Seed 003's "Reset VM Status": sets a KVM service's state by hand — e.g. `active` after the VM was
+ * repaired on the cluster, or `failed` so a Retry runs the deploy again. Nothing on the cluster,
+ * in the pools or in WHMCS changes. Refused while a chain of the service runs.
+ */
+export async function resetVmStatus(db: Knex, whmcsServiceId: number, raw: unknown): Promise<LifecycleAnswer> {
+  const body = checkBody<{ state: 'active' | 'failed' | 'suspended' }>('ResetStatus', raw);
+  return inTx(db, async (trx) => {
+    const svc = await serviceByWhmcsId(trx, whmcsServiceId);
+    if (!svc) throw new InputError('', `service ${whmcsServiceId} is not known to hostbridge`, 404);
+    if (svc.mode !== 'kvm') throw new InputError('', `service ${whmcsServiceId} is a ${svc.mode} hosting service; its state follows its chains`, 409);
+    await lockService(trx, svc.id);
+    const running = await trx(T.chains).where('service_id', svc.id).whereIn('state', ACTIVE_CHAIN).first('id', 'operation');
+    if (running) throw new InputError('', `service ${whmcsServiceId} is running its ${running.operation} chain (${running.id}); reset its state once that chain has ended`, 409);
+    if (svc.state === 'terminated') throw new InputError('state', `service ${whmcsServiceId} is terminated; run CreateAccount to provision it again`, 409);
+    await setState(trx, svc.id, body.state);
+    return { ok: true, whmcs_service_id: whmcsServiceId, chain_id: null, state: body.state, created: false, message: `state reset from ${svc.state} to ${body.state}; nothing on the cluster changed` };
   });
 }

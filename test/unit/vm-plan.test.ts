@@ -63,7 +63,8 @@ test('suspend stops, unsuspend starts and verifies, a password is one step', () 
   assert.equal(planVmChain('suspend', vmPlan()).successState, 'suspended');
   assert.deepEqual(names('unsuspend'), ['start', 'verify']);
   assert.deepEqual(names('change-password'), ['password']);
-  assert.deepEqual(names('force-terminate'), ['service.close']);
+  assert.deepEqual(names('force-terminate'), ['release', 'whmcs-ips', 'service.close']);
+  assert.deepEqual(planVmChain('force-terminate', vmPlan()).steps[0]!.args, { cluster: 3, force: true });
 });
 
 test('the power buttons: start and verify, stop, and a reboot as stop, start, verify; none changes the service\'s state', () => {

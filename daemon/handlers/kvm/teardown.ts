@@ -6,12 +6,12 @@ import type { TaskRegistry } from '../../engine/registry.ts';
 import { RetryableError, TerminalError } from '../../common/errors.ts';
 import { releaseServiceAddresses } from '../../fleet/ip-pools.ts';
 import { deleteVmRow } from '../../services/vm-store.ts';
-import { registerStep } from '../step-args.ts';
+import { registerStep } from './timed.ts';
 import { clusterClient, loadVmService, locateVm, skip, type KvmDeps } from './context.ts';
 import { VM_POLICY } from './create.ts';
 
 export function registerVmTeardownHandlers(registry: TaskRegistry, deps: KvmDeps): void {
-  registerStep(registry, 'kvm.backups-delete', 'Removes the VM\'s backup archives from the node\'s backup storages (best effort).', async (ctx, a) => {
+  registerStep(deps, registry, 'kvm.backups-delete', 'Removes the VM\'s backup archives from the node\'s backup storages (best effort).', async (ctx, a) => {
     const svc = await loadVmService(deps, ctx);
     const client = await clusterClient(deps, ctx, a.cluster);
     try {
@@ -43,7 +43,7 @@ export function registerVmTeardownHandlers(registry: TaskRegistry, deps: KvmDeps
     }
   }, VM_POLICY);
 
-  registerStep(registry, 'kvm.destroy', 'Destroys the VM with purge (stopped first) and checks the cluster no longer lists it.', async (ctx, a) => {
+  registerStep(deps, registry, 'kvm.destroy', 'Destroys the VM with purge (stopped first) and checks the cluster no longer lists it.', async (ctx, a) => {
     const svc = await loadVmService(deps, ctx);
     const client = await clusterClient(deps, ctx, a.cluster);
     try {
@@ -66,9 +66,11 @@ export function registerVmTeardownHandlers(registry: TaskRegistry, deps: KvmDeps
     }
   }, { ...VM_POLICY, maxAttempts: 3 });
 
-  registerStep(registry, 'kvm.release', 'Gives the VM\'s addresses back to their pools once Proxmox no longer lists the VM.', async (ctx, a) => {
+  registerStep(deps, registry, 'kvm.release', 'Gives the VM\'s addresses back to their pools once Proxmox no longer lists the VM.', async (ctx, a) => {
     const svc = await loadVmService(deps, ctx);
-    if (svc.vm.vmid !== null) {
+    if (a.force) {
+      if (svc.vm.vmid !== null) ctx.log(`force terminate: VM ${svc.vm.vmid} on ${svc.vm.node ?? 'its node'} is not checked; if it still exists it keeps running with addresses that may be handed out again — remove it on the cluster by hand`);
+    } else if (svc.vm.vmid !== null) {
       const client = await clusterClient(deps, ctx, a.cluster);
       try {
         const found = await client.findVm(svc.vm.vmid);
