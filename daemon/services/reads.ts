@@ -6,6 +6,7 @@ import { stepLabel } from '../pipelines/steps.ts';
 import { dependenciesOf, lanesOf } from '../engine/graph.ts';
 import { InputError } from '../common/errors.ts';
 import { serviceByWhmcsId } from './store.ts';
+import { vmView, type VmView } from './vm-view.ts';
 
 type Row = Record<string, any>;
 
@@ -49,6 +50,8 @@ export interface ServiceView {
     steps: StepView[];
   };
   recent: Array<{ label: string; status: string; at: number }>;
+  /** A KVM service's VM (mode kvm); absent for hosting services. */
+  vm?: VmView | null;
 }
 
 const SHOWN_ERROR = 500;
@@ -71,14 +74,21 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
       .orderByRaw(`case when state = 'waiting' then id else -id end`).first(),
   ]);
   const nameOf = new Map<number, string>(servers.map((s: Row) => [Number(s.id), String(s.name)]));
-  const serverName = (target: string | null) => (target?.startsWith('server:') ? nameOf.get(Number(target.slice(7))) ?? target : null);
+  const vm = svc.mode === 'kvm' && svc.vmPlan ? await vmView(db, svc.id, svc.state, svc.vmPlan) : null;
+  // A VM's steps run on its Proxmox node ("pve:<cluster>:<node>"); its address steps on the cluster's pools.
+  const serverName = (target: string | null, type?: string) => {
+    if (target?.startsWith('server:')) return nameOf.get(Number(target.slice(7))) ?? target;
+    if (target?.startsWith('pve:')) return target.split(':').slice(2).join(':') || target;
+    if (vm && (type === 'kvm.ip' || type === 'kvm.release')) return vm.cluster.name;
+    return null;
+  };
   let progress: ServiceView['progress'] = null;
   if (chain) {
     const tasks: Row[] = await db(T.tasks).where('chain_id', chain.id).orderBy('step_no');
     const lanes = lanesOf(tasks.map((t) => ({ step_no: Number(t.step_no), depends_on: t.depends_on ?? null, target: t.target ?? null })));
     const steps = tasks.map((t): StepView => ({
       no: Number(t.step_no) + 1, after: dependenciesOf({ step_no: Number(t.step_no), depends_on: t.depends_on ?? null }).map((d) => d + 1),
-      lane: lanes.get(Number(t.step_no)) ?? 0, step: t.step, label: stepLabel(t.type, serverName(t.target)), server: serverName(t.target), status: t.status,
+      lane: lanes.get(Number(t.step_no)) ?? 0, step: t.step, label: stepLabel(t.type, serverName(t.target, t.type)), server: serverName(t.target, t.type), status: t.status,
       attempts: Number(t.attempts), started_at: t.started_at === null ? null : Number(t.started_at),
       finished_at: t.finished_at === null ? null : Number(t.finished_at), error: t.last_error ? String(t.last_error).slice(0, SHOWN_ERROR) : null,
     }));
@@ -93,7 +103,8 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
     product_id: svc.productId, client_id: svc.clientId, created_at: svc.createdAt, updated_at: svc.updatedAt,
     accounts: held.map((h: Row) => ({ role: h.role, server: nameOf.get(Number(h.server_id)) ?? `#${h.server_id}`, account: h.account })),
     progress,
-    recent: recentRows.map((t) => ({ label: stepLabel(t.type, serverName(t.target)), status: t.status, at: Number(t.finished_at ?? t.started_at ?? t.created_at) })),
+    recent: recentRows.map((t) => ({ label: stepLabel(t.type, serverName(t.target, t.type)), status: t.status, at: Number(t.finished_at ?? t.started_at ?? t.created_at) })),
+    ...(vm ? { vm } : {}),
   };
 }
 

@@ -16,6 +16,7 @@ import { startTestDaemon } from '../helpers/inprocess.ts';
 import { createTestDb, DIALECTS, tmpDir, type TestDb } from '../helpers/db.ts';
 import { ROOT, TEST_SECRET } from '../helpers/daemon.ts';
 import { addServer, saveGroup } from '../../daemon/fleet/inventory.ts';
+import { vmPlan } from '../helpers/vm-plan.ts';
 
 const PACKAGES = 'php-cli php-curl php-mbstring php-xml phpunit';
 const PHPUNIT_TIMEOUT_MS = 120_000;
@@ -71,6 +72,13 @@ const SEED = {
     { service_id: 502, state: 'suspended', username: 'beta502', domain: 'beta.test', email: 'beta@example.test', product_id: 10, mode: 'split' },
     { service_id: 503, state: 'deploying', username: 'gamma503', domain: 'gamma.test', email: 'gamma@example.test', product_id: 8, mode: 'unified' },
   ],
+  // KVM services for the VM's buttons (KvmButtonsTest): their plans are stored, no Proxmox is behind them
+  // (the engine is stopped, so a button's chain is queued and never runs).
+  kvm: [
+    { service_id: 601, state: 'active', hostname: 'vm601.example.org', username: 'vm601', vmid: 4601, node: 'pve2' },
+    { service_id: 602, state: 'suspended', hostname: 'vm602.example.org', username: 'vm602', vmid: 4602, node: 'pve2' },
+    { service_id: 603, state: 'deploying', hostname: 'vm603.example.org', username: 'vm603', vmid: null, node: null },
+  ],
   usage: [
     { service_id: 501, disk_used_mb: 321, disk_limit_mb: 2048, bw_used_mb: 4567, bw_limit_mb: 0, mailboxes: 3, databases: 2, web_domains: 1, collected_at: COLLECTED_AT },
     { service_id: 502, disk_used_mb: 12, disk_limit_mb: 0, bw_used_mb: 0, bw_limit_mb: 10240, mailboxes: 0, databases: 0, web_domains: 1, collected_at: COLLECTED_AT + 60_000 },
@@ -89,6 +97,15 @@ async function seed(db: Knex, masterKey: Buffer): Promise<void> {
     domain: s.domain, username: s.username, email: s.email, created_at: COLLECTED_AT - 86_400_000, updated_at: now,
   })));
   await db('mod_hostbridge_usage').insert(SEED.usage);
+  for (const k of SEED.kvm) {
+    const plan = vmPlan({ whmcsServiceId: k.service_id, domain: k.hostname, dnsServers: [] });
+    plan.spec = { ...plan.spec, hostname: k.hostname };
+    await db('mod_hostbridge_services').insert({
+      id: k.service_id, whmcs_service_id: k.service_id, mode: 'kvm', state: k.state, client_id: 12, product_id: 11, domain: k.hostname,
+      username: k.username, email: `${k.username}@example.test`, params: JSON.stringify(plan), created_at: COLLECTED_AT - 86_400_000, updated_at: now,
+    });
+    await db('mod_hostbridge_vms').insert({ service_id: k.service_id, cluster_id: plan.clusterId, vmid: k.vmid, node: k.node, created_at: now, updated_at: now });
+  }
 }
 
 interface Recorded { method: string; path: string; headers: Record<string, string>; body: string; status: number; response: string }

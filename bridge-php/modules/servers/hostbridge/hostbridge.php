@@ -20,6 +20,7 @@ if (!defined('WHMCS')) {
     die('This file cannot be accessed directly');
 }
 
+use WHMCS\Module\Server\Hostbridge\Buttons;
 use WHMCS\Module\Server\Hostbridge\Calls;
 use WHMCS\Module\Server\Hostbridge\DaemonClient;
 use WHMCS\Module\Server\Hostbridge\KvmProfiles;
@@ -285,17 +286,37 @@ function hostbridge_ChangePassword(array $params): string
 
 /**
  * The admin service page's extra buttons, label => the hostbridge_<suffix> function each runs.
+ * WHMCS passes the service's $params: a KVM product (configoption1 "kvm") gets the VM's buttons
+ * (lib/Buttons.php), every other product the hosting ones.
  *
  * @see https://developers.whmcs.com/provisioning-modules/custom-functions/
  */
-function hostbridge_AdminCustomButtonArray(): array
+function hostbridge_AdminCustomButtonArray(array $params = []): array
 {
-    return [
-        'Redeploy' => 'Redeploy',
-        'Verify & Repair' => 'VerifyRepair',
-        'Force terminate' => 'ForceTerminate',
-        'Sync usage' => 'SyncUsage',
-    ];
+    return Buttons::forProduct($params);
+}
+
+/**
+ * Start VM (KVM products): the daemon queues the VM's start and checks that it runs. Refused, in
+ * the daemon's words, while the service is suspended or not deployed, and for a hosting service.
+ *
+ * @see https://developers.whmcs.com/provisioning-modules/custom-functions/
+ */
+function hostbridge_StartVm(array $params): string
+{
+    return Calls::serviceAction($params, 'StartVm', 'actions/start');
+}
+
+/** Stop VM (KVM products): a shutdown, then a hard stop if the guest does not go down. @see https://developers.whmcs.com/provisioning-modules/custom-functions/ */
+function hostbridge_StopVm(array $params): string
+{
+    return Calls::serviceAction($params, 'StopVm', 'actions/stop');
+}
+
+/** Reboot VM (KVM products): stop, start, check that it runs. @see https://developers.whmcs.com/provisioning-modules/custom-functions/ */
+function hostbridge_RebootVm(array $params): string
+{
+    return Calls::serviceAction($params, 'RebootVm', 'actions/reboot');
 }
 
 /** @see https://developers.whmcs.com/provisioning-modules/custom-functions/ */
