@@ -16,8 +16,11 @@ import { getCluster, type ClusterView } from '../fleet/proxmox-clusters.ts';
 import { kvmProfileForProduct } from '../fleet/kvm-profiles.ts';
 import { resolveKvmProduct, type KvmPlan } from '../pipelines/kvm-product.ts';
 import type { ProductInput } from '../pipelines/product.ts';
+import { checkVmPassword } from '../pipelines/kvm-validate.ts';
 import { placeVm, type PlacementNode, type PlacementStorage, type VmPlacement } from '../pipelines/kvm-placement.ts';
 import { planVmChain, pveTarget, type VmOperation, type VmServicePlan } from '../pipelines/vm-plan.ts';
+import { plannedStep, type PlannedStep } from '../pipelines/steps.ts';
+import type { PlannedChain } from '../pipelines/plan.ts';
 import { orderClaims, serviceByWhmcsId, setState, updatePassword, updateVmPlan, writeVmService, type ServiceRecord } from './store.ts';
 import { writeVmRow } from './vm-store.ts';
 import type { CreateBody, LifecycleAnswer } from './answers.ts';
@@ -74,8 +77,43 @@ async function nodeLimits(db: Knex, plan: VmServicePlan, cluster: ClusterView): 
   }
 }
 
-async function enqueue(trx: Knex.Transaction, serviceId: number, op: VmOperation, plan: VmServicePlan, fresh = false): Promise<EnqueueResult | null> {
-  const chain = planVmChain(op, plan);
+/**
+ * Whether the service's VM must be off when a chain queued now runs: chains run one at a time in
+ * order, so the latest Suspend or Unsuspend still to run decides, else the service's state.
+ */
+async function suspendedWhenQueued(trx: Knex.Transaction, svc: ServiceRecord): Promise<boolean> {
+  const last = await trx(T.chains).where('service_id', svc.id).whereIn('state', ACTIVE_CHAIN)
+    .whereIn('operation', ['suspend', 'unsuspend']).orderBy('id', 'desc').first('operation');
+  return last ? last.operation === 'suspend' : svc.state === 'suspended';
+}
+
+/** Operations whose chain starts the VM, which a suspended service must not: they run with the VM kept off. */
+const STARTS_VM: ReadonlySet<VmOperation> = new Set(['change-package', 'verify-repair', 'redeploy']);
+
+/**
+ * The chain for a suspended service: the same work without starting the VM (its start and verify
+ * steps are dropped, their dependants wait for what they waited for), ending with the VM stopped,
+ * and the service's state left as it is (suspended) whether the chain succeeds or fails.
+ */
+export function keepVmOff(chain: PlannedChain, plan: VmServicePlan): PlannedChain {
+  const steps = chain.steps;
+  const drop = new Set(steps.flatMap((s, i) => (s.type === 'kvm.start' || s.type === 'kvm.verify' ? [i] : [])));
+  const through = (i: number): number[] => (drop.has(i) ? (steps[i]!.dependsOn ?? []).flatMap(through) : [i]);
+  const kept = steps.map((s, i) => ({ s, i })).filter((x) => !drop.has(x.i));
+  const at = new Map(kept.map((x, n) => [x.i, n]));
+  const out: PlannedStep[] = kept.map(({ s }) => ({ ...s, dependsOn: [...new Set((s.dependsOn ?? []).flatMap(through).map((i) => at.get(i)!))].sort((a, b) => a - b) }));
+  if (!out.some((s) => s.type === 'kvm.stop')) {
+    // Nothing stops it yet (a repair): the last step stops the VM, after everything else.
+    const node = plan.placement.targetNode;
+    const leaves = out.map((_, i) => i).filter((i) => !out.some((s) => (s.dependsOn ?? []).includes(i)));
+    out.push({ ...plannedStep('kvm.stop', 'stop', pveTarget(plan.clusterId, node), { cluster: plan.clusterId, node, force: false }), dependsOn: leaves });
+  }
+  return { steps: out, successState: null, failureState: null };
+}
+
+async function enqueue(trx: Knex.Transaction, serviceId: number, op: VmOperation, plan: VmServicePlan, fresh = false, keepOff = false): Promise<EnqueueResult | null> {
+  const planned = planVmChain(op, plan);
+  const chain = keepOff ? keepVmOff(planned, plan) : planned;
   if (chain.steps.length === 0) return null;
   return enqueueChainIn(trx, { serviceId, operation: op, steps: chain.steps, successState: chain.successState, failureState: chain.failureState }, 1, { freshService: fresh });
 }
@@ -85,6 +123,10 @@ export async function createVmService(db: Knex, masterKey: Buffer, body: CreateB
   const input: ProductInput = { product: body.product, config_options: body.config_options ?? {}, custom_fields: body.custom_fields ?? {} };
   const profile = await kvmProfileForProduct(db, input);
   const spec = resolveKvmProduct(input, profile, { ...(body.domain ? { domain: body.domain } : {}), password: body.password });
+  const holder = await foreignDomainHolder(db, spec.hostname, body.client_id, body.whmcs_service_id);
+  if (holder) {
+    throw new InputError(hostnameField(input), `"${spec.hostname}" is inside ${holder.domain}, the domain of another customer's hosting service: the VM's DNS records would be published in that customer's zone. Give the VM a host name in your own domain or the provider's`, 409);
+  }
   const cluster = await getCluster(db, profile.cluster_id);
   const plan = planVm(body.whmcs_service_id, body.email ?? '', spec, cluster, await recordServers(db));
   const sealed = encryptSecret(masterKey, body.password);
@@ -121,6 +163,29 @@ async function createVmIn(trx: Knex.Transaction, body: CreateBody, plan: VmServi
   return { ok: true, whmcs_service_id: whmcsServiceId, chain_id: r?.chainId ?? null, state: 'deploying', created: true };
 }
 
+/**
+ * A live hosting service of another client whose domain is `name` or one of its parents: a VM
+ * named so would have its A/AAAA records written into that customer's zone (and removed from it
+ * at the end). Services of the same client are not foreign: a customer may name a VM in their own
+ * domain. A service whose client is unknown counts as foreign.
+ */
+export async function foreignDomainHolder(db: Knex, name: string, clientId: number | null, whmcsServiceId: number): Promise<{ whmcsServiceId: number; domain: string } | null> {
+  const labels = name.toLowerCase().split('.');
+  const names = labels.slice(0, -1).map((_, i) => labels.slice(i).join('.'));
+  if (names.length === 0) return null;
+  const rows = await db(T.services).whereIn('domain', names).whereNot('mode', 'kvm').whereNot('state', 'terminated')
+    .whereNot('whmcs_service_id', whmcsServiceId).select('whmcs_service_id', 'domain', 'client_id');
+  const foreign = rows.filter((r) => clientId === null || r.client_id === null || Number(r.client_id) !== clientId)
+    .sort((a, b) => String(b.domain).length - String(a.domain).length)[0];
+  return foreign ? { whmcsServiceId: Number(foreign.whmcs_service_id), domain: String(foreign.domain) } : null;
+}
+
+/** Where the VM's host name came from: the custom field hostname when given, else the WHMCS domain. */
+function hostnameField(input: ProductInput): string {
+  const k = Object.entries(input.custom_fields ?? {}).find(([name, v]) => name.split('|')[0]!.trim().toLowerCase() === 'hostname' && String(v).trim() !== '')?.[0];
+  return k === undefined ? 'domain' : `custom_fields.${k}`;
+}
+
 /** Whether this CreateAccount is for a KVM product (configoption1 "kvm"). */
 export function isKvmOrder(product: Record<string, string>): boolean {
   return (product.configoption1 ?? '').trim().toLowerCase() === 'kvm';
@@ -143,7 +208,8 @@ export async function vmServiceOperation(queue: Queue, masterKey: Buffer, op: Vm
     newSpec = { plan: { ...old, profileId: spec.profileId, spec: { ...spec, hostname: old.spec.hostname, sshKeys: old.spec.sshKeys } }, cluster };
     await nodeLimits(db, newSpec.plan, cluster);
   }
-  const sealed = op === 'change-password' ? encryptSecret(masterKey, body.password) : null;
+  // The VM's rules (8–128 printable characters), as at CreateAccount: checked before anything is stored.
+  const sealed = op === 'change-password' ? encryptSecret(masterKey, checkVmPassword('password', body.password)) : null;
   if (op === 'force-terminate') {
     const open = await db(T.chains).where('service_id', svc0.id).whereIn('state', ACTIVE_CHAIN).whereNot('operation', 'force-terminate').pluck('id');
     for (const chainId of open) await cancelChain(queue, Number(chainId));
@@ -156,8 +222,10 @@ export async function vmServiceOperation(queue: Queue, masterKey: Buffer, op: Vm
       if (op === 'terminate' || op === 'force-terminate') return answer(null, false, 'terminated', 'the service is already terminated');
       throw new InputError('', `service ${whmcsServiceId} is terminated; run CreateAccount to provision it again`, 409);
     }
-    if ((op === 'start' || op === 'reboot') && svc.state === 'suspended') {
-      throw new InputError('', `service ${whmcsServiceId} is suspended: its VM stays off until it is unsuspended`, 409);
+    // Decided by the Suspend or Unsuspend still queued, if any: a Start queued behind a Suspend would undo it.
+    const off = await suspendedWhenQueued(trx, svc);
+    if ((op === 'start' || op === 'reboot') && off) {
+      throw new InputError('', `service ${whmcsServiceId} is ${svc.state === 'suspended' ? 'suspended' : 'being suspended'}: its VM stays off until it is unsuspended`, 409);
     }
     if ((op === 'start' || op === 'stop' || op === 'reboot') && svc.state !== 'active' && svc.state !== 'suspended') {
       throw new InputError('', `service ${whmcsServiceId} is ${svc.state}: the power buttons work once its VM is deployed`, 409);
@@ -169,9 +237,10 @@ export async function vmServiceOperation(queue: Queue, masterKey: Buffer, op: Vm
       await updateVmPlan(trx, svc.id, plan, body.product_id ?? svc.productId);
     }
     if (sealed) await updatePassword(trx, svc.id, sealed, false);
-    const r = await enqueue(trx, svc.id, op, plan);
+    const keepOff = off && STARTS_VM.has(op);
+    const r = await enqueue(trx, svc.id, op, plan, false, keepOff);
     if (!r) return answer(null, false, svc.state, 'nothing to do for this service');
-    return answer(r.chainId, r.created, svc.state);
+    return answer(r.chainId, r.created, svc.state, keepOff ? 'the service is suspended: the VM is changed but stays off until it is unsuspended' : undefined);
   });
 }
 

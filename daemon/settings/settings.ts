@@ -49,6 +49,7 @@ export const SETTING_DEFINITIONS: Record<string, Definition> = {
   'scheduler.deliver-tickets.interval_s': { default: '30', describe: 'Seconds between deliveries of failure tickets to WHMCS', check: int(1, 86_400) },
   'scheduler.check-servers.interval_s': { default: '300', describe: 'Seconds between health checks of the servers (one read each)', check: int(30, 86_400) },
   'scheduler.proxmox-health.interval_s': { default: '300', describe: 'Seconds between reads of the Proxmox VE clusters (discovery and health)', check: int(30, 86_400) },
+  'scheduler.process-vms.interval_s': { default: '60', describe: 'Seconds between checks for VM steps that are due but not running (the engine is woken for them)', check: int(5, 86_400) },
   'scheduler.sync-usage.interval_s': { default: '3600', describe: 'Seconds between usage collections (one command per server)', check: int(60, 604_800) },
   'tickets.enabled': { default: 'false', describe: 'Open a WHMCS ticket when a task fails for good', check: bool },
   'tickets.department_id': { default: '', describe: 'WHMCS support department the tickets go to (its id)', check: optional(int(1, 2_147_483_647)) },

@@ -56,6 +56,14 @@ export async function clusterClient(deps: KvmDeps, ctx: TaskContext, clusterId: 
   return client;
 }
 
+/** The VMID holds a VM that is not this service's (VMIDs are handed out again after a destroy): it is never touched. */
+export class ForeignVmError extends TerminalError {
+  constructor(readonly vmid: number, readonly node: string, marker: string) {
+    super(`VMID ${vmid} on ${node} holds a VM that is not this service's (its description does not name ${marker}); nothing was changed on it`);
+    this.name = 'ForeignVmError';
+  }
+}
+
 export interface LocatedVm {
   vmid: number;
   node: string;
@@ -74,9 +82,7 @@ export async function locateVm(deps: KvmDeps, client: ProxmoxClient, svc: Loaded
   if (!found) return null;
   const config = await client.vmConfig(found.node, vmid);
   const description = String(config.description ?? '');
-  if (!description.includes(vmMarker(svc.plan))) {
-    throw new TerminalError(`VMID ${vmid} on ${found.node} holds a VM that is not this service's (its description does not name ${vmMarker(svc.plan)}); nothing was changed on it`);
-  }
+  if (!description.includes(vmMarker(svc.plan))) throw new ForeignVmError(vmid, found.node, vmMarker(svc.plan));
   if (found.node !== svc.vm.node) await setVmNode(deps.db, svc.id, found.node);
   return { vmid, node: found.node, status: found.status, lock: found.lock ?? null };
 }

@@ -8,8 +8,23 @@ import { RetryableError, TerminalError } from '../../common/errors.ts';
 import { allocateAddresses } from '../../fleet/ip-pools.ts';
 import { isAlreadyExists } from '../../drivers/proxmox/index.ts';
 import { claimVmid, clearVmid, highestVmid, setVmNode } from '../../services/vm-store.ts';
-import { registerStep } from '../step-args.ts';
-import { clusterClient, loadVmService, locateVm, vmMarker, type KvmDeps } from './context.ts';
+import { registerStep } from './timed.ts';
+import { clusterClient, ForeignVmError, loadVmService, locateVm, vmMarker, type KvmDeps, type LoadedVmService, type LocatedVm } from './context.ts';
+import type { ProxmoxClient } from '../../drivers/proxmox/index.ts';
+
+/**
+ * The service's VM if the cluster has it. A stored VMID that now holds someone else's VM (created
+ * between our claim and our clone) is given back, and the next attempt chooses another.
+ */
+async function ownVm(deps: KvmDeps, client: ProxmoxClient, svc: LoadedVmService): Promise<LocatedVm | null> {
+  try {
+    return await locateVm(deps, client, svc);
+  } catch (err) {
+    if (!(err instanceof ForeignVmError)) throw err;
+    await clearVmid(deps.db, svc.id, err.vmid);
+    throw new RetryableError(`VMID ${err.vmid} was taken on the cluster by a VM that is not ours; another id is chosen on the next attempt`);
+  }
+}
 
 /** How many ids a clone step tries before it gives up for this attempt (each taken by someone else). */
 const VMID_TRIES = 20;
@@ -18,7 +33,7 @@ const VMID_TRIES = 20;
 export const VM_POLICY = { maxAttempts: 0 } as const;
 
 export function registerVmCreateHandlers(registry: TaskRegistry, deps: KvmDeps): void {
-  registerStep(registry, 'kvm.ip', 'Allocates the VM\'s IPv4 and IPv6 addresses from the pools of its cluster, bridge and VLAN.', async (ctx, a) => {
+  registerStep(deps, registry, 'kvm.ip', 'Allocates the VM\'s IPv4 and IPv6 addresses from the pools of its cluster, bridge and VLAN.', async (ctx, a) => {
     const svc = await loadVmService(deps, ctx);
     const { spec, placement } = svc.plan;
     if (spec.ips.v4 + spec.ips.v6 === 0) return { addresses: [] };
@@ -27,13 +42,13 @@ export function registerVmCreateHandlers(registry: TaskRegistry, deps: KvmDeps):
     return { addresses: got.map((g) => g.ip) };
   }, VM_POLICY);
 
-  registerStep(registry, 'kvm.clone', 'Clones the template into the service\'s VM under a VMID stored before the clone.', async (ctx, a) => {
+  registerStep(deps, registry, 'kvm.clone', 'Clones the template into the service\'s VM under a VMID stored before the clone.', async (ctx, a) => {
     const svc = await loadVmService(deps, ctx);
     const client = await clusterClient(deps, ctx, a.cluster);
     try {
       const { plan } = svc;
       // Check: a VM made by an earlier attempt (its clone may still be running).
-      const existing = await locateVm(deps, client, svc);
+      const existing = await ownVm(deps, client, svc);
       if (existing) {
         if (existing.lock === 'clone') throw new RetryableError(`VM ${existing.vmid} is still being cloned on ${existing.node}`);
         ctx.log(`VM ${existing.vmid} exists on ${existing.node}: cloned by an earlier attempt`);
@@ -48,10 +63,11 @@ export function registerVmCreateHandlers(registry: TaskRegistry, deps: KvmDeps):
           ...(full && plan.placement.systemStorage && plan.placement.targetNode === a.node ? { storage: plan.placement.systemStorage } : {}),
         });
       } catch (err) {
-        // Someone created a VM of this id between our check and the clone: it is theirs, take another id.
+        // A VM of this id appeared between our check and the clone: ours (an earlier request whose
+        // answer was lost) is adopted on the next attempt; anyone else's makes us take another id.
         if (isAlreadyExists(err)) {
-          await clearVmid(deps.db, svc.id, vmid);
-          throw new RetryableError(`VMID ${vmid} was taken on the cluster while we cloned; another id is chosen on the next attempt`);
+          const mine = await ownVm(deps, client, { ...svc, vm: { ...svc.vm, vmid } });
+          throw new RetryableError(mine ? `VM ${vmid} exists already, made by an earlier request of this service; it is taken over on the next attempt` : `VMID ${vmid} was taken while we cloned; another id is chosen on the next attempt`);
         }
         throw err;
       }
@@ -66,7 +82,7 @@ export function registerVmCreateHandlers(registry: TaskRegistry, deps: KvmDeps):
     }
   }, VM_POLICY);
 
-  registerStep(registry, 'kvm.migrate', 'Moves the VM offline to the node the plan chose, disks remapped to its storage.', async (ctx, a) => {
+  registerStep(deps, registry, 'kvm.migrate', 'Moves the VM offline to the node the plan chose, disks remapped to its storage.', async (ctx, a) => {
     const svc = await loadVmService(deps, ctx);
     const client = await clusterClient(deps, ctx, a.cluster);
     try {

@@ -2,13 +2,17 @@
 // its host name in the longest zone of the server that holds the name, and a PTR for each of its
 // addresses in the reverse zone that covers it. Zones are not created here: a server without a
 // matching zone is skipped. A failure is logged per zone ("fwd ERR …", "rev ERR …") and never fails
-// the step — the deployment goes on; Verify & Repair publishes what was missed.
+// the step — the deployment goes on; Verify & Repair publishes what was missed. A zone that is
+// another customer's hosting domain is never written to or cleaned up (CreateAccount refuses such
+// a host name; a hosting service may take the domain later).
 import type { TaskContext, TaskRegistry } from '../../engine/registry.ts';
 import type { ZoneHost } from '../../dns/zone-host.ts';
 import { reverseName } from '../../dns/reverse.ts';
 import { serviceAddresses, type AllocatedAddress } from '../../fleet/ip-pools.ts';
-import { registerStep } from '../step-args.ts';
-import { loadVmService, type KvmDeps } from './context.ts';
+import { registerStep } from './timed.ts';
+import { serviceById } from '../../services/store.ts';
+import { foreignDomainHolder } from '../../services/vm-lifecycle.ts';
+import { loadVmService, type KvmDeps, type LoadedVmService } from './context.ts';
 import { VM_POLICY } from './create.ts';
 
 /** Reverse zones tried for an address, most specific first (octets for IPv4, common nibble cuts for IPv6). */
@@ -44,10 +48,16 @@ async function openHost(deps: KvmDeps, ctx: TaskContext, server: number): Promis
   return deps.fleet.zoneHost(server, ctx, { user: null });
 }
 
+/** The domain of another customer's hosting service that holds this zone, or null when the VM may use it. */
+async function foreignZone(deps: KvmDeps, svc: LoadedVmService, zone: string): Promise<string | null> {
+  const row = await serviceById(deps.db, svc.id);
+  return (await foreignDomainHolder(deps.db, zone, row?.clientId ?? null, svc.whmcsServiceId))?.domain ?? null;
+}
+
 const oops = (err: unknown) => (err as Error).message.split('\n')[0]!.slice(0, 300);
 
 export function registerVmDnsHandlers(registry: TaskRegistry, deps: KvmDeps): void {
-  registerStep(registry, 'kvm.dns', 'Publishes the VM\'s A/AAAA and PTR records in the matching zones of one DNS server; never fails the deployment.', async (ctx, a) => {
+  registerStep(deps, registry, 'kvm.dns', 'Publishes the VM\'s A/AAAA and PTR records in the matching zones of one DNS server; never fails the deployment.', async (ctx, a) => {
     const svc = await loadVmService(deps, ctx);
     const host = await openHost(deps, ctx, a.server);
     if (!host) return { skipped: true };
@@ -57,9 +67,13 @@ export function registerVmDnsHandlers(registry: TaskRegistry, deps: KvmDeps): vo
     const rev: Tally = { ok: 0, err: 0, none: 0 };
     try {
       const z = await forwardZone(host, name);
+      const foreign = z ? await foreignZone(deps, svc, z.zone) : null;
       if (!z) {
         fwd.none++;
         ctx.log(`· fwd — ${host.label} holds no zone for ${name}`);
+      } else if (foreign) {
+        fwd.err++;
+        ctx.log(`· fwd ERR ${name}: zone ${z.zone} is in ${foreign}, the domain of another customer's hosting service; the VM's records are not published there (give the VM a host name in the provider's zone)`);
       } else {
         const want = addresses.map((x) => ({ name: z.rel, type: (x.family === 4 ? 'A' : 'AAAA') as 'A' | 'AAAA', value: x.ip }));
         // Addresses the VM no longer holds leave the name; other records of the name stay.
@@ -91,7 +105,7 @@ export function registerVmDnsHandlers(registry: TaskRegistry, deps: KvmDeps): vo
     return { fwd, rev };
   }, VM_POLICY);
 
-  registerStep(registry, 'kvm.dns-delete', 'Removes the VM\'s A/AAAA and PTR records from one DNS server, record by record; never fails the terminate.', async (ctx, a) => {
+  registerStep(deps, registry, 'kvm.dns-delete', 'Removes the VM\'s A/AAAA and PTR records from one DNS server, record by record; never fails the terminate.', async (ctx, a) => {
     const svc = await loadVmService(deps, ctx);
     const host = await openHost(deps, ctx, a.server);
     if (!host) return { skipped: true };
@@ -100,7 +114,10 @@ export function registerVmDnsHandlers(registry: TaskRegistry, deps: KvmDeps): vo
     let errors = 0;
     try {
       const z = await forwardZone(host, name);
-      if (z) {
+      const foreign = z ? await foreignZone(deps, svc, z.zone) : null;
+      if (z && foreign) {
+        ctx.log(`· fwd-del skip ${z.zone}: in ${foreign}, another customer's hosting domain; nothing of it is removed`);
+      } else if (z) {
         const n = await host.deleteRecords(z.zone, [{ name: z.rel, type: 'A' }, { name: z.rel, type: 'AAAA' }]);
         removed += n;
         ctx.log(`· fwd-del OK ${z.zone}: ${n} record(s)`);

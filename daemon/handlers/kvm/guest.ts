@@ -7,7 +7,7 @@ import { RetryableError } from '../../common/errors.ts';
 import { encodeSshKeys, type ProxmoxClient } from '../../drivers/proxmox/index.ts';
 import { serviceAddresses, type AllocatedAddress } from '../../fleet/ip-pools.ts';
 import type { KvmPlan } from '../../pipelines/kvm-product.ts';
-import { registerStep } from '../step-args.ts';
+import { registerStep } from './timed.ts';
 import { clusterClient, loadVmService, requireVm, skip, type KvmDeps, type LoadedVmService, type LocatedVm } from './context.ts';
 import { VM_POLICY } from './create.ts';
 import { parseProps } from './props.ts';
@@ -70,7 +70,7 @@ export function cloudInitNetwork(addresses: AllocatedAddress[]): { ipconfig0: st
 }
 
 export function registerVmGuestHandlers(registry: TaskRegistry, deps: KvmDeps): void {
-  registerStep(registry, 'kvm.firewall', 'Sets the VM\'s firewall options and fills the anti-spoofing IPSet with exactly its addresses.', (ctx, a) => withVm(deps, ctx, a.cluster, async (svc, client, vm) => {
+  registerStep(deps, registry, 'kvm.firewall', 'Sets the VM\'s firewall options and fills the anti-spoofing IPSet with exactly its addresses.', (ctx, a) => withVm(deps, ctx, a.cluster, async (svc, client, vm) => {
     const addresses = await serviceAddresses(deps.db, svc.id);
     // The set first: filtering switched on over an empty set would cut the VM off.
     const set = await convergeIpset(ctx, client, vm, addresses.map(cidrOf));
@@ -89,7 +89,7 @@ export function registerVmGuestHandlers(registry: TaskRegistry, deps: KvmDeps): 
     return { ipset: set, options: Object.keys(changed) };
   }), VM_POLICY);
 
-  registerStep(registry, 'kvm.cloudinit', 'Writes cloud-init: host name, addresses, gateways, resolvers, user, password and SSH keys.', (ctx, a) => withVm(deps, ctx, a.cluster, async (svc, client, vm) => {
+  registerStep(deps, registry, 'kvm.cloudinit', 'Writes cloud-init: host name, addresses, gateways, resolvers, user, password and SSH keys.', (ctx, a) => withVm(deps, ctx, a.cluster, async (svc, client, vm) => {
     const s = svc.plan.spec;
     const config = await client.vmConfig(vm.node, vm.vmid);
     const net = cloudInitNetwork(await serviceAddresses(deps.db, svc.id));
@@ -115,7 +115,7 @@ export function registerVmGuestHandlers(registry: TaskRegistry, deps: KvmDeps): 
     return { ipconfig0: net.ipconfig0, keys: s.sshKeys.length };
   }), VM_POLICY);
 
-  registerStep(registry, 'kvm.password', 'Sets the VM\'s cloud-init password (applied by the guest at its next boot).', (ctx, a) => withVm(deps, ctx, a.cluster, async (svc, client, vm) => {
+  registerStep(deps, registry, 'kvm.password', 'Sets the VM\'s cloud-init password (applied by the guest at its next boot).', (ctx, a) => withVm(deps, ctx, a.cluster, async (svc, client, vm) => {
     await client.updateConfig(vm.node, vm.vmid, { cipassword: svc.password });
     ctx.log('the new password is in the VM\'s cloud-init settings: the guest applies it at its next boot');
     return { set: true };

@@ -7,7 +7,7 @@ import type { TaskContext, TaskRegistry } from '../../engine/registry.ts';
 import { RetryableError, TerminalError } from '../../common/errors.ts';
 import type { ProxmoxClient } from '../../drivers/proxmox/index.ts';
 import type { KvmDiskPlan } from '../../pipelines/kvm-product.ts';
-import { registerStep } from '../step-args.ts';
+import { registerStep } from './timed.ts';
 import { clusterClient, loadVmService, requireVm, skip, type KvmDeps, type LoadedVmService, type LocatedVm } from './context.ts';
 import { VM_POLICY } from './create.ts';
 import {
@@ -83,7 +83,7 @@ async function diskLimits(ctx: TaskContext, v: OnVm, key: string, spec: KvmDiskP
 }
 
 export function registerVmHardwareHandlers(registry: TaskRegistry, deps: KvmDeps): void {
-  registerStep(registry, 'kvm.cpu-ram', 'Sets the VM\'s sockets, cores and memory (and balloon) from the plan.', (ctx, a) => onVm(deps, ctx, a.cluster, async (v) => {
+  registerStep(deps, registry, 'kvm.cpu-ram', 'Sets the VM\'s sockets, cores and memory (and balloon) from the plan.', (ctx, a) => onVm(deps, ctx, a.cluster, async (v) => {
     const s = v.svc.plan.spec;
     const want: Record<string, number> = { sockets: s.cpu.sockets, cores: s.cpu.cores, memory: s.memoryMb };
     if (s.balloonMb !== null) want.balloon = s.balloonMb;
@@ -99,13 +99,13 @@ export function registerVmHardwareHandlers(registry: TaskRegistry, deps: KvmDeps
     return { changed };
   }), VM_POLICY);
 
-  registerStep(registry, 'kvm.disk-size', 'Grows the system disk to the plan\'s size (never shrinks).', (ctx, a) => onVm(deps, ctx, a.cluster, (v) =>
+  registerStep(deps, registry, 'kvm.disk-size', 'Grows the system disk to the plan\'s size (never shrinks).', (ctx, a) => onVm(deps, ctx, a.cluster, (v) =>
     growDisk(ctx, v, systemKey(v.config, v.vm.vmid), v.svc.plan.spec.systemDisk.sizeGb, 'system disk')), VM_POLICY);
 
-  registerStep(registry, 'kvm.disk-io', 'Sets the system disk\'s iops and MB/s limits.', (ctx, a) => onVm(deps, ctx, a.cluster, (v) =>
+  registerStep(deps, registry, 'kvm.disk-io', 'Sets the system disk\'s iops and MB/s limits.', (ctx, a) => onVm(deps, ctx, a.cluster, (v) =>
     diskLimits(ctx, v, systemKey(v.config, v.vm.vmid), v.svc.plan.spec.systemDisk, 'system disk')), VM_POLICY);
 
-  registerStep(registry, 'kvm.extra-disk', 'Creates the additional disk on its storage when the VM has none.', (ctx, a) => onVm(deps, ctx, a.cluster, async (v) => {
+  registerStep(deps, registry, 'kvm.extra-disk', 'Creates the additional disk on its storage when the VM has none.', (ctx, a) => onVm(deps, ctx, a.cluster, async (v) => {
     const extra = v.svc.plan.spec.additionalDisk;
     if (!extra) return skip(ctx, 'the plan has no additional disk');
     const sys = systemKey(v.config, v.vm.vmid);
@@ -120,7 +120,7 @@ export function registerVmHardwareHandlers(registry: TaskRegistry, deps: KvmDeps
     return { key: slot.key, storage };
   }), VM_POLICY);
 
-  registerStep(registry, 'kvm.extra-disk-size', 'Grows the additional disk to the plan\'s size (never shrinks).', (ctx, a) => onVm(deps, ctx, a.cluster, async (v) => {
+  registerStep(deps, registry, 'kvm.extra-disk-size', 'Grows the additional disk to the plan\'s size (never shrinks).', (ctx, a) => onVm(deps, ctx, a.cluster, async (v) => {
     const extra = v.svc.plan.spec.additionalDisk;
     if (!extra) return skip(ctx, 'the plan has no additional disk');
     const slot = extraKey(v.config, systemKey(v.config, v.vm.vmid));
@@ -128,7 +128,7 @@ export function registerVmHardwareHandlers(registry: TaskRegistry, deps: KvmDeps
     return growDisk(ctx, v, slot.key, extra.sizeGb, 'additional disk');
   }), VM_POLICY);
 
-  registerStep(registry, 'kvm.extra-disk-io', 'Sets the additional disk\'s iops and MB/s limits.', (ctx, a) => onVm(deps, ctx, a.cluster, async (v) => {
+  registerStep(deps, registry, 'kvm.extra-disk-io', 'Sets the additional disk\'s iops and MB/s limits.', (ctx, a) => onVm(deps, ctx, a.cluster, async (v) => {
     const extra = v.svc.plan.spec.additionalDisk;
     if (!extra) return skip(ctx, 'the plan has no additional disk');
     const slot = extraKey(v.config, systemKey(v.config, v.vm.vmid));
@@ -136,7 +136,7 @@ export function registerVmHardwareHandlers(registry: TaskRegistry, deps: KvmDeps
     return diskLimits(ctx, v, slot.key, extra, 'additional disk');
   }), VM_POLICY);
 
-  registerStep(registry, 'kvm.network', 'Sets the NIC\'s bridge, VLAN tag and rate limit, with the firewall flag on (its MAC kept).', (ctx, a) => onVm(deps, ctx, a.cluster, async (v) => {
+  registerStep(deps, registry, 'kvm.network', 'Sets the NIC\'s bridge, VLAN tag and rate limit, with the firewall flag on (its MAC kept).', (ctx, a) => onVm(deps, ctx, a.cluster, async (v) => {
     const n = v.svc.plan.spec.network;
     const current = typeof v.config.net0 === 'string' ? parseProps(v.config.net0) : null;
     // A template without a NIC gets one; an existing NIC keeps its model and MAC (rewriting it without the MAC would make a new one).

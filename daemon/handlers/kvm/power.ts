@@ -1,20 +1,26 @@
-// Power: start (a running VM is left alone), verify that it runs, and stop — an ACPI shutdown that
-// falls back to a hard stop, or for a terminate the seed's windows: shut down for up to 120 s,
-// then stop hard within 60 s more.
+// Power: start (a running VM is left alone, a paused one is resumed), verify that it runs and is
+// not paused, and stop — an ACPI shutdown that falls back to a hard stop, or for a terminate the
+// seed's windows: shut down for up to 120 s, then stop hard within 60 s more.
 import type { TaskRegistry } from '../../engine/registry.ts';
 import { RetryableError } from '../../common/errors.ts';
 import { isAlreadyRunning } from '../../drivers/proxmox/index.ts';
-import { registerStep } from '../step-args.ts';
+import { registerStep } from './timed.ts';
 import { clusterClient, loadVmService, locateVm, requireVm, skip, type KvmDeps } from './context.ts';
 import { VM_POLICY } from './create.ts';
 
 export function registerVmPowerHandlers(registry: TaskRegistry, deps: KvmDeps): void {
-  registerStep(registry, 'kvm.start', 'Starts the VM (a running VM is left as it is).', async (ctx, a) => {
+  registerStep(deps, registry, 'kvm.start', 'Starts the VM (a running VM is left as it is, a paused one is resumed).', async (ctx, a) => {
     const svc = await loadVmService(deps, ctx);
     const client = await clusterClient(deps, ctx, a.cluster);
     try {
       const vm = await requireVm(deps, client, svc);
       const status = await client.vmStatus(vm.node, vm.vmid);
+      if (status.status === 'running' && status.qmpstatus === 'paused') {
+        // Proxmox says "running" for a paused VM (qm suspend, or stopped on an I/O error): its guest is frozen until resumed.
+        await client.waitTask(await client.startTask('POST', `/nodes/${encodeURIComponent(vm.node)}/qemu/${vm.vmid}/status/resume`));
+        ctx.log(`VM ${vm.vmid} was paused; resumed on ${vm.node}`);
+        return { resumed: true };
+      }
       if (status.status === 'running') return skip(ctx, `VM ${vm.vmid} is running`);
       try {
         await client.start(vm.node, vm.vmid);
@@ -28,21 +34,22 @@ export function registerVmPowerHandlers(registry: TaskRegistry, deps: KvmDeps): 
     }
   }, VM_POLICY);
 
-  registerStep(registry, 'kvm.verify', 'Checks that the VM reports running.', async (ctx, a) => {
+  registerStep(deps, registry, 'kvm.verify', 'Checks that the VM reports running, not paused.', async (ctx, a) => {
     const svc = await loadVmService(deps, ctx);
     const client = await clusterClient(deps, ctx, a.cluster);
     try {
       const vm = await requireVm(deps, client, svc);
       const status = await client.vmStatus(vm.node, vm.vmid);
-      if (status.status !== 'running') throw new RetryableError(`VM ${vm.vmid} reports ${status.status}${status.qmpstatus ? ` (${status.qmpstatus})` : ''}, not running yet`);
+      if (status.status !== 'running' || status.qmpstatus === 'paused') throw new RetryableError(`VM ${vm.vmid} reports ${status.status}${status.qmpstatus ? ` (${status.qmpstatus})` : ''}, not running yet`);
       ctx.log(`VM ${vm.vmid} is running on ${vm.node}`);
       return { running: true, node: vm.node };
     } finally {
       client.close();
     }
-  }, VM_POLICY);
+    // Seed 003 waits a few ticks for the guest: a VM that does not come up after six checks fails the step, with a ticket.
+  }, { ...VM_POLICY, maxAttempts: 6 });
 
-  registerStep(registry, 'kvm.stop', 'Stops the VM: a shutdown, then a hard stop if it does not go down.', async (ctx, a) => {
+  registerStep(deps, registry, 'kvm.stop', 'Stops the VM: a shutdown, then a hard stop if it does not go down.', async (ctx, a) => {
     const svc = await loadVmService(deps, ctx);
     const client = await clusterClient(deps, ctx, a.cluster);
     try {

@@ -6,12 +6,12 @@ import { TerminalError } from '../../common/errors.ts';
 import { serviceAddresses } from '../../fleet/ip-pools.ts';
 import { serviceById } from '../../services/store.ts';
 import { serviceIpFields, writeServiceIps } from '../../whmcs/service-ips.ts';
-import { registerStep } from '../step-args.ts';
+import { registerStep } from './timed.ts';
 import type { KvmDeps } from './context.ts';
 import { VM_POLICY } from './create.ts';
 
 export function registerVmWhmcsHandlers(registry: TaskRegistry, deps: KvmDeps): void {
-  registerStep(registry, 'kvm.whmcs-ips', 'Writes the VM\'s addresses to its WHMCS service (dedicatedip, assignedips), or clears them.', async (ctx, a) => {
+  registerStep(deps, registry, 'kvm.whmcs-ips', 'Writes the VM\'s addresses to its WHMCS service (dedicatedip, assignedips), or clears them.', async (ctx, a) => {
     // The service row only: after a terminate's release the VM row is gone.
     const svc = ctx.task.serviceId === null ? null : await serviceById(deps.db, ctx.task.serviceId);
     if (!svc) throw new TerminalError('kvm.whmcs-ips needs a service');

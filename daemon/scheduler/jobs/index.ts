@@ -7,6 +7,7 @@ import { syncUsageJob } from './sync-usage.ts';
 import { checkServersJob } from './check-servers.ts';
 import { cleanCompletedTasksJob } from './clean-completed-tasks.ts';
 import { proxmoxHealthJob } from './proxmox-health.ts';
+import { processVmsJob } from './process-vms.ts';
 
 export { recoverQueue } from './reap-expired-leases.ts';
 
@@ -18,5 +19,6 @@ export function scheduledJobs(deps: JobDeps): Job[] {
     checkServersJob(deps),
     cleanCompletedTasksJob(deps),
     proxmoxHealthJob(deps),
+    processVmsJob(deps),
   ];
 }
