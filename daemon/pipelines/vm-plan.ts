@@ -80,8 +80,10 @@ function deploySteps(plan: VmServicePlan): PlannedStep[] {
   steps.push(vmStep(plan, 'kvm.clone', cloneNode));
   steps.push(step('kvm.whmcs-ips', 'whmcs-ips', null, { clear: false }));
   for (const server of plan.dnsServers) steps.push(step('kvm.dns', `dns.${server}`, dnsTarget(server), { server }));
-  // The move is planned even when the nodes are the same: the step then only says so.
-  steps.push(vmStep(plan, 'kvm.migrate', targetNode));
+  // The move is planned even when the nodes are the same: the step then only says so. Proxmox runs
+  // the migration task on the node the VM leaves, so the step takes that node's slot; its `node`
+  // argument is where the VM goes.
+  steps.push({ ...vmStep(plan, 'kvm.migrate', targetNode), target: pveTarget(plan.clusterId, cloneNode) });
   steps.push(...configSteps(plan, targetNode));
   steps.push(vmStep(plan, 'kvm.network', targetNode), vmStep(plan, 'kvm.firewall', targetNode), vmStep(plan, 'kvm.cloudinit', targetNode));
   steps.push(vmStep(plan, 'kvm.start', targetNode), vmStep(plan, 'kvm.verify', targetNode));

@@ -76,8 +76,13 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
   const nameOf = new Map<number, string>(servers.map((s: Row) => [Number(s.id), String(s.name)]));
   const vm = svc.mode === 'kvm' && svc.vmPlan ? await vmView(db, svc.id, svc.state, svc.vmPlan) : null;
   // A VM's steps run on its Proxmox node ("pve:<cluster>:<node>"); its address steps on the cluster's pools.
-  const serverName = (target: string | null, type?: string) => {
+  const serverName = (target: string | null, type?: string, args?: unknown) => {
     if (target?.startsWith('server:')) return nameOf.get(Number(target.slice(7))) ?? target;
+    // The move holds the slot of the node it leaves (Proxmox runs its task there); it is named by where the VM goes.
+    if (type === 'kvm.migrate') {
+      const to = (typeof args === 'string' ? JSON.parse(args) : args as { node?: string } | null)?.node;
+      if (typeof to === 'string') return to;
+    }
     if (target?.startsWith('pve:')) return target.split(':').slice(2).join(':') || target;
     if (vm && (type === 'kvm.ip' || type === 'kvm.release')) return vm.cluster.name;
     return null;
@@ -88,7 +93,7 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
     const lanes = lanesOf(tasks.map((t) => ({ step_no: Number(t.step_no), depends_on: t.depends_on ?? null, target: t.target ?? null })));
     const steps = tasks.map((t): StepView => ({
       no: Number(t.step_no) + 1, after: dependenciesOf({ step_no: Number(t.step_no), depends_on: t.depends_on ?? null }).map((d) => d + 1),
-      lane: lanes.get(Number(t.step_no)) ?? 0, step: t.step, label: stepLabel(t.type, serverName(t.target, t.type)), server: serverName(t.target, t.type), status: t.status,
+      lane: lanes.get(Number(t.step_no)) ?? 0, step: t.step, label: stepLabel(t.type, serverName(t.target, t.type, t.args)), server: serverName(t.target, t.type, t.args), status: t.status,
       attempts: Number(t.attempts), started_at: t.started_at === null ? null : Number(t.started_at),
       finished_at: t.finished_at === null ? null : Number(t.finished_at), error: t.last_error ? String(t.last_error).slice(0, SHOWN_ERROR) : null,
     }));

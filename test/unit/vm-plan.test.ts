@@ -22,7 +22,8 @@ test('deploy: the clone runs on the template\'s node, everything after the move 
   const target = (n: string) => steps.find((s) => s.step === n)!.target;
   assert.equal(target('ip'), null);
   assert.equal(target('clone'), 'pve:3:pve1');
-  assert.equal(target('migrate'), 'pve:3:pve2');
+  assert.equal(target('migrate'), 'pve:3:pve1', 'the migration task runs on the node the VM leaves');
+  assert.equal((steps.find((s) => s.step === 'migrate')!.args as { node: string }).node, 'pve2', 'and the VM goes to the target node');
   assert.equal(target('verify'), 'pve:3:pve2');
   assert.equal(target('dns.21'), 'server:21');
 });
