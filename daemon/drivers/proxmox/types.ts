@@ -27,7 +27,7 @@ export interface ProxmoxClientOptions {
   credentials: ProxmoxCredentials;
   /** Per request, default 45 000 (pveproxy gives up on a forwarded call after 30 s). */
   timeoutMs?: number;
-  /** Task status polling interval, default 1000. */
+  /** The longest wait between two task status polls, default 1000 (the first comes after 50 ms, and the waits grow by 25 ms: pollDelay in tasks.ts). */
   pollMs?: number;
   io?: ProxmoxIO;
   /** Sockets per endpoint (default 4; pveproxy runs 3 workers). */
