@@ -3,23 +3,15 @@
 // of placement, VLANs per bridge, templates per OS, and the health figures. No answer ever carries
 // a cluster's secret: views show only "set". Bodies are checked against their schemas (common/bodies.ts).
 import type express from 'express';
-import type { Request, Response, NextFunction } from 'express';
+import type { Request } from 'express';
 import type { ApiDeps } from './deps.ts';
+import { jsonBody, pathId, wrap } from './route-helpers.ts';
 import { InputError } from '../common/errors.ts';
 import { checkBody } from '../common/bodies.ts';
 import {
   addCluster, addTemplate, getCluster, listClusters, probeEndpoint, removeCluster, removeTemplate, setBridgeVlans, setNodeEnabled,
   setStorageRoles, syncCluster, updateCluster, updateTemplate, PVE_PORT, type ClusterInput, type ClusterView, type StorageRoles, type TemplateInput,
 } from '../fleet/proxmox-clusters.ts';
-
-type Handler = (req: Request, res: Response) => Promise<void>;
-
-/** The route table's own helpers, handed over so both files frame bodies and ids the same way. */
-export interface RouteHelpers {
-  wrap(fn: Handler): (req: Request, res: Response, next: NextFunction) => void;
-  jsonBody(req: Request): unknown;
-  pathId(value: unknown, what: string): number;
-}
 
 /** For the OpenAPI document (api/openapi.ts): the same routes, with their body schemas. */
 export const PROXMOX_OPENAPI_ROUTES = [
@@ -56,7 +48,7 @@ export function healthOf(c: ClusterView) {
   };
 }
 
-export function addProxmoxRoutes(app: express.Router, deps: ApiDeps, { wrap, jsonBody, pathId }: RouteHelpers): void {
+export function addProxmoxRoutes(app: express.Router, deps: ApiDeps): void {
   const { db, masterKey } = deps;
   const clusterId = (req: Request) => pathId(req.params.id, 'cluster id');
 

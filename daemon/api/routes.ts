@@ -3,8 +3,8 @@
 // named by WHMCS's id (whmcs_service_id); hostbridge's own row id never leaves the daemon. Each route checks its body against its schema
 // (schemas.ts) before it touches anything; lifecycle routes only write rows and answer.
 import type express from 'express';
-import type { Request, Response, NextFunction } from 'express';
 import type { ApiDeps } from './deps.ts';
+import { jsonBody, pathId, wrap } from './route-helpers.ts';
 import { InputError } from '../common/errors.ts';
 import { checkBody } from '../common/bodies.ts';
 import { openApiDocument } from './openapi.ts';
@@ -19,28 +19,6 @@ import { embeddedAdminPages } from '../pages/routes.ts';
 import { addIpPoolRoutes } from './ip-pool-routes.ts';
 import { addProxmoxRoutes } from './proxmox-routes.ts';
 import { addKvmProfileRoutes } from './kvm-profile-routes.ts';
-
-type Handler = (req: Request, res: Response) => Promise<void>;
-const wrap = (fn: Handler) => (req: Request, res: Response, next: NextFunction) => { fn(req, res).catch(next); };
-
-/** The body as JSON: {} when empty; a 400 naming the problem when it is not JSON. */
-function jsonBody(req: Request): unknown {
-  const raw = req.rawBody ?? Buffer.alloc(0);
-  if (raw.length === 0) return {};
-  const type = String(req.headers['content-type'] ?? 'application/json');
-  if (!/^application\/json\b/i.test(type)) throw new InputError('', `the body must be application/json, not ${type.slice(0, 60)}`, 415);
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch (err) {
-    throw new InputError('', `the body is not valid JSON (${(err as Error).message.slice(0, 120)})`, 400);
-  }
-}
-
-function pathId(value: unknown, what: string): number {
-  const s = String(value);
-  if (!/^[1-9][0-9]{0,9}$/.test(s) || Number(s) > 2147483647) throw new InputError('', `the ${what} in the path must be a positive whole number, got "${s.slice(0, 40)}"`, 400);
-  return Number(s);
-}
 
 const OPERATIONS: Record<string, Exclude<Operation, 'deploy'>> = {
   suspend: 'suspend', unsuspend: 'unsuspend', terminate: 'terminate', 'change-package': 'change-package', 'change-password': 'change-password',
@@ -144,8 +122,10 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
   // -- IP pools: routes (keep this line) --
   addIpPoolRoutes(app, deps);
   // -- Proxmox clusters: routes (keep this line) --
-  addProxmoxRoutes(app, deps, { wrap, jsonBody, pathId });
+  addProxmoxRoutes(app, deps);
   // -- KVM profiles: routes (keep this line) --
+  // -- VM backups: routes (keep this line) --
+  // -- VM management: routes (keep this line) --
   addKvmProfileRoutes(app, deps);
 
   app.post('/v1/ui-links', wrap(async (req, res) => {
