@@ -64,6 +64,17 @@ export class ForeignVmError extends TerminalError {
   }
 }
 
+/** The task's service and a client for its cluster, closed once `fn` is done. */
+export async function withCluster<R>(deps: KvmDeps, ctx: TaskContext, cluster: number, fn: (svc: LoadedVmService, client: ProxmoxClient) => Promise<R>): Promise<R> {
+  const svc = await loadVmService(deps, ctx);
+  const client = await clusterClient(deps, ctx, cluster);
+  try {
+    return await fn(svc, client);
+  } finally {
+    client.close();
+  }
+}
+
 export interface LocatedVm {
   vmid: number;
   node: string;

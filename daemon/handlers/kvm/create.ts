@@ -9,7 +9,7 @@ import { allocateAddresses } from '../../fleet/ip-pools.ts';
 import { isAlreadyExists } from '../../drivers/proxmox/index.ts';
 import { claimVmid, clearVmid, highestVmid, setVmNode } from '../../services/vm-store.ts';
 import { registerStep } from './timed.ts';
-import { clusterClient, ForeignVmError, loadVmService, locateVm, vmMarker, type KvmDeps, type LoadedVmService, type LocatedVm } from './context.ts';
+import { ForeignVmError, loadVmService, locateVm, vmMarker, withCluster, type KvmDeps, type LoadedVmService, type LocatedVm } from './context.ts';
 import type { ProxmoxClient } from '../../drivers/proxmox/index.ts';
 
 /**
@@ -42,70 +42,58 @@ export function registerVmCreateHandlers(registry: TaskRegistry, deps: KvmDeps):
     return { addresses: got.map((g) => g.ip) };
   }, VM_POLICY);
 
-  registerStep(deps, registry, 'kvm.clone', 'Clones the template into the service\'s VM under a VMID stored before the clone.', async (ctx, a) => {
-    const svc = await loadVmService(deps, ctx);
-    const client = await clusterClient(deps, ctx, a.cluster);
-    try {
-      const { plan } = svc;
-      // Check: a VM made by an earlier attempt (its clone may still be running).
-      const existing = await ownVm(deps, client, svc);
-      if (existing) {
-        if (existing.lock === 'clone') throw new RetryableError(`VM ${existing.vmid} is still being cloned on ${existing.node}`);
-        ctx.log(`VM ${existing.vmid} exists on ${existing.node}: cloned by an earlier attempt`);
-        return { vmid: existing.vmid, node: existing.node };
-      }
-      const vmid = svc.vm.vmid ?? await chooseVmid(deps, ctx, client, svc.id, a.cluster);
-      const full = plan.spec.cloneMode === 'full';
-      ctx.log(`cloning template ${plan.template.vmid} (${plan.template.slug}) on ${a.node} into VM ${vmid} (${full ? 'full' : 'linked'} clone)`);
-      try {
-        await client.clone(a.node, plan.template.vmid, {
-          newid: vmid, name: plan.spec.hostname, description: vmMarker(plan), full,
-          ...(full && plan.placement.systemStorage && plan.placement.targetNode === a.node ? { storage: plan.placement.systemStorage } : {}),
-        });
-      } catch (err) {
-        // A VM of this id appeared between our check and the clone: ours (an earlier request whose
-        // answer was lost) is adopted on the next attempt; anyone else's makes us take another id.
-        if (isAlreadyExists(err)) {
-          const mine = await ownVm(deps, client, { ...svc, vm: { ...svc.vm, vmid } });
-          throw new RetryableError(mine ? `VM ${vmid} exists already, made by an earlier request of this service; it is taken over on the next attempt` : `VMID ${vmid} was taken while we cloned; another id is chosen on the next attempt`);
-        }
-        throw err;
-      }
-      // Verify: the VM is there, ours, on the template's node.
-      const made = await locateVm(deps, client, { ...svc, vm: { ...svc.vm, vmid } });
-      if (!made) throw new RetryableError(`the clone of VM ${vmid} finished but the cluster does not list it yet`);
-      await setVmNode(deps.db, svc.id, made.node);
-      ctx.log(`VM ${vmid} cloned on ${made.node}`);
-      return { vmid, node: made.node };
-    } finally {
-      client.close();
+  registerStep(deps, registry, 'kvm.clone', 'Clones the template into the service\'s VM under a VMID stored before the clone.', (ctx, a) => withCluster(deps, ctx, a.cluster, async (svc, client) => {
+    const { plan } = svc;
+    // Check: a VM made by an earlier attempt (its clone may still be running).
+    const existing = await ownVm(deps, client, svc);
+    if (existing) {
+      if (existing.lock === 'clone') throw new RetryableError(`VM ${existing.vmid} is still being cloned on ${existing.node}`);
+      ctx.log(`VM ${existing.vmid} exists on ${existing.node}: cloned by an earlier attempt`);
+      return { vmid: existing.vmid, node: existing.node };
     }
-  }, VM_POLICY);
+    const vmid = svc.vm.vmid ?? await chooseVmid(deps, ctx, client, svc.id, a.cluster);
+    const full = plan.spec.cloneMode === 'full';
+    ctx.log(`cloning template ${plan.template.vmid} (${plan.template.slug}) on ${a.node} into VM ${vmid} (${full ? 'full' : 'linked'} clone)`);
+    try {
+      await client.clone(a.node, plan.template.vmid, {
+        newid: vmid, name: plan.spec.hostname, description: vmMarker(plan), full,
+        ...(full && plan.placement.systemStorage && plan.placement.targetNode === a.node ? { storage: plan.placement.systemStorage } : {}),
+      });
+    } catch (err) {
+      // A VM of this id appeared between our check and the clone: ours (an earlier request whose
+      // answer was lost) is adopted on the next attempt; anyone else's makes us take another id.
+      if (isAlreadyExists(err)) {
+        const mine = await ownVm(deps, client, { ...svc, vm: { ...svc.vm, vmid } });
+        throw new RetryableError(mine ? `VM ${vmid} exists already, made by an earlier request of this service; it is taken over on the next attempt` : `VMID ${vmid} was taken while we cloned; another id is chosen on the next attempt`);
+      }
+      throw err;
+    }
+    // Verify: the VM is there, ours, on the template's node.
+    const made = await locateVm(deps, client, { ...svc, vm: { ...svc.vm, vmid } });
+    if (!made) throw new RetryableError(`the clone of VM ${vmid} finished but the cluster does not list it yet`);
+    await setVmNode(deps.db, svc.id, made.node);
+    ctx.log(`VM ${vmid} cloned on ${made.node}`);
+    return { vmid, node: made.node };
+  }), VM_POLICY);
 
-  registerStep(deps, registry, 'kvm.migrate', 'Moves the VM offline to the node the plan chose, disks remapped to its storage.', async (ctx, a) => {
-    const svc = await loadVmService(deps, ctx);
-    const client = await clusterClient(deps, ctx, a.cluster);
-    try {
-      const vm = await locateVm(deps, client, svc);
-      if (!vm) throw new TerminalError(`the VM of service ${svc.whmcsServiceId} does not exist yet: the clone step must run first`);
-      if (vm.node === a.node) {
-        ctx.log(vm.node === svc.plan.placement.cloneNode ? `skip (no change): the VM stays on ${vm.node} (${svc.plan.placement.reason})` : `the VM is on ${vm.node} already`);
-        return { node: vm.node, moved: false };
-      }
-      if (vm.lock) throw new RetryableError(`VM ${vm.vmid} is locked (${vm.lock}); waiting before the move`);
-      if (vm.status === 'running') throw new TerminalError(`VM ${vm.vmid} is running on ${vm.node}; the deployment moves it offline only`);
-      const storage = svc.plan.placement.systemStorage;
-      ctx.log(`moving VM ${vm.vmid} from ${vm.node} to ${a.node}${storage ? ` (disks to ${storage})` : ''}`);
-      await client.migrate(vm.node, vm.vmid, { target: a.node, ...(storage ? { targetstorage: storage } : {}) });
-      const after = await client.findVm(vm.vmid);
-      if (after?.node !== a.node) throw new RetryableError(`VM ${vm.vmid} is on ${after?.node ?? 'no node'} after its move to ${a.node}`);
-      await setVmNode(deps.db, svc.id, a.node);
-      ctx.log(`VM ${vm.vmid} is on ${a.node}`);
-      return { node: a.node, moved: true };
-    } finally {
-      client.close();
+  registerStep(deps, registry, 'kvm.migrate', 'Moves the VM offline to the node the plan chose, disks remapped to its storage.', (ctx, a) => withCluster(deps, ctx, a.cluster, async (svc, client) => {
+    const vm = await locateVm(deps, client, svc);
+    if (!vm) throw new TerminalError(`the VM of service ${svc.whmcsServiceId} does not exist yet: the clone step must run first`);
+    if (vm.node === a.node) {
+      ctx.log(vm.node === svc.plan.placement.cloneNode ? `skip (no change): the VM stays on ${vm.node} (${svc.plan.placement.reason})` : `the VM is on ${vm.node} already`);
+      return { node: vm.node, moved: false };
     }
-  }, VM_POLICY);
+    if (vm.lock) throw new RetryableError(`VM ${vm.vmid} is locked (${vm.lock}); waiting before the move`);
+    if (vm.status === 'running') throw new TerminalError(`VM ${vm.vmid} is running on ${vm.node}; the deployment moves it offline only`);
+    const storage = svc.plan.placement.systemStorage;
+    ctx.log(`moving VM ${vm.vmid} from ${vm.node} to ${a.node}${storage ? ` (disks to ${storage})` : ''}`);
+    await client.migrate(vm.node, vm.vmid, { target: a.node, ...(storage ? { targetstorage: storage } : {}) });
+    const after = await client.findVm(vm.vmid);
+    if (after?.node !== a.node) throw new RetryableError(`VM ${vm.vmid} is on ${after?.node ?? 'no node'} after its move to ${a.node}`);
+    await setVmNode(deps.db, svc.id, a.node);
+    ctx.log(`VM ${vm.vmid} is on ${a.node}`);
+    return { node: a.node, moved: true };
+  }), VM_POLICY);
 }
 
 /**

@@ -8,7 +8,7 @@ import { encodeSshKeys, type ProxmoxClient } from '../../drivers/proxmox/index.t
 import { serviceAddresses, type AllocatedAddress } from '../../fleet/ip-pools.ts';
 import type { KvmPlan } from '../../pipelines/kvm-product.ts';
 import { registerStep } from './timed.ts';
-import { clusterClient, loadVmService, requireVm, skip, type KvmDeps, type LoadedVmService, type LocatedVm } from './context.ts';
+import { requireVm, skip, withCluster, type KvmDeps, type LoadedVmService, type LocatedVm } from './context.ts';
 import { VM_POLICY } from './create.ts';
 import { parseProps } from './props.ts';
 
@@ -30,13 +30,7 @@ function firewallOptions(f: KvmPlan['firewall']): Record<string, string> {
 const cidrOf = (a: AllocatedAddress) => `${a.ip}/${a.family === 4 ? 32 : 128}`;
 
 async function withVm<R>(deps: KvmDeps, ctx: TaskContext, cluster: number, fn: (svc: LoadedVmService, client: ProxmoxClient, vm: LocatedVm) => Promise<R>): Promise<R> {
-  const svc = await loadVmService(deps, ctx);
-  const client = await clusterClient(deps, ctx, cluster);
-  try {
-    return await fn(svc, client, await requireVm(deps, client, svc));
-  } finally {
-    client.close();
-  }
+  return withCluster(deps, ctx, cluster, async (svc, client) => fn(svc, client, await requireVm(deps, client, svc)));
 }
 
 /** The IPSet holds exactly these CIDRs afterwards (created when missing). */

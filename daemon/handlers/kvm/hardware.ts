@@ -8,7 +8,7 @@ import { RetryableError, TerminalError } from '../../common/errors.ts';
 import type { ProxmoxClient } from '../../drivers/proxmox/index.ts';
 import type { KvmDiskPlan } from '../../pipelines/kvm-product.ts';
 import { registerStep } from './timed.ts';
-import { clusterClient, loadVmService, requireVm, skip, type KvmDeps, type LoadedVmService, type LocatedVm } from './context.ts';
+import { requireVm, skip, withCluster, type KvmDeps, type LoadedVmService, type LocatedVm } from './context.ts';
 import { VM_POLICY } from './create.ts';
 import {
   additionalDiskKey, formatProps, isDataDisk, limitChanges, nicChanges, parseProps, propValue, sizeGb, systemDiskKey, withProps,
@@ -25,15 +25,10 @@ interface OnVm {
 
 /** Loads the service, finds its VM (unlocked) and reads its configuration; the client is closed after `fn`. */
 async function onVm<R>(deps: KvmDeps, ctx: TaskContext, cluster: number, fn: (v: OnVm) => Promise<R>): Promise<R> {
-  const svc = await loadVmService(deps, ctx);
-  const client = await clusterClient(deps, ctx, cluster);
-  try {
+  return withCluster(deps, ctx, cluster, async (svc, client) => {
     const vm = await requireVm(deps, client, svc);
-    const config = await client.vmConfig(vm.node, vm.vmid);
-    return await fn({ svc, client, vm, config });
-  } finally {
-    client.close();
-  }
+    return fn({ svc, client, vm, config: await client.vmConfig(vm.node, vm.vmid) });
+  });
 }
 
 function systemKey(config: Config, vmid: number): string {

@@ -7,64 +7,52 @@ import { RetryableError, TerminalError } from '../../common/errors.ts';
 import { releaseServiceAddresses } from '../../fleet/ip-pools.ts';
 import { deleteVmRow } from '../../services/vm-store.ts';
 import { registerStep } from './timed.ts';
-import { clusterClient, loadVmService, locateVm, skip, type KvmDeps } from './context.ts';
+import { clusterClient, loadVmService, locateVm, skip, withCluster, type KvmDeps } from './context.ts';
 import { VM_POLICY } from './create.ts';
 
 export function registerVmTeardownHandlers(registry: TaskRegistry, deps: KvmDeps): void {
-  registerStep(deps, registry, 'kvm.backups-delete', 'Removes the VM\'s backup archives from the node\'s backup storages (best effort).', async (ctx, a) => {
-    const svc = await loadVmService(deps, ctx);
-    const client = await clusterClient(deps, ctx, a.cluster);
-    try {
-      const vm = await locateVm(deps, client, svc);
-      if (!vm) return skip(ctx, 'the service has no VM on the cluster');
-      let removed = 0;
-      let failed = 0;
-      for (const st of await client.storages(vm.node, 'backup')) {
-        try {
-          for (const b of await client.listBackups(vm.node, st.storage, vm.vmid)) {
-            try {
-              await client.deleteVolume(vm.node, st.storage, b.volid);
-              removed++;
-              ctx.log(`backup ${b.volid} removed`);
-            } catch (err) {
-              failed++;
-              ctx.log(`backup ${b.volid} not removed: ${(err as Error).message}`);
-            }
+  registerStep(deps, registry, 'kvm.backups-delete', 'Removes the VM\'s backup archives from the node\'s backup storages (best effort).', (ctx, a) => withCluster(deps, ctx, a.cluster, async (svc, client) => {
+    const vm = await locateVm(deps, client, svc);
+    if (!vm) return skip(ctx, 'the service has no VM on the cluster');
+    let removed = 0;
+    let failed = 0;
+    for (const st of await client.storages(vm.node, 'backup')) {
+      try {
+        for (const b of await client.listBackups(vm.node, st.storage, vm.vmid)) {
+          try {
+            await client.deleteVolume(vm.node, st.storage, b.volid);
+            removed++;
+            ctx.log(`backup ${b.volid} removed`);
+          } catch (err) {
+            failed++;
+            ctx.log(`backup ${b.volid} not removed: ${(err as Error).message}`);
           }
-        } catch (err) {
-          failed++;
-          ctx.log(`backups on ${st.storage} not listed: ${(err as Error).message}`);
         }
+      } catch (err) {
+        failed++;
+        ctx.log(`backups on ${st.storage} not listed: ${(err as Error).message}`);
       }
-      if (!removed && !failed) ctx.log('the VM has no backups');
-      return { removed, failed };
-    } finally {
-      client.close();
     }
-  }, VM_POLICY);
+    if (!removed && !failed) ctx.log('the VM has no backups');
+    return { removed, failed };
+  }), VM_POLICY);
 
-  registerStep(deps, registry, 'kvm.destroy', 'Destroys the VM with purge (stopped first) and checks the cluster no longer lists it.', async (ctx, a) => {
-    const svc = await loadVmService(deps, ctx);
-    const client = await clusterClient(deps, ctx, a.cluster);
-    try {
-      const vm = await locateVm(deps, client, svc);
-      if (!vm) {
-        ctx.log(svc.vm.vmid === null ? 'the service never had a VM' : `VM ${svc.vm.vmid} is gone from the cluster`);
-        return { destroyed: false };
-      }
-      if (vm.status === 'running') {
-        ctx.log(`VM ${vm.vmid} still runs: stopping it hard before the delete`);
-        await client.stop(vm.node, vm.vmid, { timeout: 60 });
-      }
-      ctx.log(`destroying VM ${vm.vmid} on ${vm.node} (purge)`);
-      await client.destroy(vm.node, vm.vmid, { purge: true, destroyUnreferencedDisks: true });
-      if (await client.findVm(vm.vmid)) throw new RetryableError(`VM ${vm.vmid} is still listed after its delete`);
-      ctx.log(`VM ${vm.vmid} destroyed`);
-      return { destroyed: true };
-    } finally {
-      client.close();
+  registerStep(deps, registry, 'kvm.destroy', 'Destroys the VM with purge (stopped first) and checks the cluster no longer lists it.', (ctx, a) => withCluster(deps, ctx, a.cluster, async (svc, client) => {
+    const vm = await locateVm(deps, client, svc);
+    if (!vm) {
+      ctx.log(svc.vm.vmid === null ? 'the service never had a VM' : `VM ${svc.vm.vmid} is gone from the cluster`);
+      return { destroyed: false };
     }
-  }, { ...VM_POLICY, maxAttempts: 3 });
+    if (vm.status === 'running') {
+      ctx.log(`VM ${vm.vmid} still runs: stopping it hard before the delete`);
+      await client.stop(vm.node, vm.vmid, { timeout: 60 });
+    }
+    ctx.log(`destroying VM ${vm.vmid} on ${vm.node} (purge)`);
+    await client.destroy(vm.node, vm.vmid, { purge: true, destroyUnreferencedDisks: true });
+    if (await client.findVm(vm.vmid)) throw new RetryableError(`VM ${vm.vmid} is still listed after its delete`);
+    ctx.log(`VM ${vm.vmid} destroyed`);
+    return { destroyed: true };
+  }), { ...VM_POLICY, maxAttempts: 3 });
 
   registerStep(deps, registry, 'kvm.release', 'Gives the VM\'s addresses back to their pools once Proxmox no longer lists the VM.', async (ctx, a) => {
     const svc = await loadVmService(deps, ctx);
