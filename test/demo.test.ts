@@ -1,5 +1,6 @@
 // npm run demo, run as a new user runs it (bash scripts/demo.sh) on a fresh data directory and any
-// free port: all three orders reach active, the printed URLs answer, nothing secret is printed, and
+// free port: all four orders (three hosting modes and a VPS on the Proxmox VE emulator) reach active,
+// the printed URLs answer, nothing secret is printed, and
 // Ctrl-C (SIGINT) stops everything — daemon, emulated SSH servers, pdns_server — with exit code 0.
 // The real PowerDNS is required: when pdns_server is missing the test fails and names the package.
 import { test } from 'node:test';
@@ -52,7 +53,7 @@ function refuses(host: string, port: number): Promise<boolean> {
   });
 }
 
-test('npm run demo: three modes reach active, the URLs answer, Ctrl-C stops everything and exits 0', { timeout: 240_000 }, async (t) => {
+test('npm run demo: three modes and a VPS reach active, the URLs answer, Ctrl-C stops everything and exits 0', { timeout: 240_000 }, async (t) => {
   requirePowerDns();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hb-demo-test-'));
   const dataDir = path.join(tmp, 'data');
@@ -85,9 +86,12 @@ test('npm run demo: three modes reach active, the URLs answer, Ctrl-C stops ever
     if (Date.now() > deadline) assert.fail(`the demo was not ready within ${READY_MS / 1000} s\n${show()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-  assert.match(out, /^All 3 services are active\.$/m, show());
-  for (const mode of ['split', 'unified', 'vanity']) assert.match(out, new RegExp(`^\\[${mode}\\s+\\S+\\]\\s+active after `, 'm'), `${mode}\n${show()}`);
+  assert.match(out, /^All 4 services are active\.$/m, show());
+  for (const mode of ['split', 'unified', 'vanity', 'kvm']) assert.match(out, new RegExp(`^\\[${mode}\\s+\\S+\\]\\s+active after `, 'm'), `${mode}\n${show()}`);
 
+  // The Proxmox VE cluster is the emulator, and says so; the VM was cloned on pve1 and moved to pve2.
+  assert.match(out, /^Proxmox:\s+EMULATED — the Proxmox VE API emulator \(test\/emulator\/proxmox, a test instrument\)/m, show());
+  assert.match(out, /^\[kvm\s+vps1\.example\.net\]\s+\d+\/\d+ Moving the VM to its node on pve2 … done/m, show());
   // Every line about the HestiaCP nodes says they are emulated; the DNS line says which servers serve the zones.
   for (const line of out.split('\n').filter((l) => /HestiaCP/.test(l))) assert.match(line, /emulat/i, `not labelled as emulated: ${line}`);
   // PowerDNS is installed (checked above), so the demo must have started it, not fallen back without it.
@@ -119,7 +123,7 @@ test('npm run demo: three modes reach active, the URLs answer, Ctrl-C stops ever
     assert.equal(login.status, 303, 'the printed admin password logs in');
     assert.equal(login.headers.get('location'), '/ui/admin');
     const links = [...out.matchAll(/^\s*Customer:\s+(\S+)\s+\S+\s+(http:\/\/\S+\/ui\/link\?t=\S+)$/gm)];
-    assert.deepEqual(links.map((m) => m[1]), ['split', 'unified', 'vanity'], 'a customer link per service');
+    assert.deepEqual(links.map((m) => m[1]), ['split', 'unified', 'vanity', 'kvm'], 'a customer link per service');
     assert.equal((await fetch(links[0]![2]!)).status, 200, 'a customer link opens');
   }
 

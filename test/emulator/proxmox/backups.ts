@@ -106,7 +106,8 @@ export function backupRoutes(r: Router, ctx: Ctx): void {
       const owner = c.vms.get(vol.vmid);
       if (owner && Object.values(owner.config).some((v) => String(v).split(',')[0] === volid)) die(`unable to delete volume '${volid}' - volume is still in use`);
     }
-    const upid = fork(ctx, req, node, 'imgdel', '', async (t) => {
+    // pve-storage names the task by the volume's owner and its storage (Content.pm: "<vmid>@<storage>").
+    const upid = fork(ctx, req, node, 'imgdel', `${vol.vmid ?? ''}@${sid}`, async (t) => {
       await t.work();
       if (vol.protected) throw new TaskFailure('cannot remove protected volume/archive');
       c.freeVolume(node, volid);
