@@ -12,6 +12,9 @@ import * as m20261206_5 from './20261206000500_ip_pools.ts';
 import * as m20261206_6 from './20261206000600_proxmox_clusters.ts';
 import * as m20261206_7 from './20261206000700_kvm_profiles.ts';
 import * as m20261206_8 from './20261206000800_vms.ts';
+import * as m20261206_9 from './20261206000900_vm_backups.ts';
+import * as m20261206_10 from './20261206001000_vm_traffic.ts';
+import * as m20261206_11 from './20261206001100_email_outbox.ts';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -28,4 +31,7 @@ export const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261206000600_proxmox_clusters', m20261206_6],
   ['20261206000700_kvm_profiles', m20261206_7],
   ['20261206000800_vms', m20261206_8],
+  ['20261206000900_vm_backups', m20261206_9],
+  ['20261206001000_vm_traffic', m20261206_10],
+  ['20261206001100_email_outbox', m20261206_11],
 ];

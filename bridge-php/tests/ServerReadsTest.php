@@ -260,6 +260,9 @@ final class ServerReadsTest extends TestCase
             'mailboxes' => [MetricInterface::TYPE_SNAPSHOT, WholeNumber::class],
             'databases' => [MetricInterface::TYPE_SNAPSHOT, WholeNumber::class],
             'web_domains' => [MetricInterface::TYPE_SNAPSHOT, WholeNumber::class],
+            'traffic_in_mb' => [MetricInterface::TYPE_PERIOD_MONTH, MegaBytes::class],
+            'traffic_out_mb' => [MetricInterface::TYPE_PERIOD_MONTH, MegaBytes::class],
+            'traffic_total_mb' => [MetricInterface::TYPE_PERIOD_MONTH, MegaBytes::class],
         ];
         $lists = [];
         foreach ([[], self::serverParamsFor(), ['serverhostname' => 'nowhere.invalid', 'serverpassword' => 'x-secret-x']] as $params) {
@@ -294,8 +297,11 @@ final class ServerReadsTest extends TestCase
             self::assertSame([
                 'disk_mb' => (float) $u['disk_used_mb'], 'bandwidth_mb' => (float) $u['bw_used_mb'],
                 'mailboxes' => (float) $u['mailboxes'], 'databases' => (float) $u['databases'], 'web_domains' => (float) $u['web_domains'],
-            ], self::values($usage[$tenant]), $tenant);
-            foreach ($usage[$tenant] as $m) {
+            ], self::values(array_diff_key($usage[$tenant], array_flip(['traffic_in_mb', 'traffic_out_mb', 'traffic_total_mb']))), $tenant);
+            foreach (['traffic_in_mb', 'traffic_out_mb', 'traffic_total_mb'] as $none) {
+                self::assertNull($usage[$tenant][$none]->usage(), 'a hosting tenant has no VM traffic');
+            }
+            foreach (array_filter($usage[$tenant], static fn ($m) => $m->usage() !== null) as $m) {
                 self::assertSame(intdiv($u['collected_at'], 1000), $m->usage()->collectedAt());
             }
         }
@@ -306,7 +312,7 @@ final class ServerReadsTest extends TestCase
         $provider = hostbridge_MetricProvider(self::serverParamsFor());
         $u = self::usageOf(501);
         $metrics = $provider->tenantUsage('alpha501');
-        self::assertSame(['disk_mb', 'bandwidth_mb', 'mailboxes', 'databases', 'web_domains'], array_keys($metrics));
+        self::assertSame(['disk_mb', 'bandwidth_mb', 'mailboxes', 'databases', 'web_domains', 'traffic_in_mb', 'traffic_out_mb', 'traffic_total_mb'], array_keys($metrics));
         self::assertSame((float) $u['disk_used_mb'], $metrics['disk_mb']->usage()->value());
         self::assertSame((float) $u['mailboxes'], $metrics['mailboxes']->usage()->value());
         self::assertSame(MetricInterface::TYPE_PERIOD_MONTH, $metrics['bandwidth_mb']->type());
@@ -324,7 +330,7 @@ final class ServerReadsTest extends TestCase
         $wrong = self::wrongSecret();
         self::assertSame([], hostbridge_MetricProvider(self::serverParamsFor(null, $wrong))->usage());
         self::assertSame([], hostbridge_MetricProvider([])->usage());
-        self::assertCount(5, hostbridge_MetricProvider([])->tenantUsage('alpha501'));
+        self::assertCount(8, hostbridge_MetricProvider([])->tenantUsage('alpha501'));
         $log = self::moduleLog('MetricProvider');
         self::assertMatchesRegularExpression('/signature/', (string) $log[0]['processed']);
         self::assertNoSecret(self::logged($log), $wrong);

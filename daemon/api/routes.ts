@@ -19,6 +19,7 @@ import { embeddedAdminPages } from '../pages/routes.ts';
 import { addIpPoolRoutes } from './ip-pool-routes.ts';
 import { addProxmoxRoutes } from './proxmox-routes.ts';
 import { addKvmProfileRoutes } from './kvm-profile-routes.ts';
+import { addVmBackupRoutes } from './vm-backup-routes.ts';
 
 const OPERATIONS: Record<string, Exclude<Operation, 'deploy'>> = {
   suspend: 'suspend', unsuspend: 'unsuspend', terminate: 'terminate', 'change-package': 'change-package', 'change-password': 'change-password',
@@ -119,13 +120,9 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
     res.json({ ok: true, zones: await zoneStates(db, server) });
   }));
 
-  // -- IP pools: routes (keep this line) --
   addIpPoolRoutes(app, deps);
-  // -- Proxmox clusters: routes (keep this line) --
   addProxmoxRoutes(app, deps);
-  // -- KVM profiles: routes (keep this line) --
-  // -- VM backups: routes (keep this line) --
-  // -- VM management: routes (keep this line) --
+  addVmBackupRoutes(app, deps);
   addKvmProfileRoutes(app, deps);
 
   app.post('/v1/ui-links', wrap(async (req, res) => {

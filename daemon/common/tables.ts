@@ -33,6 +33,12 @@ export const T = {
   kvmProfiles: 'mod_hostbridge_kvm_profiles',
   // the VM behind each KVM service
   vms: 'mod_hostbridge_vms',
+  // VM backups and restores, traffic per month, e-mails to clients
+  vmBackupDays: 'mod_hostbridge_vm_backup_days',
+  vmBackupRuns: 'mod_hostbridge_vm_backup_runs',
+  vmTraffic: 'mod_hostbridge_vm_traffic',
+  vmTrafficCursor: 'mod_hostbridge_vm_traffic_cursor',
+  emailOutbox: 'mod_hostbridge_email_outbox',
   // per-service deploy state and usage
   dnsZones: 'mod_hostbridge_dns_zones',
   ssl: 'mod_hostbridge_ssl',

@@ -5,9 +5,11 @@ import type { Knex } from 'knex';
 import { nowMs } from '../db/connect.ts';
 import { T } from '../common/tables.ts';
 import type { ChainOutcome, EndingChain } from '../engine/hooks.ts';
+import { queueVmReadyEmail } from './vm-ready-email.ts';
 
 export async function setServiceStateOnChainEnd(trx: Knex.Transaction, chain: EndingChain, outcome: ChainOutcome): Promise<void> {
   if (chain.serviceId === null) return;
   const state = outcome === 'succeeded' ? chain.successState : outcome === 'failed' ? chain.failureState : null;
   if (state) await trx(T.services).where('id', chain.serviceId).update({ state, updated_at: nowMs(trx) });
+  if (outcome === 'succeeded' && chain.operation === 'deploy') await queueVmReadyEmail(trx, chain.serviceId, chain.id);
 }

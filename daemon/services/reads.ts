@@ -7,6 +7,7 @@ import { dependenciesOf, lanesOf } from '../engine/graph.ts';
 import { InputError } from '../common/errors.ts';
 import { serviceByWhmcsId } from './store.ts';
 import { vmView, type VmView } from './vm-view.ts';
+import { trafficOf, type VmTraffic } from './vm-traffic.ts';
 
 type Row = Record<string, any>;
 
@@ -122,23 +123,38 @@ export interface UsageView {
   bw_used_mb: number;
   bw_limit_mb: number;
   collected_at: number | null;
-  metrics: { disk_mb: number; bandwidth_mb: number; mailboxes: number; databases: number; web_domains: number };
+  metrics: { disk_mb: number; bandwidth_mb: number; mailboxes: number; databases: number; web_domains: number; traffic_in_mb?: number; traffic_out_mb?: number; traffic_total_mb?: number };
+  /** KVM services only: this month's network traffic from the VM's RRD data (services/vm-traffic.ts). */
+  traffic?: { period: string; in_bytes: number; out_bytes: number; total_bytes: number };
 }
 
 export async function usage(db: Knex, whmcsServiceIds: number[] | null): Promise<UsageView[]> {
   let q = db(T.services).leftJoin(`${T.usage} as u`, 'u.service_id', `${T.services}.id`)
     .whereNot(`${T.services}.state`, 'terminated')
-    .select(`${T.services}.whmcs_service_id`, `${T.services}.username`, `${T.services}.domain`, 'u.*')
+    .select(`${T.services}.whmcs_service_id`, `${T.services}.username`, `${T.services}.domain`, 'u.*', `${T.services}.mode as service_mode`, `${T.services}.id as service_row_id`)
     .orderBy(`${T.services}.whmcs_service_id`);
   if (whmcsServiceIds) q = q.whereIn(`${T.services}.whmcs_service_id`, whmcsServiceIds);
   const rows: Row[] = await q;
   const n = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
-  return rows.map((r) => ({
+  const traffic = await trafficOf(db, rows.filter((r) => r.service_mode === 'kvm').map((r) => Number(r.service_row_id)));
+  return rows.map((r) => withTraffic(traffic.get(Number(r.service_row_id)), {
     whmcs_service_id: Number(r.whmcs_service_id), username: r.username, domain: r.domain,
     disk_used_mb: n(r.disk_used_mb), disk_limit_mb: n(r.disk_limit_mb), bw_used_mb: n(r.bw_used_mb), bw_limit_mb: n(r.bw_limit_mb),
     collected_at: r.collected_at === null || r.collected_at === undefined ? null : Number(r.collected_at),
     metrics: { disk_mb: n(r.disk_used_mb), bandwidth_mb: n(r.bw_used_mb), mailboxes: n(r.mailboxes), databases: n(r.databases), web_domains: n(r.web_domains) },
   }));
+}
+
+/** A KVM service's figures: its month's traffic as bandwidth (MB of 1024² bytes) and as the three traffic metrics. Hosting rows pass unchanged. */
+function withTraffic(t: VmTraffic | undefined, v: UsageView): UsageView {
+  if (!t) return v;
+  const mb = (b: number) => Math.round((b / 1048576) * 1000) / 1000;
+  const total = t.bytesIn + t.bytesOut;
+  return {
+    ...v, bw_used_mb: Math.round(total / 1048576), collected_at: t.collectedAt,
+    metrics: { ...v.metrics, bandwidth_mb: mb(total), traffic_in_mb: mb(t.bytesIn), traffic_out_mb: mb(t.bytesOut), traffic_total_mb: mb(total) },
+    traffic: { period: t.period, in_bytes: Math.round(t.bytesIn), out_bytes: Math.round(t.bytesOut), total_bytes: Math.round(total) },
+  };
 }
 
 export interface AccountView {

@@ -27,6 +27,9 @@ export async function createWhmcsTables(db: Knex): Promise<void> {
     message text NOT NULL, attachments text NOT NULL, editor enum('plain','markdown') NOT NULL DEFAULT 'plain', PRIMARY KEY (id), KEY ticketid (ticketid)) ENGINE=InnoDB DEFAULT CHARSET=utf8`);
 }
 
+/** The product e-mail templates the stand-in's WHMCS has (SendEmail's messagename). */
+export const WHMCS_EMAIL_TEMPLATES = ['Hosting Account Welcome Email', 'VPS Ready', 'VPS Backup Restored'];
+
 export interface WhmcsStandin {
   url: string;
   calls: Array<{ action: string; params: Record<string, string> }>;
@@ -87,6 +90,13 @@ async function answer(db: Knex, action: string, p: Record<string, string>): Prom
     for (const f of ['dedicatedip', 'assignedips', 'domain']) if (p[f] !== undefined) change[f] = p[f];
     if (Object.keys(change).length) await db('tblhosting').where('id', svc.id).update(change);
     return { result: 'success', serviceid: String(svc.id) };
+  }
+  if (action === 'SendEmail') {
+    // WHMCS looks the template up by name, then renders it for the related id (a service for a
+    // product template); an id it cannot find ends as the generic "Sending Failed".
+    if (!p.messagename || !WHMCS_EMAIL_TEMPLATES.includes(p.messagename)) return { result: 'error', message: 'Email Template not found' };
+    if (!p.id || !(await db('tblhosting').where('id', Number(p.id)).first('id'))) return { result: 'error', message: 'Sending Failed' };
+    return { result: 'success' };
   }
   // Reads WHMCS's version only: what hostbridge doctor calls to prove the credentials.
   if (action === 'WhmcsDetails') return { result: 'success', whmcs: { version: '8.10.1', canonicalversion: '8.10.1-release.1' } };

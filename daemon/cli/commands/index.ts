@@ -10,22 +10,12 @@ import { apiCommands } from './openapi.ts';
 import { settingsCommands } from './settings.ts';
 import { ticketCommands } from './tickets.ts';
 import { doctorCommands } from './doctor.ts';
-
-// -- IP pools: import (keep this line) --
 import { ipPoolCommands } from './ip-pools.ts';
-// -- Proxmox clusters: import (keep this line) --
 import { proxmoxCommands } from './proxmox.ts';
-// -- KVM profiles: import (keep this line) --
 import { kvmProfileCommands } from './kvm-profiles.ts';
 
 export const COMMAND_GROUPS: CommandGroup[] = [
-  daemonCommands, schedulerCommands, queueCommands, fleetCommands,
-  // -- IP pools: group (keep this line) --
-  ipPoolCommands,
-  // -- Proxmox clusters: group (keep this line) --
-  proxmoxCommands,
-  // -- KVM profiles: group (keep this line) --
-  kvmProfileCommands,
+  daemonCommands, schedulerCommands, queueCommands, fleetCommands, proxmoxCommands, ipPoolCommands, kvmProfileCommands,
   apiCommands, settingsCommands, ticketCommands, doctorCommands,
 ];
 

@@ -8,6 +8,9 @@ import { checkServersJob } from './check-servers.ts';
 import { cleanCompletedTasksJob } from './clean-completed-tasks.ts';
 import { proxmoxHealthJob } from './proxmox-health.ts';
 import { processVmsJob } from './process-vms.ts';
+import { removeSnapshotsJob } from './remove-snapshots.ts'; import { scheduleBackupsJob } from './schedule-backups.ts'; import { backupStatusJob } from './backup-status.ts'; import { restoreBackupsJob } from './restore-backups.ts';
+import { collectStatisticsJob } from './collect-statistics.ts';
+import { deliverEmailsJob } from './deliver-emails.ts';
 
 export { recoverQueue } from './reap-expired-leases.ts';
 
@@ -20,5 +23,8 @@ export function scheduledJobs(deps: JobDeps): Job[] {
     cleanCompletedTasksJob(deps),
     proxmoxHealthJob(deps),
     processVmsJob(deps),
+    removeSnapshotsJob(deps), scheduleBackupsJob(deps), backupStatusJob(deps), restoreBackupsJob(deps),
+    collectStatisticsJob(deps),
+    deliverEmailsJob(deps),
   ];
 }

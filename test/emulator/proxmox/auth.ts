@@ -111,6 +111,7 @@ export function privilegeFor(method: string, path: string): [string, string] {
   const store = /^\/nodes\/[^/]+\/storage\/([^/]+)/.exec(path);
   if (store) return [`/storage/${store[1]}`, 'Datastore.Allocate'];
   if (/^\/nodes\/[^/]+\/vzdump$/.test(path)) return ['/vms', 'VM.Backup'];
+  if (method === 'POST' && /^\/nodes\/[^/]+\/qemu$/.test(path)) return ['/vms', 'VM.Backup'];
   const node = /^\/nodes\/([^/]+)/.exec(path);
   if (node) return [`/nodes/${node[1]}`, 'Sys.Modify'];
   return ['/', 'Sys.Modify'];

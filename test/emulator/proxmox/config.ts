@@ -315,10 +315,16 @@ export function applyPending(ctx: Ctx, vm: VmState, onlyHotplug: boolean): void 
 
 const STEPS: Record<string, [number, number]> = { hour: [60, 70], day: [60, 1440], week: [1800, 336], month: [1800, 1488], year: [21600, 1464], decade: [604800, 520] };
 
+/**
+ * The clock the RRD series is read at (ms). A test that needs the same samples on every read pins
+ * it (and puts it back): the series is a function of time, so a pinned clock makes it fixed.
+ */
+export const rrdClock = { nowMs: (): number => Date.now() };
+
 /** RRD samples: keys omitted before the VM existed; zeros while stopped; steady load while running. */
 function rrdSamples(vm: VmState, timeframe: string, cf: string): Array<Record<string, number>> {
   const [step, count] = STEPS[timeframe]!;
-  const now = Math.floor(Date.now() / 1000 / step) * step;
+  const now = Math.floor(rrdClock.nowMs() / 1000 / step) * step;
   const s = vmStats(vm);
   const out: Array<Record<string, number>> = [];
   const peak = cf === 'MAX' ? 1.6 : 1;

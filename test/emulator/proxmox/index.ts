@@ -18,6 +18,7 @@ import { lifecycleRoutes } from './lifecycle.ts';
 import { validate } from './schema.ts';
 import { Cluster, lockFileError, type VmState } from './state.ts';
 import { taskRoutes } from './task-routes.ts';
+import { restoreRoutes } from './restore.ts';
 import { Tasks } from './tasks.ts';
 import { makeCertificate } from './tls.ts';
 import type { EmulatedVm, FaultSpec, ProxmoxEmulatorOptions } from './types.ts';
@@ -90,6 +91,7 @@ export async function startProxmoxEmulator(opts: ProxmoxEmulatorOptions = {}): P
   lifecycleRoutes(router, ctx);
   firewallRoutes(router, ctx);
   backupRoutes(router, ctx);
+  restoreRoutes(router, ctx);
 
   const server: Server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://emulator');

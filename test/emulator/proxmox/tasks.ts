@@ -27,7 +27,7 @@ export interface TaskCtx {
 
 export const DEFAULT_TASK_MS: Record<string, number> = {
   qmclone: 200, qmigrate: 200, hamigrate: 30, resize: 60, qmstart: 80, qmstop: 40, qmshutdown: 80, qmdestroy: 60,
-  qmconfig: 40, alloc: 10, qmsnapshot: 60, qmdelsnapshot: 40, qmrollback: 60, vzdump: 150, imgdel: 30,
+  qmconfig: 40, alloc: 10, qmsnapshot: 60, qmdelsnapshot: 40, qmrollback: 60, vzdump: 150, imgdel: 30, qmrestore: 150,
 };
 
 export class Tasks {

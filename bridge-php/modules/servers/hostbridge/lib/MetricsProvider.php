@@ -4,6 +4,8 @@
  * product's Metric Billing settings), so it is a constant list built without any remote call;
  * usage() and tenantUsage() read the daemon's usage report through the fetcher given by
  * hostbridge_MetricProvider(). Tenants are service usernames (MetaData ListAccountsUniqueIdentifierField).
+ * The list is one for every product (WHMCS asks without a server): hosting products leave the traffic
+ * metrics off, KVM products the hosting ones; a hosting tenant's traffic metrics carry no usage.
  */
 
 namespace WHMCS\Module\Server\Hostbridge;
@@ -36,6 +38,10 @@ final class MetricsProvider implements ProviderInterface
             'mailboxes' => new Metric('mailboxes', 'Mailboxes', MetricInterface::TYPE_SNAPSHOT, new WholeNumber('Mailboxes', 'Mailbox', 'Mailboxes')),
             'databases' => new Metric('databases', 'Databases', MetricInterface::TYPE_SNAPSHOT, new WholeNumber('Databases', 'Database', 'Databases')),
             'web_domains' => new Metric('web_domains', 'Web domains', MetricInterface::TYPE_SNAPSHOT, new WholeNumber('Web domains', 'Domain', 'Domains')),
+            // A VM's network traffic from Proxmox's RRD data, counted per calendar month: monthly periods.
+            'traffic_in_mb' => new Metric('traffic_in_mb', 'Traffic in', MetricInterface::TYPE_PERIOD_MONTH, new MegaBytes()),
+            'traffic_out_mb' => new Metric('traffic_out_mb', 'Traffic out', MetricInterface::TYPE_PERIOD_MONTH, new MegaBytes()),
+            'traffic_total_mb' => new Metric('traffic_total_mb', 'Traffic (in + out)', MetricInterface::TYPE_PERIOD_MONTH, new MegaBytes()),
         ];
     }
 
@@ -85,7 +91,8 @@ final class MetricsProvider implements ProviderInterface
         $collected = intdiv((int) $row['collected_at'], 1000);
         $out = [];
         foreach ($this->metrics() as $name => $metric) {
-            $value = $row['metrics'][$name] ?? null;
+            // A VM has no mailboxes, databases or hosting disk: only its traffic metrics carry usage.
+            $value = !empty($row['vm']) && !in_array($name, UsageReport::VM_METRICS, true) ? null : ($row['metrics'][$name] ?? null);
             $out[$name] = $value === null ? $metric : $metric->withUsage(new Usage((float) $value, $collected));
         }
         return $out;

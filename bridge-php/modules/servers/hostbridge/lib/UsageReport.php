@@ -9,7 +9,10 @@ namespace WHMCS\Module\Server\Hostbridge;
 final class UsageReport
 {
     /** The metric system names the daemon reports in "metrics" (also the WHMCS metric names). */
-    public const METRICS = ['disk_mb', 'bandwidth_mb', 'mailboxes', 'databases', 'web_domains'];
+    public const METRICS = ['disk_mb', 'bandwidth_mb', 'mailboxes', 'databases', 'web_domains', 'traffic_in_mb', 'traffic_out_mb', 'traffic_total_mb'];
+
+    /** What a VM (a KVM service, reported with "traffic") has: its network traffic, and bandwidth as the total of it. */
+    public const VM_METRICS = ['bandwidth_mb', 'traffic_in_mb', 'traffic_out_mb', 'traffic_total_mb'];
 
     /**
      * The report, normalised; every failure is in the Module Log under $action.
@@ -32,7 +35,7 @@ final class UsageReport
 
     /**
      * @return list<array{service_id:int, username:string, domain:string, disk_used_mb:int, disk_limit_mb:int,
-     *   bw_used_mb:int, bw_limit_mb:int, collected_at:?int, metrics:array<string, float|null>}>
+     *   bw_used_mb:int, bw_limit_mb:int, collected_at:?int, metrics:array<string, float|null>, vm:bool}>
      * @throws DaemonError when the answer has no list of services
      */
     public static function parse(array $answer): array
@@ -68,6 +71,8 @@ final class UsageReport
                 'bw_limit_mb' => self::whole($s['bw_limit_mb'] ?? null) ?? 0,
                 'collected_at' => self::whole($s['collected_at'] ?? null),
                 'metrics' => $metrics,
+                // A KVM service: the daemon reports its month's traffic (bytes) beside the metrics.
+                'vm' => is_array($s['traffic'] ?? null),
             ];
         }
         return $out;
