@@ -104,6 +104,7 @@ export const ADMIN_NAV = [
   { key: 'proxmox', href: '/ui/admin/proxmox', label: 'Proxmox' },
   { key: 'ip-pools', href: '/ui/admin/ip-pools', label: 'IP pools' },
   { key: 'kvm-profiles', href: '/ui/admin/kvm-profiles', label: 'KVM profiles' },
+  { key: 'vms', href: '/ui/admin/vms', label: 'VM Management' },
   { key: 'log', href: '/ui/admin/log', label: 'Operation Log' },
   { key: 'statistics', href: '/ui/admin/statistics', label: 'Statistics' },
   { key: 'settings', href: '/ui/admin/settings', label: 'Settings' },

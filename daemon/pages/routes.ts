@@ -23,6 +23,7 @@ import { addFleetPages } from './admin/fleet.ts';
 import { addProxmoxPages } from './admin/proxmox.ts';
 import { addIpPoolPages } from './admin/ip-pools.ts';
 import { addKvmProfilePages } from './admin/kvm-profiles.ts';
+import { addVmPages } from './admin/vms.ts';
 import { addReportPages } from './admin/reports.ts';
 import { addSettingsPages } from './admin/settings.ts';
 import { addTicketPages } from './admin/tickets.ts';
@@ -137,11 +138,9 @@ function addAdminPages(r: express.Router, deps: PageDeps): void {
   addServicePages(r, deps);
   addTaskPages(r, deps);
   addFleetPages(r, deps);
-  // -- IP pools: pages (keep this line) --
   addIpPoolPages(r, deps);
-  // -- Proxmox clusters: pages (keep this line) --
   addProxmoxPages(r, deps);
-  // -- KVM profiles: pages (keep this line) --
+  addVmPages(r, deps);
   addKvmProfilePages(r, deps);
   addReportPages(r, deps);
   addSettingsPages(r, deps);
