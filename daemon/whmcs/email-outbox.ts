@@ -6,10 +6,10 @@
 import type { Knex } from 'knex';
 import { dbNow, isUniqueViolation } from '../db/connect.ts';
 import { errorMessage, InputError, TerminalError } from '../common/errors.ts';
-import { readSecretSetting, type SettingsCache } from '../settings/settings.ts';
-import { callWhmcs, type WhmcsApiConfig } from './external-api.ts';
+import type { SettingsCache } from '../settings/settings.ts';
+import { callWhmcs } from './external-api.ts';
+import { whmcsApiConfig } from './api-config.ts';
 import { deliveryDelayMs } from './ticket-delivery.ts';
-import { globalMasker } from '../log/mask.ts';
 import { T } from '../common/tables.ts';
 
 export type EmailTemplate = 'vm-ready' | 'backup-restored';
@@ -95,14 +95,7 @@ export async function deliverEmails(db: Knex, settings: SettingsCache, masterKey
   const s = settings.get();
   const pendingCount = async () => Number(((await db(T.emailOutbox).where('state', 'pending').count({ n: '*' }).first()) as { n: number }).n);
   if (s['emails.enabled'] !== 'true') return { sent: 0, failed: 0, refused: 0, pending: await pendingCount() };
-  const missing = ['whmcs.api_url', 'whmcs.api_identifier'].filter((k) => !s[k]);
-  const api: WhmcsApiConfig = {
-    url: s['whmcs.api_url'], identifier: s['whmcs.api_identifier'],
-    secret: await readSecretSetting(db, 'whmcs.api_secret', masterKey),
-    accessKey: (await readSecretSetting(db, 'whmcs.api_access_key', masterKey)) || undefined,
-  };
-  globalMasker.add(api.secret).add(api.accessKey);
-  if (!api.secret) missing.push('whmcs.api_secret');
+  const { api, missing } = await whmcsApiConfig(db, s, masterKey);
   if (missing.length) throw new Error(`e-mails are enabled but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set`);
 
   const result: EmailDeliveryResult = { sent: 0, failed: 0, refused: 0, pending: 0 };

@@ -2,9 +2,9 @@
 // through the External API's UpdateClientProduct, so WHMCS, its e-mails and its admins see them.
 // Without the API configured (Settings → WHMCS) nothing is written, and the caller says so.
 import type { Knex } from 'knex';
-import { globalMasker } from '../log/mask.ts';
-import { readSecretSetting, readSettings } from '../settings/settings.ts';
+import { readSettings } from '../settings/settings.ts';
 import { callWhmcs } from './external-api.ts';
+import { whmcsApiConfig } from './api-config.ts';
 
 export interface ServiceIps {
   /** The service's main address (its first IPv4, else its first IPv6), '' to clear it. */
@@ -15,13 +15,9 @@ export interface ServiceIps {
 
 /** Writes the fields; false when the WHMCS API is not configured (nothing written). WHMCS down is a RetryableError. */
 export async function writeServiceIps(db: Knex, masterKey: Buffer, whmcsServiceId: number, ips: ServiceIps): Promise<boolean> {
-  const s = await readSettings(db);
-  if (!s['whmcs.api_url'] || !s['whmcs.api_identifier']) return false;
-  const secret = await readSecretSetting(db, 'whmcs.api_secret', masterKey);
-  if (!secret) return false;
-  const accessKey = (await readSecretSetting(db, 'whmcs.api_access_key', masterKey)) || undefined;
-  globalMasker.add(secret).add(accessKey);
-  await callWhmcs({ url: s['whmcs.api_url'], identifier: s['whmcs.api_identifier'], secret, accessKey }, 'UpdateClientProduct', {
+  const { api, missing } = await whmcsApiConfig(db, await readSettings(db), masterKey);
+  if (missing.length) return false;
+  await callWhmcs(api, 'UpdateClientProduct', {
     serviceid: whmcsServiceId, dedicatedip: ips.dedicatedip, assignedips: ips.assignedips,
   });
   return true;

@@ -6,9 +6,9 @@
 import type { Knex } from 'knex';
 import { dbNow } from '../db/connect.ts';
 import { errorMessage } from '../common/errors.ts';
-import { readSecretSetting, type SettingsCache } from '../settings/settings.ts';
-import { callWhmcs, type WhmcsApiConfig } from './external-api.ts';
-import { globalMasker } from '../log/mask.ts';
+import type { SettingsCache } from '../settings/settings.ts';
+import { callWhmcs } from './external-api.ts';
+import { whmcsApiConfig } from './api-config.ts';
 import { T } from '../common/tables.ts';
 import { refusalOf } from './ticket-refusals.ts';
 
@@ -34,15 +34,8 @@ export async function deliverTickets(db: Knex, settings: SettingsCache, masterKe
   if (s['tickets.enabled'] !== 'true') {
     return { opened: 0, noted: 0, failed: 0, refused: 0, pending: await pendingCount() };
   }
-  const missing = ['whmcs.api_url', 'whmcs.api_identifier', 'tickets.department_id'].filter((k) => !s[k]);
-  const api: WhmcsApiConfig = {
-    url: s['whmcs.api_url'], identifier: s['whmcs.api_identifier'],
-    secret: await readSecretSetting(db, 'whmcs.api_secret', masterKey),
-    accessKey: (await readSecretSetting(db, 'whmcs.api_access_key', masterKey)) || undefined,
-  };
-  // Masked in every log line from here on, whatever a failure message might echo.
-  globalMasker.add(api.secret).add(api.accessKey);
-  if (!api.secret) missing.push('whmcs.api_secret');
+  const { api, missing } = await whmcsApiConfig(db, s, masterKey);
+  if (!s['tickets.department_id']) missing.push('tickets.department_id');
   if (missing.length) throw new Error(`tickets are enabled but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set`);
 
   const result: DeliveryResult = { opened: 0, noted: 0, failed: 0, refused: 0, pending: 0 };
