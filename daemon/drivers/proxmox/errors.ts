@@ -30,41 +30,37 @@ interface ErrorFields {
   cause?: unknown;
 }
 
+/** The fields both error classes carry, from what the caller knows. */
+function errorInfo(f: ErrorFields): ProxmoxErrorInfo & { name: string } {
+  return {
+    name: 'ProxmoxError', status: f.status, proxmoxMessage: f.proxmoxMessage, errors: f.errors ?? {}, call: f.call,
+    ...(f.upid !== undefined ? { upid: f.upid } : {}), ...(f.taskLog !== undefined ? { taskLog: f.taskLog } : {}),
+  };
+}
+
 export class ProxmoxTerminalError extends TerminalError implements ProxmoxErrorInfo {
-  readonly status: number | null;
-  readonly proxmoxMessage: string;
-  readonly errors: Readonly<Record<string, string>>;
-  readonly call: string;
-  readonly upid?: string;
-  readonly taskLog?: readonly string[];
+  declare readonly status: number | null;
+  declare readonly proxmoxMessage: string;
+  declare readonly errors: Readonly<Record<string, string>>;
+  declare readonly call: string;
+  declare readonly upid?: string;
+  declare readonly taskLog?: readonly string[];
   constructor(message: string, f: ErrorFields) {
     super(message, { cause: f.cause });
-    this.name = 'ProxmoxError';
-    this.status = f.status;
-    this.proxmoxMessage = f.proxmoxMessage;
-    this.errors = f.errors ?? {};
-    this.call = f.call;
-    if (f.upid !== undefined) this.upid = f.upid;
-    if (f.taskLog !== undefined) this.taskLog = f.taskLog;
+    Object.assign(this, errorInfo(f));
   }
 }
 
 export class ProxmoxRetryableError extends RetryableError implements ProxmoxErrorInfo {
-  readonly status: number | null;
-  readonly proxmoxMessage: string;
-  readonly errors: Readonly<Record<string, string>>;
-  readonly call: string;
-  readonly upid?: string;
-  readonly taskLog?: readonly string[];
+  declare readonly status: number | null;
+  declare readonly proxmoxMessage: string;
+  declare readonly errors: Readonly<Record<string, string>>;
+  declare readonly call: string;
+  declare readonly upid?: string;
+  declare readonly taskLog?: readonly string[];
   constructor(message: string, f: ErrorFields) {
     super(message, { cause: f.cause });
-    this.name = 'ProxmoxError';
-    this.status = f.status;
-    this.proxmoxMessage = f.proxmoxMessage;
-    this.errors = f.errors ?? {};
-    this.call = f.call;
-    if (f.upid !== undefined) this.upid = f.upid;
-    if (f.taskLog !== undefined) this.taskLog = f.taskLog;
+    Object.assign(this, errorInfo(f));
   }
 }
 
