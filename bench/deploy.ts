@@ -46,7 +46,7 @@ const latencies = (process.env.BENCH_LATENCY_MS ?? '20,200').split(',').map((s) 
   return n;
 });
 if (latencies.length === 0) throw new Error('BENCH_LATENCY_MS names no latency');
-const { base, database, dbUrl, mysql } = benchDatabase('hostbridge_bench_deploy');
+const { database, dbUrl, mysql, recreate } = benchDatabase('hostbridge_bench_deploy');
 
 const log = (line: string) => console.log(`[bench:deploy] ${line}`);
 const cold = process.env.BENCH_COLD === '1';
@@ -57,20 +57,8 @@ const r1 = (n: number) => Number(n.toFixed(1));
 
 interface TaskTiming { step_no: number; step: string; target: string | null; started_at: number; finished_at: number; depends_on: string | null; duration_ms: number | null }
 
-async function freshDatabase(): Promise<void> {
-  const admin = mysql('mysql');
-  try {
-    await admin.raw(`DROP DATABASE IF EXISTS \`${database}\``);
-    await admin.raw(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
-  } catch (err) {
-    throw new Error(`bench:deploy needs MariaDB/MySQL at ${base.hostname}:${base.port || 3306} with the right to create the database ${database} (set HOSTBRIDGE_BENCH_MYSQL_URL): ${(err as Error).message}`);
-  } finally {
-    await admin.destroy();
-  }
-}
-
 async function runOnce(latencyMs: number): Promise<Record<string, number>> {
-  await freshDatabase();
+  await recreate('bench:deploy');
   const dir = scratchDir('hb-bench-deploy-');
   const nodes = await startFleetProcess({ latencyMs: 0, dir: path.join(dir, 'fleet') });
   const pdns = await startEmulatedPdns().catch(async (err) => { await nodes.close(); throw err; });

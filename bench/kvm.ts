@@ -68,7 +68,7 @@ if (jitter >= 1) throw new Error(`BENCH_TASK_JITTER must be a fraction below 1, 
 const seed = Math.floor(number('BENCH_SEED', Math.floor(Math.random() * 2 ** 31)));
 const warmup = process.env.BENCH_WARMUP !== '0';
 const POLL_MS = 250;
-const { base, database, dbUrl, mysql } = benchDatabase('hostbridge_bench_kvm');
+const { database, dbUrl, mysql, recreate } = benchDatabase('hostbridge_bench_kvm');
 
 // --- the emulator's side: every request's and every task's span ---------------------------------
 
@@ -153,18 +153,6 @@ function unionMs(spans: Span[], from: number, to: number): number {
 
 // --- the run -------------------------------------------------------------------------------------
 
-async function freshDatabase(): Promise<void> {
-  const admin = mysql('mysql');
-  try {
-    await admin.raw(`DROP DATABASE IF EXISTS \`${database}\``);
-    await admin.raw(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4`);
-  } catch (err) {
-    throw new Error(`bench:kvm needs MariaDB/MySQL at ${base.hostname}:${base.port || 3306} with the right to create the database ${database} (set HOSTBRIDGE_BENCH_MYSQL_URL): ${(err as Error).message}`);
-  } finally {
-    await admin.destroy();
-  }
-}
-
 interface StepRow { step_no: number; step: string; target: string | null; started_at: number; finished_at: number; attempts: number; duration_ms: number | null }
 
 async function deploy(url: string, serviceId: number, hostname: string, what: string, progress: boolean): Promise<void> {
@@ -188,7 +176,7 @@ async function deploy(url: string, serviceId: number, hostname: string, what: st
 }
 
 async function run(): Promise<Record<string, unknown>> {
-  await freshDatabase();
+  await recreate('bench:kvm');
   hookTasks();
   hookDurations();
   const dir = scratchDir('hb-bench-kvm-');
