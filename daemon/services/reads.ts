@@ -88,13 +88,15 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
     if (vm && (type === 'kvm.ip' || type === 'kvm.release')) return vm.cluster.name;
     return null;
   };
+  // One label per task wherever it is shown (the steps and the recent activity).
+  const labelOf = (t: Row) => stepLabel(t.type, serverName(t.target, t.type, t.args));
   let progress: ServiceView['progress'] = null;
   if (chain) {
     const tasks: Row[] = await db(T.tasks).where('chain_id', chain.id).orderBy('step_no');
     const lanes = lanesOf(tasks.map((t) => ({ step_no: Number(t.step_no), depends_on: t.depends_on ?? null, target: t.target ?? null })));
     const steps = tasks.map((t): StepView => ({
       no: Number(t.step_no) + 1, after: dependenciesOf({ step_no: Number(t.step_no), depends_on: t.depends_on ?? null }).map((d) => d + 1),
-      lane: lanes.get(Number(t.step_no)) ?? 0, step: t.step, label: stepLabel(t.type, serverName(t.target, t.type, t.args)), server: serverName(t.target, t.type, t.args), status: t.status,
+      lane: lanes.get(Number(t.step_no)) ?? 0, step: t.step, label: labelOf(t), server: serverName(t.target, t.type, t.args), status: t.status,
       attempts: Number(t.attempts), started_at: t.started_at === null ? null : Number(t.started_at),
       finished_at: t.finished_at === null ? null : Number(t.finished_at), error: t.last_error ? String(t.last_error).slice(0, SHOWN_ERROR) : null,
     }));
@@ -109,7 +111,7 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
     product_id: svc.productId, client_id: svc.clientId, created_at: svc.createdAt, updated_at: svc.updatedAt,
     accounts: held.map((h: Row) => ({ role: h.role, server: nameOf.get(Number(h.server_id)) ?? `#${h.server_id}`, account: h.account })),
     progress,
-    recent: recentRows.map((t) => ({ label: stepLabel(t.type, serverName(t.target, t.type)), status: t.status, at: Number(t.finished_at ?? t.started_at ?? t.created_at) })),
+    recent: recentRows.map((t) => ({ label: labelOf(t), status: t.status, at: Number(t.finished_at ?? t.started_at ?? t.created_at) })),
     ...(vm ? { vm } : {}),
   };
 }

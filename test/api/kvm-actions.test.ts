@@ -88,6 +88,11 @@ describe('KVM admin actions', () => {
       lab.pve.setLatency(0);
     }
     assert.equal(await settled(id, ['active']), 'active');
+    // The move is named by where the VM goes, in the steps and in the recent activity alike.
+    const view = (await call(daemon.url, 'GET', `/v1/services/${id}`)).body.service;
+    const moves = [...view.progress.steps, ...view.recent].map((s: { label: string }) => s.label).filter((l: string) => l.startsWith('Moving the VM'));
+    assert.ok(moves.length >= 1);
+    assert.deepEqual([...new Set(moves)], ['Moving the VM to its node on pve2']);
     const unknown = await call(daemon.url, 'POST', `/v1/services/${id}/actions/explode`, {});
     assert.equal(unknown.status, 404);
     assert.match(unknown.body.error, /start, stop, reboot/);
