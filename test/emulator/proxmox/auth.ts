@@ -106,6 +106,7 @@ export function privilegeFor(method: string, path: string): [string, string] {
     if (rest.startsWith('/snapshot')) return [acl, 'VM.Snapshot'];
     if (rest.startsWith('/firewall')) return [acl, 'VM.Config.Network'];
     if (rest === '/cloudinit') return [acl, 'VM.Config.Cloudinit'];
+    if (rest === '/vncproxy' || rest === '/vncwebsocket') return [acl, 'VM.Console'];
     return [acl, 'VM.Config.Options'];
   }
   const store = /^\/nodes\/[^/]+\/storage\/([^/]+)/.exec(path);

@@ -83,7 +83,8 @@ export function backupRoutes(r: Router, ctx: Ctx): void {
       .filter((v) => p.vmid === undefined || v.vmid === p.vmid)
       .sort((a, b) => a.volid.localeCompare(b.volid))
       .map((v) => {
-        const e: Record<string, unknown> = { volid: v.volid, vmid: v.vmid, format: v.format, size: v.size, ctime: v.ctime, content: v.content };
+        // An ISO image belongs to no VM: pve-storage lists it without a vmid.
+        const e: Record<string, unknown> = { volid: v.volid, ...(v.content === 'iso' ? {} : { vmid: v.vmid }), format: v.format, size: v.size, ctime: v.ctime, content: v.content };
         if (v.content === 'backup') e.subtype = 'qemu';
         if (v.content === 'images') e.used = v.size;
         if (v.notes !== undefined) e.notes = v.notes;

@@ -10,6 +10,7 @@ import { NODE, opt, type Params, type Schema, validate, VMID } from './schema.ts
 import { cloudinitVolume, GiB, memoryOf, MiB, splitVolid, type VmState } from './state.ts';
 import type { TaskCtx } from './tasks.ts';
 import { CLOUDINIT_KEYS, configParam, hotpluggable } from './vmkeys.ts';
+import { checkIsoDrive } from './iso.ts';
 
 const META: Schema = {
   node: NODE, vmid: VMID, delete: opt({ type: 'string', maxLength: 4096 }), revert: opt({ type: 'string', maxLength: 4096 }),
@@ -186,6 +187,8 @@ async function updateVm(ctx: Ctx, req: Req, async: boolean): Promise<unknown> {
   }
   // A NIC written without its MAC gets a fresh random one, here, once.
   for (const k of Object.keys(params)) if (/^net\d+$/.test(k)) params[k] = printNet(parseNet(String(params[k])));
+  // An ISO image in a CD-ROM drive: checked before anything is forked or locked (iso.ts).
+  for (const k of Object.keys(params)) if (DRIVE_KEY.test(k)) checkIsoDrive(c, node, k, parseDrive(String(params[k])));
   if (params.cipassword !== undefined && !/^\$(1|2[aby]?|5|6|y)\$/.test(String(params.cipassword))) {
     const ostype = String(c.vms.get(vmid)?.config.ostype ?? '');
     if (!/^w/.test(ostype)) params.cipassword = hashPassword(String(params.cipassword));

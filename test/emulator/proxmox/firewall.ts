@@ -95,7 +95,7 @@ export function firewallRoutes(r: Router, ctx: Ctx): void {
 
   r.add('GET', base, (req) => { vmOf(validate({ node: NODE, vmid: VMID }, req.params)); return ['rules', 'aliases', 'ipset', 'options', 'log', 'refs'].map((name) => ({ name })); });
 
-  r.add('GET', `${base}/rules`, (req) => { vmOf(validate({ node: NODE, vmid: VMID }, req.params)); return []; });
+  // The rules: firewall-rules.ts.
 
   r.add('GET', `${base}/options`, (req) => {
     const vm = vmOf(validate({ node: NODE, vmid: VMID }, req.params));

@@ -19,6 +19,9 @@ import { validate } from './schema.ts';
 import { Cluster, lockFileError, type VmState } from './state.ts';
 import { taskRoutes } from './task-routes.ts';
 import { restoreRoutes } from './restore.ts';
+import { VncConsoles, type VncStats } from './vnc.ts';
+import { firewallRuleRoutes } from './firewall-rules.ts';
+import { isoRoutes } from './iso.ts';
 import { Tasks } from './tasks.ts';
 import { makeCertificate } from './tls.ts';
 import type { EmulatedVm, FaultSpec, ProxmoxEmulatorOptions } from './types.ts';
@@ -47,6 +50,8 @@ export interface ProxmoxEmulator {
   setNodeOnline(node: string, online: boolean): void;
   /** Leave a stale lock on a VM (as a crashed task would). */
   setLock(vmid: number, lock: string | null): void;
+  /** The consoles: vncproxy calls, vncwebsocket upgrades accepted and refused, VNC logins (vnc.ts). */
+  readonly vnc: VncStats;
   close(): Promise<void>;
 }
 
@@ -56,7 +61,6 @@ const DEFAULT_STORAGES = [
   { storage: 'local', type: 'dir' as const, content: 'iso,vztmpl,backup' },
 ];
 const DEFAULT_TEMPLATES = [{ vmid: 9000, node: 'pve1', name: 'debian-12-cloud', storage: 'local-lvm', diskGb: 2, cloudinit: true }];
-
 
 export async function startProxmoxEmulator(opts: ProxmoxEmulatorOptions = {}): Promise<ProxmoxEmulator> {
   const host = opts.host ?? '127.0.0.1';
@@ -92,6 +96,10 @@ export async function startProxmoxEmulator(opts: ProxmoxEmulatorOptions = {}): P
   firewallRoutes(router, ctx);
   backupRoutes(router, ctx);
   restoreRoutes(router, ctx);
+  const vnc = new VncConsoles(ctx, auth);
+  vnc.routes(router);
+  firewallRuleRoutes(router, ctx);
+  isoRoutes(router, ctx);
 
   const server: Server = createServer({ cert: cert.certPem, key: cert.keyPem }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://emulator');
@@ -186,6 +194,12 @@ export async function startProxmoxEmulator(opts: ProxmoxEmulatorOptions = {}): P
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   server.on('tlsClientError', () => { /* clients that reject the certificate simply disconnect */ });
+  // vncwebsocket: the one path pveproxy upgrades to a WebSocket (vnc.ts).
+  server.on('upgrade', (req, socket, head) => {
+    const entry = { method: 'GET', path: new URL(req.url ?? '/', 'https://emulator').pathname, status: 0 };
+    requests.push(entry);
+    entry.status = vnc.upgrade(req, socket, head);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => { server.off('error', reject); resolve(); });
@@ -211,10 +225,12 @@ export async function startProxmoxEmulator(opts: ProxmoxEmulatorOptions = {}): P
       if (!vm) throw new Error(`no VM ${vmid}`);
       vm.lock = lock;
     },
+    vnc: vnc.stats,
     close: async () => {
       if (closing) return;
       closing = true;
       for (const t of [...timers]) t.cancel();
+      vnc.close();
       await tasks.drain();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -11,7 +11,7 @@ export const MiB = 1024 ** 2;
 export interface Bridge { iface: string; ports: string; cidr: string; gateway?: string }
 export interface NodeState { name: string; maxcpu: number; maxmem: number; online: boolean; bootedAt: number; bridges: Bridge[]; ip: string }
 export interface StorageState { storage: string; type: EmulatorStorageSpec['type']; content: string[]; shared: boolean; nodes: string[]; total: number }
-export interface Volume { volid: string; storage: string; volname: string; vmid: number; size: number; format: string; content: 'images' | 'backup'; ctime: number; notes?: string; protected?: boolean }
+export interface Volume { volid: string; storage: string; volname: string; vmid: number; size: number; format: string; content: 'images' | 'backup' | 'iso'; ctime: number; notes?: string; protected?: boolean }
 
 export interface SnapshotMeta { name: string; snaptime: number; description: string; vmstate: 0 | 1; parent?: string; config: Record<string, string | number> }
 

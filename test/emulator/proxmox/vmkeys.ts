@@ -1,6 +1,6 @@
 // The VM config keys the API accepts (a practical subset of qemu-server's confdesc), each with its
 // check, and which of them a running VM takes at once (hotplug) rather than as a pending change.
-import { DRIVE_KEY, NEW_DISK, parseDrive, parseNet, URLENCODED } from './props.ts';
+import { DRIVE_KEY, isCdrom, NEW_DISK, parseDrive, parseNet, URLENCODED } from './props.ts';
 import type { Param } from './schema.ts';
 
 export const DNS_NAME = /^(?=.{1,255}$)[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
@@ -76,6 +76,8 @@ export function hotpluggable(key: string, hotplug: string | number | undefined, 
   if (CLOUDINIT_KEYS.test(key)) return true;
   const hp = hotplug === undefined || String(hotplug) === '1' ? ['network', 'disk', 'usb'] : String(hotplug) === '0' ? [] : String(hotplug).split(',');
   if (/^net\d+$/.test(key)) return hp.includes('network');
+  // An IDE or SATA drive is never hot-plugged; only the medium of an existing CD-ROM drive changes at once (vmconfig_update_disk).
+  if (/^(ide|sata)\d+$/.test(key)) return isCdromValue(current[key]);
   if (DRIVE_KEY.test(key) && !/^(efidisk0|tpmstate0)$/.test(key)) return hp.includes('disk');
   if (/^usb\d+$/.test(key)) return hp.includes('usb');
   if (key === 'memory') return hp.includes('memory');
@@ -83,4 +85,10 @@ export function hotpluggable(key: string, hotplug: string | number | undefined, 
   if (key === 'balloon') return Number(current.balloon ?? 1) !== 0;
   if (key === 'cpulimit' || key === 'cpuunits') return true;
   return false;
+}
+
+/** Whether a config value is a CD-ROM drive (a cloud-init drive is one too). */
+function isCdromValue(value: string | number | undefined): boolean {
+  if (value === undefined) return false;
+  try { return isCdrom(parseDrive(String(value))); } catch { return false; }
 }
