@@ -26,6 +26,7 @@ import { createApp, listen } from './http/app.ts';
 import { DaemonMetrics } from './metrics/metrics.ts';
 import { listenMetrics, publicMetricsHandler } from './metrics/endpoint.ts';
 import { VERSION } from './version.ts';
+import { startConsoleServer, type ConsoleServer } from './console/server.ts';
 
 export interface Core {
   config: Config;
@@ -111,6 +112,8 @@ export interface Daemon {
   url: string;
   /** GET /metrics on its own listener (HOSTBRIDGE_METRICS_LISTEN), or null. */
   metricsUrl: string | null;
+  /** The VM console's public base URL (HOSTBRIDGE_CONSOLE_URL, or its listener's address), or null when it is off. */
+  consoleUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -145,11 +148,25 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
   core.metrics.attach({ inFlight: () => engine.inFlight });
   const metricsAccess = { token: config.metricsToken, listen: config.metricsListen };
 
+  // The VM console: a live WebSocket relayed by this daemon, on a listener of its own (daemon/console).
+  // Started first, so the API that hands out its links knows its address.
+  let consoleServer: ConsoleServer | null = null;
+  if (config.console) {
+    const { host, port, publicUrl } = config.console;
+    try {
+      consoleServer = await startConsoleServer({ host, port, publicUrl, daemonId: core.daemonId, deps: { db, masterKey: config.masterKey, logger } });
+    } catch (err) {
+      await core.close();
+      throw new StartupError(`cannot listen for the console on ${host}:${port}: ${(err as Error).message}`);
+    }
+  }
+
   let server: http.Server;
   try {
     server = await listen(createApp({ db, queue, secret: config.secret, masterKey: config.masterKey, scheduler, logger, onTick: () => engine.wake(),
-      metrics: publicMetricsHandler(core.metrics, metricsAccess) }), config.listenHost, config.listenPort);
+      metrics: publicMetricsHandler(core.metrics, metricsAccess), consoleUrl: consoleServer?.url ?? null }), config.listenHost, config.listenPort);
   } catch (err) {
+    await consoleServer?.close();
     await core.close();
     throw new StartupError(`cannot listen on ${config.listenHost}:${config.listenPort}: ${(err as Error).message}`);
   }
@@ -164,6 +181,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
       metricsServer = await listenMetrics(core.metrics, { token: config.metricsToken, listen: config.metricsListen });
     } catch (err) {
       await new Promise<void>((r) => server.close(() => r()));
+      await consoleServer?.close();
       await core.close();
       throw new StartupError(`cannot listen for metrics on ${host}:${metricsPort}: ${(err as Error).message}`);
     }
@@ -189,6 +207,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
   void recoverQueue(queue, registry, settings, { log: (line) => logger.info(line) }, () => engine.wake())
     .catch((err) => logger.warn(`start-up recovery failed: ${(err as Error).message}`));
 
+  if (consoleServer) logger.info(`console listener on ${config.console!.host}:${(consoleServer.server.address() as { port: number }).port}, links name ${consoleServer.url}`);
   logger.info(`hostbridge ${VERSION} ready on ${url}`, {
     daemon: core.daemonId,
     database: config.database.client === 'mysql2' ? config.database.url : config.database.filename,
@@ -197,12 +216,14 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
 
   let stopped = false;
   return {
-    core, engine, server, url, metricsUrl,
+    core, engine, server, url, metricsUrl, consoleUrl: consoleServer?.url ?? null,
     async stop() {
       if (stopped) return;
       stopped = true;
       await task.stop();
       await new Promise<void>((r) => server.close(() => r()));
+      // Open console sessions end here: the browser sees the connection close.
+      await consoleServer?.close();
       if (metricsServer) {
         // A scraper's keep-alive connection must not hold the stop up: a scrape cut short is retried.
         const closed = new Promise<void>((r) => metricsServer!.close(() => r()));

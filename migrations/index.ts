@@ -15,6 +15,9 @@ import * as m20261206_8 from './20261206000800_vms.ts';
 import * as m20261206_9 from './20261206000900_vm_backups.ts';
 import * as m20261206_10 from './20261206001000_vm_traffic.ts';
 import * as m20261206_11 from './20261206001100_email_outbox.ts';
+import * as m20261206_12 from './20261206001200_console_links.ts';
+import * as m20261206_13 from './20261206001300_vm_panel.ts';
+import * as m20261206_14 from './20261206001400_vm_network.ts';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -34,4 +37,7 @@ export const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261206000900_vm_backups', m20261206_9],
   ['20261206001000_vm_traffic', m20261206_10],
   ['20261206001100_email_outbox', m20261206_11],
+  ['20261206001200_console_links', m20261206_12],
+  ['20261206001300_vm_panel', m20261206_13],
+  ['20261206001400_vm_network', m20261206_14],
 ];

@@ -6,4 +6,6 @@ import type { NonceStore } from './signature.ts';
 
 export interface ApiDeps extends PageDeps {
   nonces?: NonceStore;
+  /** The console's public base URL (POST /v1/services/{id}/console); null or absent: the console listener is off. */
+  consoleUrl?: string | null;
 }

@@ -39,6 +39,12 @@ export const T = {
   vmTraffic: 'mod_hostbridge_vm_traffic',
   vmTrafficCursor: 'mod_hostbridge_vm_traffic_cursor',
   emailOutbox: 'mod_hostbridge_email_outbox',
+  // one-time links to a VM's browser console
+  consoleLinks: 'mod_hostbridge_console_links',
+  // the customer's panel: the wanted ISO, firewall rules and reverse DNS names of each VM
+  vmIso: 'mod_hostbridge_vm_iso',
+  vmFirewallRules: 'mod_hostbridge_vm_firewall_rules',
+  vmRdns: 'mod_hostbridge_vm_rdns',
   // per-service deploy state and usage
   dnsZones: 'mod_hostbridge_dns_zones',
   ssl: 'mod_hostbridge_ssl',

@@ -27,6 +27,12 @@ export interface Config {
   metricsToken: string | null;
   /** A listener of its own for /metrics; null = /metrics only on the main listener, and only with a token. */
   metricsListen: { host: string; port: number } | null;
+  /**
+   * The VM console's own listener and the public base URL its links name (daemon/console); null =
+   * no console. publicUrl null: the listener's own http address (development; production puts a TLS
+   * proxy in front and names it in HOSTBRIDGE_CONSOLE_URL).
+   */
+  console: { host: string; port: number; publicUrl: string | null } | null;
   /** Where each setting came from, for `hostbridge config` and start-up logs (never the value of a secret). */
   sources: Record<string, string>;
 }
@@ -54,6 +60,8 @@ const SETTINGS = {
   data_dir: 'HOSTBRIDGE_DATA_DIR',
   metrics_token: 'HOSTBRIDGE_METRICS_TOKEN',
   metrics_listen: 'HOSTBRIDGE_METRICS_LISTEN',
+  console_listen: 'HOSTBRIDGE_CONSOLE_LISTEN',
+  console_url: 'HOSTBRIDGE_CONSOLE_URL',
 } as const;
 type Key = keyof typeof SETTINGS;
 
@@ -128,9 +136,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const metricsListenText = raw('metrics_listen');
   const metricsListen = metricsListenText === undefined ? null : (([host, port]) => ({ host, port }))(parseListen(metricsListenText, label('metrics_listen')));
 
+  const consoleListenText = raw('console_listen');
+  const consoleUrlText = raw('console_url');
+  if (consoleUrlText !== undefined && consoleListenText === undefined) {
+    throw new ConfigError(label('console_url'), `names the console's public address, but no console listener is set: set ${SETTINGS.console_listen} too (host:port the TLS proxy forwards to)`);
+  }
+  const consoleAt = consoleListenText === undefined ? null : (([host, port]) => ({ host, port, publicUrl: consoleUrlText === undefined ? null : parsePublicUrl(consoleUrlText, label('console_url')) }))(parseListen(consoleListenText, label('console_listen')));
+
   return {
     database, listenHost, listenPort, secret, masterKey, concurrency, schedulerIntervalS, leaseMs, pollMs,
-    migrateOnStart, logFormat: logFormat as Config['logFormat'], logLevel, dataDir, metricsToken, metricsListen, sources,
+    migrateOnStart, logFormat: logFormat as Config['logFormat'], logLevel, dataDir, metricsToken, metricsListen, console: consoleAt, sources,
   };
 }
 
@@ -201,6 +216,19 @@ function parseListen(value: string, label: string): [string, number] {
   const port = Number(m.length === 2 ? m[1] : m[3]);
   if (port > 65535) throw new ConfigError(label, `port must be between 0 and 65535, got ${port}`);
   return [host, port];
+}
+
+/** An http(s) base URL without query or fragment; a trailing slash is dropped (links append /console/). */
+function parsePublicUrl(value: string, label: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new ConfigError(label, `must be an http(s) URL such as https://console.example.com, got "${value}"`);
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new ConfigError(label, `must be an http(s) URL, got "${value}"`);
+  if (u.search || u.hash || u.username || u.password) throw new ConfigError(label, `must be a plain base URL with no query, fragment or credentials, got "${value}"`);
+  return u.href.replace(/\/+$/, '');
 }
 
 function parseInteger(value: string, label: string, min: number, max: number): number {

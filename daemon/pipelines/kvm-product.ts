@@ -58,7 +58,23 @@ export interface KvmProfileSpec {
   bandwidth_gb: number | null;
   snapshots: number;
   backups: number;
+  /** The customer panel's features this product allows (a subset of KVM_CLIENT_FEATURES; default all). */
+  client_features: KvmClientFeature[];
+  /** ISO images (Proxmox volids `<storage>:iso/<file>.iso`) the customer may mount; default none. */
+  isos: string[];
+  /** Firewall rules the customer may keep on the VM, 0–50 (0: the firewall tab is read-only). */
+  firewall_rules: number;
 }
+
+/**
+ * The customer panel's features, switchable per profile. The same list as CLIENT_FEATURES in
+ * services/vm-panel-types.ts (planning may not import services; a unit test holds them equal).
+ */
+export const KVM_CLIENT_FEATURES = ['power', 'snapshots', 'backups', 'reinstall', 'rdns', 'password', 'iso', 'firewall', 'console', 'graphs'] as const;
+export type KvmClientFeature = (typeof KVM_CLIENT_FEATURES)[number];
+/** A volid of an ISO image on a Proxmox storage: `local:iso/debian-12.iso`. */
+export const ISO_VOLID = /^[A-Za-z][A-Za-z0-9_.-]{0,63}:iso\/[A-Za-z0-9][A-Za-z0-9_.+-]{0,200}\.iso$/;
+export const MAX_FIREWALL_RULES = 50;
 
 export interface KvmProfile extends KvmProfileSpec { id: number; created_at: number; updated_at: number }
 
@@ -139,7 +155,45 @@ export function normaliseKvmProfile(input: KvmProfileInput): KvmProfileSpec {
     bandwidth_gb: input.bandwidth_gb === undefined || input.bandwidth_gb === null || input.bandwidth_gb === 0 ? null : checkWhole('bandwidth_gb', input.bandwidth_gb, 'bandwidthGb', 'GB'),
     snapshots: input.snapshots === undefined ? 0 : checkWhole('snapshots', input.snapshots, 'snapshots'),
     backups: input.backups === undefined ? 0 : checkWhole('backups', input.backups, 'backups'),
+    client_features: clientFeatures(input.client_features),
+    isos: isoList(input.isos),
+    firewall_rules: firewallRules(input.firewall_rules),
   };
+}
+
+/** The panel's features: each one known and named once; left out, every feature. */
+function clientFeatures(v: unknown): KvmClientFeature[] {
+  if (v === undefined || v === null) return [...KVM_CLIENT_FEATURES];
+  if (!Array.isArray(v)) throw new InputError('client_features', `must be a list of features (${KVM_CLIENT_FEATURES.join(', ')})`);
+  const out: KvmClientFeature[] = [];
+  v.forEach((f, i) => {
+    if (!KVM_CLIENT_FEATURES.includes(f as KvmClientFeature)) throw new InputError(`client_features.${i}`, `"${printable(String(f))}" is not a panel feature; one of ${KVM_CLIENT_FEATURES.join(', ')}`);
+    if (out.includes(f as KvmClientFeature)) throw new InputError(`client_features.${i}`, `"${f}" is named twice`);
+    out.push(f as KvmClientFeature);
+  });
+  // Kept in the list's order, so a form and the API store the same profile.
+  return KVM_CLIENT_FEATURES.filter((f) => out.includes(f));
+}
+
+function isoList(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new InputError('isos', 'must be a list of ISO volids (<storage>:iso/<file>.iso)');
+  if (v.length > 100) throw new InputError('isos', 'may list at most 100 images');
+  const out: string[] = [];
+  v.forEach((x, i) => {
+    const s = typeof x === 'string' ? x.trim() : '';
+    if (!ISO_VOLID.test(s)) throw new InputError(`isos.${i}`, `"${printable(String(x))}" is not an ISO volid (<storage>:iso/<file>.iso, e.g. local:iso/debian-12.iso)`);
+    if (!out.includes(s)) out.push(s);
+  });
+  return out;
+}
+
+function firewallRules(v: unknown): number {
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_FIREWALL_RULES) {
+    throw new InputError('firewall_rules', `"${printable(String(v))}" must be a whole number from 0 to ${MAX_FIREWALL_RULES}`);
+  }
+  return v;
 }
 
 function vcpuCheck(field: string, cores: number, sockets: number): void {

@@ -85,6 +85,18 @@ export const STEPS = {
   'kvm.release': { label: 'Releasing IP addresses', args: { cluster: id, force: flag } },
   // dedicatedip/assignedips of the WHMCS service: written after the allocation, cleared after the release.
   'kvm.whmcs-ips': { label: 'Recording the addresses in WHMCS', args: { clear: flag } },
+  // The customer's VM panel (issue 16): power, snapshots and backups, one step each on the VM's node.
+  'kvm.power-off': { label: 'Powering the VM off', args: vmNode },
+  'kvm.shutdown': { label: 'Shutting the VM down', args: vmNode },
+  // `name`: a snapshot name (pipelines/vm-panel-plan.ts checkSnapshotName); `description` only when given.
+  'kvm.snapshot': { label: 'Taking a snapshot', args: { ...vmNode, name: text, description: optional(text) } },
+  'kvm.snapshot-rollback': { label: 'Rolling back to the snapshot', args: { ...vmNode, name: text } },
+  'kvm.snapshot-delete': { label: 'Deleting the snapshot', args: { ...vmNode, name: text } },
+  // One of the VM's own backup archives (its volid names the VMID).
+  'kvm.backup-delete': { label: 'Deleting the backup', args: { ...vmNode, volid: text } },
+  // The customer's panel (issue 16): the VM's CD-ROM and firewall rules made equal to what the daemon keeps for it.
+  'kvm.iso': { label: 'Changing the VM\'s CD-ROM', args: vmNode },
+  'kvm.firewall-rules': { label: 'Applying the VM\'s firewall rules', args: vmNode },
   // Not planned per service: the scheduler's health check of one server.
   'server.check': { label: 'Checking the server', args: { server: id } },
 } as const satisfies Record<string, { label: string; args: Shape | readonly Shape[] }>;

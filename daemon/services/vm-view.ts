@@ -28,8 +28,8 @@ export interface VmView {
 }
 
 /** Operations after which hostbridge left the VM running, or stopped. */
-const LEAVES_RUNNING = ['deploy', 'redeploy', 'verify-repair', 'start', 'reboot', 'unsuspend', 'change-package', 'change-password'];
-const LEAVES_STOPPED = ['stop', 'suspend'];
+const LEAVES_RUNNING = ['deploy', 'redeploy', 'verify-repair', 'start', 'reboot', 'unsuspend', 'change-package', 'change-password', 'snapshot-rollback', 'reinstall'];
+const LEAVES_STOPPED = ['stop', 'suspend', 'power-off', 'shutdown'];
 
 /** The VM's state in words, from the service's state and the last chain that succeeded on it. */
 function vmState(serviceState: string, vmid: number | null, lastSucceeded: string | null): string {

@@ -69,6 +69,10 @@ export const SETTING_DEFINITIONS: Record<string, Definition> = {
   },
   'tickets.sender_name': { default: 'hostbridge', describe: 'Sender name of those tickets', check: (v) => (v.trim() === '' ? 'must not be empty' : text(100)(v)) },
   'tickets.priority': { default: 'High', describe: 'Priority of the tickets: Low, Medium or High', check: (v) => (['Low', 'Medium', 'High'].includes(v) ? null : 'must be Low, Medium or High') },
+  // The VM's browser console (daemon/console): how long a link may wait to be opened, and how long a session may last.
+  'console.link_ttl_s': { default: '60', describe: 'Seconds a console link works before it is opened (each link opens once)', check: int(5, 3600) },
+  'console.idle_timeout_s': { default: '900', describe: 'Seconds a console session may pass with no data either way before it is closed', check: int(5, 86_400) },
+  'console.max_session_s': { default: '14400', describe: 'Seconds a console session may last at most, however active', check: int(60, 86_400) },
   'whmcs.api_url': { default: '', describe: 'WHMCS External API endpoint, https://…/includes/api.php', check: optional(httpUrl) },
   'whmcs.api_identifier': { default: '', describe: 'API credential identifier (Manage API Credentials in WHMCS)', check: text(255) },
   'whmcs.api_secret': { default: '', describe: 'API credential secret (stored encrypted)', check: text(255), secret: true },

@@ -16,6 +16,7 @@ const PROFILE = {
   additional_disk: null, network: { bridge: 'vmbr0', vlan: null, rate_mbps: 12.5, model: 'virtio' },
   firewall: { enable: true, dhcp: false, ndp: true, macfilter: true, ipfilter: true, log_level_in: 'nolog', log_level_out: 'nolog', policy_in: 'DROP', policy_out: 'ACCEPT' },
   ipv4: 1, ipv6: 1, os_templates: ['debian-12', 'ubuntu-24.04'], default_os: 'debian-12', clone_mode: 'linked', bandwidth_gb: null, snapshots: 1, backups: 2,
+  client_features: ['power', 'snapshots', 'graphs'], isos: ['local:iso/debian-12.iso'], firewall_rules: 5,
 };
 
 for (const dialect of DIALECTS) {
@@ -73,6 +74,9 @@ for (const dialect of DIALECTS) {
         [{ ...PROFILE, firewall: { ...PROFILE.firewall, policy_out: 'drop' } }, 422, 'firewall.policy_out', /ACCEPT, REJECT, DROP/],
         [{ ...PROFILE, default_os: 'centos-7' }, 422, 'default_os', /not one of the profile's OS templates/],
         [{ ...PROFILE, name: 'Has Spaces' }, 422, 'name', /slug/],
+        [{ ...PROFILE, client_features: ['power', 'teleport'] }, 422, 'client_features.1', /not a panel feature/],
+        [{ ...PROFILE, isos: ['local:images/disk.raw'] }, 422, 'isos.0', /not an ISO volid/],
+        [{ ...PROFILE, firewall_rules: 51 }, 422, 'firewall_rules', /from 0 to 50/],
       ];
       for (const [bad, status, field, message] of cases) {
         const r = await call(url, 'POST', '/v1/kvm-profiles', JSON.parse(JSON.stringify(bad)));

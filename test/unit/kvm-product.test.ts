@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { InputError } from '../../daemon/common/errors.ts';
 import type { ProductInput } from '../../daemon/pipelines/product.ts';
+import { CLIENT_FEATURES } from '../../daemon/services/vm-panel-types.ts';
 import {
   diffKvmPlans, KVM_CHANGE_STEPS, kvmProfileRef, normaliseKvmProfile, resolveKvmProduct, type KvmPlan, type KvmProfile, type KvmProfileInput,
 } from '../../daemon/pipelines/kvm-product.ts';
@@ -162,6 +163,7 @@ describe('a profile body', () => {
       network: { bridge: 'vmbr0', vlan: null, rate_mbps: null, model: 'virtio' },
       firewall: { enable: false, dhcp: false, ndp: true, macfilter: true, ipfilter: false, log_level_in: 'nolog', log_level_out: 'nolog', policy_in: 'DROP', policy_out: 'ACCEPT' },
       ipv4: 1, ipv6: 0, os_templates: ['debian-12'], default_os: 'debian-12', clone_mode: 'full', bandwidth_gb: null, snapshots: 0, backups: 0,
+      client_features: [...CLIENT_FEATURES], isos: [], firewall_rules: 0,
     });
   });
   test('bad fields are refused naming them', () => {
@@ -177,6 +179,9 @@ describe('a profile body', () => {
     bad({ network: { bridge: 'vmbr0', model: 'ne2k_pci' } }, 'network.model', /one of virtio, e1000/);
     bad({ firewall: { policy_in: 'ALLOW' } }, 'firewall.policy_in', /one of ACCEPT, REJECT, DROP/);
     bad({ firewall: { log_level_out: 'loud' } }, 'firewall.log_level_out', /one of nolog/);
+    bad({ client_features: ['power', 'power'] }, 'client_features.1', /named twice/);
+    bad({ isos: ['local:iso/../etc.iso'] }, 'isos.0', /not an ISO volid/);
+    bad({ firewall_rules: -1 }, 'firewall_rules', /from 0 to 50/);
     bad({ default_os: 'windows-11' }, 'default_os', /not one of the profile's OS templates/);
     bad({ clone_mode: 'copy' }, 'clone_mode', /linked, full/);
     bad({ node: 'pve 1' }, 'node', /node name/);

@@ -10,6 +10,8 @@ import { groupRefs, orderDomain, planOrder } from '../../daemon/pipelines/order.
 import { STEPS, stepArgsProblem, stepLabel, type StepType } from '../../daemon/pipelines/steps.ts';
 import { planVmChain, type VmOperation } from '../../daemon/pipelines/vm-plan.ts';
 import { kvmSpec, vmPlan } from '../helpers/vm-plan.ts';
+import { planPanelChain, planReinstallChain, reinstallPlan, type PanelOperation } from '../../daemon/pipelines/vm-panel-plan.ts';
+import { planExtrasChain } from '../../daemon/pipelines/vm-extras-plan.ts';
 
 const OPERATIONS: Operation[] = ['deploy', 'suspend', 'unsuspend', 'terminate', 'change-package', 'change-password', 'redeploy', 'verify-repair', 'force-terminate', 'sync-usage'];
 
@@ -62,6 +64,28 @@ describe('step declarations', () => {
           seen.add(s.type);
           assert.equal(stepArgsProblem(s.type, s.args, true), null, `kvm, ${op}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
         }
+      }
+    }
+    // The customer's VM panel: its chains, and a reinstall.
+    const PANEL: PanelOperation[] = ['power-off', 'shutdown', 'snapshot-create', 'snapshot-rollback', 'snapshot-delete', 'backup-delete'];
+    for (const plan of [vmPlan(), vmPlan({ spec: kvmSpec({ additionalDisk: null }) })]) {
+      const chains = [
+        ...PANEL.map((op) => [op, planPanelChain(op, plan, { snapshot: { name: 'before-upgrade', description: 'a note' }, volid: 'local:backup/vzdump-qemu-101-2026_12_06-10_00_00.vma.zst' })] as const),
+        ['snapshot-create, no description', planPanelChain('snapshot-create', plan, { snapshot: { name: 'plain', description: null } })] as const,
+        ['reinstall', planReinstallChain(reinstallPlan(plan, { slug: 'ubuntu-24', vmid: 9001, node: 'pve1', storage: 'local-lvm' }))] as const,
+      ];
+      for (const [op, chain] of chains) {
+        for (const s of chain.steps) {
+          seen.add(s.type);
+          assert.equal(stepArgsProblem(s.type, s.args, true), null, `kvm panel, ${op}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+        }
+      }
+    }
+    // The panel's ISO, firewall rules and reverse DNS.
+    for (const op of ['iso-mount', 'iso-unmount', 'firewall-rules', 'rdns'] as const) {
+      for (const s of planExtrasChain(op, vmPlan()).steps) {
+        seen.add(s.type);
+        assert.equal(stepArgsProblem(s.type, s.args, true), null, `kvm panel, ${op}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
       }
     }
     // Every type the planner may emit was planned at least once above (server.check is the scheduler's).

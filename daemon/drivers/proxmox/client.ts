@@ -375,4 +375,123 @@ export class ProxmoxClient {
     const path = `/nodes/${seg(check.node(node))}/storage/${seg(check.storage(storage))}/content/${seg(check.volid(volid))}`;
     await this.maybeTask('DELETE', path, { delay: 5 });
   }
+
+  // --- snapshots (the customer's VM panel) --------------------------------------------------
+
+  /**
+   * A snapshot name as qemu-server takes it (pve-snapshot-name: format pve-configid, at most 40
+   * characters — a letter, then letters, digits, `_` or `-`; `current` and `pending` are reserved).
+   */
+  private snapname(name: string, field = 'snapname'): string {
+    if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]{1,39}$/.test(name) || /^(current|pending|vmstate)$/i.test(name)) {
+      throw new InputError(field, `"${String(name).slice(0, 60)}" is not a snapshot name`);
+    }
+    return name;
+  }
+
+  /** The VM's snapshots, oldest first; the `current` pseudo-entry (the VM itself) is left out. */
+  async snapshots(node: string, vmid: number): Promise<Array<{ name: string; snaptime: number | null; description: string; vmstate: boolean; parent: string | null }>> {
+    const path = this.vmPath(node, vmid, '/snapshot');
+    return norm.list(await this.request('GET', path), `GET ${path}`)
+      .filter((s) => typeof s.name === 'string' && s.name !== 'current')
+      .map((s) => ({
+        name: String(s.name), snaptime: s.snaptime === undefined || s.snaptime === null ? null : norm.num(s.snaptime, 0),
+        description: typeof s.description === 'string' ? s.description : '', vmstate: norm.num(s.vmstate, 0) === 1,
+        parent: typeof s.parent === 'string' && s.parent !== '' ? s.parent : null,
+      }))
+      .sort((a, b) => (a.snaptime ?? 0) - (b.snaptime ?? 0));
+  }
+
+  /** Takes a snapshot (the `qmsnapshot` task, followed to its end); a name in use fails the task ("already used"). */
+  createSnapshot(node: string, vmid: number, name: string, opts: { description?: string; vmstate?: boolean } = {}): Promise<TaskResult> {
+    return this.runTask('POST', this.vmPath(node, vmid, '/snapshot'), { snapname: this.snapname(name), description: opts.description, vmstate: opts.vmstate });
+  }
+
+  /** Deletes a snapshot (`qmdelsnapshot`); a missing one fails the task ("does not exist"). */
+  deleteSnapshot(node: string, vmid: number, name: string, opts: { force?: boolean } = {}): Promise<TaskResult> {
+    return this.runTask('DELETE', this.vmPath(node, vmid, `/snapshot/${seg(this.snapname(name))}`), { force: opts.force });
+  }
+
+  /** Rolls the VM back to a snapshot (`qmrollback`); a VM running without saved RAM is stopped by it, unless `start`. */
+  rollbackSnapshot(node: string, vmid: number, name: string, opts: { start?: boolean } = {}): Promise<TaskResult> {
+    return this.runTask('POST', this.vmPath(node, vmid, `/snapshot/${seg(this.snapname(name))}/rollback`), { start: opts.start });
+  }
+
+  // --- console (vnc-socket.ts) ---------------------------------------------------------------
+
+  /**
+   * Starts a VNC proxy for the VM (POST vncproxy, websocket=1): Proxmox forks a 'vncproxy' task
+   * that waits about 10 s for one connection (openVncSocket). The ticket and the RFB password are
+   * secrets of this client (masked in every line) before anything else sees them. The answer names
+   * the endpoint that served it: the proxy listens on that node only.
+   */
+  async vncProxy(node: string, vmid: number): Promise<import('./vnc-socket.ts').VncProxy> {
+    const { vncProxyAnswer } = await import('./vnc-socket.ts');
+    const path = this.vmPath(node, vmid, '/vncproxy');
+    const what = `POST ${path}`;
+    for (let attempt = 0; ; attempt++) {
+      const headers = await this.auth.headers('POST');
+      const answer = await this.transport.send('POST', API + path, 'websocket=1', { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' }, what);
+      this.log(`PVE ${what} {websocket} → ${answer.status} ${answer.ms} ms [${answer.endpoint.host}:${answer.endpoint.port}]`);
+      let data: unknown;
+      try {
+        // Before parse() returns, nothing of the answer is logged; its secrets are registered next.
+        data = this.parse(answer, what);
+      } catch (err) {
+        if (attempt === 0 && err instanceof ProxmoxTerminalError && err.status === 401 && this.auth.invalidate()) continue;
+        throw err;
+      }
+      const d = data as { ticket?: unknown; password?: unknown } | null;
+      for (const v of [d?.ticket, d?.password]) {
+        if (typeof v === 'string') { this.secret(v); this.secret(encodeURIComponent(v)); }
+      }
+      const proxy = vncProxyAnswer(data, what);
+      this.log(`PVE task ${proxy.upid}`);
+      return { ...proxy, endpoint: answer.endpoint };
+    }
+  }
+
+  /** The vncwebsocket of a vncProxy answer, on its endpoint, through the pinned agent: the VM's RFB stream in binary messages. */
+  async openVncSocket(node: string, vmid: number, proxy: import('./vnc-socket.ts').VncProxy): Promise<import('ws').WebSocket> {
+    const { openVncWebSocket } = await import('./vnc-socket.ts');
+    check.node(node);
+    check.vmid(vmid);
+    const ws = await openVncWebSocket({
+      endpoint: proxy.endpoint, agent: this.agent, node, vmid, proxy, headers: await this.auth.headers('GET'),
+      timeoutMs: Math.min(15_000, this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS),
+    });
+    this.log(`PVE GET ${this.vmPath(node, vmid, '/vncwebsocket')} → 101 [${proxy.endpoint.host}:${proxy.endpoint.port}]`);
+    return ws;
+  }
+
+  /**
+   * The VM's firewall rules in order (each with its `pos`) and the digest of the list, which a
+   * change sends back so a list changed in between is refused rather than overwritten.
+   */
+  async firewallRules(node: string, vmid: number): Promise<{ rules: Array<Record<string, unknown> & { pos: number }>; digest: string | null }> {
+    const path = this.vmPath(node, vmid, '/firewall/rules');
+    const rules = norm.list(await this.request('GET', path), `GET ${path}`)
+      .map((r): Record<string, unknown> & { pos: number } => ({ ...r, pos: norm.num(r.pos, -1) }))
+      .sort((a, b) => a.pos - b.pos);
+    const digest = rules.find((r) => typeof r.digest === 'string')?.digest;
+    return { rules, digest: typeof digest === 'string' ? digest : null };
+  }
+
+  /** Adds a rule; Proxmox puts a new rule first (position 0). */
+  async createFirewallRule(node: string, vmid: number, rule: Record<string, string | number>, digest: string | null): Promise<void> {
+    await this.request('POST', this.vmPath(node, vmid, '/firewall/rules'), { ...rule, digest: digest ?? undefined });
+  }
+
+  /** Changes the rule at `pos` (`clear`: fields to remove), or with `moveto` moves it before that position (at the end when past it). */
+  async updateFirewallRule(node: string, vmid: number, pos: number, change: { set?: Record<string, string | number>; clear?: string[]; moveto?: number }, digest: string | null): Promise<void> {
+    if (!Number.isInteger(pos) || pos < 0) throw new InputError('pos', 'must be a rule position (0 or more)');
+    await this.request('PUT', this.vmPath(node, vmid, `/firewall/rules/${pos}`), {
+      ...(change.set ?? {}), delete: change.clear?.length ? change.clear.join(',') : undefined, moveto: change.moveto, digest: digest ?? undefined,
+    });
+  }
+
+  async deleteFirewallRule(node: string, vmid: number, pos: number, digest: string | null): Promise<void> {
+    if (!Number.isInteger(pos) || pos < 0) throw new InputError('pos', 'must be a rule position (0 or more)');
+    await this.request('DELETE', this.vmPath(node, vmid, `/firewall/rules/${pos}`), { digest: digest ?? undefined });
+  }
 }

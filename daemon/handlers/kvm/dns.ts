@@ -12,6 +12,7 @@ import { serviceAddresses, type AllocatedAddress } from '../../fleet/ip-pools.ts
 import { registerStep } from './timed.ts';
 import { serviceById } from '../../services/store.ts';
 import { foreignDomainHolder } from '../../services/vm-lifecycle.ts';
+import { wantedPtrNames } from '../../services/vm-network-store.ts';
 import { loadVmService, type KvmDeps, type LoadedVmService } from './context.ts';
 import { VM_POLICY } from './create.ts';
 
@@ -87,15 +88,18 @@ export function registerVmDnsHandlers(registry: TaskRegistry, deps: KvmDeps): vo
       fwd.err++;
       ctx.log(`· fwd ERR ${name}: ${oops(err)}`);
     }
+    // The customer's own PTR name for an address (the panel's reverse DNS), else the host name.
+    const ptr = await wantedPtrNames(deps.db, svc.id);
     for (const x of addresses) {
+      const target = ptr.get(x.ip) ?? name;
       try {
         const z = await reverseZone(host, x);
         if (!z) { rev.none++; ctx.log(`· rev — ${host.label} holds no reverse zone for ${x.ip}`); continue; }
-        const stale = (await host.listRecords(z.zone)).filter((r) => r.name === z.rel && r.type === 'PTR' && r.value !== name);
+        const stale = (await host.listRecords(z.zone)).filter((r) => r.name === z.rel && r.type === 'PTR' && r.value !== target);
         if (stale.length) await host.deleteRecords(z.zone, stale.map((r) => ({ name: r.name, type: 'PTR' as const, value: r.value })));
-        await host.ensureRecords(z.zone, [{ name: z.rel, type: 'PTR', value: name }]);
+        await host.ensureRecords(z.zone, [{ name: z.rel, type: 'PTR', value: target }]);
         rev.ok++;
-        ctx.log(`· rev OK ${z.zone}: ${x.ip} → ${name}`);
+        ctx.log(`· rev OK ${z.zone}: ${x.ip} → ${target}`);
       } catch (err) {
         rev.err++;
         ctx.log(`· rev ERR ${x.ip}: ${oops(err)}`);
@@ -126,11 +130,13 @@ export function registerVmDnsHandlers(registry: TaskRegistry, deps: KvmDeps): vo
       errors++;
       ctx.log(`· fwd-del ERR ${name}: ${oops(err)}`);
     }
+    const ptr = await wantedPtrNames(deps.db, svc.id);
     for (const x of await serviceAddresses(deps.db, svc.id)) {
       try {
         const z = await reverseZone(host, x);
         if (!z) continue;
-        const n = await host.deleteRecords(z.zone, [{ name: z.rel, type: 'PTR', value: name }]);
+        const custom = ptr.get(x.ip);
+        const n = await host.deleteRecords(z.zone, [{ name: z.rel, type: 'PTR', value: name }, ...(custom ? [{ name: z.rel, type: 'PTR' as const, value: custom }] : [])]);
         removed += n;
         ctx.log(`· rev-del OK ${z.zone}: ${x.ip}`);
       } catch (err) {

@@ -9,6 +9,8 @@ import { registerVmPowerHandlers } from './power.ts';
 import { registerVmDnsHandlers } from './dns.ts';
 import { registerVmTeardownHandlers } from './teardown.ts';
 import { registerVmWhmcsHandlers } from './whmcs.ts';
+import { registerVmPanelHandlers } from './panel.ts';
+import { registerVmExtrasHandlers } from './extras.ts';
 
 export type { KvmDeps } from './context.ts';
 
@@ -20,5 +22,7 @@ export function registerKvmHandlers(registry: TaskRegistry, deps: KvmDeps): Task
   registerVmDnsHandlers(registry, deps);
   registerVmTeardownHandlers(registry, deps);
   registerVmWhmcsHandlers(registry, deps);
+  registerVmPanelHandlers(registry, deps);
+  registerVmExtrasHandlers(registry, deps);
   return registry;
 }

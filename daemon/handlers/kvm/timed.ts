@@ -25,6 +25,8 @@ const DONE: Readonly<Record<string, string>> = {
   'kvm.network': 'network set', 'kvm.firewall': 'firewall set', 'kvm.cloudinit': 'cloud-init set', 'kvm.start': 'started',
   'kvm.verify': 'running', 'kvm.stop': 'stopped', 'kvm.password': 'password set', 'kvm.backups-delete': 'backups removed',
   'kvm.dns-delete': 'dns removed', 'kvm.destroy': 'destroyed', 'kvm.release': 'ips released', 'service.close': 'closed',
+  'kvm.power-off': 'stopped', 'kvm.shutdown': 'shut down', 'kvm.snapshot': 'snapshot taken', 'kvm.snapshot-rollback': 'rolled back',
+  'kvm.snapshot-delete': 'snapshot removed', 'kvm.backup-delete': 'backup removed',
 };
 
 export function doneState(type: string): string {

@@ -9,7 +9,7 @@ import {
   addKvmProfile, getKvmProfile, kvmProfileServices, listKvmProfiles, removeKvmProfile, updateKvmProfile,
 } from '../../fleet/kvm-profiles.ts';
 import {
-  CLONE_MODES, FIREWALL_DEFAULTS, FW_LOG_LEVELS, FW_POLICIES, NIC_MODELS, type KvmDiskSpec, type KvmProfile, type KvmProfileInput,
+  CLONE_MODES, FIREWALL_DEFAULTS, FW_LOG_LEVELS, FW_POLICIES, KVM_CLIENT_FEATURES, NIC_MODELS, type KvmDiskSpec, type KvmProfile, type KvmProfileInput,
 } from '../../pipelines/kvm-product.ts';
 import { act, back, idParam, page, requireAdmin, setFlash, UiError, wrap } from '../http.ts';
 import type { PageDeps } from '../deps.ts';
@@ -23,7 +23,7 @@ const TEXT_FIELDS = [
   'name', 'cluster_id', 'node', 'cores', 'sockets', 'cpu_type', 'memory_mb', 'balloon_mb',
   'sd_size_gb', 'sd_storage', ...LIMITS.map((l) => `sd_${l}`), 'ad_size_gb', 'ad_storage', ...LIMITS.map((l) => `ad_${l}`),
   'bridge', 'vlan', 'rate_mbps', 'model', 'log_level_in', 'log_level_out', 'policy_in', 'policy_out',
-  'ipv4', 'ipv6', 'os_templates', 'default_os', 'clone_mode', 'bandwidth_gb', 'snapshots', 'backups',
+  'ipv4', 'ipv6', 'os_templates', 'default_os', 'clone_mode', 'bandwidth_gb', 'snapshots', 'backups', 'isos', 'firewall_rules',
 ] as const;
 
 const str = (v: unknown) => (typeof v === 'string' ? v : Array.isArray(v) ? String(v[0] ?? '') : '');
@@ -73,7 +73,10 @@ export function kvmProfileInput(form: Form): KvmProfileInput {
     clone_mode: str(form.clone_mode) || 'full',
     bandwidth_gb: orNull(num(form, 'bandwidth_gb', 'bandwidth_gb')),
   };
-  for (const k of ['sockets', 'ipv4', 'ipv6', 'snapshots', 'backups'] as const) {
+  // The customer panel: the ticked features (none ticked is a product without a panel), its ISOs and rule limit.
+  body.client_features = list(form.client_features);
+  body.isos = str(form.isos).split(/[\s,]+/).map((t) => t.trim()).filter(Boolean);
+  for (const k of ['sockets', 'ipv4', 'ipv6', 'snapshots', 'backups', 'firewall_rules'] as const) {
     const v = num(form, k, k);
     if (v !== undefined) body[k] = v;
   }
@@ -86,6 +89,7 @@ export function kvmProfileInput(form: Form): KvmProfileInput {
 function echo(form: Form): Values {
   const v: Values = Object.fromEntries(TEXT_FIELDS.map((k) => [k, str(form[k])]));
   v.fw = list(form.fw);
+  v.client_features = list(form.client_features);
   return v;
 }
 
@@ -102,6 +106,7 @@ function fromProfile(p: KvmProfile): Values {
     policy_in: p.firewall.policy_in, policy_out: p.firewall.policy_out, ipv4: s(p.ipv4), ipv6: s(p.ipv6),
     os_templates: p.os_templates.join(' '), default_os: p.default_os, clone_mode: p.clone_mode, bandwidth_gb: s(p.bandwidth_gb),
     snapshots: s(p.snapshots), backups: s(p.backups),
+    client_features: [...(p.client_features ?? KVM_CLIENT_FEATURES)], isos: (p.isos ?? []).join(' '), firewall_rules: s(p.firewall_rules ?? 0),
   };
 }
 
@@ -110,6 +115,7 @@ const NEW: Values = {
   ad_size_gb: '', ad_storage: '', bridge: 'vmbr0', vlan: '', rate_mbps: '', model: 'virtio', fw: FLAGS.filter((f) => FIREWALL_DEFAULTS[f]),
   log_level_in: FIREWALL_DEFAULTS.log_level_in, log_level_out: FIREWALL_DEFAULTS.log_level_out, policy_in: FIREWALL_DEFAULTS.policy_in,
   policy_out: FIREWALL_DEFAULTS.policy_out, ipv4: '1', ipv6: '0', os_templates: '', default_os: '', clone_mode: 'full', bandwidth_gb: '', snapshots: '0', backups: '0',
+  client_features: [...KVM_CLIENT_FEATURES], isos: '', firewall_rules: '0',
 };
 
 const limitText = (d: KvmDiskSpec) => LIMITS.filter((l) => d[l] !== null).map((l) => `${l} ${d[l]}`).join(', ');
@@ -134,7 +140,7 @@ export function addKvmProfilePages(r: Router, deps: PageDeps): void {
   const form = async (req: Request, res: Response, o: { id?: number; values: Values; error?: string | null }, status = 200) => {
     await page(deps, req, res, 'admin-kvm-profile-form', {
       title: o.id ? 'Edit KVM profile' : 'Add a KVM profile', nav: 'kvm-profiles', id: o.id, editing: !!o.id, vals: o.values, error: o.error ?? null,
-      models: NIC_MODELS, levels: FW_LOG_LEVELS, policies: FW_POLICIES, cloneModes: CLONE_MODES, flags: FLAGS,
+      models: NIC_MODELS, levels: FW_LOG_LEVELS, policies: FW_POLICIES, cloneModes: CLONE_MODES, flags: FLAGS, clientFeatures: KVM_CLIENT_FEATURES,
     }, status);
   };
 
