@@ -161,10 +161,12 @@ final class KvmButtonsTest extends TestCase
         self::assertStringContainsString('<tr><th>State</th><td>suspended (stopped)</td></tr>', $tab);
         self::assertStringContainsString('<tr><th>Profile</th>', $tab, 'the admin sees the profile');
 
+        // The client area of a KVM product is the customer's VM panel (VmPanelTest has the rest).
         $client = hostbridge_ClientArea(self::kvmParams(602));
-        self::assertSame('templates/overview.tpl', $client['tabOverviewModuleOutputTemplate']);
-        $html = $client['templateVariables']['hostbridgeHtml'];
-        self::assertStringContainsString('<tr><th>VMID</th><td>' . $seed['vmid'] . '</td></tr>', $html);
+        self::assertSame('templates/panel.tpl', $client['tabOverviewModuleOutputTemplate']);
+        $html = $client['templateVariables']['hostbridgePanel'];
+        self::assertStringContainsString('<td id="hb-hostname">' . $seed['hostname'] . '</td>', $html);
+        self::assertStringContainsString('This service is suspended', $html);
         self::assertStringNotContainsString('<tr><th>Profile</th>', $html, 'the profile is the admin\'s word');
         self::assertNoSecret([$tab, $client], self::secret(), 'Vm-Cust0mer-Pa55!');
     }

@@ -20,6 +20,8 @@ import { addIpPoolRoutes } from './ip-pool-routes.ts';
 import { addProxmoxRoutes } from './proxmox-routes.ts';
 import { addKvmProfileRoutes } from './kvm-profile-routes.ts';
 import { addVmBackupRoutes } from './vm-backup-routes.ts';
+import { addConsoleRoutes } from './console-routes.ts';
+import { addVmPanelRoutes } from './vm-panel-routes.ts';
 
 const OPERATIONS: Record<string, Exclude<Operation, 'deploy'>> = {
   suspend: 'suspend', unsuspend: 'unsuspend', terminate: 'terminate', 'change-package': 'change-package', 'change-password': 'change-password',
@@ -47,6 +49,9 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
     if (!op) throw new InputError('', `unknown action "${String(req.params.action).slice(0, 40)}"; one of ${Object.keys(ACTIONS).join(', ')}`, 404);
     res.json(woke(await serviceOperation(queue, masterKey, op, pathId(req.params.id, 'WHMCS service id'), jsonBody(req))));
   }));
+  // Before the /:op catch-all below, which would answer "unknown operation" for /console and /panel.
+  addConsoleRoutes(app, deps);
+  addVmPanelRoutes(app, deps);
   app.post('/v1/services/:id/:op', wrap(async (req, res) => {
     const op = OPERATIONS[String(req.params.op)];
     if (!op) throw new InputError('', `unknown operation "${String(req.params.op).slice(0, 40)}"; one of ${Object.keys(OPERATIONS).join(', ')}`, 404);

@@ -29,7 +29,9 @@ use WHMCS\Module\Server\Hostbridge\Params;
 use WHMCS\Module\Server\Hostbridge\ServerGroups;
 use WHMCS\Module\Server\Hostbridge\ServerSync;
 use WHMCS\Module\Server\Hostbridge\ServiceView;
+use WHMCS\Module\Server\Hostbridge\Text;
 use WHMCS\Module\Server\Hostbridge\UsageReport;
+use WHMCS\Module\Server\Hostbridge\VmPanel;
 use WHMCS\Module\Server\Hostbridge\WhmcsDb;
 
 require_once __DIR__ . '/lib/loader.php';
@@ -344,7 +346,8 @@ function hostbridge_SyncUsage(array $params): string
 }
 
 /**
- * The client's product-details page: the daemon renders (and escapes) the fragment; the overview
+ * The client's product-details page. A KVM product shows the customer's VM panel (lib/VmPanel.php,
+ * templates/panel.tpl), one tab at a time. Any other product: the daemon renders (and escapes) the fragment; the overview
  * template prints it as is and reloads the page every refresh_s seconds while the service deploys.
  * A client sees a plain apology when the daemon cannot answer; the detail goes to the Module Log.
  *
@@ -352,6 +355,9 @@ function hostbridge_SyncUsage(array $params): string
  */
 function hostbridge_ClientArea(array $params): array
 {
+    if (Buttons::isKvm($params)) {
+        return VmPanel::clientArea($params, $_GET);
+    }
     $r = ServiceView::fetch($params, 'ClientArea', 'client');
     if (!$r['ok']) {
         return [
@@ -369,6 +375,79 @@ function hostbridge_ClientArea(array $params): array
             'hostbridgeRefresh' => $r['refresh_s'],
         ],
     ];
+}
+
+/**
+ * The custom functions a client may call from the client area without a button (WHMCS checks that
+ * the logged-in client owns the service first): the panel's forms, its live figures, its console.
+ *
+ * @see https://developers.whmcs.com/provisioning-modules/custom-functions/
+ */
+function hostbridge_ClientAreaAllowedFunctions(): array
+{
+    return ['VmAction', 'VmLive', 'VmConsole'];
+}
+
+/**
+ * A form of the VM panel (POST, with WHMCS's CSRF token): hb_action names the action, the hbf_*
+ * inputs are its fields. Returns 'success' (WHMCS shows "Action completed successfully") or the
+ * daemon's refusal in the customer's words (a suspended service, a limit reached, a bad field).
+ *
+ * @see https://developers.whmcs.com/provisioning-modules/custom-functions/
+ */
+function hostbridge_VmAction(array $params): string
+{
+    if (($_SERVER['REQUEST_METHOD'] ?? 'GET') !== 'POST') {
+        return 'Please use the buttons of the panel.';
+    }
+    if (!VmPanel::csrfOk()) {
+        return 'The form has expired. Please reload the page and try again.';
+    }
+    if (!Buttons::isKvm($params)) {
+        return 'This service has no virtual server panel.';
+    }
+    return VmPanel::action($params, Text::str($_POST['hb_action'] ?? ''), VmPanel::fieldsOf($_POST));
+}
+
+/**
+ * The Overview's live figures: the daemon's JSON, echoed as is (Content-Type application/json), and
+ * the request ends here (no page around it).
+ *
+ * @see https://developers.whmcs.com/provisioning-modules/custom-functions/
+ */
+function hostbridge_VmLive(array $params)
+{
+    $r = VmPanel::live($params);
+    if (!headers_sent()) {
+        http_response_code($r['status']);
+        header('Content-Type: application/json; charset=utf-8');
+        header('Cache-Control: no-store');
+    }
+    echo $r['json'];
+    exit;
+}
+
+/**
+ * The Console button: the daemon issues a short-lived console link for this client and the browser
+ * is sent there (Location). A refusal (a suspended service, a product without a console) is
+ * returned, and WHMCS shows it on the product details page.
+ *
+ * @see https://developers.whmcs.com/provisioning-modules/custom-functions/
+ */
+function hostbridge_VmConsole(array $params)
+{
+    if (!VmPanel::csrfOk()) {
+        return 'The link has expired. Please reload the page and try again.';
+    }
+    $r = VmPanel::console($params);
+    if (!$r['ok']) {
+        return $r['error'];
+    }
+    if (!headers_sent()) {
+        header('Location: ' . $r['url'], true, 302);
+        header('Cache-Control: no-store');
+    }
+    exit;
 }
 
 /**
