@@ -4,7 +4,8 @@
 import crypto from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Knex } from 'knex';
-import { dbNow, isUniqueViolation } from '../db/connect.ts';
+import { dbNow, inTx, isUniqueViolation } from '../db/connect.ts';
+import { recordOperations } from '../engine/sql/oplog.ts';
 import { writeSetting } from '../settings/settings.ts';
 import { T } from '../common/tables.ts';
 
@@ -162,7 +163,12 @@ export function actorOf(s: Session): string {
 /** Records an admin's action (the message its form showed) with who did it. */
 export async function recordAdminAction(db: Knex, s: Session, text: string, kind: 'ok' | 'error'): Promise<void> {
   if (s.kind !== 'admin') return;
-  await db(T.adminActions).insert({ at: await dbNow(db), actor: actorOf(s).slice(0, 200), via: s.via, ok: kind === 'ok', message: text.slice(0, 2000) });
+  await inTx(db, async (trx) => {
+    const row = { at: await dbNow(trx), actor: actorOf(s).slice(0, 200), via: s.via, ok: kind === 'ok', message: text.slice(0, 2000) };
+    await trx(T.adminActions).insert(row);
+    // The Operation Log keeps it beyond the queue's clean-up.
+    await recordOperations(trx, [{ kind: 'action', finishedAt: row.at, actor: row.actor, via: row.via, result: row.ok ? 'done' : 'refused', message: row.message }]);
+  });
 }
 
 /** Lets a client session see one more service (a second link opened in the same browser). */

@@ -14,6 +14,7 @@ import { encryptSecret } from '../crypto/secretbox.ts';
 import { dbNow, inTx, isUniqueViolation } from '../db/connect.ts';
 import { enqueueChainIn } from '../engine/chains.ts';
 import { lockService } from '../engine/sql/chain-end.ts';
+import { recordOperations } from '../engine/sql/oplog.ts';
 import { setTargetLimit } from '../engine/sql/targets.ts';
 import type { Queue } from '../engine/queue.ts';
 import type { ProxmoxClient } from '../drivers/proxmox/index.ts';
@@ -415,8 +416,13 @@ export const PANEL_ACTIONS: Record<string, PanelAction> = { ...EXTRA_PANEL_ACTIO
 // --- the dispatcher ------------------------------------------------------------------------
 
 /** Both come through the WHMCS module: the client area, or an admin's view of it. */
-async function recordAction(db: Knex, actor: PanelActor, ok: boolean, text: string): Promise<void> {
-  await db(T.adminActions).insert({ at: await dbNow(db), actor: actorName(actor).slice(0, 200), via: 'whmcs', ok, message: text.slice(0, 2000) });
+async function recordAction(db: Knex, actor: PanelActor, ok: boolean, text: string, whmcsServiceId: number): Promise<void> {
+  await inTx(db, async (trx) => {
+    const row = { at: await dbNow(trx), actor: actorName(actor).slice(0, 200), via: 'whmcs', ok, message: text.slice(0, 2000) };
+    await trx(T.adminActions).insert(row);
+    // The Operation Log keeps it, under the service, beyond the queue's clean-up.
+    await recordOperations(trx, [{ kind: 'action', finishedAt: row.at, whmcsServiceId, actor: row.actor, via: row.via, result: ok ? 'done' : 'refused', message: row.message }]);
+  });
 }
 
 /**
@@ -442,10 +448,10 @@ export async function runPanelAction(queue: Queue, masterKey: Buffer, whmcsServi
     const result = await a.run({ queue, masterKey, whmcsServiceId, actor, fields: fields ?? {} });
     const ref = result.chainId !== null ? ` (chain #${result.chainId})` : result.runId ? ` (run #${result.runId})` : '';
     // The action is queued whatever becomes of its record: a lost line must not tell the customer it failed.
-    await recordAction(db, actor, true, `${tag}: ${result.message}${ref}`).catch(() => {});
+    await recordAction(db, actor, true, `${tag}: ${result.message}${ref}`, whmcsServiceId).catch(() => {});
     return result;
   } catch (err) {
-    if (err instanceof InputError) await recordAction(db, actor, false, `${tag}: refused: ${err.message}`).catch(() => {});
+    if (err instanceof InputError) await recordAction(db, actor, false, `${tag}: refused: ${err.message}`, whmcsServiceId).catch(() => {});
     throw err;
   }
 }

@@ -73,6 +73,8 @@ export const SETTING_DEFINITIONS: Record<string, Definition> = {
   'console.link_ttl_s': { default: '60', describe: 'Seconds a console link works before it is opened (each link opens once)', check: int(5, 3600) },
   'console.idle_timeout_s': { default: '900', describe: 'Seconds a console session may pass with no data either way before it is closed', check: int(5, 86_400) },
   'console.max_session_s': { default: '14400', describe: 'Seconds a console session may last at most, however active', check: int(60, 86_400) },
+  'oplog.retention_days': { default: '365', describe: 'Days the Operation Log keeps an entry (what ran, where, for which service, by whom, with what result); the queue\'s clean-up leaves it alone', check: int(1, 3650) },
+  'scheduler.prune-operation-log.interval_s': { default: '3600', describe: 'Seconds between removals of Operation Log entries older than oplog.retention_days', check: int(60, 604_800) },
   'whmcs.api_url': { default: '', describe: 'WHMCS External API endpoint, https://…/includes/api.php', check: optional(httpUrl) },
   'whmcs.api_identifier': { default: '', describe: 'API credential identifier (Manage API Credentials in WHMCS)', check: text(255) },
   'whmcs.api_secret': { default: '', describe: 'API credential secret (stored encrypted)', check: text(255), secret: true },

@@ -12,6 +12,7 @@ import { T } from '../../common/tables.ts';
 import type { ChainOutcome, QueueHooks } from '../hooks.ts';
 import { MAX_ERROR, type ChainRow } from '../rows.ts';
 import { dependentsOf, hasOpenSteps, readySteps, type StepNode } from '../graph.ts';
+import { chainEntry, recordOperations } from './oplog.ts';
 
 /** Serialises chain bookkeeping per service: enqueue and chain completion both take this lock. */
 export async function lockService(trx: Knex.Transaction, serviceId: number): Promise<void> {
@@ -117,8 +118,10 @@ export async function failChain(trx: Knex.Transaction, hooks: QueueHooks, step: 
 /** Closes a chain, lets the hook say what that means for its service, and starts the service's next chain. */
 export async function finishChain(trx: Knex.Transaction, hooks: QueueHooks, chain: ChainRow, outcome: ChainOutcome, error: string | null): Promise<void> {
   if (chain.service_id !== null) await lockService(trx, chain.service_id);
-  await trx(T.chains).where('id', chain.id).whereIn('state', ['running', 'waiting'])
+  const closed = await trx(T.chains).where('id', chain.id).whereIn('state', ['running', 'waiting'])
     .update({ state: outcome, active_key: null, finished_at: nowMs(trx), error: error?.slice(0, MAX_ERROR) ?? null });
+  // The Operation Log keeps the chain's end once the queue's clean-up has deleted it.
+  if (closed > 0) await recordOperations(trx, [chainEntry(chain, outcome, error?.slice(0, MAX_ERROR) ?? null)]);
   await hooks.onChainEnd(trx, {
     id: Number(chain.id), serviceId: chain.service_id === null ? null : Number(chain.service_id), operation: chain.operation,
     successState: chain.success_state, failureState: chain.failure_state,

@@ -13,6 +13,7 @@ import type { Queue } from '../queue.ts';
 import type { AttemptRecord, Claim } from '../rows.ts';
 import { attemptRow } from './attempt-log.ts';
 import { advanceChain, advanceSequences, lockChainsOf } from './chain-end.ts';
+import { attemptEntry, recordOperations } from './oplog.ts';
 
 export interface Success extends AttemptRecord {
   claim: Claim;
@@ -98,6 +99,7 @@ export async function finishSucceededBatch(queue: Queue, items: Success[]): Prom
     if (ok.length === 0) return held;
     if (items.length > 1) await markSucceeded(trx, ok, false);
     await trx(T.attempts).insert(ok.map((i) => attemptRow(trx, i.claim, i, 'succeeded')));
+    await recordOperations(trx, ok.map((i) => attemptEntry(i.claim, i, 'succeeded')));
     await advance(trx, queue, ok, stepCounts);
     return held;
   });

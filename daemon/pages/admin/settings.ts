@@ -12,6 +12,7 @@ import type { PageDeps } from '../deps.ts';
 const SECTIONS: Array<{ title: string; prefix: string[] }> = [
   { title: 'Retry policy', prefix: ['retry.'] },
   { title: 'Task queue', prefix: ['queue.'] },
+  { title: 'Operation Log', prefix: ['oplog.'] },
   { title: 'Failure tickets', prefix: ['tickets.', 'whmcs.'] },
   { title: 'Scheduled jobs', prefix: ['scheduler.'] },
 ];

@@ -1,9 +1,10 @@
-// What the Operation Log and Statistics read: chains and task attempts merged newest first, and
-// usage against limits per service (one page, the totals counted by the database).
+// What the Operation Log and Statistics read: the log's own table (mod_hostbridge_operation_log,
+// written by the engine as work finishes, so it outlives the queue's clean-up), filtered and paged
+// newest first; and usage against limits per service (one page, the totals counted by the database).
 import type { Knex } from 'knex';
 import { T } from '../../common/tables.ts';
 import { globalMasker } from '../../log/mask.ts';
-import { serverNames } from './services.ts';
+import { readSettings } from '../../settings/settings.ts';
 
 type Row = Record<string, any>;
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
@@ -14,37 +15,49 @@ export const LOG_MAX_PAGE = 200;
 export const STATS_PAGE = 100;
 
 export type LogKind = 'all' | 'chains' | 'attempts' | 'actions';
+export const LOG_KINDS: readonly LogKind[] = ['all', 'chains', 'attempts', 'actions'];
+const KIND_OF: Record<Exclude<LogKind, 'all'>, string> = { chains: 'chain', attempts: 'attempt', actions: 'action' };
 
-/** Entries of the log up to the end of the given page (and one more, to know whether a next page exists). */
-export async function operationLog(db: Knex, kind: LogKind, page: number) {
-  const want = page * LOG_PAGE + 1;
-  const [chains, attempts, name, actions] = await Promise.all([
-    kind === 'attempts' || kind === 'actions' ? Promise.resolve([] as Row[]) : db(`${T.chains} as c`).leftJoin(`${T.services} as s`, 's.id', 'c.service_id')
-      .select('c.*', 's.whmcs_service_id', 's.domain').orderByRaw('coalesce(c.finished_at, c.started_at, c.created_at) desc').orderBy('c.id', 'desc').limit(want),
-    kind === 'chains' || kind === 'actions' ? Promise.resolve([] as Row[]) : db(`${T.attempts} as a`).join(`${T.tasks} as t`, 't.id', 'a.task_id').leftJoin(`${T.services} as s`, 's.id', 't.service_id')
-      .select('a.id', 'a.task_id', 'a.attempt', 'a.started_at', 'a.finished_at', 'a.duration_ms', 'a.result', 'a.error', 't.type', 't.step', 't.operation', 't.target', 's.whmcs_service_id', 's.domain')
-      .orderBy('a.finished_at', 'desc').orderBy('a.id', 'desc').limit(want),
-    serverNames(db),
-    // What admins did on the pages, and who (the WHMCS admin's name for the pages in WHMCS).
-    kind === 'all' || kind === 'actions' ? db(T.adminActions).orderBy('at', 'desc').orderBy('id', 'desc').limit(want) : Promise.resolve([] as Row[]),
+/** The log's filters, each checked: a WHMCS service id, a task target ("server:7", "pve:1:node2"). */
+export interface LogFilters { kind: LogKind; service: number | null; target: string | null }
+
+/** One page of the log, newest first, and whether an older page exists. */
+export async function operationLog(db: Knex, f: LogFilters, page: number) {
+  const rows: Row[] = await db(T.oplog).modify((b) => {
+    if (f.kind !== 'all') b.where('kind', KIND_OF[f.kind]);
+    if (f.service !== null) b.where('whmcs_service_id', f.service);
+    if (f.target !== null) b.where('target', f.target);
+  }).orderBy('at', 'desc').orderBy('id', 'desc').limit(LOG_PAGE + 1).offset((page - 1) * LOG_PAGE);
+  const entries = rows.slice(0, LOG_PAGE).map((r) => {
+    const base = {
+      at: Number(r.at), chain: r.kind === 'chain', action: r.kind === 'action', result: String(r.result), actor: r.actor ?? null,
+      service: num(r.whmcs_service_id), domain: r.domain ?? null, server: r.target_name ?? null, target: r.target ?? null,
+      started_at: num(r.started_at), finished_at: num(r.finished_at), error: r.error ? globalMasker.mask(String(r.error)) : null,
+    };
+    if (r.kind === 'chain') return { ...base, id: num(r.chain_id), what: r.operation, detail: `${n(r.step_count)} step(s)` };
+    if (r.kind === 'action') return { ...base, id: Number(r.id), what: r.actor && /^WHMCS client /.test(String(r.actor)) ? 'customer action' : 'admin action', detail: globalMasker.mask(String(r.message ?? '')) };
+    return { ...base, id: num(r.task_id), what: r.type, detail: `attempt ${n(r.attempt)} · ${r.operation} · ${r.step}` };
+  });
+  return { entries, more: rows.length > LOG_PAGE };
+}
+
+/**
+ * What the server filter offers: the servers (by id), and the Proxmox nodes tasks run on, as
+ * their targets name them ("pve:<cluster>:<node>"), with the log's current retention.
+ */
+export async function operationLogChoices(db: Knex) {
+  const [servers, nodes, settings] = await Promise.all([
+    db(T.servers).select('id', 'name').orderBy('name'),
+    db(`${T.pveNodes} as n`).join(`${T.pveClusters} as c`, 'c.id', 'n.cluster_id').select('n.cluster_id', 'n.name', 'c.name as cluster').orderBy(['c.name', 'n.name']),
+    readSettings(db),
   ]);
-  const entries = [
-    ...chains.map((c: Row) => ({
-      chain: true, at: Number(c.finished_at ?? c.started_at ?? c.created_at), id: Number(c.id), what: c.operation, result: c.state,
-      service: c.whmcs_service_id, domain: c.domain, started_at: num(c.started_at), finished_at: num(c.finished_at), detail: `${c.step_count} step(s)`,
-      error: c.error ? globalMasker.mask(String(c.error)) : null,
-    })),
-    ...attempts.map((a: Row) => ({
-      chain: false, at: Number(a.finished_at), id: Number(a.task_id), what: a.type, result: a.result, service: a.whmcs_service_id, domain: a.domain,
-      started_at: num(a.started_at), finished_at: num(a.finished_at), detail: `attempt ${a.attempt} · ${a.step} · ${name(a.target)}`,
-      error: a.error ? globalMasker.mask(String(a.error)) : null,
-    })),
-    ...actions.map((a: Row) => ({
-      chain: false, action: true, at: Number(a.at), id: Number(a.id), what: 'admin action', result: a.ok === true || Number(a.ok) === 1 ? 'done' : 'refused',
-      actor: String(a.actor), service: null, domain: null, started_at: null, finished_at: null, detail: globalMasker.mask(String(a.message)), error: null,
-    })),
-  ].sort((x, y) => y.at - x.at || y.id - x.id);
-  return { entries: entries.slice((page - 1) * LOG_PAGE, page * LOG_PAGE), more: entries.length > page * LOG_PAGE };
+  return {
+    targets: [
+      ...servers.map((s: Row) => ({ value: String(s.id), label: String(s.name) })),
+      ...nodes.map((p: Row) => ({ value: `pve:${Number(p.cluster_id)}:${p.name}`, label: `${p.name} (${p.cluster})` })),
+    ],
+    retentionDays: Number(settings['oplog.retention_days']),
+  };
 }
 
 const OVER_LIMIT = '((u.disk_limit_mb > 0 and u.disk_used_mb > u.disk_limit_mb) or (u.bw_limit_mb > 0 and u.bw_used_mb > u.bw_limit_mb))';

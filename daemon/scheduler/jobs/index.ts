@@ -11,6 +11,7 @@ import { processVmsJob } from './process-vms.ts';
 import { removeSnapshotsJob } from './remove-snapshots.ts'; import { scheduleBackupsJob } from './schedule-backups.ts'; import { backupStatusJob } from './backup-status.ts'; import { restoreBackupsJob } from './restore-backups.ts';
 import { collectStatisticsJob } from './collect-statistics.ts';
 import { deliverEmailsJob } from './deliver-emails.ts';
+import { pruneOperationLogJob } from './prune-operation-log.ts';
 
 export { recoverQueue } from './reap-expired-leases.ts';
 
@@ -26,5 +27,6 @@ export function scheduledJobs(deps: JobDeps): Job[] {
     removeSnapshotsJob(deps), scheduleBackupsJob(deps), backupStatusJob(deps), restoreBackupsJob(deps),
     collectStatisticsJob(deps),
     deliverEmailsJob(deps),
+    pruneOperationLogJob(deps),
   ];
 }
