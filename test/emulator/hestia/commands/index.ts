@@ -6,6 +6,7 @@ import { dnsCommands } from './dns.ts';
 import { mailCommands } from './mail.ts';
 import { packageCommands } from './packages.ts';
 import { sysCommands } from './sys.ts';
+import { sysConfigCommands } from './sysconfig.ts';
 import type { Command } from './types.ts';
 import { userCommands } from './users.ts';
 import { webCommands } from './web.ts';
@@ -13,7 +14,7 @@ import { webCommands } from './web.ts';
 export type { RunOptions } from './ctx.ts';
 
 export const COMMANDS: Record<string, Command> = {
-  ...userCommands, ...packageCommands, ...webCommands, ...mailCommands, ...dnsCommands, ...sysCommands,
+  ...userCommands, ...packageCommands, ...webCommands, ...mailCommands, ...dnsCommands, ...sysCommands, ...sysConfigCommands,
 };
 
 export interface RunResult { code: number; stdout: string; stderr: string }
