@@ -18,6 +18,9 @@ import * as m20261206_11 from './20261206001100_email_outbox.ts';
 import * as m20261206_12 from './20261206001200_console_links.ts';
 import * as m20261206_13 from './20261206001300_vm_panel.ts';
 import * as m20261206_14 from './20261206001400_vm_network.ts';
+import * as m20261206_15 from './20261206001500_operation_log.ts';
+import * as m20261206_16 from './20261206001600_hestia_config.ts';
+import * as m20261206_17 from './20261206001700_dns_suspend.ts';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -40,4 +43,7 @@ export const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261206001200_console_links', m20261206_12],
   ['20261206001300_vm_panel', m20261206_13],
   ['20261206001400_vm_network', m20261206_14],
+  ['20261206001500_operation_log', m20261206_15],
+  ['20261206001600_hestia_config', m20261206_16],
+  ['20261206001700_dns_suspend', m20261206_17],
 ];

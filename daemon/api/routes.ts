@@ -22,6 +22,7 @@ import { addKvmProfileRoutes } from './kvm-profile-routes.ts';
 import { addVmBackupRoutes } from './vm-backup-routes.ts';
 import { addConsoleRoutes } from './console-routes.ts';
 import { addVmPanelRoutes } from './vm-panel-routes.ts';
+import { applyHestiaConfig, CONFIG_KEYS, groupConfig, lastApply, saveGroupConfig } from '../fleet/hestia-config.ts';
 
 const OPERATIONS: Record<string, Exclude<Operation, 'deploy'>> = {
   suspend: 'suspend', unsuspend: 'unsuspend', terminate: 'terminate', 'change-package': 'change-package', 'change-password': 'change-password',
@@ -129,6 +130,28 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
   addProxmoxRoutes(app, deps);
   addVmBackupRoutes(app, deps);
   addKvmProfileRoutes(app, deps);
+  // Role-targeted HestiaCP configuration: the group's managed keys, and Apply to all / web / mail / DNS servers.
+  app.get('/v1/server-groups/:id/hestia-config', wrap(async (req, res) => {
+    const id = pathId(req.params.id, 'server group id');
+    const values = await groupConfig(db, id);
+    res.json({
+      ok: true, group_id: id, values,
+      keys: CONFIG_KEYS.map((c) => ({ key: c.key, category: c.category, label: c.label, managed: c.key in values })),
+      last_apply: await lastApply(db, id),
+    });
+  }));
+  app.put('/v1/server-groups/:id/hestia-config', wrap(async (req, res) => {
+    const id = pathId(req.params.id, 'server group id');
+    const body = checkBody<{ values: Record<string, string | null> }>('HestiaConfig', jsonBody(req));
+    await saveGroupConfig(db, id, body.values);
+    res.json({ ok: true, group_id: id, values: await groupConfig(db, id) });
+  }));
+  app.post('/v1/server-groups/:id/apply-hestia-config', wrap(async (req, res) => {
+    const body = checkBody<{ role: string }>('ApplyHestiaConfig', jsonBody(req));
+    const r = await applyHestiaConfig(db, pathId(req.params.id, 'server group id'), body.role);
+    if (r.queued.length) deps.onTick?.();
+    res.json({ ok: true, ...r });
+  }));
 
   app.post('/v1/ui-links', wrap(async (req, res) => {
     res.json(await issueUiLink(deps, checkBody<UiLinkBody>('UiLink', jsonBody(req)), req));

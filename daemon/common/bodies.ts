@@ -109,12 +109,15 @@ export const SCHEMAS = {
   VmPanelAction: { type: 'object', additionalProperties: false, required: ['client_id', 'action'], properties: { client_id: id, action: text(40, { pattern: '^[a-z][a-z-]{0,39}$' }), fields: { type: 'object', maxProperties: 20, propertyNames: { maxLength: 40, pattern: '^[a-z][a-z0-9_]{0,39}$' }, additionalProperties: { type: 'string', maxLength: 20000 } } } },
   // A one-time link to a VM's browser console (POST /v1/services/{id}/console): the WHMCS client asking, 0 for an admin.
   ConsoleLink: { type: 'object', additionalProperties: false, required: ['client_id'], properties: { client_id: { type: 'integer', minimum: 0, maximum: 2147483647 } } },
+  // A server group's managed hestia.conf keys (PUT /v1/server-groups/{id}/hestia-config): KEY → value, null = not managed; keys left out keep theirs.
+  HestiaConfig: { type: 'object', additionalProperties: false, required: ['values'], properties: { values: { type: 'object', maxProperties: 200, propertyNames: { maxLength: 64 }, additionalProperties: { type: ['string', 'null'], maxLength: 100 } } } },
+  ApplyHestiaConfig: { type: 'object', additionalProperties: false, required: ['role'], properties: { role: { enum: ['all', 'web', 'mail', 'dns'] } } },
   UiLink: {
     type: 'object', additionalProperties: false, required: ['audience'],
     properties: {
       audience: { enum: ['client', 'admin'] },
       whmcs_service_id: id,
-      page: text(40, { pattern: '^(overview|tasks|servers|groups|log|statistics|settings|proxmox|ip-pools|kvm-profiles|vms|vms/[1-9][0-9]{0,9}|services/[1-9][0-9]{0,9}|tasks/[1-9][0-9]{0,17}|proxmox/[1-9][0-9]{0,9}|ip-pools/[1-9][0-9]{0,9})$' }),
+      page: text(40, { pattern: '^(overview|tasks|servers|groups|dns-zones|log|statistics|settings|proxmox|ip-pools|kvm-profiles|vms|vms/[1-9][0-9]{0,9}|groups/[1-9][0-9]{0,9}/actions|services/[1-9][0-9]{0,9}|tasks/[1-9][0-9]{0,17}|proxmox/[1-9][0-9]{0,9}|ip-pools/[1-9][0-9]{0,9})$' }),
     },
   },
 } as const;

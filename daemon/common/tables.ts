@@ -45,6 +45,14 @@ export const T = {
   vmIso: 'mod_hostbridge_vm_iso',
   vmFirewallRules: 'mod_hostbridge_vm_firewall_rules',
   vmRdns: 'mod_hostbridge_vm_rdns',
+  // the Operation Log: finished attempts, chains and admin/customer actions, kept apart from the queue's clean-up
+  oplog: 'mod_hostbridge_operation_log',
+  // role-targeted HestiaCP configuration: managed keys per group, the last Apply per server and key
+  hestiaConfig: 'mod_hostbridge_hestia_config',
+  hestiaConfigRuns: 'mod_hostbridge_hestia_config_runs',
+  hestiaConfigResults: 'mod_hostbridge_hestia_config_results',
+  // what force terminates left on servers, for later cleanup
+  leftovers: 'mod_hostbridge_leftovers',
   // per-service deploy state and usage
   dnsZones: 'mod_hostbridge_dns_zones',
   ssl: 'mod_hostbridge_ssl',

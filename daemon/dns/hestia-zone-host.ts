@@ -128,6 +128,13 @@ export class HestiaZoneHost implements ZoneHost {
     return true;
   }
 
+  async zoneSuspended(zone: string): Promise<boolean> {
+    const z = checkZoneName(zone);
+    const held = (await this.zones())?.[z];
+    if (!held) throw new ZoneMissingError(z, this.label);
+    return held.SUSPENDED === 'yes';
+  }
+
   async deleteZone(zone: string): Promise<{ deleted: boolean }> {
     const z = checkZoneName(zone);
     if (!(await this.zones())?.[z]) return { deleted: false };

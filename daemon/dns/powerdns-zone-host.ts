@@ -126,6 +126,30 @@ export class PowerDnsZoneHost implements ZoneHost {
     return changed;
   }
 
+  /**
+   * PowerDNS has no zone-level switch: every record of every rrset is disabled, the SOA and the
+   * apex NS included, in one PATCH. Without an enabled SOA the backend no longer holds the zone, so
+   * queries for its names are refused (not answered from a half-disabled zone); the API still shows
+   * it. The API purges the server's caches for the zone on each PATCH, so the change is immediate.
+   */
+  async setZoneSuspended(zone: string, suspended: boolean): Promise<boolean> {
+    const z = checkZoneName(zone);
+    const changes: RRSetChange[] = [];
+    for (const rr of (await this.zone(z)).rrsets) {
+      if (rr.records.every((r) => !!r.disabled === suspended)) continue;
+      changes.push({ name: rr.name, type: rr.type, changetype: 'REPLACE', ttl: rr.ttl ?? DEFAULT_TTL, records: rr.records.map((r) => ({ content: r.content, disabled: suspended })) });
+    }
+    if (changes.length) await this.patch(z, changes, `every record of zone ${z}`);
+    return changes.length > 0;
+  }
+
+  /** Suspended when its SOA is disabled: without an enabled SOA the zone is not served. */
+  async zoneSuspended(zone: string): Promise<boolean> {
+    const z = checkZoneName(zone);
+    const soa = (await this.zone(z)).rrsets.find((r) => r.type === 'SOA');
+    return !!soa && soa.records.length > 0 && soa.records.every((r) => !!r.disabled);
+  }
+
   async deleteZone(zone: string): Promise<{ deleted: boolean }> {
     const z = checkZoneName(zone);
     try {

@@ -40,11 +40,14 @@ export interface ZoneHost {
   /** Suspends (or unsuspends) every record of a name, or of a name and type: they stay listed but are not served. Returns how many changed. */
   setSuspended(zone: string, selector: { name: string; type?: string }, suspended: boolean): Promise<number>;
   /**
-   * Only where the backend can suspend a whole zone (HestiaCP; PowerDNS cannot): the zone stays but
-   * is not served, and every record in it is marked suspended; unsuspending marks every record
+   * Suspends (or unsuspends) the whole zone: it stays, but is not served. HestiaCP marks the zone
+   * and every record suspended (v-suspend-dns-domain); PowerDNS disables every record, SOA and NS
+   * included, so the server no longer holds the zone for queries. Unsuspending makes every record
    * active again. Returns whether anything changed; a missing zone is a ZoneMissingError.
    */
-  setZoneSuspended?(zone: string, suspended: boolean): Promise<boolean>;
+  setZoneSuspended(zone: string, suspended: boolean): Promise<boolean>;
+  /** Whether the zone is suspended as a whole (setZoneSuspended); a missing zone is a ZoneMissingError. */
+  zoneSuspended(zone: string): Promise<boolean>;
   /** Deletes the zone; a zone already gone is fine (deleted: false). */
   deleteZone(zone: string): Promise<{ deleted: boolean }>;
 }

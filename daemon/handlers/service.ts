@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import type { TaskRegistry } from '../engine/registry.ts';
 import { TerminalError } from '../common/errors.ts';
 import { T } from '../common/tables.ts';
-import { leftovers } from '../services/leftovers.ts';
+import { keepLeftovers, leftovers } from '../services/leftovers.ts';
 import { serviceById, setPasswordPending } from '../services/store.ts';
 import { registerStep } from './step-args.ts';
 
@@ -19,9 +19,11 @@ export function registerServiceHandlers(registry: TaskRegistry, db: Knex): TaskR
     await db.transaction(async (trx) => {
       if (force) {
         const { left, removed } = await leftovers(trx, serviceId);
-        for (const h of removed) ctx.log(`already removed from ${h.server}: ${h.role} ${h.account ?? ''} (by an earlier step of this service)`);
-        for (const h of left) ctx.log(`left on ${h.server}: ${h.role} ${h.account ?? ''} (force-terminated without removing it; remove it by hand or with Verify & Repair on a new service)`);
+        for (const h of removed) ctx.log(`already removed from ${h.server}: ${h.role} ${h.account ?? ''} (by a step of this service)`);
+        for (const h of left) ctx.log(`left on ${h.server}: ${h.role} ${h.account ?? ''} (could not be removed; remove it by hand, then mark it cleaned up under DNS Zones › Left for cleanup)`);
         if (!left.length) ctx.log('nothing of the service is left on its servers');
+        // Kept after the service's rows go: the DNS Zones page lists them until marked cleaned up.
+        await keepLeftovers(trx, serviceId, left, Date.now());
       }
       for (const table of [T.holdings, T.usage, T.usageParts, T.dnsZones, T.ssl]) {
         await trx(table).where('service_id', serviceId).del();

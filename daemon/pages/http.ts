@@ -101,6 +101,7 @@ export const ADMIN_NAV = [
   { key: 'tasks', href: '/ui/admin/tasks', label: 'Task Queue' },
   { key: 'servers', href: '/ui/admin/servers', label: 'Infrastructure' },
   { key: 'groups', href: '/ui/admin/groups', label: 'Server groups' },
+  { key: 'dns-zones', href: '/ui/admin/dns-zones', label: 'DNS Zones' },
   { key: 'proxmox', href: '/ui/admin/proxmox', label: 'Proxmox' },
   { key: 'ip-pools', href: '/ui/admin/ip-pools', label: 'IP pools' },
   { key: 'kvm-profiles', href: '/ui/admin/kvm-profiles', label: 'KVM profiles' },

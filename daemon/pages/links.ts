@@ -45,7 +45,7 @@ export function newLink(secret: string, audience: 'client' | 'admin', opts: { wh
 }
 
 /** Admin landing pages a link may name. */
-export const LINK_PAGE = /^(overview|tasks|servers|groups|log|statistics|settings|proxmox|ip-pools|kvm-profiles|vms|vms\/[1-9][0-9]{0,9}|services\/[1-9][0-9]{0,9}|tasks\/[1-9][0-9]{0,17}|proxmox\/[1-9][0-9]{0,9}|ip-pools\/[1-9][0-9]{0,9})$/;
+export const LINK_PAGE = /^(overview|tasks|servers|groups|dns-zones|log|statistics|settings|proxmox|ip-pools|kvm-profiles|vms|vms\/[1-9][0-9]{0,9}|groups\/[1-9][0-9]{0,9}\/actions|services\/[1-9][0-9]{0,9}|tasks\/[1-9][0-9]{0,17}|proxmox\/[1-9][0-9]{0,9}|ip-pools\/[1-9][0-9]{0,9})$/;
 
 export type LinkVerdict = { ok: true; payload: LinkPayload } | { ok: false; reason: string };
 

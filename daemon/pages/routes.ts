@@ -27,6 +27,8 @@ import { addVmPages } from './admin/vms.ts';
 import { addReportPages } from './admin/reports.ts';
 import { addSettingsPages } from './admin/settings.ts';
 import { addTicketPages } from './admin/tickets.ts';
+import { addGroupActionPages } from './admin/group-actions.ts';
+import { addDnsZonePages } from './admin/dns-zones.ts';
 import { embeddedPages } from './embed.ts';
 
 /** Where the site's root sends a browser: the pages' own root, which knows the session. */
@@ -145,6 +147,8 @@ function addAdminPages(r: express.Router, deps: PageDeps): void {
   addReportPages(r, deps);
   addSettingsPages(r, deps);
   addTicketPages(r, deps);
+  addGroupActionPages(r, deps);
+  addDnsZonePages(r, deps);
 }
 
 /**

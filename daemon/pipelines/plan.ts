@@ -189,8 +189,9 @@ function perHolding(plan: ServicePlan, servers: ServerRefs, kind: 'suspend' | 'u
       if (kind === 'delete') steps.push(step('vanity.record-delete', 'vanity.record-delete', t, rec));
       else if (kind !== 'password') steps.push(step('vanity.record-state', `vanity.record-${kind}`, t, { ...rec, state: kind }));
     } else if (h.role === 'dns' && driverOf(servers, server) === 'powerdns') {
-      // A PowerDNS zone has no account: suspension is not a DNS matter, deletion drops the zone.
+      // A PowerDNS zone has no account: suspension disables the zone itself, deletion drops it.
       if (kind === 'delete') steps.push(step('dns.zone-delete', 'dns.zone-delete', t, { server, account: h.account, domain: plan.domain }));
+      else if (kind !== 'password') steps.push(step('dns.zone-state', `dns.zone-${kind}`, t, { server, user: null, domain: plan.domain, state: kind }));
     } else {
       const user = must(h.account, `${h.role} account`);
       if (kind === 'delete') steps.push(step('account.delete', `${h.role}.delete`, t, { role: h.role, server, user }));
@@ -198,9 +199,33 @@ function perHolding(plan: ServicePlan, servers: ServerRefs, kind: 'suspend' | 'u
       else if (kind === 'unsuspend') steps.push(step('account.unsuspend', `${h.role}.unsuspend`, t, { server, user }));
       // DNS-only users never log in; only the accounts the customer uses get the new password.
       else if (h.role !== 'dns') steps.push(step('account.password', `${h.role}.password`, t, { role: h.role, server, user }));
+      // The zone on a Hestia DNS node: v-(un)suspend-user usually took it along; the step checks and finishes it.
+      if (h.role === 'dns' && (kind === 'suspend' || kind === 'unsuspend')) steps.push(step('dns.zone-state', `dns.zone-${kind}`, t, { server, user, domain: plan.domain, state: kind }));
     }
   }
   return steps;
+}
+
+/** The terminate's removal steps (a force terminate runs each once, through service.force-remove). */
+export function removalSteps(plan: ServicePlan, servers: ServerRefs): PlannedStep[] {
+  return perHolding(plan, servers, 'delete');
+}
+
+const REMOVES: Record<string, StepArgs['service.force-remove']['role']> = {
+  'web.delete': 'web', 'mail.delete': 'mail', 'all.delete': 'all', 'dns.delete': 'dns', 'dns.zone-delete': 'dns',
+  'vanity.mailbox-delete': 'mailbox', 'vanity.record-delete': 'record',
+};
+
+/** A force terminate: every removal tried once on its server, then the service closed with what is left listed. */
+function forceSteps(plan: ServicePlan, servers: ServerRefs): PlannedStep[] {
+  // A DNS server gone from the inventory cannot be asked: the close reports its zone as left.
+  const reachable = { ...plan, placement: { ...plan.placement, dns: plan.placement.dns.filter((id) => servers.has(id)) } };
+  const tries = removalSteps(reachable, servers).map((s) => {
+    const role = REMOVES[s.step];
+    if (!role) throw new Error(`removal step ${s.step} names no role`);
+    return step('service.force-remove', `force.${s.step}`, s.target, { role, remove: s.step, server: Number(s.target!.slice('server:'.length)) });
+  });
+  return [...tries, close(true)];
 }
 
 function packageSteps(plan: ServicePlan): PlannedStep[] {
@@ -263,7 +288,7 @@ function chainOf(op: Operation, plan: ServicePlan, servers: ServerRefs, state: P
     case 'suspend': return { steps: perHolding(plan, servers, 'suspend'), successState: 'suspended', failureState: null };
     case 'unsuspend': return { steps: unsuspendSteps(plan, servers, state.passwordPending === true), successState: 'active', failureState: null };
     case 'terminate': return { steps: [...perHolding(plan, servers, 'delete'), close(false)], successState: 'terminated', failureState: 'terminate-failed' };
-    case 'force-terminate': return { steps: [close(true)], successState: 'terminated', failureState: null };
+    case 'force-terminate': return { steps: forceSteps(plan, servers), successState: 'terminated', failureState: null };
     case 'change-package': return { steps: packageSteps(plan), successState: null, failureState: null };
     case 'change-password': {
       // No remote call while suspended: the password is kept (sealed) and the Unsuspend sets it.

@@ -59,6 +59,13 @@ export const STEPS = {
   // A password changed while the service is suspended (HestiaCP refuses it then): kept, set on unsuspend.
   'service.password-pending': { label: 'New password saved: it is set when the service is unsuspended', args: {} },
   'service.password-applied': { label: 'New password set on every account', args: {} },
+  // Not planned per service: a server group's managed hestia.conf keys pushed to one of its servers (hestia-config-plan.ts).
+  'hestia.config': { label: 'Applying Hestia config', args: { server: id, group: id, role: oneOf('all', 'web', 'mail', 'dns') } },
+  // The service's zone on one DNS server served or not (suspend/unsuspend); `user` as for dns.zone.
+  'dns.zone-state': { label: 'Updating DNS zone', args: { server: id, user: textOrNull, domain: text, state } },
+  // A force terminate's removal of one holding: the terminate's step `remove` (its name), run once;
+  // what it cannot remove (a node down) is reported as left instead of failing the chain.
+  'service.force-remove': { label: 'Removing what can be removed', args: { role: oneOf('web', 'mail', 'all', 'dns', 'mailbox', 'record'), remove: text, server: id } },
   // A KVM service's VM on a Proxmox cluster (seed 003): each step on the node it acts on. `node` is
   // the node the plan put the step on (its slot); the handler finds the VM where it really is.
   'kvm.ip': { label: 'Allocating IP addresses', args: { cluster: id } },

@@ -26,6 +26,8 @@ export function holdingTouched(type: string, step: string, args: Record<string, 
     case 'dns.zone-delete': return at('dns', true);
     case 'vanity.mailbox-delete': return at('mailbox', true);
     case 'vanity.record-delete': return at('record', true);
+    // A force terminate's try: a removal only when it removed (leftovers() reads its result).
+    case 'service.force-remove': return typeof args?.role === 'string' ? at(args.role, true) : null;
     // A deploy step is named after its role ("web.user", "all.user").
     case 'account.user': return at(step.split('.')[0]!, false);
     case 'dns.zone': return at('dns', false);
@@ -37,11 +39,13 @@ export function holdingTouched(type: string, step: string, args: Record<string, 
 
 /**
  * Keys ("role@server") of holdings whose last event is a removal that succeeded. A making step
- * counts once it started, whatever its end: a step cut short may have made its object.
+ * counts once it started, whatever its end: a step cut short may have made its object. One
+ * cancelled while it ran counts last: its worker may finish the command on the node after any
+ * removal (a force terminate cancels the deployment it interrupts).
  */
 export function removedKeys(tasks: Array<{ type: string; step: string; args: Record<string, unknown> | null; status: string; startedAt: number | null; finishedAt: number | null }>): Set<string> {
-  const ran = tasks.filter((t) => t.startedAt !== null)
-    .sort((a, b) => (a.finishedAt ?? a.startedAt!) - (b.finishedAt ?? b.startedAt!));
+  const at = (t: (typeof tasks)[number]) => (t.status === 'cancelled' && holdingTouched(t.type, t.step, t.args)?.removes === false ? Infinity : (t.finishedAt ?? t.startedAt!));
+  const ran = tasks.filter((t) => t.startedAt !== null).sort((a, b) => at(a) - at(b));
   const removed = new Set<string>();
   for (const t of ran) {
     const touched = holdingTouched(t.type, t.step, t.args);
@@ -68,10 +72,12 @@ export async function leftovers(db: Knex | Knex.Transaction, serviceId: number):
     db(T.holdings).leftJoin(T.servers, `${T.servers}.id`, `${T.holdings}.server_id`).where(`${T.holdings}.service_id`, serviceId)
       .orderBy([`${T.holdings}.role`, `${T.holdings}.server_id`])
       .select(`${T.holdings}.role`, `${T.holdings}.server_id`, `${T.holdings}.account`, `${T.servers}.name`),
-    db(T.tasks).where('service_id', serviceId).whereNotNull('started_at').select('type', 'step', 'args', 'status', 'started_at', 'finished_at'),
+    db(T.tasks).where('service_id', serviceId).whereNotNull('started_at').select('type', 'step', 'args', 'status', 'result', 'started_at', 'finished_at'),
   ]);
   const removed = removedKeys(tasks.map((t: Row) => ({
-    type: String(t.type), step: String(t.step), args: parseArgs(t.args), status: String(t.status),
+    type: String(t.type), step: String(t.step), args: parseArgs(t.args),
+    // A force-remove succeeds whether or not it could remove: only its result says which.
+    status: t.type === 'service.force-remove' && t.status === 'succeeded' && parseArgs(t.result)?.removed !== true ? 'failed' : String(t.status),
     startedAt: t.started_at === null ? null : Number(t.started_at), finishedAt: t.finished_at === null ? null : Number(t.finished_at),
   })));
   const out: Leftovers = { left: [], removed: [] };
@@ -80,4 +86,14 @@ export async function leftovers(db: Knex | Knex.Transaction, serviceId: number):
     (removed.has(`${item.role}@${item.serverId}`) ? out.removed : out.left).push(item);
   }
   return out;
+}
+
+/** Keeps what a force terminate left, for later cleanup: the service's own rows go with the close. */
+export async function keepLeftovers(db: Knex | Knex.Transaction, serviceId: number, left: HeldItem[], at: number): Promise<void> {
+  if (!left.length) return;
+  const svc: Row | undefined = await db(T.services).where('id', serviceId).first('whmcs_service_id', 'domain');
+  await db(T.leftovers).insert(left.map((h) => ({
+    whmcs_service_id: Number(svc?.whmcs_service_id ?? 0), domain: String(svc?.domain ?? ''), role: h.role, server_id: h.serverId,
+    server: h.server.slice(0, 191), account: h.account?.slice(0, 191) ?? null, created_at: at,
+  })));
 }

@@ -171,7 +171,8 @@ for (const dialect of DIALECTS) {
       const chain = await db()('mod_hostbridge_chains').where('id', s.body.chain_id).first();
       assert.equal(chain.state, 'waiting');
       assert.equal(chain.operation, 'suspend');
-      assert.deepEqual((await chainSteps(s.body.chain_id)).map((x) => x.split('@')[0]), ['account.suspend', 'account.suspend', 'account.suspend', 'account.suspend']);
+      // Each Hestia DNS user's suspension is followed by its zone's (dns.zone-state, issue 14).
+      assert.deepEqual((await chainSteps(s.body.chain_id)).map((x) => x.split('@')[0]), ['account.suspend', 'account.suspend', 'account.suspend', 'dns.zone-state', 'account.suspend', 'dns.zone-state']);
       const again = await call(url, 'POST', '/v1/services/201/suspend', { reason: 'Overdue on Payment' });
       assert.deepEqual([again.body.chain_id, again.body.created], [s.body.chain_id, false]);
       const t = await call(url, 'POST', '/v1/services/201/terminate', {});

@@ -84,7 +84,7 @@ function pdnsFixture(): ZoneHostFixture {
   const reader = new PowerDnsClient({ url: pdns.url, apiKey: pdns.apiKey, timeoutMs: 5000 });
   return {
     host: new PowerDnsZoneHost(pdnsClient(), 'pdns-test'),
-    canSuspendZone: false,
+    canSuspendZone: true,
     raw: async (zone) => {
       const z = await reader.getZone(zone);
       if (!z) return null;

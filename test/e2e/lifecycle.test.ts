@@ -157,7 +157,7 @@ for (const dialect of DIALECTS) {
         .whereIn('mod_hostbridge_services.whmcs_service_id', [a.serviceId, v.serviceId]).count({ c: '*' }))[0]!.c), 0, 'holdings of terminated services');
     });
 
-    test('ForceTerminate with a node refusing connections closes the service and leaves the rest', async () => {
+    test('ForceTerminate with a node refusing connections removes what it can, closes the service and lists the rest', async () => {
       const webNode = e.fleet.node(placed[b.serviceId]!.web![0]!);
       const before = nodeSummary(e.fleet);
       const zonesBefore = await e.fleet.pdns!.zones();
@@ -168,9 +168,14 @@ for (const dialect of DIALECTS) {
         await webNode.setDown(false);
       }
       const after = nodeSummary(e.fleet);
-      // Force-terminate is bookkeeping only: no node changed, what b held is left for the admin (the task log lists it).
-      for (const node of e.fleet.nodes) assert.deepEqual({ ...after[node.name], state: null }, { ...before[node.name], state: null }, `${node.name} changed`);
-      assert.deepEqual(await e.fleet.pdns!.zones(), zonesBefore);
+      // Force-terminate removes what it can (seed 000): the down node is untouched and what b held
+      // there is left for the admin (the task log lists it); every reachable node is clean of b.
+      assert.deepEqual({ ...after[webNode.name], state: null }, { ...before[webNode.name], state: null }, `${webNode.name} (down) changed`);
+      const bUsers = Object.values(names[b.serviceId]!.users);
+      for (const node of e.fleet.nodes.filter((n) => n !== webNode)) {
+        assert.deepEqual(after[node.name]!.users.filter((u) => bUsers.includes(u)), [], `${node.name} still holds a user of ${b.serviceId}`);
+      }
+      assert.deepEqual(await e.fleet.pdns!.zones(), zonesBefore.filter((z) => z !== `${b.domain}.`));
       const svc = await e.db('mod_hostbridge_services').where('whmcs_service_id', b.serviceId).first('id', 'state');
       assert.equal(svc.state, 'terminated');
       assert.equal(Number((await e.db('mod_hostbridge_service_servers').where('service_id', svc.id).count({ c: '*' }))[0]!.c), 0);

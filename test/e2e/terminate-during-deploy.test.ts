@@ -98,11 +98,10 @@ describe('terminate and force-terminate while the deployment is still running', 
       }
     }
 
-    // The nodes were not touched by the force-terminate: the web user the deployment made is still
-    // there, and the close step's log names it on its node, with every other holding.
+    // The force-terminate removed what it could; whatever the nodes still hold of the service (a
+    // cancelled step's command may finish after a removal) is named by the close step's log on its node.
     const n = await names(o);
     const left = fleetHoldings(e.fleet, n, o.domain);
-    assert.ok(left.some((l) => l.endsWith(`: user ${n.users.web}`)), `the deployment's web user should be left on its node: ${left.join(', ')}`);
     const close = await e.db('mod_hostbridge_tasks').where({ chain_id: chains[1]!.id, type: 'service.close' }).first('id');
     const log = String((await e.db('mod_hostbridge_task_attempts').where('task_id', close.id).first('output')).output);
     for (const l of left.filter((x) => x.includes(': user '))) {

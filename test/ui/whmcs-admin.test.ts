@@ -76,7 +76,7 @@ for (const dialect of DIALECTS) {
       assert.equal(await a.locator('#whmcs-admin').innerText(), 'jane');
       assert.equal(await a.locator('#contentarea .hostbridge-ui h1').innerText(), 'Services');
       // Services, Task Queue, Infrastructure, Server groups, Proxmox, IP pools, KVM profiles, Operation Log, Statistics, Settings.
-      assert.equal(await a.locator('#contentarea nav.embedded-nav a').count(), 11);
+      assert.equal(await a.locator('#contentarea nav.embedded-nav a').count(), 12);
       await h.shot(a, 'whmcs-addon-services');
 
       // The service's WHMCS page links to its timeline and its tasks in the addon.

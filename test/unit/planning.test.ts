@@ -140,7 +140,8 @@ describe('an order', () => {
     ]);
     assert.deepEqual(graph('unsuspend', { passwordPending: true }), [
       'web.unsuspend@server:2 ← ∅', 'mail.unsuspend@server:3 ← ∅', 'dns.unsuspend@server:7 ← ∅',
-      'web.password@server:2 ← web.unsuspend', 'mail.password@server:3 ← mail.unsuspend', 'password.applied@null ← dns.unsuspend,web.password,mail.password',
+      'dns.zone-unsuspend@server:7 ← dns.unsuspend', 'dns.zone-unsuspend@server:8 ← ∅',
+      'web.password@server:2 ← web.unsuspend', 'mail.password@server:3 ← mail.unsuspend', 'password.applied@null ← dns.zone-unsuspend,dns.zone-unsuspend,web.password,mail.password',
     ]);
     // A redeploy removes before it creates, on each node.
     const redeploy = graph('redeploy');
@@ -165,9 +166,9 @@ describe('an order', () => {
     const steps = (op: 'change-password' | 'unsuspend', state = {}) => planChain(op, plan, groupRefs(g), state).steps.map((s) => `${s.step}@${s.target}`);
     assert.deepEqual(steps('change-password'), ['web.password@server:2', 'mail.password@server:3']);
     assert.deepEqual(steps('change-password', { suspended: true }), ['password.pending@null']);
-    assert.deepEqual(steps('unsuspend'), ['web.unsuspend@server:2', 'mail.unsuspend@server:3', 'dns.unsuspend@server:7']);
+    assert.deepEqual(steps('unsuspend'), ['web.unsuspend@server:2', 'mail.unsuspend@server:3', 'dns.unsuspend@server:7', 'dns.zone-unsuspend@server:7']);
     assert.deepEqual(steps('unsuspend', { passwordPending: true }), [
-      'web.unsuspend@server:2', 'mail.unsuspend@server:3', 'dns.unsuspend@server:7', 'web.password@server:2', 'mail.password@server:3', 'password.applied@null',
+      'web.unsuspend@server:2', 'mail.unsuspend@server:3', 'dns.unsuspend@server:7', 'dns.zone-unsuspend@server:7', 'web.password@server:2', 'mail.password@server:3', 'password.applied@null',
     ]);
   });
 });

@@ -12,6 +12,7 @@ import { planVmChain, type VmOperation } from '../../daemon/pipelines/vm-plan.ts
 import { kvmSpec, vmPlan } from '../helpers/vm-plan.ts';
 import { planPanelChain, planReinstallChain, reinstallPlan, type PanelOperation } from '../../daemon/pipelines/vm-panel-plan.ts';
 import { planExtrasChain } from '../../daemon/pipelines/vm-extras-plan.ts';
+import { APPLY_ROLES, planApply } from '../../daemon/pipelines/hestia-config-plan.ts';
 
 const OPERATIONS: Operation[] = ['deploy', 'suspend', 'unsuspend', 'terminate', 'change-package', 'change-password', 'redeploy', 'verify-repair', 'force-terminate', 'sync-usage'];
 
@@ -86,6 +87,18 @@ describe('step declarations', () => {
       for (const s of planExtrasChain(op, vmPlan()).steps) {
         seen.add(s.type);
         assert.equal(stepArgsProblem(s.type, s.args, true), null, `kvm panel, ${op}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+      }
+    }
+    // Apply Hestia config to a group, for each role.
+    const members = [
+      { id: 1, name: 'web1', driver: 'hestiacp', status: 'active', caps: { web: true, mail: false, dns: false } },
+      { id: 2, name: 'mail1', driver: 'hestiacp', status: 'active', caps: { web: false, mail: true, dns: false } },
+      { id: 3, name: 'ns1', driver: 'hestiacp', status: 'active', caps: { web: false, mail: false, dns: true } },
+    ] as const;
+    for (const role of APPLY_ROLES) {
+      for (const s of planApply(7, role, members.map((m) => ({ ...m, caps: { ...m.caps } }))).steps) {
+        seen.add(s.type);
+        assert.equal(stepArgsProblem(s.type, s.args, true), null, `hestia config, ${role}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
       }
     }
     // Every type the planner may emit was planned at least once above (server.check is the scheduler's).

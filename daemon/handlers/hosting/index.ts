@@ -5,6 +5,9 @@ import { registerDomainHandlers } from './domains.ts';
 import { registerVanityHandlers } from './vanity.ts';
 import { registerUsageHandlers } from './usage.ts';
 import { registerHealthHandlers } from './health.ts';
+import { registerSysConfigHandlers } from './sys-config.ts';
+import { registerDnsStateHandlers } from './dns-state.ts';
+import { registerForceRemoveHandlers } from './force-remove.ts';
 import type { HostingDeps } from './context.ts';
 
 export type { HostingDeps } from './context.ts';
@@ -15,5 +18,8 @@ export function registerHostingHandlers(registry: TaskRegistry, deps: HostingDep
   registerVanityHandlers(registry, deps);
   registerUsageHandlers(registry, deps);
   registerHealthHandlers(registry, deps);
+  registerSysConfigHandlers(registry, deps);
+  registerDnsStateHandlers(registry, deps);
+  registerForceRemoveHandlers(registry, deps);
   return registry;
 }
