@@ -3,12 +3,10 @@
 // custom functions, as WHMCS serves them), over tables written to a JSON file: the clients, their
 // services (tblhosting) and products (tblproducts with the module settings), and the hostbridge
 // server record's params. The file is re-read on every request, so a test can change a service.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { ROOT } from '../helpers/daemon.ts';
 import { tmpDir } from '../helpers/db.ts';
+import { phpPasswordHash, serverParams, startPhpServer } from '../helpers/php-stand-in.ts';
 
 export interface WhmcsClient { id: number; email: string; password: string; firstname: string }
 export interface WhmcsService { id: number; userid: number; packageid: number; domain: string; domainstatus: string }
@@ -25,37 +23,17 @@ export interface WhmcsClientArea {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function passwordHash(password: string): string {
-  const r = spawnSync('php', ['-r', 'echo password_hash(stream_get_contents(STDIN), PASSWORD_DEFAULT);'], { input: password, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`php could not hash a password (apt-get install -y php-cli): ${r.stderr || r.error?.message}`);
-  return r.stdout;
-}
-
 export async function startWhmcsClientArea(o: { daemonUrl: string; secret: string; clients: WhmcsClient[]; services: WhmcsService[]; products: WhmcsProduct[] }): Promise<WhmcsClientArea> {
   const dir = tmpDir('hb-whmcs-client-');
   const sessions = path.join(dir, 'sessions');
   fs.mkdirSync(sessions);
-  const u = new URL(o.daemonUrl);
   const state = {
     tables: {
-      tblclients: o.clients.map((c) => ({ id: c.id, email: c.email, password: passwordHash(c.password), firstname: c.firstname, status: 'Active' })),
+      tblclients: o.clients.map((c) => ({ id: c.id, email: c.email, password: phpPasswordHash(c.password), firstname: c.firstname, status: 'Active' })),
       tblhosting: o.services.map((s) => ({ ...s, username: `u${s.id}` })),
       tblproducts: o.products.map((p) => ({ ...p, servertype: 'hostbridge' })),
     },
-    server_params: {
-      serverid: 1, serverhostname: u.hostname, serverip: '', serverport: u.port, serversecure: '', serverusername: '', serverpassword: o.secret, serveraccesshash: '',
-    },
+    server_params: serverParams(o.daemonUrl, o.secret),
   };
   const statePath = path.join(dir, 'state.json');
   const logPath = path.join(dir, 'modulelog.jsonl');
@@ -65,30 +43,12 @@ export async function startWhmcsClientArea(o: { daemonUrl: string; secret: strin
     fs.renameSync(`${statePath}.tmp`, statePath);
   };
   write();
-  const port = await freePort();
-  let output = '';
-  const child: ChildProcess = spawn('php', ['-S', `127.0.0.1:${port}`, 'test/whmcs-client/router.php'], {
-    cwd: ROOT,
-    env: { ...process.env, HOSTBRIDGE_WHMCS_STATE: statePath, HOSTBRIDGE_WHMCS_SESSIONS: sessions, HOSTBRIDGE_WHMCS_MODULELOG: logPath, PHP_CLI_SERVER_WORKERS: '4' },
-    // Its own process group: php -S forks its workers, and close() ends them all together.
-    stdio: ['ignore', 'pipe', 'pipe'], detached: true,
+  const php = await startPhpServer({
+    router: 'test/whmcs-client/router.php', readyPath: '/clientarea.php', workers: 4,
+    env: { HOSTBRIDGE_WHMCS_STATE: statePath, HOSTBRIDGE_WHMCS_SESSIONS: sessions, HOSTBRIDGE_WHMCS_MODULELOG: logPath },
   });
-  child.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
-  child.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      const r = await fetch(`${url}/clientarea.php`);
-      if (r.status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`php -S did not start: ${output.slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
   return {
-    url,
+    url: php.url,
     setServiceStatus(id, status) {
       const row = state.tables.tblhosting.find((s) => s.id === id);
       if (!row) throw new Error(`no service ${id} in the stand-in`);
@@ -96,13 +56,9 @@ export async function startWhmcsClientArea(o: { daemonUrl: string; secret: strin
       write();
     },
     moduleLog: () => (fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as unknown[]) : []),
-    output: () => output,
+    output: php.output,
     async close() {
-      if (child.exitCode === null) {
-        const done = new Promise((r) => child.once('close', r));
-        process.kill(-child.pid!, 'SIGTERM');
-        await done;
-      }
+      await php.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

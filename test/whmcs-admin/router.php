@@ -17,38 +17,16 @@
  * server record's params), loaded into the Capsule stand-in of the PHP tests on every request.
  */
 
-define('WHMCS', true);
-define('ROOTDIR', dirname(__DIR__, 2) . '/bridge-php');
-
 function logModuleCall($module, $action, $requestString, $responseData, $processedData = '', $replaceVars = [])
 {
     // WHMCS writes tblmodulelog; the stand-in keeps nothing.
 }
 
-require_once dirname(__DIR__, 2) . '/bridge-php/tests/whmcs-stubs.php';
+require_once dirname(__DIR__) . '/whmcs-stand-in/common.php';
 
 use WHMCS\Database\Capsule;
 
-/** WHMCS's CSRF token of the admin session ("plain": the value alone). */
-function generate_token($type = 'form')
-{
-    if (empty($_SESSION['token'])) {
-        $_SESSION['token'] = bin2hex(random_bytes(20));
-    }
-    return $type === 'plain' ? $_SESSION['token'] : '<input type="hidden" name="token" value="' . $_SESSION['token'] . '" />';
-}
-
-$statePath = (string) getenv('HOSTBRIDGE_WHMCS_STATE');
-$state = json_decode((string) @file_get_contents($statePath), true);
-if (!is_array($state)) {
-    http_response_code(500);
-    exit('HOSTBRIDGE_WHMCS_STATE does not name a readable JSON file');
-}
-Capsule::reset($state['tables'] ?? []);
-
-session_save_path((string) getenv('HOSTBRIDGE_WHMCS_SESSIONS'));
-session_name('WHMCSADMIN');
-session_start();
+$state = standInStart('WHMCSADMIN');
 
 $path = parse_url($_SERVER['REQUEST_URI'] ?? '/', PHP_URL_PATH);
 

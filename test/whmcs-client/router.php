@@ -20,9 +20,6 @@
  * may change a service's status), loaded into the Capsule stand-in of the PHP tests.
  */
 
-define('WHMCS', true);
-define('ROOTDIR', dirname(__DIR__, 2) . '/bridge-php');
-
 function logModuleCall($module, $action, $requestString, $responseData, $processedData = '', $replaceVars = [])
 {
     // WHMCS writes tblmodulelog; the stand-in appends what it is given (masked by the module) to a file the test reads.
@@ -32,18 +29,9 @@ function logModuleCall($module, $action, $requestString, $responseData, $process
     }
 }
 
-require_once dirname(__DIR__, 2) . '/bridge-php/tests/whmcs-stubs.php';
+require_once dirname(__DIR__) . '/whmcs-stand-in/common.php';
 
 use WHMCS\Database\Capsule;
-
-/** WHMCS's CSRF token of the client session ("plain": the value alone). */
-function generate_token($type = 'form')
-{
-    if (empty($_SESSION['token'])) {
-        $_SESSION['token'] = bin2hex(random_bytes(20));
-    }
-    return $type === 'plain' ? $_SESSION['token'] : '<input type="hidden" name="token" value="' . $_SESSION['token'] . '" />';
-}
 
 /** WHMCS's check: the request's token must be the session's, else the request stops here. */
 function check_token($namespace = 'WHMCS.default')
@@ -57,17 +45,7 @@ function check_token($namespace = 'WHMCS.default')
     return true;
 }
 
-$statePath = (string) getenv('HOSTBRIDGE_WHMCS_STATE');
-$state = json_decode((string) @file_get_contents($statePath), true);
-if (!is_array($state)) {
-    http_response_code(500);
-    exit('HOSTBRIDGE_WHMCS_STATE does not name a readable JSON file');
-}
-Capsule::reset($state['tables'] ?? []);
-
-session_save_path((string) getenv('HOSTBRIDGE_WHMCS_SESSIONS'));
-session_name('WHMCSClient');
-session_start();
+$state = standInStart('WHMCSClient');
 
 $path = parse_url($_SERVER['REQUEST_URI'] ?? '/', PHP_URL_PATH);
 
