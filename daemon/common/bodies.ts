@@ -3,6 +3,7 @@
 // (api/openapi.ts), so the contract and the checks cannot drift.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { InputError } from './errors.ts';
+import { LINK_PAGE_PATTERN } from './link-pages.ts';
 
 const id = { type: 'integer', minimum: 1, maximum: 2147483647 } as const;
 const text = (max: number, extra: Record<string, unknown> = {}) => ({ type: 'string', maxLength: max, ...extra });
@@ -117,7 +118,7 @@ export const SCHEMAS = {
     properties: {
       audience: { enum: ['client', 'admin'] },
       whmcs_service_id: id,
-      page: text(40, { pattern: '^(overview|tasks|servers|groups|dns-zones|log|statistics|settings|proxmox|ip-pools|kvm-profiles|vms|vms/[1-9][0-9]{0,9}|groups/[1-9][0-9]{0,9}/actions|services/[1-9][0-9]{0,9}|tasks/[1-9][0-9]{0,17}|proxmox/[1-9][0-9]{0,9}|ip-pools/[1-9][0-9]{0,9})$' }),
+      page: text(40, { pattern: LINK_PAGE_PATTERN }),
     },
   },
 } as const;

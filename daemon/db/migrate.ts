@@ -14,18 +14,19 @@ const source: Knex.MigrationSource<string> = {
   },
 };
 
-const config: Knex.MigratorConfig = {
+/** The migration source and bookkeeping table (the upgrade tests apply migrations one at a time with it). */
+export const MIGRATOR_CONFIG: Knex.MigratorConfig = {
   migrationSource: source,
   tableName: T.migrations,
 };
 
 export async function migrateLatest(db: Knex): Promise<string[]> {
-  const [, applied] = await db.migrate.latest(config);
+  const [, applied] = await db.migrate.latest(MIGRATOR_CONFIG);
   return applied as string[];
 }
 
 export async function pendingMigrations(db: Knex): Promise<string[]> {
-  const [, pending] = await db.migrate.list(config);
+  const [, pending] = await db.migrate.list(MIGRATOR_CONFIG);
   return (pending as Array<string | { file: string }>).map((p) => (typeof p === 'string' ? p : p.file));
 }
 

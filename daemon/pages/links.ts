@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { dbNow, isUniqueViolation } from '../db/connect.ts';
 import { T } from '../common/tables.ts';
 import { InputError } from '../common/errors.ts';
+import { LINK_PAGE_PATTERN } from '../common/link-pages.ts';
 import { serviceKnown } from './reads/services.ts';
 
 export const LINK_TTL_S = 600;
@@ -45,7 +46,7 @@ export function newLink(secret: string, audience: 'client' | 'admin', opts: { wh
 }
 
 /** Admin landing pages a link may name. */
-export const LINK_PAGE = /^(overview|tasks|servers|groups|dns-zones|log|statistics|settings|proxmox|ip-pools|kvm-profiles|vms|vms\/[1-9][0-9]{0,9}|groups\/[1-9][0-9]{0,9}\/actions|services\/[1-9][0-9]{0,9}|tasks\/[1-9][0-9]{0,17}|proxmox\/[1-9][0-9]{0,9}|ip-pools\/[1-9][0-9]{0,9})$/;
+export const LINK_PAGE = new RegExp(LINK_PAGE_PATTERN);
 
 export type LinkVerdict = { ok: true; payload: LinkPayload } | { ok: false; reason: string };
 

@@ -6,19 +6,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import { createTestDb, DIALECTS } from '../helpers/db.ts';
-import { MIGRATIONS } from '../../migrations/index.ts';
-import { migrateLatest, pendingMigrations } from '../../daemon/db/migrate.ts';
+import { MIGRATOR_CONFIG, migrateLatest, pendingMigrations } from '../../daemon/db/migrate.ts';
 import { T } from '../../daemon/common/tables.ts';
 
 const MINE = '20261206001500_operation_log';
-const MIGRATOR: Knex.MigratorConfig = {
-  tableName: T.migrations,
-  migrationSource: {
-    getMigrations: async () => MIGRATIONS.map(([name]) => name),
-    getMigrationName: (name: string) => name,
-    getMigration: async (name: string) => MIGRATIONS.find(([n]) => n === name)![1],
-  },
-};
+const MIGRATOR = MIGRATOR_CONFIG;
 const NOW = 1_765_000_000_000;
 
 async function writeHistory(db: Knex): Promise<void> {

@@ -11,22 +11,14 @@ import { createTestDb, DIALECTS, tmpDir, waitFor } from '../helpers/db.ts';
 import { startTestDaemon } from '../helpers/inprocess.ts';
 import { TEST_MASTER_KEY } from '../helpers/daemon.ts';
 import { MIGRATIONS } from '../../migrations/index.ts';
-import { migrateLatest, pendingMigrations } from '../../daemon/db/migrate.ts';
+import { MIGRATOR_CONFIG, migrateLatest, pendingMigrations } from '../../daemon/db/migrate.ts';
 import { encryptSecret } from '../../daemon/crypto/secretbox.ts';
 import { readSecretSetting, readSettings } from '../../daemon/settings/settings.ts';
 import { T } from '../../daemon/common/tables.ts';
 
 const MASTER = Buffer.from(TEST_MASTER_KEY, 'hex');
 
-// The same migration source and bookkeeping table as daemon/db/migrate.ts, to apply one at a time.
-const MIGRATOR: Knex.MigratorConfig = {
-  tableName: T.migrations,
-  migrationSource: {
-    getMigrations: async () => MIGRATIONS.map(([name]) => name),
-    getMigrationName: (name: string) => name,
-    getMigration: async (name: string) => MIGRATIONS.find(([n]) => n === name)![1],
-  },
-};
+const MIGRATOR = MIGRATOR_CONFIG;
 
 /** The tables of the first migration, and what a year of work leaves in them. */
 const T1 = [T.services, T.chains, T.tasks, T.attempts, T.targets, T.slots, T.jobs, T.ticketOutbox, T.ticketNotes, T.settings] as const;

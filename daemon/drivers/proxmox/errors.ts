@@ -38,26 +38,17 @@ function errorInfo(f: ErrorFields): ProxmoxErrorInfo & { name: string } {
   };
 }
 
-export class ProxmoxTerminalError extends TerminalError implements ProxmoxErrorInfo {
-  declare readonly status: number | null;
-  declare readonly proxmoxMessage: string;
-  declare readonly errors: Readonly<Record<string, string>>;
-  declare readonly call: string;
-  declare readonly upid?: string;
-  declare readonly taskLog?: readonly string[];
+// Declaration merging gives each class ProxmoxErrorInfo's fields; the constructor sets them (Object.assign).
+export interface ProxmoxTerminalError extends ProxmoxErrorInfo {}
+export class ProxmoxTerminalError extends TerminalError {
   constructor(message: string, f: ErrorFields) {
     super(message, { cause: f.cause });
     Object.assign(this, errorInfo(f));
   }
 }
 
-export class ProxmoxRetryableError extends RetryableError implements ProxmoxErrorInfo {
-  declare readonly status: number | null;
-  declare readonly proxmoxMessage: string;
-  declare readonly errors: Readonly<Record<string, string>>;
-  declare readonly call: string;
-  declare readonly upid?: string;
-  declare readonly taskLog?: readonly string[];
+export interface ProxmoxRetryableError extends ProxmoxErrorInfo {}
+export class ProxmoxRetryableError extends RetryableError {
   constructor(message: string, f: ErrorFields) {
     super(message, { cause: f.cause });
     Object.assign(this, errorInfo(f));
