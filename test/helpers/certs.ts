@@ -41,6 +41,9 @@ function serial(): string {
   return '0' + randomBytes(15).toString('hex');
 }
 
+/** forge writes PEM with CRLF; openssl and HestiaCP write LF. */
+const lf = (pem: string): string => pem.replace(/\r\n/g, '\n');
+
 function sign(cert: forge.pki.Certificate, key: TestKey): void {
   cert.sign(forge.pki.privateKeyFromPem(key.pem) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
 }
@@ -67,7 +70,7 @@ export function makeCa(name = 'hostbridge test CA', opts: CertOptions = {}): Tes
     { name: 'subjectKeyIdentifier' },
   ]);
   sign(cert, key);
-  return { name, cert: forge.pki.certificateToPem(cert), key };
+  return { name, cert: lf(forge.pki.certificateToPem(cert)), key };
 }
 
 /**
@@ -95,13 +98,13 @@ export function issueCert(ca: TestCa | null, names: readonly string[], opts: Cer
     { name: 'subjectAltName', altNames: names.map((value) => ({ type: 2, value })) },
   ]);
   sign(cert, ca ? ca.key : key);
-  return { cert: forge.pki.certificateToPem(cert), key: key.pem, chain: ca ? ca.cert : '' };
+  return { cert: lf(forge.pki.certificateToPem(cert)), key: key.pem, chain: ca ? ca.cert : '' };
 }
 
 /** A key protected by a pass phrase (PKCS#8 "ENCRYPTED PRIVATE KEY"), as HestiaCP refuses. */
 export function encryptedKey(key: TestKey, passphrase = 'secret'): string {
   const priv = forge.pki.privateKeyFromPem(key.pem);
-  return forge.pki.encryptRsaPrivateKey(priv, passphrase, { algorithm: 'aes256' });
+  return lf(forge.pki.encryptRsaPrivateKey(priv, passphrase, { algorithm: 'aes256' }));
 }
 
 export { DAY };

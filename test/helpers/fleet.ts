@@ -9,9 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import {
-  createNode, readCommandLog, readNode, runHestia, startHestiaNode,
-  type CommandLogEntry, type HestiaNodeHandle, type NodeRoles, type NodeState,
+  createNode, readCommandLog, readNode, runHestia, serveNodeTls, setAcme, startHestiaNode,
+  type CommandLogEntry, type HestiaNodeHandle, type NodeRoles, type NodeState, type NodeTlsHandle,
 } from '../emulator/hestia/index.ts';
+import { makeCa, type TestCa } from './certs.ts';
 import { paths } from '../emulator/hestia/node.ts';
 import { startPdns, type Pdns } from './pdns.ts';
 import { call } from './api.ts';
@@ -44,6 +45,8 @@ export interface EmulatedNode {
    * commands, and its setFault waits until that connection ends.)
    */
   setDown(down: boolean): Promise<void>;
+  /** The node's TLS front (FleetOptions.tls): its installed certificates by SNI on ip:port. */
+  tls?: NodeTlsHandle;
 }
 
 export interface PdnsCall { method: string; path: string; status: number; startedAt: number; endedAt: number }
@@ -74,6 +77,10 @@ export interface EmulatedFleet {
   dns: EmulatedNode[];
   combo: EmulatedNode[];
   pdns: EmulatedPdns | null;
+  /** The fleet-wide ACME CA every node's v-add-letsencrypt-domain signs with (FleetOptions.acme); trust its PEM in the daemon. */
+  acmeCa?: TestCa;
+  /** The port every node's TLS front listens on, each on its own IP (FleetOptions.tls). */
+  tlsPort?: number;
   node(name: string): EmulatedNode;
   /** Every node's command log, by node name. */
   commandLogs(): Record<string, CommandLogEntry[]>;
@@ -81,7 +88,15 @@ export interface EmulatedFleet {
   close(): Promise<void>;
 }
 
-export interface FleetOptions { web?: number; mail?: number; dns?: number; combo?: number; pdns?: boolean; latencyMs?: number; dir?: string }
+export interface FleetOptions {
+  web?: number; mail?: number; dns?: number; combo?: number; pdns?: boolean; latencyMs?: number; dir?: string;
+  /** Node IPs are `<ipBase><n>` (n = 11… web, 21… mail, 31… dns, 41… combo); e.g. '127.0.1.' puts them on loopback. Default '192.0.2.'. */
+  ipBase?: string;
+  /** A TLS front per node on its IP and this one port (0: a free port, the same for every node). Use with a loopback ipBase. */
+  tls?: { port: number };
+  /** A fleet-wide ACME CA (makeCa) for every node, and the fleet's PowerDNS (127.0.0.1:<dnsPort>) as every node's resolver. */
+  acme?: boolean;
+}
 
 const KIND_ROLES: Record<NodeKind, NodeRoles> = { web: { web: true }, mail: { mail: true }, dns: { dns: true }, combo: { web: true, mail: true } };
 const KIND_IP_BASE: Record<NodeKind, number> = { web: 11, mail: 21, dns: 31, combo: 41 };
@@ -241,7 +256,7 @@ export async function startEmulatedFleet(opts: FleetOptions = {}): Promise<Emula
         const name = `${KIND_PREFIX[kind]}${i + 1}`;
         const dir = path.join(root, name);
         fs.mkdirSync(dir, { recursive: true });
-        const ip = `192.0.2.${KIND_IP_BASE[kind] + i}`;
+        const ip = `${opts.ipBase ?? '192.0.2.'}${KIND_IP_BASE[kind] + i}`;
         createNode(dir, { hostname: `${name}.example.net`, ip, roles: KIND_ROLES[kind] });
         const password = `root-${name}-${createHash('sha256').update(root + name).digest('hex').slice(0, 16)}`;
         const ssh = await startHestiaNode({ dir, users: [{ username: 'root', password, uid: 0 }], latencyMs: opts.latencyMs });
@@ -270,9 +285,26 @@ export async function startEmulatedFleet(opts: FleetOptions = {}): Promise<Emula
       pdns = await startEmulatedPdns();
       closers.push(() => pdns!.close());
     }
+    let tlsPort: number | undefined;
+    if (opts.tls) {
+      tlsPort = opts.tls.port;
+      for (const n of nodes) {
+        // The first front takes a free port when asked for 0; the others share it, each on its own IP.
+        const h = await serveNodeTls(n.dir, { host: n.ip, port: tlsPort });
+        closers.push(() => h.close());
+        tlsPort = h.port;
+        n.tls = h;
+      }
+    }
+    let acmeCa: TestCa | undefined;
+    if (opts.acme) {
+      acmeCa = makeCa('hostbridge test ACME CA');
+      const resolvers = pdns ? [`127.0.0.1:${pdns.server.dnsPort}`] : [];
+      for (const n of nodes) setAcme(n.dir, { ca: { cert: acmeCa.cert, key: acmeCa.key.pem }, resolvers });
+    }
     if (!opts.dir) closers.unshift(async () => fs.rmSync(root, { recursive: true, force: true }));
     return {
-      root, nodes, web: by('web'), mail: by('mail'), dns: by('dns'), combo: by('combo'), pdns,
+      root, nodes, web: by('web'), mail: by('mail'), dns: by('dns'), combo: by('combo'), pdns, acmeCa, tlsPort,
       node(name) {
         const n = nodes.find((x) => x.name === name);
         if (!n) throw new Error(`no node ${name} in the fleet`);

@@ -7,8 +7,12 @@ import { TerminalError } from '../../common/errors.ts';
 import { Arg, checkPassword, type RecordType } from './args.ts';
 import { parseHestiaJson, HestiaParseError, type HestiaList, type HestiaObject } from './json.ts';
 import { HestiaRunner, type DriverIO, type HestiaServer } from './runner.ts';
+import { withSslDir, type SslFiles } from './ssl-files.ts';
+import { parseSslInfo, type SslInfo } from './ssl-info.ts';
 import type { SshPool } from './ssh.ts';
 import { parseCpuStatus, parseDiskStatus, parseMemoryStatus, type CpuStatus, type DiskStatus, type MemoryStatus } from './sys-status.ts';
+
+export type { SslFiles, SslInfo };
 
 export interface RestartOption {
   /**
@@ -263,6 +267,54 @@ export class HestiaDriver {
     await this.run('v-add-web-domain', args);
   }
 
+  /** A web domain's three templates: the web server's, the backend's (PHP-FPM: the PHP version) and the proxy's, by their commands. */
+  static readonly WEB_TEMPLATE_COMMANDS = {
+    web: { list: 'v-list-web-templates', change: 'v-change-web-domain-tpl' },
+    backend: { list: 'v-list-web-templates-backend', change: 'v-change-web-domain-backend-tpl' },
+    proxy: { list: 'v-list-web-templates-proxy', change: 'v-change-web-domain-proxy-tpl' },
+  } as const;
+
+  /**
+   * The node's web (kind 'web'), backend/PHP ('backend') or proxy ('proxy') templates, from
+   * v-list-web-templates*: a bare JSON array of names; empty when the node has no such system.
+   */
+  async listWebTemplates(kind: 'web' | 'backend' | 'proxy'): Promise<string[]> {
+    const out = (await this.runner.run(HestiaDriver.WEB_TEMPLATE_COMMANDS[kind].list, [JSON_ARG], { quiet: true })).stdout.trim();
+    if (out === '') return [];
+    let data: unknown;
+    try {
+      data = JSON.parse(out);
+    } catch {
+      throw new HestiaParseError(HestiaDriver.WEB_TEMPLATE_COMMANDS[kind].list, 'expected a JSON array of template names');
+    }
+    if (!Array.isArray(data) || data.some((t) => typeof t !== 'string')) throw new HestiaParseError(HestiaDriver.WEB_TEMPLATE_COMMANDS[kind].list, 'expected a JSON array of template names');
+    this.runner.log(`  ${data.length} ${kind} template(s)`);
+    return data as string[];
+  }
+
+  /**
+   * Sets one template of a web domain (v-change-web-domain-tpl / -backend-tpl / -proxy-tpl). For
+   * the proxy, v-change-web-domain-proxy-tpl resets PROXY_EXT to HestiaCP's default list when
+   * EXTENSIONS is left out: pass `proxyExtensions` to keep a domain's own list (up to 100
+   * characters), leave it out when the domain has the default list (then RESTART is left out too,
+   * as it follows EXTENSIONS: HestiaCP restarts the proxy).
+   */
+  async changeWebDomainTemplate(user: string, domain: string, kind: 'web' | 'backend' | 'proxy', template: string, o: RestartOption & { proxyExtensions?: string } = {}): Promise<void> {
+    const args = [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), Arg.of('package', 'TEMPLATE', template)];
+    if (kind === 'proxy') {
+      const ext = o.proxyExtensions ?? '';
+      if (ext === '') {
+        await this.run(HestiaDriver.WEB_TEMPLATE_COMMANDS[kind].change, args);
+        return;
+      }
+      if (!/^[A-Za-z0-9]{1,16}(,[A-Za-z0-9]{1,16}){0,99}$/.test(ext)) throw new TerminalError('invalid argument EXTENSIONS: a comma list of file extensions');
+      args.push(Arg.of('name', 'EXTENSIONS', ext));
+    }
+    args.push(restartArg(o));
+    await this.run(HestiaDriver.WEB_TEMPLATE_COMMANDS[kind].change, args);
+  }
+
+
   async deleteWebDomain(user: string, domain: string, o?: RestartOption): Promise<void> {
     await this.run('v-delete-web-domain', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), restartArg(o)]);
   }
@@ -280,6 +332,71 @@ export class HestiaDriver {
   }
 
   // --- mail ----------------------------------------------------------------------------------
+
+  // --- SSL (web and mail domains) -------------------------------------------------------------
+
+  /** v-add-letsencrypt-domain USER DOMAIN [ALIASES] [MAIL]; slow (seconds to minutes): give it a long timeout. */
+  async addLetsEncrypt(user: string, domain: string, o: { aliases?: string[]; mail?: boolean } = {}): Promise<void> {
+    const args = [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain)];
+    // In mail mode Hestia ignores ALIASES (mail.<d> and the webmail alias are implied).
+    if (o.mail) args.push(Arg.empty('ALIASES'), Arg.of('yesNo', 'MAIL', 'yes'));
+    else if (o.aliases?.length) args.push(Arg.of('aliases', 'ALIASES', o.aliases.join(',')));
+    // An ACME order (DNS checks, validation, issuance) takes minutes at worst.
+    await this.runner.run('v-add-letsencrypt-domain', args, { timeoutMs: Math.max(300_000, this.runner.server.commandTimeoutMs ?? 0) });
+  }
+
+  /** v-delete-letsencrypt-domain USER DOMAIN RESTART [MAIL]: removes the certificate, LETSENCRYPT='no'. */
+  async deleteLetsEncrypt(user: string, domain: string, o: { mail?: boolean } = {}): Promise<void> {
+    const args = [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), restartArg()];
+    // Any non-empty MAIL selects mail mode (even "no"), so it is passed only for mail.
+    if (o.mail) args.push(Arg.of('yesNo', 'MAIL', 'yes'));
+    await this.run('v-delete-letsencrypt-domain', args);
+  }
+
+  /** Ships cert/key/chain into a fresh /tmp/hb-<random>/ dir (install -D -m 600 /dev/stdin, never argv), runs v-add-web-domain-ssl, always removes the dir. */
+  async installWebSsl(user: string, domain: string, files: { cert: string; key: string; chain?: string }): Promise<void> {
+    const u = Arg.of('user', 'USER', user); const d = Arg.of('domain', 'DOMAIN', domain);
+    await withSslDir(this.runner, d, files, (dir) => this.run('v-add-web-domain-ssl', [u, d, dir, Arg.of('name', 'SSL_HOME', 'same'), restartArg()]));
+  }
+
+  /** Same, v-change-web-domain-sslcert (SSL already on). */
+  async replaceWebSsl(user: string, domain: string, files: { cert: string; key: string; chain?: string }): Promise<void> {
+    const u = Arg.of('user', 'USER', user); const d = Arg.of('domain', 'DOMAIN', domain);
+    await withSslDir(this.runner, d, files, (dir) => this.run('v-change-web-domain-sslcert', [u, d, dir, restartArg()]));
+  }
+
+  async deleteWebSsl(user: string, domain: string): Promise<void> {
+    await this.run('v-delete-web-domain-ssl', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), restartArg()]);
+  }
+
+  /** v-add-mail-domain-ssl: the files are named after the mail domain; Hestia serves them for mail.<d> and webmail. */
+  async installMailSsl(user: string, domain: string, files: { cert: string; key: string; chain?: string }): Promise<void> {
+    const u = Arg.of('user', 'USER', user); const d = Arg.of('domain', 'DOMAIN', domain);
+    await withSslDir(this.runner, d, files, (dir) => this.run('v-add-mail-domain-ssl', [u, d, dir, restartArg()]));
+  }
+
+  async deleteMailSsl(user: string, domain: string): Promise<void> {
+    // v-delete-mail-domain-ssl takes USER DOMAIN only.
+    await this.run('v-delete-mail-domain-ssl', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain)]);
+  }
+
+  /** v-list-web-domain-ssl json, parsed; null when no certificate. KEY is dropped at parse and never kept, logged or returned. */
+  webSslInfo(user: string, domain: string): Promise<SslInfo | null> {
+    return this.sslInfo('v-list-web-domain-ssl', user, domain);
+  }
+
+  mailSslInfo(user: string, domain: string): Promise<SslInfo | null> {
+    return this.sslInfo('v-list-mail-domain-ssl', user, domain);
+  }
+
+  /** The output holds the private key: read quietly (no stdout lines in the log, unlike list()), parsed at once. */
+  private async sslInfo(command: string, user: string, domain: string): Promise<SslInfo | null> {
+    const out = (await this.runner.run(command, [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), JSON_ARG], { quiet: true })).stdout;
+    const info = parseSslInfo(out, command);
+    this.runner.log(info ? `  certificate for ${info.names.join(', ') || info.subject}, valid until ${info.notAfter.toISOString()} (private key not kept)` : '  no certificate');
+    return info;
+  }
+
 
   async addMailDomain(user: string, domain: string, o: MailDomainOptions = {}): Promise<void> {
     await this.run('v-add-mail-domain', [

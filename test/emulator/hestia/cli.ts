@@ -6,6 +6,7 @@ import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runHestia, stdinNeed } from './commands/index.ts';
 import { recordExec } from './exec.ts';
+import { networkLookups } from './commands/ssl.ts';
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) return '';
@@ -31,7 +32,7 @@ export async function main(argv: string[]): Promise<number> {
   const need = stdinNeed(script, rest);
   const input = need === 'none' ? '' : await readStdin();
   const startedAt = new Date().toISOString();
-  const r = runHestia(dir, script, rest, need === 'line' ? input.split('\n')[0]! : input, { tmpRoot });
+  const r = runHestia(dir, script, rest, need === 'line' ? input.split('\n')[0]! : input, { tmpRoot, ...(await networkLookups(dir, script, rest)) });
   const runAs = userInfo().username;
   // Through `sudo -n` the login user is the one sudo names, as in the in-process server's log.
   const user = process.env.SUDO_USER || runAs;

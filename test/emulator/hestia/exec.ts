@@ -1,10 +1,11 @@
 // What an exec request on an emulated node can run, without a shell: v-* scripts and the handful of
 // system commands an SSH automation client uses (id, sudo -n, install, rm, cat). Every request is
 // recorded in the node's command log, including the ones refused before anything ran.
-import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { isHestiaCommand, runHestia, type RunResult, stdinNeed } from './commands/index.ts';
+import { networkLookups } from './commands/ssl.ts';
 import { paths } from './node.ts';
 import { parseShellWords, ShellSyntaxRefused } from './shell-words.ts';
 
@@ -64,26 +65,37 @@ async function dispatch(dir: string, argv: string[], who: ExecIdentity, stdin: S
   }
   if (cmd === 'whoami' && args.length === 0) return res(0, `${runAs}\n`, '');
   if (cmd === 'install') {
-    // install -m MODE /dev/stdin /tmp/<name>: the way a client ships a secret without argv.
-    if (args.length !== 4 || args[0] !== '-m' || !/^[0-7]{3,4}$/.test(args[1]!) || args[2] !== '/dev/stdin') {
-      return res(1, '', 'install: only `install -m MODE /dev/stdin /tmp/<file>` is emulated\n', false);
+    // install [-D] -m MODE /dev/stdin /tmp/<path>: the way a client ships a secret without argv
+    // (-D, as GNU install, creates the leading directories).
+    const parents = args[0] === '-D';
+    const a = parents ? args.slice(1) : args;
+    if (a.length !== 4 || a[0] !== '-m' || !/^[0-7]{3,4}$/.test(a[1]!) || a[2] !== '/dev/stdin') {
+      return res(1, '', 'install: only `install [-D] -m MODE /dev/stdin /tmp/<file>` is emulated\n', false);
     }
-    const target = tmpFile(dir, args[3]!);
-    if (!target) return res(1, '', `install: cannot create regular file '${args[3]}': Permission denied\n`);
+    const target = tmpFile(dir, a[3]!);
+    if (!target) return res(1, '', `install: cannot create regular file '${a[3]}': Permission denied\n`);
+    if (!parents && !existsSync(dirname(target))) return res(1, '', `install: cannot create regular file '${a[3]}': No such file or directory\n`);
     const data = await stdin.read('all');
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, data);
-    chmodSync(target, parseInt(args[1]!, 8));
+    chmodSync(target, parseInt(a[1]!, 8));
     return res(0, '', '');
   }
   if (cmd === 'rm') {
-    const files = args.filter((a) => a !== '-f');
-    const force = args.includes('-f');
+    // rm [-f] FILE… and rm -rf DIR (a client's temporary directory), only under /tmp.
+    const flags = args.filter((x) => /^-[rf]+$/.test(x)).join('');
+    const files = args.filter((x) => !/^-[rf]+$/.test(x));
+    const force = flags.includes('f');
+    const recursive = flags.includes('r');
     for (const f of files) {
       const t = tmpFile(dir, f);
       if (!t) return res(1, '', `rm: cannot remove '${f}': Permission denied\n`);
-      if (!existsSync(t) && !force) return res(1, '', `rm: cannot remove '${f}': No such file or directory\n`);
-      rmSync(t, { force: true });
+      if (!existsSync(t)) {
+        if (!force) return res(1, '', `rm: cannot remove '${f}': No such file or directory\n`);
+        continue;
+      }
+      if (statSync(t).isDirectory() && !recursive) return res(1, '', `rm: cannot remove '${f}': Is a directory\n`);
+      rmSync(t, { force: true, recursive });
     }
     return res(0, '', '');
   }
@@ -102,7 +114,8 @@ async function dispatch(dir: string, argv: string[], who: ExecIdentity, stdin: S
     }
     const need = stdinNeed(script, args);
     const input = need === 'none' ? '' : await stdin.read(need);
-    return { ...runHestia(dir, script, args, input), ran: true, runAs };
+    // A command that needs the network does its lookups first; the command itself stays synchronous.
+    return { ...runHestia(dir, script, args, input, await networkLookups(dir, script, args)), ran: true, runAs };
   }
   return res(127, '', `${cmd}: command not found\n`, false, 'unknown command');
 }

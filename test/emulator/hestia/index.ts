@@ -10,3 +10,5 @@ export { readNode, hashFiles, snapshot, userFiles, type NodeState } from './insp
 export { parseShellWords, ShellSyntaxRefused } from './shell-words.ts';
 export { E as EXIT } from './errors.ts';
 export { freshNode } from './testing.ts';
+export { serveNodeTls, installedCertFor, type NodeTlsHandle } from './tls.ts';
+export { readAcme, setAcme, injectAcmeFailure, type AcmeSettings, type AcmeFailure, type AcmeStep } from './acme.ts';

@@ -2,6 +2,7 @@
 // counters and the password-file indirection, bound to one node directory.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
+import type { DnsAnswers } from '../acme.ts';
 import { type Obj, readKeyFile, readObjects, writeKeyFile, writeObjects } from '../conf.ts';
 import { E, fail, HestiaExit } from '../errors.ts';
 import { nowStamp, paths, readConfig } from '../node.ts';
@@ -9,6 +10,8 @@ import { nowStamp, paths, readConfig } from '../node.ts';
 export interface RunOptions {
   /** Where `/tmp/<file>` arguments are read: the node's virtual tmp (default) or a real root like `/`. */
   tmpRoot?: string;
+  /** DNS answers looked up before a command that needs the network (v-add-letsencrypt-domain); none = nothing resolves. */
+  dns?: DnsAnswers;
 }
 
 export class Ctx {

@@ -10,11 +10,15 @@ import { sysConfigCommands } from './sysconfig.ts';
 import type { Command } from './types.ts';
 import { userCommands } from './users.ts';
 import { webCommands } from './web.ts';
+import { sslCommands } from './ssl.ts';
+import { webTemplateCommands } from './web-templates.ts';
 
 export type { RunOptions } from './ctx.ts';
 
 export const COMMANDS: Record<string, Command> = {
   ...userCommands, ...packageCommands, ...webCommands, ...mailCommands, ...dnsCommands, ...sysCommands, ...sysConfigCommands,
+  ...sslCommands,
+  ...webTemplateCommands,
 };
 
 export interface RunResult { code: number; stdout: string; stderr: string }

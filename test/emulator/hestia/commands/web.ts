@@ -89,6 +89,7 @@ const deleteWebDomain: Command = {
     c.demoMode();
     c.writeObjects(user, 'web', c.objects(user, 'web').filter((o) => o.get('DOMAIN') !== domain));
     rmSync(join(paths.home(c.dir, user), 'web', domain), { recursive: true, force: true });
+    for (const ext of ['crt', 'key', 'ca', 'pem']) rmSync(paths.userFile(c.dir, user, `ssl/${domain}.${ext}`), { force: true });
     c.bump(user, 'U_WEB_DOMAINS', -1);
     c.bump(user, 'U_WEB_ALIASES', -(w.get('ALIAS') ?? '').split(',').filter(Boolean).length);
     if (w.get('SSL') === 'yes') c.bump(user, 'U_WEB_SSL', -1);
