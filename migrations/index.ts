@@ -21,6 +21,9 @@ import * as m20261206_14 from './20261206001400_vm_network.ts';
 import * as m20261206_15 from './20261206001500_operation_log.ts';
 import * as m20261206_16 from './20261206001600_hestia_config.ts';
 import * as m20261206_17 from './20261206001700_dns_suspend.ts';
+import * as m20261207_1 from './20261207000100_ssl_automation.ts';
+import * as m20261207_2 from './20261207000200_ssl_custom.ts';
+import * as m20261207_3 from './20261207000300_hosting_plans.ts';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -46,4 +49,7 @@ export const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261206001500_operation_log', m20261206_15],
   ['20261206001600_hestia_config', m20261206_16],
   ['20261206001700_dns_suspend', m20261206_17],
+  ['20261207000100_ssl_automation', m20261207_1],
+  ['20261207000200_ssl_custom', m20261207_2],
+  ['20261207000300_hosting_plans', m20261207_3],
 ];

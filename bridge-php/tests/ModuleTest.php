@@ -109,11 +109,11 @@ final class ModuleTest extends TestCase
         self::assertSame(
             ['Deployment mode', 'Server group', 'Web', 'Mail', 'DNS', 'Web disk quota (MB)', 'Mail disk quota (MB)',
                 'Web bandwidth (MB)', 'Web domains', 'Databases', 'Mail accounts', 'Vanity site quota (MB)', 'Vanity mailbox quota (MB)',
-                'Server Sync key', 'KVM profile'],
+                'Server Sync key', 'KVM profile', 'Hosting plan'],
             array_keys($options),
         );
         self::assertSame(
-            ['dropdown', 'dropdown', 'yesno', 'yesno', 'yesno', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'dropdown'],
+            ['dropdown', 'dropdown', 'yesno', 'yesno', 'yesno', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'dropdown', 'dropdown'],
             array_column(array_values($options), 'Type'),
         );
         // The modes of 1..3 keep their values and order; kvm is appended.
@@ -359,7 +359,7 @@ final class ModuleTest extends TestCase
         self::assertSame('split', $first['mode']);
         self::assertSame('fleet4800.example.com', $first['domain']);
         self::assertSame('deploy', $first['progress']['operation']);
-        self::assertSame(7, $first['progress']['total'], 'web package, user and domain; mail package, user and domain; SSL seed');
+        self::assertSame(8, $first['progress']['total'], 'web package, user and domain; mail package, user and domain; SSL set-up of web and of mail');
         self::assertSame(['mail', 'web'], array_column($first['accounts'], 'role'));
 
         self::assertSame('success', hostbridge_CreateAccount($params));

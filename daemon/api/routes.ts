@@ -22,6 +22,8 @@ import { addKvmProfileRoutes } from './kvm-profile-routes.ts';
 import { addVmBackupRoutes } from './vm-backup-routes.ts';
 import { addConsoleRoutes } from './console-routes.ts';
 import { addVmPanelRoutes } from './vm-panel-routes.ts';
+import { addSslRoutes } from './ssl-routes.ts';
+import { addHostingPlanRoutes } from './hosting-plan-routes.ts';
 import { applyHestiaConfig, CONFIG_KEYS, groupConfig, lastApply, saveGroupConfig } from '../fleet/hestia-config.ts';
 
 const OPERATIONS: Record<string, Exclude<Operation, 'deploy'>> = {
@@ -53,6 +55,7 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
   // Before the /:op catch-all below, which would answer "unknown operation" for /console and /panel.
   addConsoleRoutes(app, deps);
   addVmPanelRoutes(app, deps);
+  addSslRoutes(app, deps);
   app.post('/v1/services/:id/:op', wrap(async (req, res) => {
     const op = OPERATIONS[String(req.params.op)];
     if (!op) throw new InputError('', `unknown operation "${String(req.params.op).slice(0, 40)}"; one of ${Object.keys(OPERATIONS).join(', ')}`, 404);
@@ -130,6 +133,7 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
   addProxmoxRoutes(app, deps);
   addVmBackupRoutes(app, deps);
   addKvmProfileRoutes(app, deps);
+  addHostingPlanRoutes(app, deps);
   // Role-targeted HestiaCP configuration: the group's managed keys, and Apply to all / web / mail / DNS servers.
   app.get('/v1/server-groups/:id/hestia-config', wrap(async (req, res) => {
     const id = pathId(req.params.id, 'server group id');

@@ -56,6 +56,9 @@ export const T = {
   // per-service deploy state and usage
   dnsZones: 'mod_hostbridge_dns_zones',
   ssl: 'mod_hostbridge_ssl',
+  // hosting plan profiles: the package limits and web templates a hosting product names (configoption16)
+  hostingPlans: 'mod_hostbridge_hosting_plans',
+  sslCustom: 'mod_hostbridge_ssl_custom',
   usage: 'mod_hostbridge_usage',
   usageParts: 'mod_hostbridge_usage_parts',
   // WHMCS side: the ticket outbox

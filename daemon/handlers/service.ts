@@ -25,7 +25,7 @@ export function registerServiceHandlers(registry: TaskRegistry, db: Knex): TaskR
         // Kept after the service's rows go: the DNS Zones page lists them until marked cleaned up.
         await keepLeftovers(trx, serviceId, left, Date.now());
       }
-      for (const table of [T.holdings, T.usage, T.usageParts, T.dnsZones, T.ssl]) {
+      for (const table of [T.holdings, T.usage, T.usageParts, T.dnsZones, T.ssl, T.sslCustom]) {
         await trx(table).where('service_id', serviceId).del();
       }
     });

@@ -105,6 +105,7 @@ export const ADMIN_NAV = [
   { key: 'proxmox', href: '/ui/admin/proxmox', label: 'Proxmox' },
   { key: 'ip-pools', href: '/ui/admin/ip-pools', label: 'IP pools' },
   { key: 'kvm-profiles', href: '/ui/admin/kvm-profiles', label: 'KVM profiles' },
+  { key: 'hosting-plans', href: '/ui/admin/hosting-plans', label: 'Hosting plans' },
   { key: 'vms', href: '/ui/admin/vms', label: 'VM Management' },
   { key: 'log', href: '/ui/admin/log', label: 'Operation Log' },
   { key: 'statistics', href: '/ui/admin/statistics', label: 'Statistics' },

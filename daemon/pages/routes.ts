@@ -23,6 +23,7 @@ import { addFleetPages } from './admin/fleet.ts';
 import { addProxmoxPages } from './admin/proxmox.ts';
 import { addIpPoolPages } from './admin/ip-pools.ts';
 import { addKvmProfilePages } from './admin/kvm-profiles.ts';
+import { addHostingPlanPages } from './admin/hosting-plans.ts';
 import { addVmPages } from './admin/vms.ts';
 import { addReportPages } from './admin/reports.ts';
 import { addSettingsPages } from './admin/settings.ts';
@@ -144,6 +145,7 @@ function addAdminPages(r: express.Router, deps: PageDeps): void {
   addProxmoxPages(r, deps);
   addVmPages(r, deps);
   addKvmProfilePages(r, deps);
+  addHostingPlanPages(r, deps);
   addReportPages(r, deps);
   addSettingsPages(r, deps);
   addTicketPages(r, deps);

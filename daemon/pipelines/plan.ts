@@ -158,10 +158,22 @@ function deploySteps(plan: ServicePlan): PlannedStep[] {
       steps.push(step('dns.zone', 'dns.zone', target(d), { server: d, user: dnsUser(plan, d), domain }));
     }
   }
+  // Only a plan with a hosting plan profile sets templates: without one, the chain stays as it was.
+  const tplAt = p.unified ?? p.web;
+  if (product.roles.web && product.hostingPlan && tplAt !== null) {
+    const role = p.unified !== null ? 'all' : 'web';
+    steps.push(step('web.templates', 'web.templates', target(tplAt), { server: tplAt, user: must(n.users[role], `${role} user`), domain }));
+  }
   const sslAt = p.unified ?? p.web;
   if (product.roles.web && sslAt !== null) {
     const role = p.unified !== null ? 'all' : 'web';
     steps.push(step('ssl.seed', 'ssl.seed', target(sslAt), { server: sslAt, user: must(n.users[role], `${role} user`), domain }));
+  }
+  // mail.<domain> (+ webmail.) of the service's own mail domain; a Vanity mailbox's domain is the provider's.
+  const mailSslAt = p.unified ?? p.mail;
+  if (product.mode !== 'vanity' && product.roles.mail && mailSslAt !== null) {
+    const role = p.unified !== null ? 'all' : 'mail';
+    steps.push(step('ssl.seed', 'ssl.seed.mail', target(mailSslAt), { server: mailSslAt, user: must(n.users[role], `${role} user`), domain, role: 'mail' }));
   }
   return steps;
 }
@@ -235,6 +247,10 @@ function packageSteps(plan: ServicePlan): PlannedStep[] {
     if (h.role === 'web' || h.role === 'mail' || h.role === 'all') {
       const pkg = must(plan.names.packages[h.role], `${h.role} package`);
       out.push(step('account.package', `${h.role}.package`, target(server), { role: h.role, server, user: must(h.account, `${h.role} account`), package: pkg, apply: true }));
+      // v-change-user-package does not re-template existing domains: a profile's templates are applied to the site.
+      if (h.role !== 'mail' && plan.product.roles.web && plan.product.hostingPlan) {
+        out.push(step('web.templates', 'web.templates', target(server), { server, user: must(h.account, `${h.role} account`), domain: plan.domain }));
+      }
     } else if (h.role === 'mailbox') {
       const v = plan.vanity!;
       out.push(step('vanity.mailbox', 'vanity.mailbox', target(server), { server, user: must(v.mailUser, 'vanity mail user'), domain: v.parent, account: v.name }));

@@ -3,6 +3,7 @@
 // Pure: the same input always gives the same plan or the same InputError naming the field.
 import { InputError } from '../common/errors.ts';
 import { checkDomain, checkVanityName, printable } from './validate.ts';
+import { HOSTING_PLAN_OPTION, hostingPlanRef, planExtras, PROFILE_OVERLAP, type HostingPlanExtras, type HostingPlanProfile } from './hosting-plan.ts';
 
 export type Mode = 'split' | 'unified' | 'vanity';
 export const MODES: readonly Mode[] = ['split', 'unified', 'vanity'];
@@ -21,6 +22,8 @@ export interface ProductPlan {
   web: { diskMb: Quota; bandwidthMb: Quota; domains: Quota; databases: Quota };
   mail: { diskMb: Quota; accounts: Quota };
   vanity: { parent: string; name: string; siteQuotaMb: Quota; mailboxQuotaMb: Quota } | null;
+  /** The hosting plan profile's further limits and templates (configoption16); absent without a profile, so older plans read as before. */
+  hostingPlan?: HostingPlanExtras;
 }
 
 // Module Settings positions, fixed for good by WHMCS (see the PHP module's ConfigOptions).
@@ -67,7 +70,14 @@ function ticked(raw: string | undefined): boolean {
   return ['on', 'yes', '1', 'true'].includes((raw ?? '').trim().toLowerCase());
 }
 
-export function resolveProduct(input: ProductInput): ProductPlan {
+/**
+ * The product's plan. With a hosting plan profile (configoption16, looked up by the caller: see
+ * fleet/hosting-plans.ts), each limit comes from the configurable option, else the profile: the
+ * Module Settings it overlaps (6–11) are not read, since WHMCS pre-fills them with its defaults and
+ * they would silently beat the plan the admin chose. Without a profile: the configurable option,
+ * else the Module Setting, else the built-in default, as before.
+ */
+export function resolveProduct(input: ProductInput, profile: HostingPlanProfile | null = null): ProductPlan {
   const p = input.product;
   const modeRaw = (p[OPT.mode] ?? '').trim().toLowerCase();
   if (!MODES.includes(modeRaw as Mode)) {
@@ -80,8 +90,14 @@ export function resolveProduct(input: ProductInput): ProductPlan {
     const fromOption = override ? lookup(input.config_options, override[0]) : null;
     if (fromOption) return parseQuota(`config_options.${fromOption.key}`, fromOption.value);
     const raw = (p[OPT[key]] ?? '').trim();
+    const fromProfile = profile && key in PROFILE_OVERLAP ? PROFILE_OVERLAP[key as keyof typeof PROFILE_OVERLAP](profile) : undefined;
+    if (fromProfile !== undefined) return fromProfile;
     return parseQuota(`product.${OPT[key]}`, raw === '' ? DEFAULTS[key] ?? '0' : raw);
   };
+  const ref = hostingPlanRef(input);
+  if (ref && !profile) {
+    throw new InputError(`product.${HOSTING_PLAN_OPTION}`, `the product names hosting plan ${'id' in ref ? `#${ref.id}` : `"${ref.name}"`}, which was not looked up (it does not exist, or this caller reads no profiles)`);
+  }
 
   const webBox = ticked(p[OPT.web]);
   const mailBox = ticked(p[OPT.mail]);
@@ -115,5 +131,6 @@ export function resolveProduct(input: ProductInput): ProductPlan {
     web: { diskMb: quota('webDisk'), bandwidthMb: quota('webBandwidth'), domains: quota('webDomains'), databases: quota('databases') },
     mail: { diskMb: quota('mailDisk'), accounts: quota('mailAccounts') },
     vanity,
+    ...(profile ? { hostingPlan: planExtras(profile) } : {}),
   };
 }

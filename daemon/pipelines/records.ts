@@ -31,6 +31,8 @@ export function zoneRecords(f: ZoneFacts): WantedRecord[] {
   if (f.webIp) out.push({ name: 'www', type: 'CNAME', value: f.domain });
   if (f.mailIp) {
     out.push({ name: 'mail', type: 'A', value: f.mailIp });
+    // The mail node serves webmail too, and its certificate (automatic SSL's mail role) names webmail.<d>.
+    out.push({ name: 'webmail', type: 'CNAME', value: `mail.${f.domain}` });
     out.push({ name: '@', type: 'MX', value: `mail.${f.domain}`, priority: 10 });
     const ips = [...new Set([f.webIp, f.mailIp].filter((x): x is string => !!x))].map((ip) => `ip4:${ip}`).join(' ');
     out.push({ name: '@', type: 'TXT', value: `v=spf1 a mx ${ips} -all` });

@@ -43,7 +43,16 @@ export const STEPS = {
   },
   'web.domain': { label: 'Configuring web hosting', args: { server: id, user: text, domain: text } },
   'mail.domain': { label: 'Adding mail domain with DKIM', args: { server: id, user: text, domain: text } },
-  'ssl.seed': { label: 'Requesting SSL certificate', args: { server: id, user: text, domain: text } },
+  // Automatic SSL for one role: `domain` is the HestiaCP domain (a mail certificate is mail.<domain>'s); absent role: web (older tasks).
+  'ssl.seed': { label: 'Setting up automatic SSL', args: { server: id, user: text, domain: text, role: optional(oneOf('web', 'mail')) } },
+  // Not planned per service: the ssl-check job's request of a role's certificate; `names` comma-separated, the first the row's key.
+  'ssl.issue': { label: 'Requesting a Let\'s Encrypt certificate', args: { server: id, user: text, domain: text, role: oneOf('web', 'mail'), names: text } },
+  // A hosting plan profile's web, backend (PHP) and proxy templates on the service's web domain.
+  'web.templates': { label: 'Applying PHP and proxy templates', args: { server: id, user: text, domain: text } },
+  // A customer's own certificate (services/ssl-custom.ts): `domain` is the web or mail domain HestiaCP
+  // knows; the certificate and its sealed key are read from mod_hostbridge_ssl_custom when the step runs.
+  'ssl.install-custom': { label: 'Installing your SSL certificate', args: { server: id, user: text, domain: text, role: oneOf('web', 'mail') } },
+  'ssl.remove-custom': { label: 'Removing your SSL certificate', args: { server: id, user: text, domain: text, role: oneOf('web', 'mail') } },
   // `user` holds the zone on a Hestia DNS node (a PowerDNS zone does not read it).
   'dns.zone': { label: 'Publishing DNS zone', args: { server: id, user: textOrNull, domain: text } },
   // `account` is the holding's account: the Hestia user of the zone, none on PowerDNS.

@@ -15,7 +15,8 @@ import { loadGroupFleet, serverRefs } from '../fleet/inventory.ts';
 import type { GroupFleet } from '../pipelines/placement.ts';
 import { orderDomain, planOrder } from '../pipelines/order.ts';
 import { planChain, planServerIds, zoneSteps, type Operation, type PlanState, type PlannedChain, type ServicePlan } from '../pipelines/plan.ts';
-import { resolveProduct, type ProductInput, type ProductPlan } from '../pipelines/product.ts';
+import type { ProductInput, ProductPlan } from '../pipelines/product.ts';
+import { resolveHostingProduct } from '../fleet/hosting-plans.ts';
 import {
   orderClaims, serviceByWhmcsId, servicesHoldingOn, setPasswordPending, setState, updatePassword, updatePlan, writeHoldings, writeService, type ServiceRecord,
 } from './store.ts';
@@ -57,7 +58,7 @@ export async function createService(db: Knex, masterKey: Buffer, raw: unknown): 
   // A KVM product (configoption1 "kvm") is a Proxmox VM: its own planning and chains.
   if (isKvmOrder(body.product)) return createVmService(db, masterKey, body);
   const input: ProductInput = { product: body.product, config_options: body.config_options ?? {}, custom_fields: body.custom_fields ?? {} };
-  const product = resolveProduct(input);
+  const product = await resolveHostingProduct(db, input);
   const groupId = body.server_group_id;
   if (groupId === undefined || groupId === null) throw new InputError('server_group_id', 'a hosting product needs its Server group (Module Settings, the second setting)', 422);
   const domain = orderDomain(product, body.domain);
@@ -124,7 +125,7 @@ export async function serviceOperation(queue: Queue, masterKey: Buffer, op: Excl
     return vmServiceOperation(queue, masterKey, op, known, body);
   }
   const newProduct = op === 'change-package'
-    ? resolveProduct({ product: body.product, config_options: body.config_options ?? {}, custom_fields: body.custom_fields ?? {} })
+    ? await resolveHostingProduct(db, { product: body.product, config_options: body.config_options ?? {}, custom_fields: body.custom_fields ?? {} })
     : null;
   const sealed = op === 'change-password' ? encryptSecret(masterKey, body.password) : null;
 

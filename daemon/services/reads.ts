@@ -8,6 +8,7 @@ import { InputError } from '../common/errors.ts';
 import { serviceByWhmcsId } from './store.ts';
 import { vmView, type VmView } from './vm-view.ts';
 import { trafficOf, type VmTraffic } from './vm-traffic.ts';
+import { sslRolesOf } from './ssl-auto.ts';
 
 type Row = Record<string, any>;
 
@@ -53,6 +54,8 @@ export interface ServiceView {
   recent: Array<{ label: string; status: string; at: number }>;
   /** A KVM service's VM (mode kvm); absent for hosting services. */
   vm?: VmView | null;
+  /** A hosting service's certificates (automatic SSL), per role, in the customer's words; absent for KVM. */
+  ssl?: Array<{ role: string; domain: string; names: string[]; state: string; line: string; custom: boolean; frozen: boolean }>;
 }
 
 const SHOWN_ERROR = 500;
@@ -88,8 +91,18 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
     if (vm && (type === 'kvm.ip' || type === 'kvm.release')) return vm.cluster.name;
     return null;
   };
+  // A finished SSL set-up step says where its certificate is now (waiting for DNS, issued, frozen until …), not a bare "done".
+  const ssl = svc.mode === 'kvm' ? [] : await sslRolesOf(db, svc.id);
+  const sslWord = (t: Row) => {
+    if (t.type !== 'ssl.seed' || t.status !== 'succeeded') return null;
+    return ssl.find((r) => r.role === (String(t.step).endsWith('.mail') ? 'mail' : 'web'))?.short ?? null;
+  };
   // One label per task wherever it is shown (the steps and the recent activity).
-  const labelOf = (t: Row) => stepLabel(t.type, serverName(t.target, t.type, t.args));
+  const labelOf = (t: Row) => {
+    const label = stepLabel(t.type, serverName(t.target, t.type, t.args));
+    const word = sslWord(t);
+    return word ? `${label}: ${word}` : label;
+  };
   let progress: ServiceView['progress'] = null;
   if (chain) {
     const tasks: Row[] = await db(T.tasks).where('chain_id', chain.id).orderBy('step_no');
@@ -113,6 +126,7 @@ export async function serviceView(db: Knex, whmcsServiceId: number): Promise<Ser
     progress,
     recent: recentRows.map((t) => ({ label: labelOf(t), status: t.status, at: Number(t.finished_at ?? t.started_at ?? t.created_at) })),
     ...(vm ? { vm } : {}),
+    ...(svc.mode === 'kvm' ? {} : { ssl: ssl.map((r) => ({ role: r.role, domain: r.domain, names: r.names, state: r.state, line: r.customerLine, custom: r.state === 'custom' || r.custom !== null, frozen: r.frozen })) }),
   };
 }
 

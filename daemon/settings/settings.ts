@@ -5,6 +5,8 @@ import { dbNow } from '../db/connect.ts';
 import type { RetryPolicy } from '../engine/retry.ts';
 import { decryptSecret, encryptSecret } from '../crypto/secretbox.ts';
 import { T } from '../common/tables.ts';
+import { InputError } from '../common/errors.ts';
+import { parseResolverSetting } from '../common/resolver-setting.ts';
 
 interface Definition {
   default: string;
@@ -27,6 +29,14 @@ const httpUrl = (v: string) => {
     return u.protocol === 'https:' || u.protocol === 'http:' ? null : 'must be an http(s) URL';
   } catch {
     return 'must be a URL such as https://billing.example.com/includes/api.php';
+  }
+};
+const resolverList = (v: string) => {
+  try {
+    parseResolverSetting(v);
+    return null;
+  } catch (err) {
+    return err instanceof InputError ? err.message : String(err);
   }
 };
 const text = (max: number) => (v: string) => (v.length <= max && !/[\0\r\n]/.test(v) ? null : `must be one line of at most ${max} characters`);
@@ -75,6 +85,23 @@ export const SETTING_DEFINITIONS: Record<string, Definition> = {
   'console.max_session_s': { default: '14400', describe: 'Seconds a console session may last at most, however active', check: int(60, 86_400) },
   'oplog.retention_days': { default: '365', describe: 'Days the Operation Log keeps an entry (what ran, where, for which service, by whom, with what result); the queue\'s clean-up leaves it alone', check: int(1, 3650) },
   'scheduler.prune-operation-log.interval_s': { default: '3600', describe: 'Seconds between removals of Operation Log entries older than oplog.retention_days', check: int(60, 604_800) },
+  // Automatic SSL (Settings → SSL): the ssl-check job's cadence, its rate-limit guard and where it looks.
+  'scheduler.ssl-check.interval_s': { default: '30', describe: 'Seconds between runs of the automatic-SSL check (each run checks the certificates that are due)', check: int(1, 86_400) },
+  'ssl.enabled': { default: 'true', describe: 'Check and request Let\'s Encrypt certificates automatically for every web and mail role', check: bool },
+  'ssl.fast_checks': { default: '10', describe: 'Checks of a new certificate in fast mode, right after provisioning', check: int(0, 1000) },
+  'ssl.fast_interval_s': { default: '60', describe: 'Seconds between checks in fast mode', check: int(1, 86_400) },
+  'ssl.normal_interval_s': { default: '3600', describe: 'Seconds between checks after fast mode, while no valid certificate is served', check: int(1, 604_800) },
+  'ssl.active_interval_s': { default: '86400', describe: 'Seconds between checks once a valid certificate is served (renewals are found then)', check: int(1, 2_592_000) },
+  'ssl.renew_before_days': { default: '30', describe: 'Days before its expiry that a certificate is renewed', check: int(1, 89) },
+  'ssl.freeze_after': { default: '5', describe: 'Failed certificate requests in a row after which a domain is frozen (Let\'s Encrypt rate limits)', check: int(1, 100) },
+  'ssl.freeze_hours': { default: '24', describe: 'Hours a frozen domain waits before it is tried again', check: int(1, 720) },
+  'ssl.resolver': { default: '', describe: 'DNS servers the checks ask, by address: host, host:port or [v6]:port, separated by commas (empty: the system\'s resolvers)', check: resolverList },
+  'ssl.probe_port': { default: '443', describe: 'Port the TLS probe connects to on the role\'s server', check: int(1, 65_535) },
+  'ssl.probe_timeout_ms': { default: '5000', describe: 'Milliseconds a DNS check or TLS probe may take', check: int(100, 60_000) },
+  'ssl.extra_ca_file': { default: '', describe: 'PEM file of extra certificate authorities the probe trusts (a private CA); empty: the public ones only', check: optional((v) => (v.startsWith('/') ? text(1024)(v) : 'must be an absolute path to a PEM file')) },
+  'scheduler.ssl-custom-expiry.interval_s': { default: '86400', describe: 'Seconds between checks for custom SSL certificates about to expire (one e-mail per certificate)', check: int(60, 604_800) },
+  'ssl.custom_warn_days': { default: '14', describe: 'Days before a custom SSL certificate expires that its customer is e-mailed, once per certificate', check: int(1, 365) },
+  'emails.ssl_custom_expiry_template': { default: 'SSL Certificate Expiring', describe: 'Name of the WHMCS product e-mail template sent when a custom SSL certificate is about to expire (SendEmail messagename)', check: (v) => (v.trim() === '' ? 'must name a WHMCS e-mail template' : text(255)(v)) },
   'whmcs.api_url': { default: '', describe: 'WHMCS External API endpoint, https://…/includes/api.php', check: optional(httpUrl) },
   'whmcs.api_identifier': { default: '', describe: 'API credential identifier (Manage API Credentials in WHMCS)', check: text(255) },
   'whmcs.api_secret': { default: '', describe: 'API credential secret (stored encrypted)', check: text(255), secret: true },

@@ -12,12 +12,13 @@ import { whmcsApiConfig } from './api-config.ts';
 import { deliveryDelayMs } from './ticket-delivery.ts';
 import { T } from '../common/tables.ts';
 
-export type EmailTemplate = 'vm-ready' | 'backup-restored';
+export type EmailTemplate = 'vm-ready' | 'backup-restored' | 'ssl-custom-expiry';
 
 /** Which setting names the WHMCS template (SendEmail's messagename) of each e-mail. */
 export const TEMPLATE_SETTING: Record<EmailTemplate, string> = {
   'vm-ready': 'emails.vm_ready_template',
   'backup-restored': 'emails.backup_restored_template',
+  'ssl-custom-expiry': 'emails.ssl_custom_expiry_template',
 };
 
 /** Merge-field names that could carry a secret: refused, so no password ever sits in the outbox. */

@@ -55,7 +55,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await chainSteps(r.body.chain_id), [
         `account.package@${srv(w)}`, `account.user@${srv(w)}`, `web.domain@${srv(w)}`,
         `account.package@${srv(m)}`, `account.user@${srv(m)}`, `mail.domain@${srv(m)}`,
-        `dns.zone@${srv(fleet.dns[0]!)}`, `dns.zone@${srv(fleet.dns[1]!)}`, `ssl.seed@${srv(w)}`,
+        `dns.zone@${srv(fleet.dns[0]!)}`, `dns.zone@${srv(fleet.dns[1]!)}`, `ssl.seed@${srv(w)}`, `ssl.seed@${srv(m)}`,
       ]);
       const held = await db()('mod_hostbridge_service_servers').where('service_id', svc.id).orderBy(['role', 'server_id']);
       assert.deepEqual(held.map((h) => `${h.role}@${h.server_id}:${h.account}`), [
@@ -81,7 +81,7 @@ for (const dialect of DIALECTS) {
       assert.equal(new Set(fresh.map((r) => r.body.chain_id)).size, 1);
       assert.equal(Number((await db()('mod_hostbridge_services').count({ n: '*' }))[0]!.n), Number(before.services[0]!.n) + 1);
       assert.equal(Number((await db()('mod_hostbridge_chains').count({ n: '*' }))[0]!.n), Number(before.chains[0]!.n) + 1);
-      assert.equal(Number((await chainTasks())[0]!.n), Number(before.tasks[0]!.n) + 9);
+      assert.equal(Number((await chainTasks())[0]!.n), Number(before.tasks[0]!.n) + 10);
     });
 
     test('placement spreads split services over the least-loaded web and mail nodes', async () => {
@@ -102,7 +102,7 @@ for (const dialect of DIALECTS) {
       const c = fleet.all[0]!;
       assert.deepEqual(await chainSteps(r.body.chain_id), [
         `account.package@${srv(c)}`, `account.user@${srv(c)}`, `web.domain@${srv(c)}`, `mail.domain@${srv(c)}`,
-        `dns.zone@${srv(fleet.dns[0]!)}`, `dns.zone@${srv(fleet.dns[1]!)}`, `ssl.seed@${srv(c)}`,
+        `dns.zone@${srv(fleet.dns[0]!)}`, `dns.zone@${srv(fleet.dns[1]!)}`, `ssl.seed@${srv(c)}`, `ssl.seed@${srv(c)}`,
       ]);
     });
 
@@ -137,7 +137,8 @@ for (const dialect of DIALECTS) {
       const mailOnly = await call(url, 'POST', '/v1/services', createBody(501, fleet.groupId, {}, { configoption6: '0' }));
       assert.equal(mailOnly.status, 200, JSON.stringify(mailOnly.body));
       const types = (await chainSteps(mailOnly.body.chain_id)).map((s) => s.split('@')[0]);
-      assert.ok(!types.includes('web.domain') && !types.includes('ssl.seed') && types.includes('mail.domain'), types.join(','));
+      // The mail role's automatic SSL is seeded; the web role's is not.
+      assert.ok(!types.includes('web.domain') && types.filter((t) => t === 'ssl.seed').length === 1 && types.includes('mail.domain'), types.join(','));
       const none = await call(url, 'POST', '/v1/services', createBody(502, fleet.groupId, {}, { configoption6: '0', configoption4: '' }));
       assert.equal(none.status, 422);
       assert.equal(none.body.field, 'product.configoption3');
@@ -219,15 +220,15 @@ for (const dialect of DIALECTS) {
       const v = await call(url, 'GET', '/v1/services/101');
       assert.equal(v.status, 200);
       assert.equal(v.body.service.progress.operation, 'deploy');
-      assert.equal(v.body.service.progress.total, 9);
+      assert.equal(v.body.service.progress.total, 10);
       // Nothing runs yet: 'now' names every step ready to start, the first on each server.
       assert.equal(v.body.service.progress.current, 'Configuring hosting plan on web1 · Configuring hosting plan on mail1');
       // Steps are numbered from 1, name the steps they wait for (depends_on) and their lane: one per server (web, mail, each DNS server).
       const steps = v.body.service.progress.steps as Array<{ no: number; after: number[]; lane: number; step: string }>;
-      assert.deepEqual(steps.map((s) => s.no), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      assert.deepEqual(steps.map((s) => s.no), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       assert.deepEqual(steps.map((s) => [s.step, s.after, s.lane]), [
         ['web.package', [], 0], ['web.user', [1], 0], ['web.domain', [2], 0], ['mail.package', [], 1], ['mail.user', [4], 1],
-        ['mail.domain', [5], 1], ['dns.zone', [6], 2], ['dns.zone', [6], 3], ['ssl.seed', [3], 0],
+        ['mail.domain', [5], 1], ['dns.zone', [6], 2], ['dns.zone', [6], 3], ['ssl.seed', [3], 0], ['ssl.seed.mail', [6], 1],
       ]);
       const client = await call(url, 'GET', '/v1/services/101/view?audience=client');
       assert.equal(client.status, 200);

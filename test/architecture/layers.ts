@@ -10,7 +10,7 @@ export const LAYERS: ReadonlyArray<{ rank: number; units: readonly string[]; hol
   { rank: 3, units: ['engine', 'drivers'], holds: 'the task engine (queue SQL, worker, chains, retries); the remote systems\' clients (HestiaCP over SSH, PowerDNS over HTTP)' },
   { rank: 4, units: ['pipelines', 'dns', 'settings'], holds: 'pure planning (it emits the engine\'s steps); the DNS zone-host contract over the drivers; admin settings' },
   { rank: 5, units: ['fleet', 'whmcs'], holds: 'the fleet inventory and access to its servers; the WHMCS side (External API, ticket outbox)' },
-  { rank: 6, units: ['handlers', 'services', 'scheduler', 'metrics', 'doctor', 'console'], holds: 'task types; what each module call writes, the service store and reads; recurring jobs; the Prometheus metrics; the installation checks of hostbridge doctor; the VM console\'s one-time links, listener and proxy' },
+  { rank: 6, units: ['handlers', 'services', 'scheduler', 'metrics', 'doctor', 'console', 'ssl'], holds: 'task types; what each module call writes, the service store and reads; recurring jobs; the Prometheus metrics; the installation checks of hostbridge doctor; the VM console\'s one-time links, listener and proxy; automatic and custom SSL: the DNS check, the TLS probe, the cadence and the certificate checks' },
   { rank: 7, units: ['pages'], holds: 'the presentation layer: WHMCS fragments and the /ui pages, one handlebars set-up' },
   { rank: 8, units: ['api'], holds: 'the signed HTTP API: framing, signing, routes, OpenAPI' },
   { rank: 9, units: ['http', 'runtime.ts'], holds: 'the express app that mounts the API and the pages side by side; the runtime that builds a daemon' },

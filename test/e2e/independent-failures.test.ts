@@ -45,7 +45,7 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([ns1Zone.status, ns1Zone.attempts], ['failed', 3], 'the zone on ns1 used its three attempts');
       // The steps that depend on neither completed; only the web domain's dependent was not run.
       for (const t of tasks.filter((x) => x.id !== webDomain.id && x.id !== ns1Zone.id)) {
-        assert.equal(t.status, t.type === 'ssl.seed' ? 'cancelled' : 'succeeded', `${t.step}@${t.target}: ${t.status} ${t.last_error ?? ''}`);
+        assert.equal(t.status, t.step === 'ssl.seed' ? 'cancelled' : 'succeeded', `${t.step}@${t.target}: ${t.status} ${t.last_error ?? ''}`);
       }
       // Each retried on its own: their attempts interleave in time rather than one after the other.
       const attempts = async (taskId: number) => e.db('mod_hostbridge_task_attempts').where('task_id', taskId).orderBy('attempt').select('attempt', 'result', 'started_at', 'finished_at', 'retry_delay_ms');

@@ -75,8 +75,8 @@ for (const dialect of DIALECTS) {
       // The addon's landing page is the daemon's Services page, in the WHMCS page shell.
       assert.equal(await a.locator('#whmcs-admin').innerText(), 'jane');
       assert.equal(await a.locator('#contentarea .hostbridge-ui h1').innerText(), 'Services');
-      // Services, Task Queue, Infrastructure, Server groups, Proxmox, IP pools, KVM profiles, Operation Log, Statistics, Settings.
-      assert.equal(await a.locator('#contentarea nav.embedded-nav a').count(), 12);
+      // Services, Task Queue, Infrastructure, Server groups, DNS Zones, Proxmox, IP pools, KVM profiles, Hosting plans, VM Management, Operation Log, Statistics, Settings.
+      assert.equal(await a.locator('#contentarea nav.embedded-nav a').count(), 13);
       await h.shot(a, 'whmcs-addon-services');
 
       // The service's WHMCS page links to its timeline and its tasks in the addon.

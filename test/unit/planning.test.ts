@@ -112,7 +112,7 @@ describe('an order', () => {
     assert.deepEqual(o.holdings.map((h) => `${h.role}@${h.serverId}:${h.account}`), ['web@2:shop-example-42-web', 'mail@3:shop-example-42-mail', 'dns@7:shop-example-42-dns']);
     assert.deepEqual(o.chain.steps.map((s) => `${s.step}@${s.target}`), [
       'web.package@server:2', 'web.user@server:2', 'web.domain@server:2', 'mail.package@server:3', 'mail.user@server:3', 'mail.domain@server:3',
-      'dns.zone@server:7', 'ssl.seed@server:2',
+      'dns.zone@server:7', 'ssl.seed@server:2', 'ssl.seed.mail@server:3',
     ]);
     assert.deepEqual(o.chain.steps.find((s) => s.type === 'dns.zone')!.args, { server: 7, user: 'shop-example-42-dns', domain: 'shop.example.com' }, 'no driver: the step\'s zone host is chosen from its server when it runs');
     assert.deepEqual(planChain('terminate', o.plan, groupRefs(g)).steps.map((s) => `${s.step}@${s.target}`),
@@ -133,6 +133,7 @@ describe('an order', () => {
       'web.package@server:2 ← ∅', 'web.user@server:2 ← web.package', 'web.domain@server:2 ← web.user',
       'mail.package@server:3 ← ∅', 'mail.user@server:3 ← mail.package', 'mail.domain@server:3 ← mail.user',
       'dns.zone@server:7 ← mail.domain', 'dns.zone@server:8 ← mail.domain', 'ssl.seed@server:2 ← web.domain',
+      'ssl.seed.mail@server:3 ← mail.domain',
     ]);
     assert.deepEqual(graph('terminate'), [
       'web.delete@server:2 ← ∅', 'mail.delete@server:3 ← ∅', 'dns.delete@server:7 ← ∅', 'dns.zone-delete@server:8 ← ∅',
@@ -174,10 +175,10 @@ describe('an order', () => {
 });
 
 describe('zone records', () => {
-  test('split: apex on the web node, mail records on the mail node, SPF naming both, DKIM and DMARC', () => {
+  test('split: apex on the web node, mail and webmail on the mail node, SPF naming both, DKIM and DMARC', () => {
     const r = zoneRecords({ domain: 'shop.example.com', webIp: '192.0.2.1', mailIp: '192.0.2.2', nameservers: ['ns1.example.net.'], dkim: 'v=DKIM1; k=rsa; p=ABC' });
     assert.deepEqual(r.map((x) => `${x.name} ${x.type} ${x.value}`), [
-      '@ NS ns1.example.net', '@ A 192.0.2.1', 'www CNAME shop.example.com', 'mail A 192.0.2.2', '@ MX mail.shop.example.com',
+      '@ NS ns1.example.net', '@ A 192.0.2.1', 'www CNAME shop.example.com', 'mail A 192.0.2.2', 'webmail CNAME mail.shop.example.com', '@ MX mail.shop.example.com',
       '@ TXT v=spf1 a mx ip4:192.0.2.1 ip4:192.0.2.2 -all', '_dmarc TXT v=DMARC1; p=quarantine; pct=100', 'mail._domainkey TXT v=DKIM1; k=rsa; p=ABC',
     ]);
     const webOnly = zoneRecords({ domain: 'a.example.com', webIp: '192.0.2.1', mailIp: null, nameservers: [], dkim: null });

@@ -13,6 +13,8 @@ import { kvmSpec, vmPlan } from '../helpers/vm-plan.ts';
 import { planPanelChain, planReinstallChain, reinstallPlan, type PanelOperation } from '../../daemon/pipelines/vm-panel-plan.ts';
 import { planExtrasChain } from '../../daemon/pipelines/vm-extras-plan.ts';
 import { APPLY_ROLES, planApply } from '../../daemon/pipelines/hestia-config-plan.ts';
+import { normaliseHostingPlan, type HostingPlanProfile } from '../../daemon/pipelines/hosting-plan.ts';
+import { customCertStep, sslIssueStep } from '../../daemon/pipelines/ssl-plan.ts';
 
 const OPERATIONS: Operation[] = ['deploy', 'suspend', 'unsuspend', 'terminate', 'change-package', 'change-password', 'redeploy', 'verify-repair', 'force-terminate', 'sync-usage'];
 
@@ -33,19 +35,23 @@ function fleet(members: FleetServer[]): GroupFleet {
   };
 }
 
-const CASES: Array<[string, ProductInput, GroupFleet]> = [
+/** A hosting plan profile at its defaults: plans the web.templates step. */
+const PLAN: HostingPlanProfile = { id: 5, created_at: 0, updated_at: 0, ...normaliseHostingPlan({ name: 'web-pro' }) };
+
+const CASES: Array<[string, ProductInput, GroupFleet, HostingPlanProfile?]> = [
   ['split, web and mail apart', input('split'), fleet([server(10, { web: true }), server(12, { mail: true })])],
   ['split on one node', input('split'), fleet([server(11, { web: true, mail: true })])],
   ['unified', input('unified'), fleet([server(11, { web: true, mail: true })])],
   ['unified, web only', input('unified', { product: { ...input('unified').product, configoption4: '' } }), fleet([server(11, { web: true, mail: true })])],
   ['vanity', input('vanity', { config_options: { vanity_domain: 'sites.example.net' }, custom_fields: { vanity_name: 'alice' } }), fleet([server(10, { web: true }), server(12, { mail: true })])],
+  ['split with a hosting plan', input('split', { product: { ...input('split').product, configoption16: '5' } }), fleet([server(10, { web: true }), server(12, { mail: true })]), PLAN],
 ];
 
 describe('step declarations', () => {
   test('every planned step carries exactly the arguments its type declares', () => {
     const seen = new Set<StepType>();
-    for (const [name, product, group] of CASES) {
-      const p = resolveProduct(product);
+    for (const [name, product, group, hostingPlan] of CASES) {
+      const p = resolveProduct(product, hostingPlan ?? null);
       const { plan } = planOrder({ whmcsServiceId: 42, domain: orderDomain(p, 'shop.example.com'), email: '' }, p, group);
       for (const op of OPERATIONS) {
         // Also as a suspended service with a password waiting for the Unsuspend.
@@ -99,6 +105,14 @@ describe('step declarations', () => {
       for (const s of planApply(7, role, members.map((m) => ({ ...m, caps: { ...m.caps } }))).steps) {
         seen.add(s.type);
         assert.equal(stepArgsProblem(s.type, s.args, true), null, `hestia config, ${role}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+      }
+    }
+    // SSL's one-step chains: a Let's Encrypt request per role, a customer's certificate installed and removed.
+    for (const role of ['web', 'mail'] as const) {
+      const on = { serverId: 4, user: 'shop1', domain: 'shop.example.com', role };
+      for (const s of [sslIssueStep({ ...on, names: role === 'web' ? ['shop.example.com', 'www.shop.example.com'] : ['mail.shop.example.com'] }), customCertStep('install', on), customCertStep('remove', on)]) {
+        seen.add(s.type);
+        assert.equal(stepArgsProblem(s.type, s.args, true), null, `ssl, ${role}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
       }
     }
     // Every type the planner may emit was planned at least once above (server.check is the scheduler's).

@@ -13,9 +13,10 @@ import { doctorCommands } from './doctor.ts';
 import { ipPoolCommands } from './ip-pools.ts';
 import { proxmoxCommands } from './proxmox.ts';
 import { kvmProfileCommands } from './kvm-profiles.ts';
+import { hostingPlanCommands } from './hosting-plans.ts';
 
 export const COMMAND_GROUPS: CommandGroup[] = [
-  daemonCommands, schedulerCommands, queueCommands, fleetCommands, proxmoxCommands, ipPoolCommands, kvmProfileCommands,
+  daemonCommands, schedulerCommands, queueCommands, fleetCommands, proxmoxCommands, ipPoolCommands, kvmProfileCommands, hostingPlanCommands,
   apiCommands, settingsCommands, ticketCommands, doctorCommands,
 ];
 

@@ -4,10 +4,12 @@ import type { TaskRegistry } from '../../engine/registry.ts';
 import { TerminalError } from '../../common/errors.ts';
 import { hasHestiaCode, type PackageLimits } from '../../drivers/hestia/index.ts';
 import type { ServicePlan } from '../../pipelines/plan.ts';
+import { backupsFor, extrasOf } from '../../pipelines/hosting-plan.ts';
 import { contactEmail, hestiaQuota, loadService, type HostingDeps } from './context.ts';
 import { T } from '../../common/tables.ts';
 import { setPasswordPending } from '../../services/store.ts';
 import { registerStep } from '../step-args.ts';
+import { packageTemplateMissing } from './web-templates.ts';
 
 type Role = 'web' | 'mail' | 'all';
 
@@ -16,9 +18,13 @@ async function nameservers(deps: HostingDeps, plan: ServicePlan): Promise<string
   return g?.nameservers ? String(g.nameservers).split(',').filter(Boolean) : [];
 }
 
-/** The Hestia package of one role of a service, from the product's limits. */
+/**
+ * The Hestia package of one role of a service, from the product's merged limits and its hosting
+ * plan profile (pipelines/hosting-plan.ts; a plan without one takes the built-in defaults).
+ */
 export function packageLimits(plan: ServicePlan, role: Role, ns: string[]): PackageLimits {
   const p = plan.product;
+  const x = extrasOf(p);
   const q = hestiaQuota;
   const web = role !== 'mail' && p.roles.web;
   const mail = role !== 'web' && p.roles.mail && p.mode !== 'vanity';
@@ -31,16 +37,18 @@ export function packageLimits(plan: ServicePlan, role: Role, ns: string[]): Pack
     disk = parts.includes('unlimited') ? 'unlimited' : String((parts as number[]).reduce((a, b) => a + b, 0));
   }
   return {
-    WEB_TEMPLATE: 'default', PROXY_TEMPLATE: 'default', BACKEND_TEMPLATE: 'default', DNS_TEMPLATE: 'default',
-    WEB_DOMAINS: web ? q(p.web.domains) : '0', WEB_ALIASES: web ? 'unlimited' : '0',
+    // A mail node's package keeps the default web templates: it serves no site, and may not have the profile's.
+    WEB_TEMPLATE: role === 'mail' ? 'default' : x.web.template, PROXY_TEMPLATE: role === 'mail' ? 'default' : x.web.proxyTemplate,
+    BACKEND_TEMPLATE: role === 'mail' ? 'default' : x.web.backendTemplate, DNS_TEMPLATE: x.dns.template,
+    WEB_DOMAINS: web ? q(p.web.domains) : '0', WEB_ALIASES: web ? q(x.web.aliases) : '0',
     // One zone: a DNS server that is also this node keeps the service's zone under this user.
-    DNS_DOMAINS: '1', DNS_RECORDS: 'unlimited',
-    MAIL_DOMAINS: mail ? '1' : '0', MAIL_ACCOUNTS: mail ? q(p.mail.accounts) : '0', RATE_LIMIT: '200',
-    DATABASES: web ? q(p.web.databases) : '0', CRON_JOBS: web ? 'unlimited' : '0',
+    DNS_DOMAINS: '1', DNS_RECORDS: q(x.dns.records),
+    MAIL_DOMAINS: mail ? q(x.mail.domains) : '0', MAIL_ACCOUNTS: mail ? q(p.mail.accounts) : '0', RATE_LIMIT: '200',
+    DATABASES: web ? q(p.web.databases) : '0', CRON_JOBS: web ? q(x.web.cronJobs) : '0',
     DISK_QUOTA: disk, CPU_QUOTA: 'unlimited', CPU_QUOTA_PERIOD: '100ms', MEMORY_LIMIT: 'unlimited', SWAP_LIMIT: 'unlimited',
     BANDWIDTH: web ? q(p.web.bandwidthMb) : 'unlimited',
     NS: ns.length >= 2 ? ns.join(',') : 'ns1.domain.tld,ns2.domain.tld',
-    SHELL: 'nologin', BACKUPS: '1', BACKUPS_INCREMENTAL: 'no',
+    SHELL: 'nologin', BACKUPS: String(backupsFor(p, role)), BACKUPS_INCREMENTAL: 'no',
   };
 }
 
@@ -50,22 +58,30 @@ function differs(want: PackageLimits, have: Record<string, string>): string[] {
 
 export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDeps): void {
   registerStep(registry, 'account.package', 'Creates or rewrites the Hestia package of one role of a service (and applies it to the user on a package change).', async (ctx, a) => {
-    const [svc, { driver }] = await Promise.all([loadService(deps, ctx), deps.fleet.hestia(a.server, ctx)]);
+    const [svc, { driver, server }] = await Promise.all([loadService(deps, ctx), deps.fleet.hestia(a.server, ctx)]);
     const want = packageLimits(svc.plan, a.role, await nameservers(deps, svc.plan));
+    // A hosting plan's template the node lacks: HestiaCP says only "doesn't exist"; say which and what the node has.
+    const templateCheck = async (err: unknown) => {
+      if (hasHestiaCode(err, 'E_NOTEXIST')) {
+        const why = await packageTemplateMissing(driver, server.name, want, svc.plan.product.hostingPlan?.name ?? '');
+        if (why) throw why;
+      }
+      throw err;
+    };
     const have = await driver.findPackage(a.package);
     if (!have) {
       ctx.log(`package ${a.package} is missing: creating it`);
       try {
         await driver.addPackage(a.package, want);
       } catch (err) {
-        if (!hasHestiaCode(err, 'E_EXISTS')) throw err;
+        if (!hasHestiaCode(err, 'E_EXISTS')) await templateCheck(err);
         ctx.log(`package ${a.package} appeared meanwhile; checking it`);
       }
     } else {
       const changed = differs(want, have);
       if (changed.length) {
         ctx.log(`package ${a.package} differs in ${changed.join(', ')}: rewriting it`);
-        await driver.addPackage(a.package, want, true);
+        await driver.addPackage(a.package, want, true).catch(templateCheck);
       } else {
         ctx.log(`package ${a.package} is as wanted`);
       }

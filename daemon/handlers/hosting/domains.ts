@@ -1,4 +1,4 @@
-// Web and mail domains, the auto-SSL seed, and the service's DNS zone on every DNS server,
+// Web and mail domains, and the service's DNS zone on every DNS server,
 // through the server's zone host (daemon/dns: HestiaCP or PowerDNS alike). The zone converges on
 // zoneRecords(): missing records are added, records nobody wants are removed, so a rerun or a
 // repair leaves exactly one of each.
@@ -61,20 +61,6 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
       if (!domains[a.domain]) throw new TerminalError(`web domain ${a.domain} exists on ${server.name} but not under ${a.user}: another account holds it`);
     }
     return { domain: a.domain, ip: domains[a.domain]!.IP };
-  });
-
-  registerStep(registry, 'ssl.seed', 'Seeds auto-SSL: records that the web domain wants a Let\'s Encrypt certificate once it resolves.', async (ctx, a) => {
-    const [svc, { driver, server }] = await Promise.all([loadService(deps, ctx), deps.fleet.hestia(a.server, ctx)]);
-    const d = (await driver.listWebDomains(a.user))[a.domain];
-    if (!d) throw new TerminalError(`web domain ${a.domain} is missing under ${a.user}; the web step must run first`);
-    const issued = d.SSL === 'yes' || d.LETSENCRYPT === 'yes';
-    const existing = await deps.db(T.ssl).where({ service_id: svc.id, domain: a.domain }).first('state');
-    await upsert(deps.db, T.ssl, ['service_id', 'domain'], {
-      service_id: svc.id, domain: a.domain, server_id: server.id, user: a.user, state: issued ? 'issued' : existing?.state === 'frozen' ? 'frozen' : 'waiting-dns',
-      attempts: 0, next_check_at: Date.now(), last_error: null, updated_at: Date.now(),
-    });
-    ctx.log(issued ? `${a.domain} already has a certificate` : `auto-SSL seeded: a certificate is requested once ${a.domain} resolves to ${server.ip}`);
-    return { domain: a.domain, issued };
   });
 
   registerStep(registry, 'mail.domain', 'Adds the service\'s mail domain with DKIM to its Hestia mail user and keeps the DKIM record for the DNS steps.', async (ctx, a) => {

@@ -8,6 +8,9 @@ import { registerHealthHandlers } from './health.ts';
 import { registerSysConfigHandlers } from './sys-config.ts';
 import { registerDnsStateHandlers } from './dns-state.ts';
 import { registerForceRemoveHandlers } from './force-remove.ts';
+import { registerSslHandlers } from './ssl.ts';
+import { registerWebTemplateHandlers } from './web-templates.ts';
+import { registerCustomSslHandlers } from './ssl-custom.ts';
 import type { HostingDeps } from './context.ts';
 
 export type { HostingDeps } from './context.ts';
@@ -21,5 +24,8 @@ export function registerHostingHandlers(registry: TaskRegistry, deps: HostingDep
   registerSysConfigHandlers(registry, deps);
   registerDnsStateHandlers(registry, deps);
   registerForceRemoveHandlers(registry, deps);
+  registerSslHandlers(registry, deps);
+  registerWebTemplateHandlers(registry, deps);
+  registerCustomSslHandlers(registry, deps);
   return registry;
 }

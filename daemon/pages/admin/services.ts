@@ -1,7 +1,7 @@
 // The admin's service pages: the list of services (with queue and fleet counts), and the service
 // panel with its Deploy tab (status, progress, the latest chain's timeline with a bar per step on
 // one time axis, the latest chains, Redeploy) and its
-// Tasks tab (every task of the service, each opening its attempt logs).
+// Tasks tab (every task of the service, each opening its attempt logs) and its SSL tab (ssl.ts).
 import type { Router } from 'express';
 import { serviceOperation } from '../../services/lifecycle.ts';
 import { act, idParam, page, requireAdmin, wrap } from '../http.ts';
@@ -10,6 +10,7 @@ import { viewOf } from '../customer.ts';
 import { progressOf } from '../progress.ts';
 import { AXIS, timelineOf } from '../timeline.ts';
 import { SERVICE_STATES, SERVICES_PAGE, serviceHistory, servicesPage } from '../reads/services.ts';
+import { addSslPages, sslTab } from './ssl.ts';
 
 /** The page number asked for (1 when it is not a sensible one). */
 export function pageNo(v: unknown): number {
@@ -36,13 +37,16 @@ export function addServicePages(r: Router, deps: PageDeps): void {
     requireAdmin(req);
     const id = idParam(req.params.id, 'service');
     const v = await viewOf(db, id);
-    const tab = req.query.tab === 'tasks' ? 'tasks' : 'deploy';
+    const tab = req.query.tab === 'tasks' ? 'tasks' : req.query.tab === 'ssl' ? 'ssl' : 'deploy';
     const history = await serviceHistory(db, id, tab === 'tasks');
     await page(deps, req, res, 'admin-service', {
-      title: `Service ${id}`, nav: 'overview', id, v, prog: progressOf(v), tab, deployTab: tab === 'deploy', tasksTab: tab === 'tasks',
+      title: `Service ${id}`, nav: 'overview', id, v, prog: progressOf(v), tab, deployTab: tab === 'deploy', tasksTab: tab === 'tasks', sslTab: tab === 'ssl',
       ...history, timeline: timelineOf(v.progress?.steps ?? [], Date.now()), axis: AXIS,
+      ...(tab === 'ssl' ? { ssl: await sslTab(db, id) } : {}), hasSsl: v.mode !== 'kvm',
     });
   }));
+
+  addSslPages(r, deps);
 
   for (const op of ['redeploy', 'verify-repair'] as const) {
     r.post(`/admin/services/:id/${op}`, wrap(async (req, res) => {

@@ -14,6 +14,7 @@ const SECTIONS: Array<{ title: string; prefix: string[] }> = [
   { title: 'Task queue', prefix: ['queue.'] },
   { title: 'Operation Log', prefix: ['oplog.'] },
   { title: 'Failure tickets', prefix: ['tickets.', 'whmcs.'] },
+  { title: 'SSL', prefix: ['ssl.'] },
   { title: 'Scheduled jobs', prefix: ['scheduler.'] },
 ];
 

@@ -12,6 +12,8 @@ import { removeSnapshotsJob } from './remove-snapshots.ts'; import { scheduleBac
 import { collectStatisticsJob } from './collect-statistics.ts';
 import { deliverEmailsJob } from './deliver-emails.ts';
 import { pruneOperationLogJob } from './prune-operation-log.ts';
+import { sslCheckJob } from './ssl-check.ts';
+import { sslCustomExpiryJob } from './ssl-custom-expiry.ts';
 
 export { recoverQueue } from './reap-expired-leases.ts';
 
@@ -28,5 +30,7 @@ export function scheduledJobs(deps: JobDeps): Job[] {
     collectStatisticsJob(deps),
     deliverEmailsJob(deps),
     pruneOperationLogJob(deps),
+    sslCheckJob(deps),
+    sslCustomExpiryJob(deps),
   ];
 }

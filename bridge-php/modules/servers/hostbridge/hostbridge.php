@@ -8,7 +8,7 @@
  * request (lib/Calls.php over lib/DaemonClient.php; the scheme is in docs/api.md) with short
  * timeouts (connect 3 s, total 10 s). Actions return 'success' or the daemon's error text prefixed
  * "hostbridge: "; read-side functions show the daemon's answers. No function throws, except the
- * loaders (Server group, KVM profile), because a thrown Exception is how WHMCS shows a loader's error: any failure,
+ * loaders (Server group, KVM profile, Hosting plan), because a thrown Exception is how WHMCS shows a loader's error: any failure,
  * including empty or partial $params, becomes a readable message. Every call is written to the
  * Module Log with the shared secret and the passwords masked (lib/Text.php).
  *
@@ -23,12 +23,14 @@ if (!defined('WHMCS')) {
 use WHMCS\Module\Server\Hostbridge\Buttons;
 use WHMCS\Module\Server\Hostbridge\Calls;
 use WHMCS\Module\Server\Hostbridge\DaemonClient;
+use WHMCS\Module\Server\Hostbridge\HostingPlans;
 use WHMCS\Module\Server\Hostbridge\KvmProfiles;
 use WHMCS\Module\Server\Hostbridge\MetricsProvider;
 use WHMCS\Module\Server\Hostbridge\Params;
 use WHMCS\Module\Server\Hostbridge\ServerGroups;
 use WHMCS\Module\Server\Hostbridge\ServerSync;
 use WHMCS\Module\Server\Hostbridge\ServiceView;
+use WHMCS\Module\Server\Hostbridge\Ssl;
 use WHMCS\Module\Server\Hostbridge\Text;
 use WHMCS\Module\Server\Hostbridge\UsageReport;
 use WHMCS\Module\Server\Hostbridge\VmPanel;
@@ -131,17 +133,17 @@ function hostbridge_ConfigOptions(): array
             'SimpleMode' => true,
         ],
         'Web disk quota (MB)' => $number('Web disk quota (MB)', '1024',
-            'MB, or unlimited; 0 disables the web role. The configurable option web_disk_quota overrides it.', '8'),
+            'MB, or unlimited; 0 disables the web role. The configurable option web_disk_quota overrides it. Not read when a Hosting plan is chosen (the plan decides).', '8'),
         'Mail disk quota (MB)' => $number('Mail disk quota (MB)', '1024',
-            'MB, or unlimited; 0 disables the mail role. The configurable option mail_disk_quota overrides it.', '8'),
+            'MB, or unlimited; 0 disables the mail role. The configurable option mail_disk_quota overrides it. Not read when a Hosting plan is chosen (the plan decides).', '8'),
         'Web bandwidth (MB)' => $number('Web bandwidth (MB)', 'unlimited',
-            'MB per month, or unlimited. The configurable option web_bandwidth overrides it.'),
+            'MB per month, or unlimited. The configurable option web_bandwidth overrides it. Not read when a Hosting plan is chosen (the plan decides).'),
         'Web domains' => $number('Web domains', '1',
-            'web domains the client may add, or unlimited. The configurable option web_domains overrides it.'),
+            'web domains the client may add, or unlimited. The configurable option web_domains overrides it. Not read when a Hosting plan is chosen (the plan decides).'),
         'Databases' => $number('Databases', 'unlimited',
-            'a number, or unlimited. The configurable option databases overrides it.'),
+            'a number, or unlimited. The configurable option databases overrides it. Not read when a Hosting plan is chosen (the plan decides).'),
         'Mail accounts' => $number('Mail accounts', 'unlimited',
-            'mailboxes, a number or unlimited. The configurable option mail_accounts overrides it.'),
+            'mailboxes, a number or unlimited. The configurable option mail_accounts overrides it. Not read when a Hosting plan is chosen (the plan decides).'),
         'Vanity site quota (MB)' => $number('Vanity site quota (MB)', '1024',
             'vanity mode: disk of each name.yourdomain site, MB or unlimited'),
         'Vanity mailbox quota (MB)' => $number('Vanity mailbox quota (MB)', '1024',
@@ -160,6 +162,9 @@ function hostbridge_ConfigOptions(): array
             'Description' => 'kvm mode: the daemon\'s KVM profile (cluster, CPU, RAM, disks and their I/O limits, network, firewall, IPs, OS templates, clone mode); create profiles with hostbridge kvm-profile add or on the daemon\'s admin pages. Configurable options cores, sockets, memory (MB), disk (GB), extra_disk (GB, 0 = none), ipv4, ipv6, rate (MB/s), bandwidth (GB), snapshots, backups and os override it; custom fields hostname and ssh_keys. Leave it at none for other modes.',
             'SimpleMode' => true,
         ],
+        // Position 16. lib/HostingPlans.php holds the setting and its Loader function (required here,
+        // so the Loader exists whenever WHMCS has read the settings).
+        'Hosting plan' => HostingPlans::setting(),
     ];
 }
 
@@ -177,6 +182,22 @@ function hostbridge_LoaderKvmProfiles(array $params): array
         throw new \Exception($r['error']);
     }
     return KvmProfiles::options($r['data']);
+}
+
+/**
+ * Loader of "Hosting plan": a "none" entry (the value of every product without a profile), then the
+ * daemon's hosting plan profiles as [id => name]. Throws, readable, when the daemon cannot be asked.
+ *
+ * @see https://developers.whmcs.com/provisioning-modules/loader-functions/
+ * @throws \Exception
+ */
+function hostbridge_LoaderHostingPlans(array $params): array
+{
+    $r = Calls::run($params, 'LoaderHostingPlans', 'GET', '/v1/hosting-plans', null);
+    if (!$r['ok']) {
+        throw new \Exception($r['error']);
+    }
+    return HostingPlans::options($r['data']);
 }
 
 /**
@@ -367,10 +388,12 @@ function hostbridge_ClientArea(array $params): array
             ],
         ];
     }
+    // The SSL box's forms carry WHMCS's CSRF token (lib/Ssl.php).
+    $token = function_exists('generate_token') ? (string) generate_token('plain') : '';
     return [
         'tabOverviewModuleOutputTemplate' => 'templates/overview.tpl',
         'templateVariables' => [
-            'hostbridgeHtml' => $r['html'],
+            'hostbridgeHtml' => Ssl::withToken($r['html'], $token),
             'hostbridgeState' => $r['state'],
             'hostbridgeRefresh' => $r['refresh_s'],
         ],
@@ -385,7 +408,28 @@ function hostbridge_ClientArea(array $params): array
  */
 function hostbridge_ClientAreaAllowedFunctions(): array
 {
-    return ['VmAction', 'VmLive', 'VmConsole'];
+    return ['VmAction', 'VmLive', 'VmConsole', 'SslAction'];
+}
+
+/**
+ * A form of the client's SSL box (POST, with WHMCS's CSRF token checked as for VmAction): renew now,
+ * or upload / remove their own certificate (lib/Ssl.php). Returns 'success' or the daemon's refusal
+ * in the customer's words (a suspended service, a paused domain, a certificate that does not fit).
+ *
+ * @see https://developers.whmcs.com/provisioning-modules/custom-functions/
+ */
+function hostbridge_SslAction(array $params): string
+{
+    if (($_SERVER['REQUEST_METHOD'] ?? 'GET') !== 'POST') {
+        return 'Please use the buttons of the SSL box.';
+    }
+    if (!VmPanel::csrfOk()) {
+        return 'The form has expired. Please reload the page and try again.';
+    }
+    if (Buttons::isKvm($params)) {
+        return 'This service has no SSL certificates to manage.';
+    }
+    return Ssl::action($params, Text::str($_POST['hb_action'] ?? ''), Text::str($_POST['hb_role'] ?? ''), Ssl::fieldsOf($_POST));
 }
 
 /**
