@@ -171,9 +171,10 @@ final class ServerReadsTest extends TestCase
         $r = hostbridge_AdminServicesTabFields(self::serverParamsFor() + ['serviceid' => 501]);
         $answer = self::lastDaemonAnswer('AdminServicesTabFields');
         self::assertSame('/v1/services/501/view?audience=admin', self::moduleLog('AdminServicesTabFields')[0]['request']['path']);
-        // The daemon's fragment, then links to the service's panel in the addon (its timeline and tasks).
+        // The daemon's fragment, then links to the service's panel in the addon (its timeline, tasks and, for hosting, SSL).
         $links = '<p class="hostbridge-admin-links"><a href="addonmodules.php?module=hostbridge&amp;page=services/501&amp;tab=deploy" class="hostbridge-timeline">Timeline</a> · '
-            . '<a href="addonmodules.php?module=hostbridge&amp;page=services/501&amp;tab=tasks" class="hostbridge-tasks">Tasks</a> <span class="text-muted">(Addons › hostbridge)</span></p>';
+            . '<a href="addonmodules.php?module=hostbridge&amp;page=services/501&amp;tab=tasks" class="hostbridge-tasks">Tasks</a>'
+            . ' · <a href="addonmodules.php?module=hostbridge&amp;page=services/501&amp;tab=ssl" class="hostbridge-ssl">SSL</a> <span class="text-muted">(Addons › hostbridge)</span></p>';
         self::assertSame(['hostbridge' => $answer['html'] . $links], $r);
         self::assertNotSame('', trim($answer['html']));
         self::assertNoSecret($r, self::secret());

@@ -130,9 +130,9 @@ export async function runSslAction(deps: CustomCertDeps, whmcsServiceId: number,
   const svc = await serviceOf(deps.db, whmcsServiceId);
   if (!(await deps.db(T.ssl).where({ service_id: svc.id, role }).first('domain'))) throw new InputError('role', `service ${whmcsServiceId} has no ${role} role with SSL`, 409);
   if (body.action === 'upload-custom') {
-    const r = await uploadCustomCertificate(deps, whmcsServiceId, role, { cert: f.certificate ?? '', key: f.private_key ?? '', chain: f.chain ?? '' }, who.actor);
+    const r = await uploadCustomCertificate(deps, whmcsServiceId, role, { cert: f.certificate ?? '', key: f.private_key ?? '', chain: f.chain ?? '' }, who.actor, who.via);
     return { message: 'Your certificate is being installed.', chain_id: r.chain_id, kick: false };
   }
-  const r = await removeCustomCertificate(deps, whmcsServiceId, role, who.actor);
+  const r = await removeCustomCertificate(deps, whmcsServiceId, role, who.actor, who.via);
   return { message: 'Your certificate is being removed; automatic SSL takes over again.', chain_id: r.chain_id, kick: false };
 }

@@ -59,7 +59,7 @@ export function addSslPages(r: Router, deps: PageDeps): void {
       const f = (req.body ?? {}) as Form;
       const role = roleOf(f.role);
       const out = await uploadCustomCertificate({ db: deps.db, masterKey: deps.masterKey, ...(deps.onTick ? { onTick: deps.onTick } : {}) }, id, role,
-        { cert: str(f.certificate), key: str(f.private_key), chain: str(f.chain) }, actorOf(s));
+        { cert: str(f.certificate), key: str(f.private_key), chain: str(f.chain) }, actorOf(s), 'ui');
       return `Custom certificate for the ${role} role queued for installation (chain #${out.chain_id}).`;
     });
   }));
@@ -69,7 +69,7 @@ export function addSslPages(r: Router, deps: PageDeps): void {
     const id = idParam(req.params.id, 'service');
     await act(deps, s, res, tab(id), async () => {
       const role = roleOf(((req.body ?? {}) as Form).role);
-      const out = await removeCustomCertificate({ db: deps.db, masterKey: deps.masterKey, ...(deps.onTick ? { onTick: deps.onTick } : {}) }, id, role, actorOf(s));
+      const out = await removeCustomCertificate({ db: deps.db, masterKey: deps.masterKey, ...(deps.onTick ? { onTick: deps.onTick } : {}) }, id, role, actorOf(s), 'ui');
       return `Custom certificate of the ${role} role queued for removal (chain #${out.chain_id}); automatic SSL takes over again.`;
     });
   }));

@@ -506,12 +506,14 @@ function hostbridge_AdminServicesTabFields(array $params): array
         return ['hostbridge' => '<span class="text-danger">' . htmlspecialchars($r['error'], ENT_QUOTES, 'UTF-8') . '</span>'];
     }
     // Links to the service's panel in the hostbridge addon (Addons › hostbridge, shown by WHMCS
-    // only to the admin roles given access to it): the Deploy tab with its timeline, and its tasks.
+    // only to the admin roles given access to it): the Deploy tab with its timeline, its tasks, and
+    // for hosting its SSL tab (certificates, Issue / Renew now, the customer's own certificate).
     $id = (int) ($params['serviceid'] ?? 0);
     $base = 'addonmodules.php?module=hostbridge&amp;page=services/' . $id;
     $links = '<p class="hostbridge-admin-links">'
         . '<a href="' . $base . '&amp;tab=deploy" class="hostbridge-timeline">Timeline</a> · '
         . '<a href="' . $base . '&amp;tab=tasks" class="hostbridge-tasks">Tasks</a>'
+        . (Buttons::isKvm($params) ? '' : ' · <a href="' . $base . '&amp;tab=ssl" class="hostbridge-ssl">SSL</a>')
         . ' <span class="text-muted">(Addons › hostbridge)</span></p>';
     return ['hostbridge' => $r['html'] . $links];
 }
