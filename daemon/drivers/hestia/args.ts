@@ -7,7 +7,7 @@ import { TerminalError } from '../../common/errors.ts';
 export type ArgKind =
   | 'newUser' | 'user' | 'domain' | 'aliases' | 'email' | 'package' | 'ipv4' | 'recordName'
   | 'recordType' | 'number' | 'id' | 'quota' | 'yesNo' | 'mailAccount' | 'restart' | 'name'
-  | 'hostname' | 'tmpPath' | 'format' | 'empty';
+  | 'hostname' | 'tmpPath' | 'format' | 'empty' | 'cronCommand' | 'backup' | 'backupSelector';
 
 export const RECORD_TYPES = [
   'A', 'AAAA', 'NS', 'CNAME', 'MX', 'TXT', 'SRV', 'DNSKEY', 'KEY', 'IPSECKEY', 'PTR', 'SPF', 'TLSA', 'CAA', 'DS',
@@ -169,6 +169,23 @@ function validate(kind: ArgKind, name: string, raw: unknown): string {
       return v;
     case 'tmpPath':
       if (!/^\/tmp\/hb-[a-f0-9]{32}$/.test(v)) fail(name, 'must be a generated /tmp/hb-… path');
+      return v;
+    case 'cronCommand':
+      // A crontab line's command, single-quoted on the way. Hestia refuses "`"; a "\\" breaks its JSON
+      // listing and an unescaped "%" is a newline to cron, so both are refused here.
+      if (v.length > 1000) fail(name, 'cron command is longer than 1000 characters');
+      if (/[`\\%]/.test(v)) fail(name, 'cron command must not contain "`", "\\" or "%"');
+      return v;
+    case 'backup':
+      // An archive in HestiaCP's backup folder: its object-name rule (no "/"), ending in .tar.
+      if (!/^[a-zA-Z0-9][-._a-zA-Z0-9]{0,61}\.tar$/.test(v)) fail(name, 'backup archives are file names like alice.2026-01-31_05-10-00.tar (letters, digits, ".", "-", "_"; ending in .tar)');
+      return v;
+    case 'backupSelector':
+      // v-restore-user's part selector: "*" (all), "no" (none) or a comma list of names. An empty
+      // string would also mean "all", so it is never accepted here.
+      if (v === '*' || v === 'no') return v;
+      if (v.length > 4000) fail(name, 'selector is longer than 4000 characters');
+      if (!/^[a-zA-Z0-9._][-._a-zA-Z0-9]{0,254}(,[a-zA-Z0-9._][-._a-zA-Z0-9]{0,254})*$/.test(v)) fail(name, 'selector is "*", "no" or a comma list of names (letters, digits, ".", "-", "_")');
       return v;
     case 'format':
       if (v !== 'json' && v !== 'plain' && v !== 'shell' && v !== 'csv' && v !== 'list') fail(name, 'output format must be json, plain, shell, csv or list');

@@ -9,10 +9,14 @@ import { parseHestiaJson, HestiaParseError, type HestiaList, type HestiaObject }
 import { HestiaRunner, type DriverIO, type HestiaServer } from './runner.ts';
 import { withSslDir, type SslFiles } from './ssl-files.ts';
 import { parseSslInfo, type SslInfo } from './ssl-info.ts';
+import { archiveFromLog, parseBackupList, restoreSelectors, type BackupInfo, type RestoreParts } from './backups.ts';
+import { aliasArg, cronArgs, cronScheduleArgs, dbArgs, dbNameArg, dbTypeArg, ftpArgs, ftpNameArg, ftpPathArg, MAX_DATABASE, MAX_DB_USER, type CronSchedule, type DbType } from './object-args.ts';
+import { parseCronJobs, parseDatabases, parseFtpAccounts, type HestiaCronJob, type HestiaDatabase, type HestiaFtpAccount } from './object-lists.ts';
 import type { SshPool } from './ssh.ts';
 import { parseCpuStatus, parseDiskStatus, parseMemoryStatus, type CpuStatus, type DiskStatus, type MemoryStatus } from './sys-status.ts';
 
 export type { SslFiles, SslInfo };
+export type { CronSchedule, DbType, HestiaCronJob, HestiaDatabase, HestiaFtpAccount };
 
 export interface RestartOption {
   /**
@@ -312,6 +316,188 @@ export class HestiaDriver {
     }
     args.push(restartArg(o));
     await this.run(HestiaDriver.WEB_TEMPLATE_COMMANDS[kind].change, args);
+  }
+
+
+  // --- databases, FTP accounts, cron jobs, web aliases (the customer's hosting panel) --------
+
+  /** The user's databases (v-list-databases json), typed; HestiaCP does not list password hashes. */
+  async listDatabases(user: string): Promise<HestiaDatabase[]> {
+    return parseDatabases(await this.list('v-list-databases', [Arg.of('user', 'USER', user)]));
+  }
+
+  /**
+   * v-add-database with names given without the `<user>_` prefix HestiaCP adds; returns the full
+   * database name (what the other database methods take). The password goes through a mode-600
+   * /tmp file, never argv. `host` empty = HestiaCP's least-loaded server of the type.
+   */
+  async addDatabase(user: string, database: string, dbUser: string, password: string, o: { type?: DbType; charset?: string; host?: string } = {}): Promise<string> {
+    const u = Arg.of('user', 'USER', user);
+    const type = dbTypeArg('TYPE', o.type ?? 'mysql');
+    const db = dbNameArg('DATABASE', u.value, database, MAX_DATABASE);
+    const dbu = dbNameArg('DBUSER', u.value, dbUser, MAX_DB_USER);
+    // HestiaCP's UTF8MB4 default is MySQL's; PostgreSQL calls it UTF8.
+    const charset = Arg.of('package', 'CHARSET', o.charset ?? (type.value === 'pgsql' ? 'UTF8' : 'UTF8MB4'));
+    const tail = [type, o.host ? Arg.of('package', 'HOST', o.host) : Arg.empty('HOST'), charset];
+    await this.withPassword('DBPASS', password, (path) => this.run('v-add-database', [u, db, dbu, path, ...tail]));
+    const full = `${u.value}_${db.value}`;
+    return type.value === 'pgsql' ? full.toLowerCase() : full;
+  }
+
+  /** `database` is the full name as listed; the database user goes too unless another database uses it. */
+  async deleteDatabase(user: string, database: string): Promise<void> {
+    await this.run('v-delete-database', dbArgs(user, database));
+  }
+
+  async changeDatabasePassword(user: string, database: string, password: string): Promise<void> {
+    const head = dbArgs(user, database);
+    await this.withPassword('DBPASS', password, (path) => this.run('v-change-database-password', [...head, path]));
+  }
+
+  /**
+   * Gives the database another user (`dbUser` without the prefix). HestiaCP refuses (4) a user
+   * that any of the account's databases already has, the current one included.
+   */
+  async changeDatabaseUser(user: string, database: string, dbUser: string, password?: string): Promise<void> {
+    const head = dbArgs(user, database);
+    const dbu = dbNameArg('DBUSER', head[0]!.value, dbUser, MAX_DB_USER);
+    if (password === undefined) await this.run('v-change-database-user', [...head, dbu]);
+    else await this.withPassword('DBPASS', password, (path) => this.run('v-change-database-user', [...head, dbu, path]));
+  }
+
+  async suspendDatabase(user: string, database: string): Promise<void> {
+    await this.run('v-suspend-database', dbArgs(user, database));
+  }
+
+  async unsuspendDatabase(user: string, database: string): Promise<void> {
+    await this.run('v-unsuspend-database', dbArgs(user, database));
+  }
+
+  /** A web domain's extra FTP accounts, from v-list-web-domains (HestiaCP has no FTP listing); FTP_MD5 is not listed. */
+  async listFtpAccounts(user: string, domain: string): Promise<HestiaFtpAccount[]> {
+    const d = Arg.of('domain', 'DOMAIN', domain);
+    const web = (await this.list('v-list-web-domains', [Arg.of('user', 'USER', user)]))[d.value];
+    if (!web) throw new TerminalError(`web domain ${d.value} of ${user} is not on ${this.runner.server.host}`);
+    return parseFtpAccounts(web);
+  }
+
+  /**
+   * v-add-web-domain-ftp: the account is the system user `<user>_<name>` (returned), with the
+   * domain directory or `path` below it (created if missing) as its home. Password via a /tmp file.
+   */
+  async addFtpAccount(user: string, domain: string, name: string, password: string, path?: string): Promise<string> {
+    const u = Arg.of('user', 'USER', user);
+    const head = [u, Arg.of('domain', 'DOMAIN', domain), ftpNameArg('FTP_USER', u.value, name)];
+    const tail = path === undefined || path === '' ? [] : [ftpPathArg('FTP_PATH', path)];
+    await this.withPassword('FTP_PASSWORD', password, (p) => this.run('v-add-web-domain-ftp', [...head, p, ...tail]));
+    return `${u.value}_${head[2]!.value}`;
+  }
+
+  /** `ftpUser` is the full `<user>_<name>` as listed. */
+  async deleteFtpAccount(user: string, domain: string, ftpUser: string): Promise<void> {
+    await this.run('v-delete-web-domain-ftp', ftpArgs(user, domain, ftpUser));
+  }
+
+  async changeFtpPassword(user: string, domain: string, ftpUser: string, password: string): Promise<void> {
+    const head = ftpArgs(user, domain, ftpUser);
+    await this.withPassword('FTP_PASSWORD', password, (p) => this.run('v-change-web-domain-ftp-password', [...head, p]));
+  }
+
+  /** Moves the account's home to `path` below the domain directory (created if missing). */
+  async changeFtpPath(user: string, domain: string, ftpUser: string, path: string): Promise<void> {
+    await this.run('v-change-web-domain-ftp-path', [...ftpArgs(user, domain, ftpUser), ftpPathArg('FTP_PATH', path)]);
+  }
+
+  listCronJobs(user: string): Promise<HestiaCronJob[]> {
+    return this.list('v-list-cron-jobs', [Arg.of('user', 'USER', user)]).then(parseCronJobs);
+  }
+
+  /**
+   * v-add-cron-job; returns the job's id. HestiaCP does not print a new id, so one is always
+   * passed: `o.id`, or the highest listed id + 1 (a clash is HestiaCP's 4, like any other).
+   * The command is user content: it is in the task log and in HestiaCP's listing.
+   */
+  async addCronJob(user: string, schedule: CronSchedule, command: string, o: RestartOption & { id?: number } = {}): Promise<number> {
+    const u = Arg.of('user', 'USER', user);
+    const fields = cronScheduleArgs(schedule);
+    const cmd = Arg.of('cronCommand', 'CRON_COMMAND', command);
+    const id = o.id ?? Math.max(0, ...(await this.listCronJobs(u.value)).map((j) => j.id)) + 1;
+    await this.run('v-add-cron-job', [u, ...fields, cmd, Arg.of('id', 'JOB', String(id)), restartArg(o)]);
+    return id;
+  }
+
+  /** Replaces the job's schedule and command; a suspended job is refused (E_SUSPENDED): unsuspend it first. */
+  async changeCronJob(user: string, id: number, schedule: CronSchedule, command: string): Promise<void> {
+    await this.run('v-change-cron-job', [...cronArgs(user, id), ...cronScheduleArgs(schedule), Arg.of('cronCommand', 'CRON_COMMAND', command)]);
+  }
+
+  async deleteCronJob(user: string, id: number, o?: RestartOption): Promise<void> {
+    await this.run('v-delete-cron-job', [...cronArgs(user, id), restartArg(o)]);
+  }
+
+  async suspendCronJob(user: string, id: number, o?: RestartOption): Promise<void> {
+    await this.run('v-suspend-cron-job', [...cronArgs(user, id), restartArg(o)]);
+  }
+
+  async unsuspendCronJob(user: string, id: number, o?: RestartOption): Promise<void> {
+    await this.run('v-unsuspend-cron-job', [...cronArgs(user, id), restartArg(o)]);
+  }
+
+  /**
+   * One more name for a web domain (v-add-web-domain-alias). No DNS record is added and an
+   * installed certificate is not extended: re-issue Let's Encrypt with the alias for that.
+   */
+  async addWebAlias(user: string, domain: string, alias: string, o?: RestartOption): Promise<void> {
+    await this.run('v-add-web-domain-alias', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), aliasArg(alias), restartArg(o)]);
+  }
+
+  async deleteWebAlias(user: string, domain: string, alias: string, o?: RestartOption): Promise<void> {
+    await this.run('v-delete-web-domain-alias', [Arg.of('user', 'USER', user), Arg.of('domain', 'DOMAIN', domain), aliasArg(alias), restartArg(o)]);
+  }
+
+
+  // --- backups (reference §8.7) ---------------------------------------------------------------
+
+  /** v-list-user-backups json: the archives HestiaCP keeps for the user (backup.conf, oldest first). */
+  async listBackups(user: string): Promise<BackupInfo[]> {
+    return parseBackupList(await this.list('v-list-user-backups', [Arg.of('user', 'USER', user)]));
+  }
+
+  /**
+   * v-backup-user USER: runs the whole backup now and returns the new archive's name (null if its
+   * log had no `Local:` line). Minutes to hours on a real node, and it waits while the load is
+   * high: give it a long timeout, or use scheduleBackup. Fails with 11 when the package's BACKUPS
+   * is 0 or BACKUP_SYSTEM is off, 5 for a suspended user; rotation to BACKUPS happens on the node.
+   */
+  async backupUser(user: string, o: { timeoutMs?: number } = {}): Promise<string | null> {
+    const out = await this.runner.run('v-backup-user', [Arg.of('user', 'USER', user), Arg.of('yesNo', 'NOTIFY', 'no')],
+      { timeoutMs: o.timeoutMs ?? Math.max(3_600_000, this.runner.server.commandTimeoutMs ?? 0) });
+    return archiveFromLog(out.stdout);
+  }
+
+  /** v-schedule-user-backup: queued for HestiaCP's 5-minute cron; 4 when one is already queued. */
+  async scheduleBackup(user: string): Promise<void> {
+    await this.run('v-schedule-user-backup', [Arg.of('user', 'USER', user)]);
+  }
+
+  /** v-delete-user-backup: the archive (on each target it was stored on) and its backup.conf line; 3 when unknown. */
+  async deleteBackup(user: string, archive: string): Promise<void> {
+    await this.run('v-delete-user-backup', [Arg.of('user', 'USER', user), Arg.of('backup', 'BACKUP', archive)]);
+  }
+
+  /**
+   * v-restore-user USER BACKUP WEB DNS MAIL DB CRON UDIR no: puts the chosen parts back now
+   * (a part left out is not restored). Slow like a backup: long timeout. 3 when the archive is not
+   * in the node's backup folder, 5 for a suspended user; a missing user is created from the archive.
+   */
+  async restoreBackup(user: string, archive: string, parts: RestoreParts, o: { timeoutMs?: number } = {}): Promise<void> {
+    const args = [Arg.of('user', 'USER', user), Arg.of('backup', 'BACKUP', archive), ...restoreSelectors(parts), Arg.of('yesNo', 'NOTIFY', 'no')];
+    await this.runner.run('v-restore-user', args, { timeoutMs: o.timeoutMs ?? Math.max(3_600_000, this.runner.server.commandTimeoutMs ?? 0) });
+  }
+
+  /** v-schedule-user-restore: the same, queued (3 for an archive not in backup.conf, 4 when a restore is already queued). */
+  async scheduleRestore(user: string, archive: string, parts: RestoreParts): Promise<void> {
+    await this.run('v-schedule-user-restore', [Arg.of('user', 'USER', user), Arg.of('backup', 'BACKUP', archive), ...restoreSelectors(parts)]);
   }
 
 

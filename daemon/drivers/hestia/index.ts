@@ -1,6 +1,7 @@
 // The HestiaCP driver: typed v-commands over a pooled, host-key-pinned SSH connection.
+export type { BackupInfo, RestorePart, RestoreParts } from './backups.ts';
 export { HestiaDriver, dnsConfLine, packageFile } from './driver.ts';
-export type { DkimRecord, DnsConfRecord, DnsRecordOptions, MailDomainOptions, PackageLimits, ProbeResult, RestartOption } from './driver.ts';
+export type { CronSchedule, DbType, DkimRecord, DnsConfRecord, DnsRecordOptions, HestiaCronJob, HestiaDatabase, HestiaFtpAccount, MailDomainOptions, PackageLimits, ProbeResult, RestartOption, SslFiles, SslInfo } from './driver.ts';
 export { HestiaRunner, SudoRefusedError } from './runner.ts';
 export type { DriverIO, HestiaServer, RunOptions } from './runner.ts';
 export { SshPool, HostKeyMismatchError, sha256Fingerprint } from './ssh.ts';

@@ -33,6 +33,10 @@ export const paths = {
   shells: (d: string) => join(d, 'etc', 'shells'),
   tmp: (d: string) => join(d, 'tmp'),
   home: (d: string, u: string) => join(d, 'home', u),
+  /** $HESTIA/conf/<type>.conf: the database servers of one DB_SYSTEM type (mysql, pgsql). */
+  dbHosts: (d: string, type: string) => join(d, 'conf', `${type}.conf`),
+  /** Virtual /var/spool/cron/crontabs/<u>, rewritten by sync_cron_jobs. */
+  crontab: (d: string, u: string) => join(d, 'var', 'spool', 'cron', 'crontabs', u),
 };
 
 export const DEFAULT_PACKAGE: [string, string][] = [

@@ -12,6 +12,11 @@ import { userCommands } from './users.ts';
 import { webCommands } from './web.ts';
 import { sslCommands } from './ssl.ts';
 import { webTemplateCommands } from './web-templates.ts';
+import { aliasCommands } from './aliases.ts';
+import { cronCommands } from './cron.ts';
+import { databaseCommands } from './databases.ts';
+import { ftpCommands } from './ftp.ts';
+import { backupCommands } from './backups.ts';
 
 export type { RunOptions } from './ctx.ts';
 
@@ -19,6 +24,8 @@ export const COMMANDS: Record<string, Command> = {
   ...userCommands, ...packageCommands, ...webCommands, ...mailCommands, ...dnsCommands, ...sysCommands, ...sysConfigCommands,
   ...sslCommands,
   ...webTemplateCommands,
+  ...databaseCommands, ...ftpCommands, ...cronCommands, ...aliasCommands,
+  ...backupCommands,
 };
 
 export interface RunResult { code: number; stdout: string; stderr: string }

@@ -8,6 +8,7 @@ import { addPasswd, paths, readPasswd, readShells, writePasswd } from '../node.t
 import { columnT, jsonSingle, jsonUsers, pick, plainRows } from '../output.ts';
 import * as v from '../validate.ts';
 import { Ctx } from './ctx.ts';
+import { syncCrontab } from './cron.ts';
 import type { Command } from './types.ts';
 
 const RESERVED = ['aria', 'aria_log', 'mysql', 'mysql_upgrade', 'ib', 'ib_buffer', 'ddl', 'ddl_recovery', 'performance', 'sudo'];
@@ -101,10 +102,14 @@ function setObjectsSuspended(c: Ctx, user: string, flag: 'yes' | 'no'): void {
     c.writeObjects(user, `mail/${d.get('DOMAIN')}`, accts);
   }
   c.writeObjects(user, 'mail', mail);
+  // Databases and cron jobs too, as v-suspend-user does through v-suspend-databases / v-suspend-cron-jobs.
+  const db = c.objects(user, 'db'); db.forEach((o) => o.set('SUSPENDED', flag)); c.writeObjects(user, 'db', db);
+  const cron = c.objects(user, 'cron'); cron.forEach((o) => o.set('SUSPENDED', flag)); c.writeObjects(user, 'cron', cron);
   const n = (x: Obj[]) => String(flag === 'yes' ? x.length : 0);
   const fresh = c.userConf(user);
-  for (const [k, val] of [['SUSPENDED_WEB', n(web)], ['SUSPENDED_DNS', n(dns)], ['SUSPENDED_MAIL', n(mail)], ['SUSPENDED', flag]] as const) fresh.set(k, val);
+  for (const [k, val] of [['SUSPENDED_WEB', n(web)], ['SUSPENDED_DNS', n(dns)], ['SUSPENDED_MAIL', n(mail)], ['SUSPENDED_DB', n(db)], ['SUSPENDED_CRON', n(cron)], ['SUSPENDED', flag]] as const) fresh.set(k, val);
   c.writeUserConf(user, fresh);
+  syncCrontab(c, user);
 }
 
 const suspendUser: Command = {
@@ -148,10 +153,13 @@ const deleteUser: Command = {
     if (user === c.rootUser) return '';
     c.demoMode();
     const wasSuspended = c.userValue(user, 'SUSPENDED') === 'yes';
+    // The user's FTP accounts (system users named in each web domain's FTP_USER) and crontab go with it.
+    const ftp = c.objects(user, 'web').flatMap((w) => (w.get('FTP_USER') ?? '').split(':').filter(Boolean));
     for (const w of c.objects(user, 'web')) ipWebCount(c, w.get('IP') ?? '', user, -1);
+    rmSync(paths.crontab(c.dir, user), { force: true });
     rmSync(paths.user(c.dir, user), { recursive: true, force: true });
     rmSync(paths.home(c.dir, user), { recursive: true, force: true });
-    writePasswd(c.dir, readPasswd(c.dir).filter((e) => e.name !== user));
+    writePasswd(c.dir, readPasswd(c.dir).filter((e) => e.name !== user && !ftp.includes(e.name)));
     c.bump(c.rootUser, 'U_USERS', -1);
     if (wasSuspended) c.bump(c.rootUser, 'SUSPENDED_USERS', -1);
     return '';
@@ -308,6 +316,8 @@ export function recount(c: Ctx, user: string): void {
   o.set('SUSPENDED_MAIL', sus(mail));
   o.set('U_DATABASES', String(c.objects(user, 'db').length));
   o.set('U_CRON_JOBS', String(c.objects(user, 'cron').length));
+  o.set('SUSPENDED_DB', sus(c.objects(user, 'db')));
+  o.set('SUSPENDED_CRON', sus(c.objects(user, 'cron')));
   o.set('U_BACKUPS', String(c.objects(user, 'backup').length));
   if (user === c.rootUser) {
     const all = c.allUsers();

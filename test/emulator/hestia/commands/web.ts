@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readKeyFile } from '../conf.ts';
 import { E, fail } from '../errors.ts';
-import { paths } from '../node.ts';
+import { paths, readPasswd, writePasswd } from '../node.ts';
 import { jsonObjects, pick, plainRows } from '../output.ts';
 import * as v from '../validate.ts';
 import { type Ctx, formatDomain, objFrom } from './ctx.ts';
@@ -88,6 +88,9 @@ const deleteWebDomain: Command = {
     const w = c.objectValid(user, 'web', 'DOMAIN', domain);
     c.demoMode();
     c.writeObjects(user, 'web', c.objects(user, 'web').filter((o) => o.get('DOMAIN') !== domain));
+    // The domain's FTP accounts are system users: HestiaCP removes them with it.
+    const ftp = (w.get('FTP_USER') ?? '').split(':').filter(Boolean);
+    if (ftp.length) writePasswd(c.dir, readPasswd(c.dir).filter((e) => !ftp.includes(e.name)));
     rmSync(join(paths.home(c.dir, user), 'web', domain), { recursive: true, force: true });
     for (const ext of ['crt', 'key', 'ca', 'pem']) rmSync(paths.userFile(c.dir, user, `ssl/${domain}.${ext}`), { force: true });
     c.bump(user, 'U_WEB_DOMAINS', -1);
