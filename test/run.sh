@@ -94,14 +94,92 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 [ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing (Debian package chromium): the browser tests of the pages need it"
 
-# --- Type check, then every test file, one file at a time ----------------------------------
+# --- pebble: a real ACME server issues the certificate the TLS probe's test judges valid -------
+if [ ! -x /usr/bin/pebble ]; then
+  say "installing pebble for the ACME test (pebble)"
+  apt_install "pebble" "pebble"
+fi
+[ -x /usr/bin/pebble ] || die "/usr/bin/pebble is missing (Debian package pebble): test/ssl/pebble.test.ts needs it"
+
+# --- Type check, then every test file, in two lanes --------------------------------------
 say "type-checking (tsc --noEmit)"
 npx --no-install tsc --noEmit || die "the TypeScript type check failed"
 
 shopt -s globstar nullglob
 files=(test/**/*.test.ts)
 [ "${#files[@]}" -gt 0 ] || die "no test files found under test/"
-say "running ${#files[@]} test files"
-# One file at a time: the chaos tests start daemons and restart MariaDB, and time their work.
+
+# The serial lane, after the parallel one: files that must have the machine to themselves, each
+# for its reason. Every other file runs in the parallel lane, two files at a time: most of their
+# time is spent waiting (on SSH, MariaDB, PowerDNS, Chromium, PHP, child processes), and each has
+# its own database, temp dirs and free ports, so two cannot meet (test/helpers/db.ts, sshd.ts).
+# The chaos tests that kill daemons run there too: their leases (10-15 s) outlast any stall a
+# second file causes, and they passed on this 2-core machine beside each other under a load of 8-12.
+serial=(
+  test/chaos/mariadb-restart.test.ts    # stops and starts the MariaDB server every other test uses
+  test/chaos/lease-last-attempt.test.ts # daemon A's 3 s lease may run out only in the test's own stalls, not in a busy neighbour's
+  test/e2e/no-test-types.test.ts        # rebuilds dist/ (rm -rf dist) and runs it, as test/build.test.ts does in the parallel lane
+)
+# The parallel lane starts with its longest files (the rest keep their order), so its last minutes
+# do not leave one slot idle behind a long file started late. Only the order changes.
+slow_first=(
+  test/chaos/sigkill.test.ts
+  test/cli.test.ts
+  test/ui/pages.test.ts
+  test/install.test.ts
+  test/php/bridge.test.ts
+  test/e2e/sigkill.test.ts
+  test/doctor.test.ts
+  test/release.test.ts
+  test/metrics.test.ts
+  test/chaos/kvm-sigkill.test.ts
+  test/e2e/kvm-lifecycle.test.ts
+  test/chaos/multi-daemon.test.ts
+  test/cli/process-vms.test.ts
+  test/chaos/kvm-multi-daemon.test.ts
+)
+for f in "${serial[@]}" "${slow_first[@]}"; do
+  [ -f "$f" ] || die "test/run.sh names $f in a lane, but there is no such file: update its lists"
+done
+parallel=("${slow_first[@]}")
+for f in "${files[@]}"; do
+  case " ${serial[*]} ${slow_first[*]} " in *" $f "*) ;; *) parallel+=("$f") ;; esac
+done
+
+# How many files the parallel lane runs at once (1 runs every file alone, as before).
+width=${HOSTBRIDGE_TEST_CONCURRENCY:-2}
+[[ "$width" =~ ^[1-9][0-9]*$ ]] || die "HOSTBRIDGE_TEST_CONCURRENCY must be a whole number of files, got \"$width\""
+
+lanes_dir=$(mktemp -d)
+trap 'rm -rf "$lanes_dir"' EXIT
+failed_lanes=()
 # A test that hangs fails after 15 minutes with its name instead of holding the run to its limit.
-exec node --import tsx --test --test-concurrency=1 --test-timeout=900000 "${files[@]}"
+run_lane() {
+  local name=$1 concurrency=$2
+  shift 2
+  say "$name lane: $# test files, $concurrency at a time"
+  set +e
+  node --import tsx --test --test-concurrency="$concurrency" --test-timeout=900000 "$@" | tee "$lanes_dir/$name.tap"
+  local rc=${PIPESTATUS[0]}
+  set -e
+  [ "$rc" = 0 ] || failed_lanes+=("the $name lane (node exited with $rc)")
+}
+run_lane parallel "$width" "${parallel[@]}"
+run_lane serial 1 "${serial[@]}"
+
+# Both lanes' closing summaries added up, in node's own format, as the run's last lines.
+say "all ${#files[@]} test files"
+for key in tests suites pass fail cancelled skipped todo duration_ms; do
+  total=0
+  for lane in parallel serial; do
+    n=$(grep -E "^# $key [0-9.]+$" "$lanes_dir/$lane.tap" | tail -n1 | cut -d' ' -f3)
+    total=$(awk -v a="$total" -v b="${n:-0}" 'BEGIN { print a + b }')
+  done
+  echo "# $key $total"
+done
+if [ "${#failed_lanes[@]}" != 0 ]; then
+  say "failing (top level):"
+  grep -hE '^not ok ' "$lanes_dir/parallel.tap" "$lanes_dir/serial.tap" || true
+  where=$(printf '%s and ' "${failed_lanes[@]}")
+  die "tests failed in ${where% and }; see the lines marked \"not ok\" above"
+fi

@@ -82,7 +82,10 @@ export class Engine {
     await this.loop;
     this.loop = null;
     if (this.running.size > 0) {
-      await Promise.race([new Promise<void>((r) => this.idle.add(r)), sleep(graceMs)]);
+      // A timer of our own, cleared once idle: a pending grace timer would keep the process alive.
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((r) => this.idle.add(r)), new Promise<void>((r) => { grace = setTimeout(r, graceMs); })]);
+      clearTimeout(grace);
     }
     if (this.renewTimer) clearInterval(this.renewTimer);
     for (const r of this.running.values()) r.controller.abort(new Error('daemon stopping'));

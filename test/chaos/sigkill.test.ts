@@ -19,7 +19,10 @@ import { T } from '../../daemon/common/tables.ts';
 import { writeSetting } from '../../daemon/settings/settings.ts';
 import { openLedger, TEST_SERVE } from '../helpers/task-types.ts';
 
-const KILLS = Number(process.env.HOSTBRIDGE_TEST_KILLS ?? 50);
+// 25 kills per dialect: each lands on a few running tasks, so 70 to 100 attempts die, at every step
+// of the chain graph (asserted below; every fifth kill waits for a join to be running), and 10 to 50
+// re-runs find their effect already applied (the test needs one). HOSTBRIDGE_TEST_KILLS for a longer soak.
+const KILLS = Number(process.env.HOSTBRIDGE_TEST_KILLS ?? 25);
 const STEPS = 5;
 // Each chain is a small graph: two roots on different servers, a step after each, a join after both.
 const DEPS: number[][] = [[], [], [0], [1], [2, 3]];
@@ -61,11 +64,16 @@ for (const dialect of DIALECTS) {
         const d = await startDaemonProcess(env, logFile, 30_000, TEST_SERVE);
         // Killed tasks hold their server's slot until the new daemon takes them back, so it may
         // idle for a moment: wait until it runs a task, then kill at a random point of that work.
-        const busyBy = Date.now() + 10_000;
-        while (Date.now() < busyBy && !(await t.db(T.tasks).where('status', 'running').where('lease_until', '>', Date.now() + 500).first('id'))) {
-          await new Promise((r) => setTimeout(r, 10));
+        // A daemon killed that soon mostly runs roots and the steps after them, so every fifth kill
+        // waits for a join (the last step) to run, and lands within its check-then-act.
+        const atJoin = k % 5 === 4;
+        const busyBy = Date.now() + (atJoin ? 20_000 : 10_000);
+        const runningNow = () => t.db(T.tasks).where('status', 'running').where('lease_until', '>', Date.now() + 500)
+          .modify((q) => { if (atJoin) q.where('step_no', STEPS - 1); }).first('id');
+        while (Date.now() < busyBy && !(await runningNow())) {
+          await new Promise((r) => setTimeout(r, atJoin ? 2 : 10));
         }
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 120)));
+        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * (atJoin ? 5 : 120))));
         await d.kill('SIGKILL');
         // A task still marked running under a live lease was running when the process died (the
         // leases of earlier daemons were expired below).
@@ -113,11 +121,15 @@ for (const dialect of DIALECTS) {
         }
       }
       const lost = Number(((await t.db(T.attempts).where('result', 'lost').count({ n: '*' }).first()) as { n: number }).n);
+      // The kills landed all over the chain: on a root, the steps after them and the join alike.
+      const stepsOf = (rows: unknown[]) => [...new Set(rows.map(Number))].sort((a, b) => a - b);
+      const lostSteps = stepsOf(await t.db(`${T.attempts} as a`).join(`${T.tasks} as x`, 'x.id', 'a.task_id').where('a.result', 'lost').pluck('x.step_no'));
+      assert.deepEqual(lostSteps, stepsOf(tasks.map((x) => x.step_no)), `kills interrupted only steps ${lostSteps.join(', ')} of the chain`);
       const reruns = tasks.reduce((sum, x) => sum + x.attempts - 1, 0);
       assert.ok(killsMidTask >= KILLS / 2, `only ${killsMidTask} of ${KILLS} kills hit a running task`);
       assert.ok(lost > 0 && reruns > 0, 'no kill interrupted a task');
       assert.ok(foundApplied > 0, `no re-run found its effect already applied (${reruns} re-runs): the check-then-act was never put to the test`);
-      ctx.diagnostic(`${dialect}: ${KILLS} SIGKILLs (${killsMidTask} of them with a task mid-run); ${services} chains, ${tasks.length} tasks; ${lost} attempts lost and retried, ${reruns} re-runs, ${foundApplied} of them after the effect was applied; every effect applied once; converged ${convergeMs} ms after the last restart`);
+      ctx.diagnostic(`${dialect}: ${KILLS} SIGKILLs (${killsMidTask} of them with a task mid-run); ${services} chains, ${tasks.length} tasks; ${lost} attempts lost and retried (at steps ${lostSteps.join(', ')}), ${reruns} re-runs, ${foundApplied} of them after the effect was applied; every effect applied once; converged ${convergeMs} ms after the last restart`);
     });
   });
 }

@@ -61,7 +61,11 @@ export async function startPdns(): Promise<Pdns> {
     if (proc.exitCode === null && proc.signalCode === null) {
       const exited = new Promise((r) => proc.once('exit', r));
       proc.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      // The grace timer is cleared once the process exits: left running it would hold this test
+      // process open 5 s after its last test.
+      let grace: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => { grace = setTimeout(r, 5000); })]);
+      clearTimeout(grace);
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     }
   };

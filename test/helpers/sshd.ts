@@ -2,7 +2,7 @@
 // in a temp dir) for the HestiaCP driver's integration tests. Users: root (key), a sudo user
 // with a NOPASSWD rule (key), and a plain user without sudo (key or password).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,13 @@ export interface Sshd {
 export const SUDO_USER = 'hbsudo';
 export const PLAIN_USER = 'hbplain';
 const SUDOERS_FILE = '/etc/sudoers.d/hostbridge-test';
+// The test users are the machine's, shared by every test file running at the same time (the test
+// command runs two at once): one password for PLAIN_USER, kept where only root reads it, and one
+// process at a time changing the users (useradd, usermod and chpasswd refuse while another holds
+// /etc/passwd's lock).
+const STATE_DIR = '/var/lib/hostbridge-test';
+const PLAIN_PASSWORD_FILE = `${STATE_DIR}/hbplain-password`;
+const USERS_LOCK = `${STATE_DIR}/users.lock`;
 
 function need(path: string, pkg: string): void {
   if (!existsSync(path)) throw new Error(`${path} is missing: install it with "apt-get install -y ${pkg}" (test/run.sh does this)`);
@@ -67,9 +74,58 @@ function userExists(name: string): boolean {
   }
 }
 
-/** Idempotent: creates the test users and the sudo rule if they are not there. */
-function ensureUsers(plainPassword: string): void {
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Runs fn while holding a lock directory; a lock older than 60 s is a dead process's, and is taken over. */
+function withUsersLock<T>(fn: () => T): T {
+  mkdirSync(STATE_DIR, { recursive: true, mode: 0o700 });
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    try {
+      mkdirSync(USERS_LOCK);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    try {
+      if (Date.now() - statSync(USERS_LOCK).mtimeMs > 60_000) rmSync(USERS_LOCK, { recursive: true, force: true });
+    } catch {
+      /* released meanwhile */
+    }
+    if (Date.now() > deadline) throw new Error(`${USERS_LOCK} is still held after 90 s: another test process is stuck setting up the test users`);
+    sleepSync(50);
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(USERS_LOCK, { recursive: true, force: true });
+  }
+}
+
+/** PLAIN_USER's password: made once, then the same for every test process. */
+function plainUserPassword(): string {
+  if (existsSync(PLAIN_PASSWORD_FILE)) {
+    const kept = readFileSync(PLAIN_PASSWORD_FILE, 'utf8').trim();
+    if (kept) return kept;
+  }
+  const made = 'Pl41n-' + randomBytes(9).toString('base64url');
+  writeFileSync(PLAIN_PASSWORD_FILE, made, { mode: 0o600 });
+  return made;
+}
+
+/** Idempotent: creates the test users and the sudo rule if they are not there; returns PLAIN_USER's password. */
+function ensureUsers(): string {
   if (process.getuid?.() !== 0) throw new Error('the sshd harness must run as root (it creates system users and a sudoers rule)');
+  return withUsersLock(() => {
+    const plainPassword = plainUserPassword();
+    setUpUsers(plainPassword);
+    return plainPassword;
+  });
+}
+
+function setUpUsers(plainPassword: string): void {
   for (const u of [SUDO_USER, PLAIN_USER]) {
     if (!userExists(u)) run('useradd', ['-m', '-s', '/bin/bash', u]);
   }
@@ -147,8 +203,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   need('/usr/sbin/sshd', 'openssh-server');
   need('/usr/bin/sudo', 'sudo');
   need('/usr/bin/ssh-keygen', 'openssh-client');
-  const plainPassword = 'Pl41n-' + randomBytes(9).toString('base64url');
-  ensureUsers(plainPassword);
+  const plainPassword = ensureUsers();
   // sshd's privilege-separation directory; Debian's init script normally creates it.
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
 
@@ -211,7 +266,11 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
       try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
     }
     proc.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    // The grace timer is cleared once the process exits: left running it would hold this test
+    // process open 5 s after its last test.
+    let grace: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => { grace = setTimeout(r, 5000); })]);
+    clearTimeout(grace);
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
   };
   await start();

@@ -114,7 +114,8 @@ describe('checkNamesResolveTo', () => {
     const t0 = Date.now();
     const r = await checkNamesResolveTo(['ssl.example', 'www.ssl.example'], IP, { servers: [silentServer], timeoutMs: 600 });
     const took = Date.now() - t0;
-    assert.ok(took >= 550 && took < 1500, `took ${took} ms`);
+    // Bounded by the timeout (the default would be seconds); the margin absorbs a busy machine.
+    assert.ok(took >= 550 && took < 4000, `took ${took} ms`);
     assert.equal(r.ok, false);
     assert.deepEqual(r.names.map((n) => n.error), [
       `no answer for ssl.example from the resolver ${silentServer} within 600 ms`,
@@ -125,7 +126,7 @@ describe('checkNamesResolveTo', () => {
   it('says so when nothing listens on the resolver port, within the timeout', async () => {
     const t0 = Date.now();
     const r = await checkNamesResolveTo(['ssl.example'], IP, { servers: [deadServer], timeoutMs: 600 });
-    assert.ok(Date.now() - t0 < 1500);
+    assert.ok(Date.now() - t0 < 4000);
     assert.equal(r.ok, false);
     assert.equal(r.reason, `the resolver ${deadServer} refused the connection while looking up ssl.example (nothing listens there)`);
   });

@@ -170,9 +170,10 @@ describe('probeTls', () => {
     const took = Date.now() - t0;
     assert.equal(p.verdict, 'unreachable');
     assert.equal(p.detail, `no TLS answer from 127.0.0.1:${port} within 500 ms`);
-    assert.ok(took >= 450 && took < 1500, `took ${took} ms`);
+    // Bounded by the timeout; the margin absorbs a busy machine.
+    assert.ok(took >= 450 && took < 4000, `took ${took} ms`);
     assert.equal(accepted.length, 1);
-    await Promise.race([closed[0], new Promise((_, rej) => setTimeout(() => rej(new Error('the probe left its socket open')), 2000))]);
+    await Promise.race([closed[0], new Promise((_, rej) => setTimeout(() => rej(new Error('the probe left its socket open')), 4000))]);
   });
 
   it('says unreachable when the server hangs up during the handshake', async () => {
