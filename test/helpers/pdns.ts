@@ -26,6 +26,20 @@ export async function startPdns(): Promise<Pdns> {
   for (const p of ['/usr/sbin/pdns_server', SCHEMA, '/usr/bin/sqlite3']) {
     if (!existsSync(p)) throw new Error(`${p} is missing: install PowerDNS with "${INSTALL}" (test/run.sh does this)`);
   }
+  // A free port can be taken by another test process between our check and pdns_server's bind
+  // (files run two at a time): then it is started again on other ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce();
+    } catch (err) {
+      if (!(err instanceof PortClash) || attempt >= 4) throw err;
+    }
+  }
+}
+
+class PortClash extends Error {}
+
+async function startOnce(): Promise<Pdns> {
   const dir = mkdtempSync(join(tmpdir(), 'hb-pdns-'));
   const db = join(dir, 'pdns.sqlite3');
   execFileSync('/usr/bin/sqlite3', [db], { input: readFileSync(SCHEMA) });
@@ -77,6 +91,7 @@ export async function startPdns(): Promise<Pdns> {
     const deadline = Date.now() + 15_000;
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`pdns_server exited with code ${proc.exitCode}:\n${output()}`);
+      if (/Address already in use/.test(log)) throw new Error(`pdns_server could not bind its ports:\n${output()}`);
       try {
         const res = await fetch(`${url}/api/v1/servers/localhost`, { headers: { 'X-API-Key': apiKey }, signal: AbortSignal.timeout(1000) });
         if (res.status === 200) return;
@@ -91,7 +106,9 @@ export async function startPdns(): Promise<Pdns> {
   try {
     await ready();
   } catch (err) {
+    const clash = /Address already in use/.test(log);
     await stop();
+    if (clash) throw new PortClash(String((err as Error).message));
     throw err;
   }
   const resume = async () => {
@@ -101,3 +118,4 @@ export async function startPdns(): Promise<Pdns> {
   };
   return { url, apiKey, dnsPort, output, halt, resume, stop };
 }
+

@@ -3,7 +3,7 @@
 // workers, and close() ends them together) and waited for; a password hashed as WHMCS stores it;
 // the hostbridge server record's params as WHMCS passes them to the module.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net, { type AddressInfo } from 'node:net';
+import { freePort } from './sshd.ts';
 import { ROOT } from './daemon.ts';
 
 export interface PhpServer {
@@ -11,17 +11,6 @@ export interface PhpServer {
   /** Everything php -S printed (its access log and any PHP error), for a failing test's message. */
   output(): string;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** password_hash() of PHP, as WHMCS keeps an admin's or a client's password. */

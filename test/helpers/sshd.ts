@@ -50,14 +50,26 @@ function need(path: string, pkg: string): void {
   if (!existsSync(path)) throw new Error(`${path} is missing: install it with "apt-get install -y ${pkg}" (test/run.sh does this)`);
 }
 
+/**
+ * A port for a test server to listen on. Chosen at random below the kernel's ephemeral range
+ * (32768-60999), where outgoing connections take their local ports: a port the OS handed out by
+ * listen(0) could be taken by another test process's connection before our server binds it.
+ * The choice is checked free by binding it; another process may still take it in between, so a
+ * server that fails to bind should be started again on a new port.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let i = 0; i < 50; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port found between 20000 and 32000 on 127.0.0.1');
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
   });
 }
 
