@@ -39,6 +39,8 @@ export interface Core {
   scheduler: Scheduler;
   /** This daemon's Prometheus metrics (docs/metrics.md); the queue's hooks feed them. */
   metrics: DaemonMetrics;
+  /** The daemon's server access (shared SSH pool): the task handlers' and the hosting panel's live reads. */
+  fleet: FleetAccess;
   /** Set once the engine runs; jobs wake it when they make work due. */
   engine?: Engine;
   daemonId: string;
@@ -86,7 +88,7 @@ export async function openCore(config: Config, logger = createLogger({ format: c
   const scheduler = new Scheduler(db, settings, daemonId, scheduledJobs({ db, queue, registry, settings, masterKey: config.masterKey, onWork: () => core.engine?.wake() }));
   metrics.attach({ jobIntervalS: (job) => scheduler.intervalS(job) });
   const core: Core = {
-    config, db, queue, logger, settings, registry, daemonId, scheduler, metrics,
+    config, db, queue, logger, settings, registry, daemonId, scheduler, metrics, fleet,
     async close() {
       await fleet.close();
       await db.destroy();
@@ -163,7 +165,7 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
 
   let server: http.Server;
   try {
-    server = await listen(createApp({ db, queue, secret: config.secret, masterKey: config.masterKey, scheduler, logger, onTick: () => engine.wake(),
+    server = await listen(createApp({ db, queue, secret: config.secret, masterKey: config.masterKey, scheduler, logger, onTick: () => engine.wake(), fleet: core.fleet,
       metrics: publicMetricsHandler(core.metrics, metricsAccess), consoleUrl: consoleServer?.url ?? null }), config.listenHost, config.listenPort);
   } catch (err) {
     await consoleServer?.close();

@@ -55,7 +55,7 @@ final class VmPanelTest extends TestCase
 
     public function testTheCustomFunctionsAClientMayCall(): void
     {
-        self::assertSame(['VmAction', 'VmLive', 'VmConsole', 'SslAction'], hostbridge_ClientAreaAllowedFunctions());
+        self::assertSame(['VmAction', 'VmLive', 'VmConsole', 'SslAction', 'HostingAction', 'HostingLive'], hostbridge_ClientAreaAllowedFunctions());
     }
 
     public function testClientAreaShowsTheAskedTabWithWhmcsLinksAndTheCsrfToken(): void

@@ -23,6 +23,7 @@ import { addVmBackupRoutes } from './vm-backup-routes.ts';
 import { addConsoleRoutes } from './console-routes.ts';
 import { addVmPanelRoutes } from './vm-panel-routes.ts';
 import { addSslRoutes } from './ssl-routes.ts';
+import { addHostingPanelRoutes } from './hosting-panel-routes.ts';
 import { addHostingPlanRoutes } from './hosting-plan-routes.ts';
 import { applyHestiaConfig, CONFIG_KEYS, groupConfig, lastApply, saveGroupConfig } from '../fleet/hestia-config.ts';
 
@@ -56,6 +57,7 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
   addConsoleRoutes(app, deps);
   addVmPanelRoutes(app, deps);
   addSslRoutes(app, deps);
+  addHostingPanelRoutes(app, deps);
   app.post('/v1/services/:id/:op', wrap(async (req, res) => {
     const op = OPERATIONS[String(req.params.op)];
     if (!op) throw new InputError('', `unknown operation "${String(req.params.op).slice(0, 40)}"; one of ${Object.keys(OPERATIONS).join(', ')}`, 404);

@@ -56,6 +56,8 @@ export const T = {
   // per-service deploy state and usage
   dnsZones: 'mod_hostbridge_dns_zones',
   ssl: 'mod_hostbridge_ssl',
+  // the hosting panel's sealed secrets (passwords the customer typed), until their chain ends
+  panelSecrets: 'mod_hostbridge_panel_secrets',
   // hosting plan profiles: the package limits and web templates a hosting product names (configoption16)
   hostingPlans: 'mod_hostbridge_hosting_plans',
   sslCustom: 'mod_hostbridge_ssl_custom',

@@ -53,6 +53,32 @@ export const STEPS = {
   // knows; the certificate and its sealed key are read from mod_hostbridge_ssl_custom when the step runs.
   'ssl.install-custom': { label: 'Installing your SSL certificate', args: { server: id, user: text, domain: text, role: oneOf('web', 'mail') } },
   'ssl.remove-custom': { label: 'Removing your SSL certificate', args: { server: id, user: text, domain: text, role: oneOf('web', 'mail') } },
+  // The hosting panel's mailboxes (services/hosting-panel/mailboxes.ts): `secret` names the sealed
+  // password the handler takes (hosting-panel/secrets.ts); `quota` in MB or "unlimited".
+  'panel.mailbox-create': { label: 'Creating mailbox', args: { ...mailbox, quota: text, secret: text } },
+  'panel.mailbox-delete': { label: 'Deleting mailbox', args: mailbox },
+  'panel.mailbox-password': { label: 'Changing mailbox password', args: { ...mailbox, secret: text } },
+  'panel.mailbox-quota': { label: 'Changing mailbox quota', args: { ...mailbox, quota: text } },
+  // The hosting panel's Databases tab (services/hosting-panel/databases.ts). db.create takes `database` and
+  // `dbUser` without HestiaCP's `<user>_` prefix (as v-add-database does); the others the full listed name.
+  // `secret` names the sealed password the step takes when it runs (services/hosting-panel/secrets.ts).
+  'db.create': { label: 'Creating database', args: { server: id, user: text, database: text, dbUser: text, type: oneOf('mysql', 'pgsql'), charset: text, secret: text } },
+  'db.delete': { label: 'Deleting database', args: { server: id, user: text, database: text } },
+  'db.password': { label: 'Changing database password', args: { server: id, user: text, database: text, secret: text } },
+  // The customer's hosting panel, FTP tab (services/hosting-panel/ftp.ts): one extra FTP account of the
+  // service's web domain. `account` is the full `<user>_<name>`; `path` is below the domain directory
+  // (absent: the directory itself); `secret` names the sealed password (hosting-panel/secrets.ts).
+  'ftp.create': { label: 'Creating FTP account', args: { server: id, user: text, domain: text, account: text, path: optional(text), secret: text } },
+  'ftp.delete': { label: 'Deleting FTP account', args: { server: id, user: text, domain: text, account: text } },
+  'ftp.password': { label: 'Changing FTP password', args: { server: id, user: text, domain: text, account: text, secret: text } },
+  'ftp.path': { label: 'Changing FTP folder', args: { server: id, user: text, domain: text, account: text, path: text } },
+  // The hosting panel's Cron jobs tab (services/hosting-panel/cron.ts): one job of the web user by its
+  // HestiaCP id (a new job's id is chosen when planned); the command is the chain's sealed secret `command`.
+  'cron.add': { label: 'Adding cron job', args: { server: id, user: text, job: id, min: text, hour: text, day: text, month: text, wday: text, secret: oneOf('command') } },
+  'cron.change': { label: 'Changing cron job', args: { server: id, user: text, job: id, min: text, hour: text, day: text, month: text, wday: text, secret: oneOf('command') } },
+  'cron.delete': { label: 'Deleting cron job', args: { server: id, user: text, job: id } },
+  'cron.suspend': { label: 'Suspending cron job', args: { server: id, user: text, job: id } },
+  'cron.unsuspend': { label: 'Resuming cron job', args: { server: id, user: text, job: id } },
   // `user` holds the zone on a Hestia DNS node (a PowerDNS zone does not read it).
   'dns.zone': { label: 'Publishing DNS zone', args: { server: id, user: textOrNull, domain: text } },
   // `account` is the holding's account: the Hestia user of the zone, none on PowerDNS.

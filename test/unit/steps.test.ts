@@ -15,6 +15,10 @@ import { planExtrasChain } from '../../daemon/pipelines/vm-extras-plan.ts';
 import { APPLY_ROLES, planApply } from '../../daemon/pipelines/hestia-config-plan.ts';
 import { normaliseHostingPlan, type HostingPlanProfile } from '../../daemon/pipelines/hosting-plan.ts';
 import { customCertStep, sslIssueStep } from '../../daemon/pipelines/ssl-plan.ts';
+import { planDbCreate, planDbDelete, planDbPassword } from '../../daemon/services/hosting-panel/databases.ts'; // HD: the Databases tab's planning
+import { planFtpStep } from '../../daemon/services/hosting-panel/ftp.ts'; // HT: the FTP tab's planning
+import { planCronStep, type CronPlan } from '../../daemon/services/hosting-panel/cron.ts'; // HC: the Cron jobs tab's planning
+import { planMailboxStep } from '../../daemon/services/hosting-panel/mailboxes.ts'; // HF: the Mailboxes tab's planning
 
 const OPERATIONS: Operation[] = ['deploy', 'suspend', 'unsuspend', 'terminate', 'change-package', 'change-password', 'redeploy', 'verify-repair', 'force-terminate', 'sync-usage'];
 
@@ -113,6 +117,43 @@ describe('step declarations', () => {
       for (const s of [sslIssueStep({ ...on, names: role === 'web' ? ['shop.example.com', 'www.shop.example.com'] : ['mail.shop.example.com'] }), customCertStep('install', on), customCertStep('remove', on)]) {
         seen.add(s.type);
         assert.equal(stepArgsProblem(s.type, s.args, true), null, `ssl, ${role}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+      }
+    }
+    // HF: the hosting panel's Mailboxes tab (services/hosting-panel/mailboxes.ts): create, delete, password, quota.
+    {
+      const at = { server: 11, user: 'shop-42-mail', domain: 'shop.example.com' };
+      for (const kind of ['create', 'delete', 'password', 'quota'] as const) {
+        for (const s of planMailboxStep(kind, at, 'info', '500')) {
+          seen.add(s.type);
+          assert.equal(stepArgsProblem(s.type, s.args, true), null, `mailboxes: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+        }
+      }
+    }
+    // HD: the hosting panel's Databases tab (services/hosting-panel/databases.ts): create, delete, change password.
+    {
+      const at = { server: 10, user: 'shop-42-web' };
+      for (const s of [...planDbCreate(at, { database: 'blog', dbUser: 'blog', engine: 'mysql', charset: 'UTF8MB4' }), ...planDbDelete(at, 'shop-42-web_blog'), ...planDbPassword(at, 'shop-42-web_blog')]) {
+        seen.add(s.type);
+        assert.equal(stepArgsProblem(s.type, s.args, true), null, `databases: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+      }
+    }
+    // HT: the hosting panel's FTP tab (services/hosting-panel/ftp.ts): create (in a folder and in the domain directory), delete, password, folder.
+    {
+      const at = { server: 10, user: 'shop-42-web', domain: 'shop.example.com' };
+      const account = 'shop-42-web_uploads';
+      for (const s of [planFtpStep('ftp-create', at, account, 'public_html/uploads'), planFtpStep('ftp-create', at, account), planFtpStep('ftp-delete', at, account), planFtpStep('ftp-password', at, account), planFtpStep('ftp-path', at, account, 'private')]) {
+        seen.add(s.type);
+        assert.equal(stepArgsProblem(s.type, s.args, true), null, `ftp: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+      }
+    }
+    // HC: the hosting panel's Cron jobs tab (services/hosting-panel/cron.ts): create, change, delete, suspend, unsuspend.
+    {
+      const at = { server: 10, user: 'shop-42-web' };
+      const schedule = { min: '*/5', hour: '*', day: '1-15', month: '*', wday: '1,3,5' };
+      const plans: CronPlan[] = [{ kind: 'create', job: 3, schedule }, { kind: 'change', job: 3, schedule }, { kind: 'delete', job: 3 }, { kind: 'suspend', job: 3 }, { kind: 'unsuspend', job: 3 }];
+      for (const s of plans.map((p) => planCronStep(at, p))) {
+        seen.add(s.type);
+        assert.equal(stepArgsProblem(s.type, s.args, true), null, `cron: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
       }
     }
     // Every type the planner may emit was planned at least once above (server.check is the scheduler's).

@@ -11,6 +11,10 @@ import { registerForceRemoveHandlers } from './force-remove.ts';
 import { registerSslHandlers } from './ssl.ts';
 import { registerWebTemplateHandlers } from './web-templates.ts';
 import { registerCustomSslHandlers } from './ssl-custom.ts';
+import { registerPanelMailHandlers } from './panel-mail.ts';
+import { registerPanelDbHandlers } from './panel-db.ts';
+import { registerFtpPanelHandlers } from './panel-ftp.ts';
+import { registerCronPanelHandlers } from './panel-cron.ts';
 import type { HostingDeps } from './context.ts';
 
 export type { HostingDeps } from './context.ts';
@@ -27,5 +31,9 @@ export function registerHostingHandlers(registry: TaskRegistry, deps: HostingDep
   registerSslHandlers(registry, deps);
   registerWebTemplateHandlers(registry, deps);
   registerCustomSslHandlers(registry, deps);
+  registerPanelMailHandlers(registry, deps);
+  registerPanelDbHandlers(registry, deps);
+  registerFtpPanelHandlers(registry, deps);
+  registerCronPanelHandlers(registry, deps);
   return registry;
 }

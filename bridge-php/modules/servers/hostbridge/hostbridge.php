@@ -23,6 +23,7 @@ if (!defined('WHMCS')) {
 use WHMCS\Module\Server\Hostbridge\Buttons;
 use WHMCS\Module\Server\Hostbridge\Calls;
 use WHMCS\Module\Server\Hostbridge\DaemonClient;
+use WHMCS\Module\Server\Hostbridge\HostingPanel;
 use WHMCS\Module\Server\Hostbridge\HostingPlans;
 use WHMCS\Module\Server\Hostbridge\KvmProfiles;
 use WHMCS\Module\Server\Hostbridge\MetricsProvider;
@@ -390,6 +391,21 @@ function hostbridge_ClientArea(array $params): array
     }
     // The SSL box's forms carry WHMCS's CSRF token (lib/Ssl.php).
     $token = function_exists('generate_token') ? (string) generate_token('plain') : '';
+    // Once the service runs (or is suspended, its forms then off), the hosting panel follows its
+    // status; while it deploys or after a failed deployment, the deploy progress page stays alone.
+    if (in_array($r['state'], HostingPanel::STATES, true)) {
+        $panel = HostingPanel::fetch($params, HostingPanel::tab($_GET['hbtab'] ?? null), $token);
+        return [
+            'tabOverviewModuleOutputTemplate' => 'templates/hosting-panel.tpl',
+            'templateVariables' => [
+                'hostbridgeHtml' => Ssl::withToken($r['html'], $token),
+                'hostbridgeState' => $r['state'],
+                'hostbridgeRefresh' => $r['refresh_s'],
+                'hostbridgePanel' => $panel['ok'] ? $panel['html'] : '',
+                'hostbridgePanelError' => $panel['ok'] ? '' : HostingPanel::UNAVAILABLE,
+            ],
+        ];
+    }
     return [
         'tabOverviewModuleOutputTemplate' => 'templates/overview.tpl',
         'templateVariables' => [
@@ -408,7 +424,7 @@ function hostbridge_ClientArea(array $params): array
  */
 function hostbridge_ClientAreaAllowedFunctions(): array
 {
-    return ['VmAction', 'VmLive', 'VmConsole', 'SslAction'];
+    return ['VmAction', 'VmLive', 'VmConsole', 'SslAction', 'HostingAction', 'HostingLive'];
 }
 
 /**
@@ -451,6 +467,46 @@ function hostbridge_VmAction(array $params): string
         return 'This service has no virtual server panel.';
     }
     return VmPanel::action($params, Text::str($_POST['hb_action'] ?? ''), VmPanel::fieldsOf($_POST));
+}
+
+/**
+ * A form of the hosting panel (POST, with WHMCS's CSRF token checked as for VmAction): hb_action
+ * names the action (mailbox-create, database-create…), the hbf_* inputs are its fields (passwords
+ * masked in the Module Log). Returns 'success' or the daemon's refusal in the customer's words (a
+ * suspended service, a plan's limit reached, a bad field).
+ *
+ * @see https://developers.whmcs.com/provisioning-modules/custom-functions/
+ */
+function hostbridge_HostingAction(array $params): string
+{
+    if (($_SERVER['REQUEST_METHOD'] ?? 'GET') !== 'POST') {
+        return 'Please use the buttons of the panel.';
+    }
+    if (!VmPanel::csrfOk()) {
+        return 'The form has expired. Please reload the page and try again.';
+    }
+    if (Buttons::isKvm($params)) {
+        return 'This service has no hosting panel.';
+    }
+    return HostingPanel::action($params, Text::str($_POST['hb_action'] ?? ''), VmPanel::fieldsOf($_POST));
+}
+
+/**
+ * The hosting panel's progress of the running action: the daemon's JSON, echoed as is, and the
+ * request ends here (no page around it).
+ *
+ * @see https://developers.whmcs.com/provisioning-modules/custom-functions/
+ */
+function hostbridge_HostingLive(array $params)
+{
+    $r = HostingPanel::live($params);
+    if (!headers_sent()) {
+        http_response_code($r['status']);
+        header('Content-Type: application/json; charset=utf-8');
+        header('Cache-Control: no-store');
+    }
+    echo $r['json'];
+    exit;
 }
 
 /**

@@ -7,7 +7,7 @@
  * inside WHMCS, so hostbridge_MetricProvider() loads it when WHMCS asks for it.
  */
 
-foreach (['Text', 'DaemonError', 'DaemonClient', 'ModuleLog', 'Params', 'Calls', 'ServiceView', 'UsageReport', 'WhmcsDb', 'ServerSync', 'ServerGroups', 'KvmProfiles', 'HostingPlans', 'Buttons', 'VmPanel', 'Ssl'] as $hostbridgeClass) {
+foreach (['Text', 'DaemonError', 'DaemonClient', 'ModuleLog', 'Params', 'Calls', 'ServiceView', 'UsageReport', 'WhmcsDb', 'ServerSync', 'ServerGroups', 'KvmProfiles', 'HostingPlans', 'Buttons', 'VmPanel', 'Ssl', 'HostingPanel'] as $hostbridgeClass) {
     if (!class_exists('WHMCS\\Module\\Server\\Hostbridge\\' . $hostbridgeClass, false)) {
         require_once __DIR__ . '/' . $hostbridgeClass . '.php';
     }
