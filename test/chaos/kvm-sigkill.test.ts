@@ -12,7 +12,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { createTestDb, waitFor, type TestDb } from '../helpers/db.ts';
+import { createTestDb, expireRunningLeases, waitFor, type TestDb } from '../helpers/db.ts';
 import { daemonEnv, startDaemonProcess, type DaemonProcess } from '../helpers/daemon.ts';
 import { seededRandom } from '../helpers/random.ts';
 import { KVM_CHAOS_EMULATOR, failedSteps, kvmDeploymentProblems, placeKvmOrders, startKvmLab, type KvmLab } from '../helpers/kvm.ts';
@@ -87,7 +87,7 @@ describe('SIGKILL during 30 KVM deployments (mysql)', () => {
       if (aim && hit) hits[aim]++;
       kills.push(`${aim ? `at a ${aim}${hit ? '' : ' (none of its steps in flight)'} +` : 'after '}${delay} ms: ${running.length ? running.join(',') : 'idle'}`);
       // The process has exited: nothing of it can act any more (see the header).
-      await t.db(T.tasks).where('status', 'running').update({ lease_until: 0 });
+      await expireRunningLeases(t.db);
       daemon = await startDaemonProcess(env, logFile);
     }
     ctx.diagnostic(`kills: ${kills.map((x, i) => `#${i + 1} ${x}`).join(' | ')}`);

@@ -12,7 +12,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createTestDb, DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
+import { createTestDb, DIALECTS, expireRunningLeases, waitFor, type TestDb } from '../helpers/db.ts';
 import { daemonEnv, startDaemonProcess } from '../helpers/daemon.ts';
 import { createServiceWithChain } from '../../daemon/engine/chains.ts';
 import { T } from '../../daemon/common/tables.ts';
@@ -81,7 +81,7 @@ for (const dialect of DIALECTS) {
         if (running) killsMidTask++;
         // The process has exited (kill resolves on its exit): nothing of it can still act, so its
         // leases are expired now instead of LEASE_MS from now. No other daemon runs.
-        await t.db(T.tasks).where('status', 'running').update({ lease_until: 0 });
+        await expireRunningLeases(t.db);
       }
 
       const started = Date.now();

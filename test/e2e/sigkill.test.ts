@@ -12,7 +12,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { createTestDb, waitFor, type TestDb } from '../helpers/db.ts';
+import { createTestDb, expireRunningLeases, waitFor, type TestDb } from '../helpers/db.ts';
 import { daemonEnv, startDaemonProcess, type DaemonProcess } from '../helpers/daemon.ts';
 import { call, createBody } from '../helpers/api.ts';
 import { writeSetting } from '../../daemon/settings/settings.ts';
@@ -84,7 +84,7 @@ describe('SIGKILL during 100 deployments over the emulated fleet (MariaDB)', () 
       // Running under a live lease when the process died (earlier daemons' leases were expired below).
       if (await t.db('mod_hostbridge_tasks').where('status', 'running').where('lease_until', '>', Date.now()).first('id')) killsMidTask++;
       // The process has exited: expire its leases now instead of LEASE_MS from now. No daemon runs.
-      await t.db('mod_hostbridge_tasks').where('status', 'running').update({ lease_until: 0 });
+      await expireRunningLeases(t.db);
       await inFlight[inFlight.length - 1];
     }
     await start();

@@ -75,3 +75,21 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | null | unde
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * After a daemon process was killed (it can no longer act): expires the leases of its running
+ * tasks now instead of when they run out. MariaDB may pick this update as a deadlock victim while
+ * it rolls back the killed process's open transaction; it says "try restarting transaction", so
+ * this does, a few times.
+ */
+export async function expireRunningLeases(db: Knex): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db('mod_hostbridge_tasks').where('status', 'running').update({ lease_until: 0 });
+      return;
+    } catch (err) {
+      if (attempt >= 5 || !/Deadlock found/.test(String((err as Error).message))) throw err;
+      await new Promise((r) => setTimeout(r, 100 * attempt));
+    }
+  }
+}
