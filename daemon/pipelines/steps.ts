@@ -79,6 +79,26 @@ export const STEPS = {
   'cron.delete': { label: 'Deleting cron job', args: { server: id, user: text, job: id } },
   'cron.suspend': { label: 'Suspending cron job', args: { server: id, user: text, job: id } },
   'cron.unsuspend': { label: 'Resuming cron job', args: { server: id, user: text, job: id } },
+  // The hosting panel's DNS tab (services/hosting-panel/dns.ts): one change to the customer's own records
+  // (`record`: the stored row's id, absent for an add; `priority`/`ttl` as text, absent for none: 0 is a
+  // valid MX priority, which `id` refuses), carried in the args. dns.record-publish converges
+  // one DNS server's zone on the managed records + the stored ones with the change applied; once every
+  // server holds it, dns.record-save writes it to mod_hostbridge_zone_records (a failed publish saves nothing).
+  'dns.record-publish': { label: 'Publishing DNS record', args: { server: id, user: textOrNull, domain: text, change: oneOf('add', 'edit', 'delete'), record: optional(id), name: text, type: oneOf('A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'CAA'), value: text, priority: optional(text), ttl: optional(text) } },
+  'dns.record-save': { label: 'Saving DNS record', args: { domain: text, change: oneOf('add', 'edit', 'delete'), record: optional(id), name: text, type: oneOf('A', 'AAAA', 'CNAME', 'MX', 'TXT', 'SRV', 'CAA'), value: text, priority: optional(text), ttl: optional(text) } },
+  // The hosting panel's Web settings tab (services/hosting-panel/web.ts): one template or one alias of the
+  // service's web domain. `alias` is the full host name (under the domain); the alias steps also keep the
+  // automatic SSL row's names in step (ssl/state.ts).
+  'web.backend-tpl': { label: 'Changing PHP version', args: { server: id, user: text, domain: text, template: text } },
+  'web.proxy-tpl': { label: 'Changing proxy template', args: { server: id, user: text, domain: text, template: text } },
+  'web.alias-add': { label: 'Adding web alias', args: { server: id, user: text, domain: text, alias: text } },
+  'web.alias-delete': { label: 'Removing web alias', args: { server: id, user: text, domain: text, alias: text } },
+  // The hosting panel's Backups tab (services/hosting-panel/backups.ts): one account's backup made now
+  // (`max`: the plan's quota, never rotated past; `known`: the archives listed when asked, comma-separated, absent: none),
+  // deleted, or restored whole (`part` all) or in part, optionally one `item` (a domain or full database name).
+  'backup.create': { label: 'Making a backup', args: { server: id, user: text, max: text, known: optional(text) } },
+  'backup.delete': { label: 'Deleting a backup', args: { server: id, user: text, archive: text } },
+  'backup.restore': { label: 'Restoring from a backup', args: { server: id, user: text, archive: text, part: oneOf('all', 'web', 'mail', 'db'), item: optional(text) } },
   // `user` holds the zone on a Hestia DNS node (a PowerDNS zone does not read it).
   'dns.zone': { label: 'Publishing DNS zone', args: { server: id, user: textOrNull, domain: text } },
   // `account` is the holding's account: the Hestia user of the zone, none on PowerDNS.

@@ -18,7 +18,10 @@ import { customCertStep, sslIssueStep } from '../../daemon/pipelines/ssl-plan.ts
 import { planDbCreate, planDbDelete, planDbPassword } from '../../daemon/services/hosting-panel/databases.ts'; // HD: the Databases tab's planning
 import { planFtpStep } from '../../daemon/services/hosting-panel/ftp.ts'; // HT: the FTP tab's planning
 import { planCronStep, type CronPlan } from '../../daemon/services/hosting-panel/cron.ts'; // HC: the Cron jobs tab's planning
+import { planBackupCreate, planBackupDelete, planBackupRestore, type BackupAccount } from '../../daemon/services/hosting-panel/backups.ts'; // HB: the Backups tab's planning
 import { planMailboxStep } from '../../daemon/services/hosting-panel/mailboxes.ts'; // HF: the Mailboxes tab's planning
+import { planWebStep } from '../../daemon/services/hosting-panel/web.ts'; // HW: the Web settings tab's planning
+import { planRecordChange, type RecordChange } from '../../daemon/services/hosting-panel/dns.ts'; // HN: the DNS tab's planning
 
 const OPERATIONS: Operation[] = ['deploy', 'suspend', 'unsuspend', 'terminate', 'change-package', 'change-password', 'redeploy', 'verify-repair', 'force-terminate', 'sync-usage'];
 
@@ -154,6 +157,45 @@ describe('step declarations', () => {
       for (const s of plans.map((p) => planCronStep(at, p))) {
         seen.add(s.type);
         assert.equal(stepArgsProblem(s.type, s.args, true), null, `cron: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+      }
+    }
+    // HB: the hosting panel's Backups tab (services/hosting-panel/backups.ts): create (none listed yet, and with archives listed), delete, restore whole, a part, one item.
+    {
+      const web: BackupAccount = { role: 'web', server: 10, user: 'shop-42-web', max: 3, label: 'Web hosting' };
+      const mail: BackupAccount = { role: 'mail', server: 11, user: 'shop-42-mail', max: 1, label: 'Mail' };
+      const archive = 'shop-42-web.2026-12-06_22-00-00.tar';
+      const steps = [
+        ...planBackupCreate([web, mail], { web: [archive] }), ...planBackupDelete(web, archive),
+        ...planBackupRestore(web, archive, 'all', null), ...planBackupRestore(mail, archive, 'mail', null), ...planBackupRestore(web, archive, 'db', 'shop-42-web_blog'),
+      ];
+      for (const s of steps) {
+        seen.add(s.type);
+        assert.equal(stepArgsProblem(s.type, s.args, true), null, `backups: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+      }
+    }
+    // HN: the hosting panel's DNS tab (services/hosting-panel/dns.ts): add (MX with priority 0, a TTL), edit, delete, on a Hestia DNS node and PowerDNS.
+    {
+      const place = { domain: 'shop.example.com', servers: [{ server: 12, user: 'shop-42-dns' }, { server: 13, user: null }] };
+      const changes: RecordChange[] = [
+        { change: 'add', name: '@', type: 'MX', value: 'mx.other.example', priority: 0, ttl: 3600 },
+        { change: 'edit', record: 4, name: 'app', type: 'A', value: '192.0.2.7' },
+        { change: 'delete', record: 4, name: 'app', type: 'A', value: '192.0.2.7' },
+      ];
+      for (const c of changes) {
+        const steps = planRecordChange(place, c);
+        assert.deepEqual(steps.map((s) => s.dependsOn), [[], [], [0, 1]], 'the publishes side by side, the save after both');
+        for (const s of steps) {
+          seen.add(s.type);
+          assert.equal(stepArgsProblem(s.type, s.args, true), null, `dns: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+        }
+      }
+    }
+    // HW: the hosting panel's Web settings tab (services/hosting-panel/web.ts): PHP and proxy template, alias add and remove.
+    {
+      const at = { server: 10, user: 'shop-42-web', domain: 'shop.example.com' };
+      for (const s of [planWebStep(at, { kind: 'backend', template: 'PHP-8_3' }), planWebStep(at, { kind: 'proxy', template: 'caching' }), planWebStep(at, { kind: 'alias-add', alias: 'blog.shop.example.com' }), planWebStep(at, { kind: 'alias-delete', alias: 'blog.shop.example.com' })]) {
+        seen.add(s.type);
+        assert.equal(stepArgsProblem(s.type, s.args, true), null, `web: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
       }
     }
     // Every type the planner may emit was planned at least once above (server.check is the scheduler's).

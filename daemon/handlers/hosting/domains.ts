@@ -8,8 +8,9 @@ import type { TaskRegistry } from '../../engine/registry.ts';
 import { TerminalError } from '../../common/errors.ts';
 import { hasHestiaCode } from '../../drivers/hestia/index.ts';
 import { convergeRecords, missingRecords } from '../../dns/converge.ts';
-import { describeRecord } from '../../dns/records.ts';
-import { recordKey, zoneRecords, type WantedRecord } from '../../pipelines/records.ts';
+import { describeRecord, type ZoneRecord } from '../../dns/records.ts';
+import { recordKey, zoneRecords } from '../../pipelines/records.ts';
+import { storedRecords, toZoneRecord } from '../../services/hosting-panel/dns.ts';
 import { contactEmail, loadService, saveFacts, type HostingDeps, type LoadedService } from './context.ts';
 import { T } from '../../common/tables.ts';
 import { registerStep } from '../step-args.ts';
@@ -18,23 +19,28 @@ async function upsert(db: Knex, table: string, keys: string[], row: Record<strin
   await db(table).insert(row).onConflict(keys).merge();
 }
 
-/** What the service's zone should hold, from where its roles live and what its mail step learnt (its reads at once). */
-async function wantedRecords(deps: HostingDeps, svc: LoadedService): Promise<{ records: WantedRecord[]; apexIp: string; nameservers: string[] }> {
+/**
+ * What the service's zone should hold, from where its roles live and what its mail step learnt (its
+ * reads at once), and the customer's own records (the panel's DNS tab): the stored ones, or `own`
+ * (a change being published).
+ */
+export async function wantedRecords(deps: HostingDeps, svc: LoadedService, own?: ZoneRecord[]): Promise<{ records: ZoneRecord[]; apexIp: string; nameservers: string[] }> {
   const p = svc.plan.placement;
   const webAt = p.unified ?? p.web;
   const mailAt = p.unified ?? p.mail;
   const ipOf = async (wanted: boolean, id: number | null) => (!wanted || id === null ? null : (await deps.fleet.server(id)).ip);
-  const [webIp, mailIp, g] = await Promise.all([
+  const [webIp, mailIp, g, stored] = await Promise.all([
     ipOf(svc.plan.product.roles.web, webAt), ipOf(svc.plan.product.roles.mail, mailAt),
     deps.db(T.groups).where('id', svc.plan.groupId).first('nameservers'),
+    own ? Promise.resolve(null) : storedRecords(deps.db, svc.id),
   ]);
   if (mailIp && !svc.facts.dkim) throw new TerminalError('the mail domain\'s DKIM record is not known yet: the mail step must run before the DNS steps (run Verify & Repair)');
   const nameservers = g?.nameservers ? String(g.nameservers).split(',').filter(Boolean) : [];
-  const records = zoneRecords({ domain: svc.plan.domain, webIp, mailIp, nameservers, dkim: svc.facts.dkim?.value ?? null });
+  const records: ZoneRecord[] = [...zoneRecords({ domain: svc.plan.domain, webIp, mailIp, nameservers, dkim: svc.facts.dkim?.value ?? null }), ...(own ?? stored!.map(toZoneRecord))];
   return { records, apexIp: (webIp ?? mailIp)!, nameservers };
 }
 
-function digest(records: WantedRecord[]): string {
+function digest(records: ZoneRecord[]): string {
   return crypto.createHash('sha256').update(records.map(recordKey).sort().join('\n')).digest('hex');
 }
 

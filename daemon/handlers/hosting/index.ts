@@ -15,6 +15,9 @@ import { registerPanelMailHandlers } from './panel-mail.ts';
 import { registerPanelDbHandlers } from './panel-db.ts';
 import { registerFtpPanelHandlers } from './panel-ftp.ts';
 import { registerCronPanelHandlers } from './panel-cron.ts';
+import { registerPanelDnsHandlers } from './panel-dns.ts';
+import { registerPanelWebHandlers } from './panel-web.ts';
+import { registerPanelBackupHandlers } from './panel-backups.ts';
 import type { HostingDeps } from './context.ts';
 
 export type { HostingDeps } from './context.ts';
@@ -35,5 +38,8 @@ export function registerHostingHandlers(registry: TaskRegistry, deps: HostingDep
   registerPanelDbHandlers(registry, deps);
   registerFtpPanelHandlers(registry, deps);
   registerCronPanelHandlers(registry, deps);
+  registerPanelDnsHandlers(registry, deps);
+  registerPanelWebHandlers(registry, deps);
+  registerPanelBackupHandlers(registry, deps);
   return registry;
 }

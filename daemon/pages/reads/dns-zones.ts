@@ -13,7 +13,7 @@ export const ZONE_STATES = ['published', 'publishing', 'suspended', 'suspending'
 export type ZoneState = (typeof ZONE_STATES)[number];
 
 /** The task types that change a service's zone on a server. */
-const ZONE_TASKS = ['dns.zone', 'dns.zone-state', 'dns.zone-delete'];
+const ZONE_TASKS = ['dns.zone', 'dns.zone-state', 'dns.zone-delete', 'dns.record-publish'];
 const PENDING = ['waiting', 'queued', 'running'];
 
 export interface ZoneOnServer {
@@ -55,7 +55,8 @@ function stateOf(row: Row | undefined, task: Row | undefined): { state: ZoneStat
   if (task && task.status === 'failed') return { state: 'failed', error: task.last_error ? globalMasker.mask(String(task.last_error)).slice(0, 500) : null };
   if (!row) return { state: 'not published', error: null };
   const s = String(row.state);
-  return { state: s === 'deployed' ? 'published' : s === 'suspended' ? 'suspended' : s === 'removed' ? 'removed' : 'failed', error: row.last_error ?? null };
+  // pending: a customer's record change waits for this server (it was down); its retry publishes it.
+  return { state: s === 'deployed' ? 'published' : s === 'suspended' ? 'suspended' : s === 'removed' ? 'removed' : s === 'pending' ? 'publishing' : 'failed', error: row.last_error ?? null };
 }
 
 /** Every zone (newest service first), each with its DNS servers; filtered in memory, since the state is derived. */

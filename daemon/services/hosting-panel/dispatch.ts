@@ -43,6 +43,9 @@ const OPERATION_WORDS: Readonly<Record<string, string>> = {
   'ssl-custom-web-install': 'your certificate being installed', 'ssl-custom-mail-install': 'your certificate being installed',
   'ssl-custom-web-remove': 'your certificate being removed', 'ssl-custom-mail-remove': 'your certificate being removed',
   'dns-redeploy-zone': 'your DNS zone being published',
+  'dns-record-add': 'a DNS record being added', 'dns-record-edit': 'a DNS record being changed', 'dns-record-delete': 'a DNS record being deleted',
+  'web-backend': 'a PHP version change', 'web-proxy': 'a proxy template change', 'web-alias-add': 'a web alias being added', 'web-alias-delete': 'a web alias being removed',
+  'backup-create': 'a backup being made', 'backup-delete': 'a backup being deleted', 'backup-restore': 'a backup being restored',
 };
 
 /** What runs on the service now ("a mailbox being created"), or null. */

@@ -6,6 +6,9 @@ import { mailboxesActions, mailboxesTab } from './mailboxes.ts';
 import { databasesActions, databasesTab } from './databases.ts';
 import { ftpActions, ftpTab } from './ftp.ts';
 import { cronActions, cronTab } from './cron.ts';
+import { dnsActions, dnsTab } from './dns.ts';
+import { webActions, webTab } from './web.ts';
+import { backupsActions, backupsTab } from './backups.ts';
 
 interface TabModule { tab: HostingTab; actions: Record<string, HostingAction> }
 
@@ -15,6 +18,9 @@ const MODULES: TabModule[] = [
   { tab: databasesTab, actions: databasesActions },
   { tab: ftpTab, actions: ftpActions },
   { tab: cronTab, actions: cronActions },
+  { tab: dnsTab, actions: dnsActions },
+  { tab: webTab, actions: webActions },
+  { tab: backupsTab, actions: backupsActions },
 ];
 
 /** The tabs in order (the Overview first; it has no role and is always shown). */
