@@ -17,19 +17,16 @@ import path from 'node:path';
 import Handlebars from 'handlebars';
 import type { Daemon } from '../../daemon/runtime.ts';
 import { T } from '../../daemon/common/tables.ts';
-import { InputError } from '../../daemon/common/errors.ts';
 import { inTx } from '../../daemon/db/connect.ts';
 import { enqueueChainIn } from '../../daemon/engine/chains.ts';
-import { FleetAccess } from '../../daemon/fleet/access.ts';
-import { writeSetting } from '../../daemon/settings/settings.ts';
 import { serviceByWhmcsId } from '../../daemon/services/store.ts';
-import { clientActor, hostingContext, runHostingAction, type HostingDispatchDeps, type HostingService } from '../../daemon/services/hosting-panel/dispatch.ts';
+import type { HostingService } from '../../daemon/services/hosting-panel/dispatch.ts';
 import { backupAccounts, backupFull, backupsTab, planBackupCreate, type BackupAccount } from '../../daemon/services/hosting-panel/backups.ts';
 import { restoreParts } from '../../daemon/handlers/hosting/panel-backups.ts';
-import { call, createBody } from '../helpers/api.ts';
-import { DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
-import { commandsSince, type EmulatedFleet, type EmulatedNode, type RegisteredFleet } from '../helpers/fleet.ts';
-import { startFleetWorld, type FleetWorld } from '../helpers/world.ts';
+import { call } from '../helpers/api.ts';
+import { DIALECTS, type TestDb } from '../helpers/db.ts';
+import { commandsSince, type EmulatedNode } from '../helpers/fleet.ts';
+import { panelHelpers, startPanelWorld, type PanelWorld } from '../helpers/hosting-panel.ts';
 import { paths, runHestia } from '../emulator/hestia/index.ts';
 import { readObjects } from '../emulator/hestia/conf.ts';
 import { addDbHost } from '../emulator/hestia/commands/databases.ts';
@@ -63,68 +60,28 @@ describe('the Backups tab\'s rules (pure)', () => {
 
 for (const dialect of DIALECTS) {
   describe(`the Backups tab on an emulated Split fleet (${dialect})`, () => {
-    let world: FleetWorld;
+    let world: PanelWorld;
     let tdb: TestDb;
     let daemon: Daemon;
-    let fleet: EmulatedFleet;
-    let reg: RegisteredFleet;
-    let access: FleetAccess;
-    let deps: HostingDispatchDeps;
     let web: EmulatedNode;
     let mail: EmulatedNode;
     let webUser: string;
     let mailUser: string;
     let serviceId: number;
 
-    const act = (action: string, fields: Record<string, string>) => runHostingAction(deps, WHMCS_ID, action, fields, clientActor(CLIENT), CLIENT);
+    const { chainEnds, done, view: viewOf, refusedWith } = panelHelpers(() => world, WHMCS_ID, CLIENT);
     const archives = (node: EmulatedNode, u: string) => readObjects(paths.userFile(node.dir, u, 'backup.conf')).map((o) => o.get('BACKUP')!);
     const mailboxes = () => readObjects(paths.userFile(mail.dir, mailUser, `mail/${DOMAIN}.conf`)).map((o) => o.get('ACCOUNT'));
     const databases = () => readObjects(paths.userFile(web.dir, webUser, 'db.conf')).map((o) => o.get('DB'));
-    const chainCount = async () => Number(((await tdb.db(T.chains).where('service_id', serviceId).count({ n: '*' }).first()) as { n: number }).n);
     const writes = (node: EmulatedNode) => commandsSince(node, 0).filter((e) => e.ran && /^v-(backup|delete|restore|schedule)-user/.test((e.argv ?? [])[0] ?? '')).length;
-    const chainEnds = async (chainId: number) => {
-      const c = await waitFor(`chain ${chainId}`, async () => {
-        const row = await tdb.db(T.chains).where('id', chainId).first('state');
-        return row && !['running', 'waiting'].includes(row.state) ? row : null;
-      }, 30_000);
-      const errors = (await tdb.db(T.tasks).where('chain_id', chainId).pluck('last_error')).filter(Boolean);
-      return `${c.state}${errors.length ? `: ${errors.join('; ')}` : ''}`;
-    };
-    const done = async (action: string, fields: Record<string, string>) => {
-      const r = await act(action, fields);
-      assert.equal(await chainEnds(r.chainId), 'succeeded', `${action} ${JSON.stringify(fields)}`);
-      return r;
-    };
-    const view = async () => {
-      const svc = (await serviceByWhmcsId(tdb.db, WHMCS_ID)) as HostingService;
-      return backupsTab.load(hostingContext(tdb.db, svc, deps.hestia)) as Promise<Record<string, any>>;
-    };
+    const view = () => viewOf(backupsTab);
     /** Refused with an InputError naming `field` (and matching `message`); no chain, no backup command on either node. */
-    const refused = async (action: string, fields: Record<string, string>, field: string, message: RegExp) => {
-      const [chains, w, m] = [await chainCount(), writes(web), writes(mail)];
-      await assert.rejects(act(action, fields), (err: unknown) => {
-        assert.ok(err instanceof InputError, String(err));
-        assert.equal(err.field, field, err.message);
-        assert.match(err.message, message);
-        return true;
-      });
-      assert.equal(await chainCount(), chains, 'no chain was queued');
-      assert.deepEqual([writes(web), writes(mail)], [w, m], 'no backup command reached a node');
-    };
+    const refused = refusedWith(() => [writes(web), writes(mail)], 'no backup command reached a node');
 
     before(async () => {
-      world = await startFleetWorld(dialect, 'hb-hp-bk-', { web: 1, mail: 1, dns: 0, combo: 0, pdns: false }, { HOSTBRIDGE_POLL_MS: '50' });
-      ({ tdb, daemon, fleet, reg } = world);
-      for (const job of ['check-servers', 'sync-usage', 'ssl-check', 'ssl-custom-expiry']) await writeSetting(tdb.db, `scheduler.${job}.interval_s`, '86400');
-      await daemon.core.settings.refresh();
-      await daemon.core.scheduler.pass(() => {});
-      const r = await call(daemon.url, 'POST', '/v1/services', createBody(WHMCS_ID, reg.groupId, { domain: DOMAIN }, { configoption10: '3' }));
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      const svc = await waitFor('the service active', async () => {
-        const s = await serviceByWhmcsId(tdb.db, WHMCS_ID);
-        assert.notEqual(s?.state, 'failed');
-        return s?.state === 'active' ? s : null;
-      }, 60_000, 50);
+      world = await startPanelWorld(dialect, 'hb-hp-bk-', { web: 1, mail: 1, dns: 0, combo: 0, pdns: false }, WHMCS_ID, { service: { domain: DOMAIN }, configOptions: { configoption10: '3' } });
+      ({ tdb, daemon } = world);
+      const { svc, fleet, reg } = world;
       serviceId = svc.id;
       webUser = svc.plan!.names.users.web!;
       mailUser = svc.plan!.names.users.mail!;
@@ -134,11 +91,8 @@ for (const dialect of DIALECTS) {
       // What the customer has before the backup: a mailbox and a database.
       assert.equal(runHestia(mail.dir, 'v-add-mail-account', [mailUser, DOMAIN, 'info', 'Mailbox-Pw-1234']).code, 0);
       assert.equal(runHestia(web.dir, 'v-add-database', [webUser, 'shop', 'shop', 'Shop-Pw-5678', 'mysql']).code, 0);
-      access = new FleetAccess(daemon.core.db, daemon.core.config.masterKey);
-      deps = { queue: daemon.core.queue, masterKey: daemon.core.config.masterKey, hestia: async (id) => (await access.hestia(id, {})).driver };
     });
     after(async () => {
-      await access?.close();
       await world?.close();
     });
 

@@ -14,7 +14,6 @@ import { T } from '../../daemon/common/tables.ts';
 import { InputError } from '../../daemon/common/errors.ts';
 import { inTx } from '../../daemon/db/connect.ts';
 import { enqueueChainIn } from '../../daemon/engine/chains.ts';
-import { FleetAccess } from '../../daemon/fleet/access.ts';
 import { serviceByWhmcsId } from '../../daemon/services/store.ts';
 import { cronActions, cronTab } from '../../daemon/services/hosting-panel/cron.ts';
 import { sealSecrets } from '../../daemon/services/hosting-panel/secrets.ts';
@@ -22,10 +21,9 @@ import { HOSTING_ACTIONS, HOSTING_TABS } from '../../daemon/services/hosting-pan
 import type { HostingContext, PreparedAction } from '../../daemon/services/hosting-panel/types.ts';
 import { clientActor, runHostingAction, type HostingDispatchDeps } from '../../daemon/services/hosting-panel/dispatch.ts';
 import { renderHostingPanel } from '../../daemon/pages/hosting-panel/panel.ts';
-import { call, createBody } from '../helpers/api.ts';
 import { DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
 import { commandsSince, type EmulatedNode } from '../helpers/fleet.ts';
-import { startFleetWorld, type FleetWorld } from '../helpers/world.ts';
+import { panelHelpers, startPanelWorld, type PanelWorld } from '../helpers/hosting-panel.ts';
 import { paths, runHestia } from '../emulator/hestia/index.ts';
 
 const WHMCS_ID = 8811;
@@ -38,15 +36,15 @@ const EVERY = { min: '*/5', hour: '*', day: '*', month: '*', wday: '*' };
 
 for (const dialect of DIALECTS) {
   describe(`the Cron jobs tab on an emulated web node (${dialect})`, () => {
-    let world: FleetWorld;
+    let world: PanelWorld;
     let tdb: TestDb;
     let daemon: Daemon;
-    let fleet: FleetAccess;
     let web: EmulatedNode;
     let mail: EmulatedNode;
     let user: string;
     let ctx: HostingContext;
 
+    const { chainCount, chainEnds } = panelHelpers(() => world, WHMCS_ID, 7);
     const jobsOnNode = (node = web) => {
       const r = runHestia(node.dir, 'v-list-cron-jobs', [user, 'json']);
       if (r.code !== 0) return null;
@@ -55,7 +53,6 @@ for (const dialect of DIALECTS) {
     /** The cron commands that change something, sent to the web node so far (the health checks and usage syncs send others). */
     const cronWrites = () => commandsSince(web, 0).filter((c) => /cron-job/.test(c.command) && !c.command.includes('v-list-')).length;
     const crontab = () => fs.readFileSync(paths.crontab(web.dir, user), 'utf8');
-    const chainCount = async () => Number(((await tdb.db(T.chains).where('service_id', ctx.svc.id).count({ n: '*' }).first()) as { n: number }).n);
     const fresh = async () => {
       const svc = await serviceByWhmcsId(tdb.db, WHMCS_ID);
       ctx = { ...ctx, svc: svc as HostingContext['svc'] };
@@ -68,12 +65,7 @@ for (const dialect of DIALECTS) {
         return r.chainId;
       });
       daemon.engine.wake();
-      const c = await waitFor(`chain ${chainId}`, async () => {
-        const row = await tdb.db(T.chains).where('id', chainId).first('state');
-        return row && !['running', 'waiting'].includes(row.state) ? row : null;
-      }, 30_000);
-      const errors = (await tdb.db(T.tasks).where('chain_id', chainId).pluck('last_error')).filter(Boolean);
-      return `${c.state}${errors.length ? `: ${errors.join('; ')}` : ''}`;
+      return chainEnds(chainId);
     };
     const refused = async (action: string, fields: Record<string, string>, field: string, message: RegExp) => {
       const chains = await chainCount();
@@ -90,28 +82,21 @@ for (const dialect of DIALECTS) {
     };
 
     before(async () => {
-      world = await startFleetWorld(dialect, 'hb-hp-cron-', { web: 1, mail: 1, dns: 0, combo: 0, pdns: false }, { HOSTBRIDGE_POLL_MS: '50' });
+      // The scheduler keeps its own pace here: cronWrites() counts only cron commands that change something.
+      world = await startPanelWorld(dialect, 'hb-hp-cron-', { web: 1, mail: 1, dns: 0, combo: 0, pdns: false }, WHMCS_ID, {
+        service: { domain: DOMAIN }, hostingPlan: { name: 'cron-two', web: { cron_jobs: 2 } }, configOptions: { configoption16: 'cron-two' }, quiet: false,
+      });
       ({ tdb, daemon } = world);
-      const plan = await call(daemon.url, 'POST', '/v1/hosting-plans', { name: 'cron-two', web: { cron_jobs: 2 } });
-      assert.equal(plan.status, 201, JSON.stringify(plan.body));
-      const r = await call(daemon.url, 'POST', '/v1/services', createBody(WHMCS_ID, world.reg.groupId, { domain: DOMAIN }, { configoption16: 'cron-two' }));
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      const svc = await waitFor('the service active', async () => {
-        const s = await serviceByWhmcsId(tdb.db, WHMCS_ID);
-        assert.notEqual(s?.state, 'failed');
-        return s?.state === 'active' ? s : null;
-      }, 60_000, 50);
+      const { svc } = world;
       user = svc.plan!.names.users.web!;
       web = world.fleet.node(world.reg.names[svc.plan!.placement.web!]!);
       mail = world.fleet.node(world.reg.names[svc.plan!.placement.mail!]!);
-      fleet = new FleetAccess(tdb.db, daemon.core.config.masterKey);
       ctx = {
         db: tdb.db, svc: svc as HostingContext['svc'], now: Date.now(),
-        hestia: async (id) => (await fleet.hestia(id, { log: () => {} })).driver,
+        hestia: async (id) => (await world.access.hestia(id, { log: () => {} })).driver,
       };
     });
     after(async () => {
-      await fleet?.close();
       await world?.close();
     });
 

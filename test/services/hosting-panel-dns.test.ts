@@ -19,17 +19,14 @@ import Handlebars from 'handlebars';
 import type { Daemon } from '../../daemon/runtime.ts';
 import { T } from '../../daemon/common/tables.ts';
 import { InputError } from '../../daemon/common/errors.ts';
-import { FleetAccess } from '../../daemon/fleet/access.ts';
 import { writeSetting } from '../../daemon/settings/settings.ts';
-import { serviceByWhmcsId } from '../../daemon/services/store.ts';
 import { redeployZone } from '../../daemon/services/zone-redeploy.ts';
-import { clientActor, hostingContext, runHostingAction, type HostingDispatchDeps, type HostingService } from '../../daemon/services/hosting-panel/dispatch.ts';
 import { checkCustomerRecord, conflict, dnsTab, recordLimit, withChange, type StoredRecord } from '../../daemon/services/hosting-panel/dns.ts';
 import { zoneRecords } from '../../daemon/pipelines/records.ts';
-import { call, createBody } from '../helpers/api.ts';
+import { call } from '../helpers/api.ts';
 import { waitFor, type TestDb } from '../helpers/db.ts';
 import { nodeSummary, type EmulatedFleet, type RegisteredFleet } from '../helpers/fleet.ts';
-import { startFleetWorld, type FleetWorld } from '../helpers/world.ts';
+import { panelHelpers, startPanelWorld, type PanelWorld } from '../helpers/hosting-panel.ts';
 import { TEMPLATE_DIR } from '../../daemon/pages/render.ts';
 
 const WHMCS_ID = 8851;
@@ -110,26 +107,15 @@ describe('the DNS tab\'s rules (pure)', () => {
 });
 
 describe('the DNS tab on an emulated HestiaCP DNS node and the real PowerDNS', () => {
-  let world: FleetWorld;
+  let world: PanelWorld;
   let tdb: TestDb;
   let daemon: Daemon;
   let fleet: EmulatedFleet;
   let reg: RegisteredFleet;
-  let access: FleetAccess;
-  let deps: HostingDispatchDeps;
   let serviceId: number;
   let dnsUser: string;
 
-  const act = (action: string, fields: Record<string, string>) => runHostingAction(deps, WHMCS_ID, action, fields, clientActor(CLIENT), CLIENT);
-  const chainCount = async () => Number(((await tdb.db(T.chains).where('service_id', serviceId).count({ n: '*' }).first()) as { n: number }).n);
-  const chainEnds = async (chainId: number) => {
-    const c = await waitFor(`chain ${chainId}`, async () => {
-      const row = await tdb.db(T.chains).where('id', chainId).first('state');
-      return row && !['running', 'waiting'].includes(row.state) ? row : null;
-    }, 30_000);
-    const errors = (await tdb.db(T.tasks).where('chain_id', chainId).pluck('last_error')).filter(Boolean);
-    return `${c.state}${errors.length ? `: ${errors.join('; ')}` : ''}`;
-  };
+  const { act, chainEnds, view: viewOf, refusedWith } = panelHelpers(() => world, WHMCS_ID, CLIENT);
   /** ns1's records of the zone, "name TYPE value" sorted. */
   const onNs1 = () => [...(nodeSummary(fleet).ns1!.records[DOMAIN] ?? [])].sort();
   /** PowerDNS's records of the zone, "name TYPE content" (names relative), sorted. */
@@ -140,49 +126,24 @@ describe('the DNS tab on an emulated HestiaCP DNS node and the real PowerDNS', (
   };
   const has = (list: string[], re: RegExp) => list.some((l) => re.test(l));
   const stored = async () => (await tdb.db(T.zoneRecords).where('service_id', serviceId).orderBy('id').select('name', 'type', 'value', 'priority', 'ttl')).map((r) => `${r.name} ${r.type}${r.priority !== null ? ` ${r.priority}` : ''} ${r.value}${r.ttl !== null ? ` ttl=${r.ttl}` : ''}`);
-  const view = async () => {
-    const svc = (await serviceByWhmcsId(tdb.db, WHMCS_ID)) as HostingService;
-    return dnsTab.load(hostingContext(tdb.db, svc, deps.hestia)) as Promise<Record<string, any>>;
-  };
+  const view = () => viewOf(dnsTab);
   const setting = async (k: string, v: string) => { await writeSetting(tdb.db, k, v); await daemon.core.settings.refresh(); };
   /** Refused with an InputError naming `field`; no chain, and neither DNS server changed. */
-  const refused = async (action: string, fields: Record<string, string>, field: string, message: RegExp) => {
-    const [chains, ns1, pdns] = [await chainCount(), onNs1(), await onPdns()];
-    await assert.rejects(act(action, fields), (err: unknown) => {
-      assert.ok(err instanceof InputError, String(err));
-      assert.equal(err.field, field, err.message);
-      assert.match(err.message, message);
-      return true;
-    });
-    assert.equal(await chainCount(), chains, 'no chain was queued');
-    assert.deepEqual([onNs1(), await onPdns()], [ns1, pdns], 'no DNS server changed');
-  };
+  const refused = refusedWith(async () => [onNs1(), await onPdns()], 'no DNS server changed');
   const idOf = async (name: string, type: string) => String((await tdb.db(T.zoneRecords).where({ service_id: serviceId, name, type }).first('id')).id);
 
   before(async () => {
-    world = await startFleetWorld('mysql', 'hb-hp-dns-', { web: 1, mail: 1, dns: 1, combo: 0, pdns: true }, { HOSTBRIDGE_POLL_MS: '50' });
+    world = await startPanelWorld('mysql', 'hb-hp-dns-', { web: 1, mail: 1, dns: 1, combo: 0, pdns: true }, WHMCS_ID, {
+      service: { domain: DOMAIN }, hostingPlan: { name: 'dns-three', dns: { records: 3 } }, configOptions: { configoption16: 'dns-three' },
+      settings: [['retry.base_ms', '100'], ['retry.cap_ms', '300'], ['retry.jitter', '0']],
+    });
     ({ tdb, daemon, fleet, reg } = world);
-    for (const job of ['check-servers', 'sync-usage', 'ssl-check', 'ssl-custom-expiry']) await writeSetting(tdb.db, `scheduler.${job}.interval_s`, '86400');
-    for (const [k, v] of [['retry.base_ms', '100'], ['retry.cap_ms', '300'], ['retry.jitter', '0']] as const) await writeSetting(tdb.db, k, v);
-    await daemon.core.settings.refresh();
-    await daemon.core.scheduler.pass(() => {});
-    const plan = await call(daemon.url, 'POST', '/v1/hosting-plans', { name: 'dns-three', dns: { records: 3 } });
-    assert.equal(plan.status, 201, JSON.stringify(plan.body));
-    const r = await call(daemon.url, 'POST', '/v1/services', createBody(WHMCS_ID, reg.groupId, { domain: DOMAIN }, { configoption16: 'dns-three' }));
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    const svc = await waitFor('the service active', async () => {
-      const s = await serviceByWhmcsId(tdb.db, WHMCS_ID);
-      assert.notEqual(s?.state, 'failed');
-      return s?.state === 'active' ? s : null;
-    }, 60_000, 50);
+    const { svc } = world;
     serviceId = svc.id;
     dnsUser = svc.plan!.names.users.dns!;
     assert.deepEqual([...svc.plan!.placement.dns].sort(), [reg.ids.ns1!, reg.pdns!].sort(), 'the zone is on ns1 and PowerDNS');
-    access = new FleetAccess(daemon.core.db, daemon.core.config.masterKey);
-    deps = { queue: daemon.core.queue, masterKey: daemon.core.config.masterKey, hestia: async (id) => (await access.hestia(id, {})).driver };
   });
   after(async () => {
-    await access?.close();
     await world?.close();
   });
 

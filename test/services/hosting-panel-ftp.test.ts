@@ -15,18 +15,16 @@ import { T } from '../../daemon/common/tables.ts';
 import { InputError } from '../../daemon/common/errors.ts';
 import { inTx } from '../../daemon/db/connect.ts';
 import { enqueueChainIn } from '../../daemon/engine/chains.ts';
-import { FleetAccess } from '../../daemon/fleet/access.ts';
-import { writeSetting } from '../../daemon/settings/settings.ts';
 import { serviceByWhmcsId } from '../../daemon/services/store.ts';
-import { runHostingAction, type HostingDispatchDeps } from '../../daemon/services/hosting-panel/dispatch.ts';
+import { runHostingAction } from '../../daemon/services/hosting-panel/dispatch.ts';
 import { ftpActions, ftpTab, planFtpStep, type FtpPlace } from '../../daemon/services/hosting-panel/ftp.ts';
 import { sealSecrets } from '../../daemon/services/hosting-panel/secrets.ts';
 import type { HostingContext, PreparedAction } from '../../daemon/services/hosting-panel/types.ts';
 import type { PlannedStep } from '../../daemon/pipelines/steps.ts';
-import { call, createBody } from '../helpers/api.ts';
+import { call } from '../helpers/api.ts';
 import { DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
 import { commandsSince, type EmulatedNode } from '../helpers/fleet.ts';
-import { startFleetWorld, type FleetWorld } from '../helpers/world.ts';
+import { panelHelpers, startPanelWorld, type PanelWorld } from '../helpers/hosting-panel.ts';
 import { paths, runHestia } from '../emulator/hestia/index.ts';
 import { passwordHash } from '../emulator/hestia/commands/users.ts';
 
@@ -64,14 +62,14 @@ describe('the FTP tab\'s partial', () => {
 
 for (const dialect of DIALECTS) {
   describe(`the hosting panel's FTP tab on an emulated node (${dialect})`, () => {
-    let world: FleetWorld;
+    let world: PanelWorld;
     let tdb: TestDb;
     let node: EmulatedNode;
-    let access: FleetAccess;
     let ctx: HostingContext;
     let place: FtpPlace;
     let user: string;
 
+    const { chainCount, chainEnds } = panelHelpers(() => world, WHMCS_ID, 7);
     const webDomain = () => {
       const r = runHestia(node.dir, 'v-list-web-domains', [user, 'json']);
       assert.equal(r.code, 0, r.stdout);
@@ -92,7 +90,6 @@ for (const dialect of DIALECTS) {
     const home = (account: string) => fs.readFileSync(paths.passwd(node.dir), 'utf8').split('\n').find((l) => l.startsWith(`${account}:`))?.split(':')[5];
     /** The FTP commands that ran on the node (other jobs, such as automatic SSL, may write meanwhile). */
     const writes = () => commandsSince(node, 0).filter((e) => e.ran && /^v-[a-z]+-web-domain-ftp/.test((e.argv ?? [])[0]?.split('/').pop() ?? '')).length;
-    const chainCount = async () => Number(((await tdb.db(T.chains).where('service_id', ctx.svc.id).count({ n: '*' }).first()) as { n: number }).n);
 
     /** What HF's dispatcher does with a prepared action: one chain, its secrets sealed in the same transaction. */
     const queue = async (p: PreparedAction | { operation: string; steps: PlannedStep[]; secrets?: PreparedAction['secrets'] }) => {
@@ -103,14 +100,6 @@ for (const dialect of DIALECTS) {
       });
       world.daemon.engine.wake();
       return chainId;
-    };
-    const chainEnds = async (chainId: number) => {
-      const c = await waitFor(`chain ${chainId}`, async () => {
-        const row = await tdb.db(T.chains).where('id', chainId).first('state');
-        return row && !['running', 'waiting'].includes(row.state) ? row : null;
-      }, 30_000, 50);
-      const errors = (await tdb.db(T.tasks).where('chain_id', chainId).pluck('last_error')).filter(Boolean);
-      return `${c.state}${errors.length ? `: ${errors.join('; ')}` : ''}`;
     };
     const run = async (action: string, fields: Record<string, string>) => {
       const p = await ftpActions[action]!.prepare(ctx, fields);
@@ -130,29 +119,18 @@ for (const dialect of DIALECTS) {
     };
 
     before(async () => {
-      world = await startFleetWorld(dialect, 'hb-hp-ftp-', { web: 1, mail: 1, dns: 0, combo: 0, pdns: false }, { HOSTBRIDGE_POLL_MS: '50' });
+      world = await startPanelWorld(dialect, 'hb-hp-ftp-', { web: 1, mail: 1, dns: 0, combo: 0, pdns: false }, WHMCS_ID, {
+        service: { domain: DOMAIN }, hostingPlan: { name: 'ftp-two', web: { ftp_accounts: 2 } }, configOptions: (plan) => ({ configoption16: String(plan) }),
+        quiet: ['check-servers', 'sync-usage', 'ssl-check'],
+      });
       tdb = world.tdb;
-      const { daemon, fleet, reg } = world;
-      for (const job of ['check-servers', 'sync-usage', 'ssl-check']) await writeSetting(tdb.db, `scheduler.${job}.interval_s`, '86400');
-      await daemon.core.settings.refresh();
-      await daemon.core.scheduler.pass(() => {});
-      const plan = await call(daemon.url, 'POST', '/v1/hosting-plans', { name: 'ftp-two', web: { ftp_accounts: 2 } });
-      assert.equal(plan.status, 201, JSON.stringify(plan.body));
-      const r = await call(daemon.url, 'POST', '/v1/services', createBody(WHMCS_ID, reg.groupId, { domain: DOMAIN }, { configoption16: String(plan.body.id) }));
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      const svc = await waitFor('the service active', async () => {
-        const s = await serviceByWhmcsId(tdb.db, WHMCS_ID);
-        assert.notEqual(s?.state, 'failed');
-        return s?.state === 'active' ? s : null;
-      }, 60_000, 50);
+      const { svc, fleet, reg } = world;
       user = svc.plan!.names.users.web!;
       node = fleet.node(reg.names[svc.plan!.placement.web!]!);
-      access = new FleetAccess(tdb.db, daemon.core.config.masterKey);
-      ctx = { db: tdb.db, svc: { ...svc, plan: svc.plan! }, hestia: async (id) => (await access.hestia(id, {})).driver, now: Date.now() };
+      ctx = { db: tdb.db, svc: { ...svc, plan: svc.plan! }, hestia: world.deps.hestia, now: Date.now() };
       place = { server: svc.plan!.placement.web!, user, domain: DOMAIN };
     });
     after(async () => {
-      await access?.close();
       await world?.close();
     });
 
@@ -255,7 +233,7 @@ for (const dialect of DIALECTS) {
     });
 
     test('through the dispatcher: queued and recorded for the client; refused for another client; a suspended service refuses every FTP write, an unsuspended one accepts again', async () => {
-      const deps: HostingDispatchDeps = { queue: world.daemon.core.queue, masterKey: world.daemon.core.config.masterKey, hestia: async (id) => (await access.hestia(id, {})).driver };
+      const { deps } = world;
       const client = { actor: 'WHMCS client #7', via: 'whmcs' as const };
       const q = await runHostingAction(deps, WHMCS_ID, 'ftp-create', { name: 'viadispatch', password: PASSWORDS[1]!, path: 'public_html' }, client, 7);
       assert.equal(q.message, `Creating FTP account ${user}_viadispatch for ${DOMAIN}/public_html`);

@@ -18,16 +18,13 @@ import { T } from '../../daemon/common/tables.ts';
 import { InputError } from '../../daemon/common/errors.ts';
 import { inTx } from '../../daemon/db/connect.ts';
 import { enqueueChainIn } from '../../daemon/engine/chains.ts';
-import { FleetAccess } from '../../daemon/fleet/access.ts';
-import { writeSetting } from '../../daemon/settings/settings.ts';
-import { serviceByWhmcsId } from '../../daemon/services/store.ts';
 import { sslRow } from '../../daemon/ssl/state.ts';
-import { clientActor, hostingContext, runHostingAction, type HostingDispatchDeps, type HostingService } from '../../daemon/services/hosting-panel/dispatch.ts';
+import type { HostingService } from '../../daemon/services/hosting-panel/dispatch.ts';
 import { aliasLimitRefusal, checkAlias, planWebStep, vanityRefusal, webPlace, webTab, type WebPlace } from '../../daemon/services/hosting-panel/web.ts';
-import { call, createBody } from '../helpers/api.ts';
-import { DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
-import { commandsSince, type EmulatedFleet, type EmulatedNode, type RegisteredFleet } from '../helpers/fleet.ts';
-import { startFleetWorld, type FleetWorld } from '../helpers/world.ts';
+import { call } from '../helpers/api.ts';
+import { DIALECTS, type TestDb } from '../helpers/db.ts';
+import { commandsSince, type EmulatedNode } from '../helpers/fleet.ts';
+import { panelHelpers, startPanelWorld, type PanelWorld } from '../helpers/hosting-panel.ts';
 import { paths, runHestia } from '../emulator/hestia/index.ts';
 import { readObjects } from '../emulator/hestia/conf.ts';
 import { setWebTemplates, TYPICAL_WEB_TEMPLATES } from '../emulator/hestia/commands/web-templates.ts';
@@ -76,66 +73,30 @@ describe('the Web settings tab\'s rules (pure)', () => {
 
 for (const dialect of DIALECTS) {
   describe(`the Web settings tab on an emulated node (${dialect})`, () => {
-    let world: FleetWorld;
+    let world: PanelWorld;
     let tdb: TestDb;
     let daemon: Daemon;
-    let fleet: EmulatedFleet;
-    let reg: RegisteredFleet;
-    let access: FleetAccess;
-    let deps: HostingDispatchDeps;
     let web: EmulatedNode;
     let mail: EmulatedNode;
     let user: string;
     let serviceId: number;
     let at: WebPlace;
 
-    const act = (action: string, fields: Record<string, string>) => runHostingAction(deps, WHMCS_ID, action, fields, clientActor(CLIENT), CLIENT);
+    const { act, chainEnds, view: viewOf, refusedWith } = panelHelpers(() => world, WHMCS_ID, CLIENT);
     const domainLine = () => readObjects(paths.userFile(web.dir, user, 'web.conf')).find((o) => o.get('DOMAIN') === DOMAIN)!;
     const onWeb = () => { const d = domainLine(); return { backend: d.get('BACKEND'), proxy: d.get('PROXY'), aliases: (d.get('ALIAS') ?? '').split(',').filter(Boolean) }; };
-    const chainCount = async () => Number(((await tdb.db(T.chains).where('service_id', serviceId).count({ n: '*' }).first()) as { n: number }).n);
     const writes = (node: EmulatedNode) => commandsSince(node, 0).filter((e) => e.ran && /^v-(add|delete|change)-web-domain/.test((e.argv ?? [])[0] ?? '')).length;
-    const chainEnds = async (chainId: number) => {
-      const c = await waitFor(`chain ${chainId}`, async () => {
-        const row = await tdb.db(T.chains).where('id', chainId).first('state');
-        return row && !['running', 'waiting'].includes(row.state) ? row : null;
-      }, 30_000, 50);
-      const errors = (await tdb.db(T.tasks).where('chain_id', chainId).pluck('last_error')).filter(Boolean);
-      return `${c.state}${errors.length ? `: ${errors.join('; ')}` : ''}`;
-    };
-    const view = async () => {
-      const svc = (await serviceByWhmcsId(tdb.db, WHMCS_ID)) as HostingService;
-      return webTab.load(hostingContext(tdb.db, svc, deps.hestia)) as Promise<Record<string, any>>;
-    };
+    const view = () => viewOf(webTab);
     /** Refused with an InputError naming `field` (and matching `message`); no chain, no write on either node. */
-    const refused = async (action: string, fields: Record<string, string>, field: string, message: RegExp, status?: number) => {
-      const [chains, w, m] = [await chainCount(), writes(web), writes(mail)];
-      await assert.rejects(act(action, fields), (err: unknown) => {
-        assert.ok(err instanceof InputError, String(err));
-        assert.equal(err.field, field, err.message);
-        assert.match(err.message, message);
-        if (status !== undefined) assert.equal(err.status, status, err.message);
-        return true;
-      });
-      assert.equal(await chainCount(), chains, 'no chain was queued');
-      assert.deepEqual([writes(web), writes(mail)], [w, m], 'no web command reached a node');
-    };
+    const refused = refusedWith(() => [writes(web), writes(mail)], 'no web command reached a node');
     const sslNames = async () => (await sslRow(tdb.db, serviceId, DOMAIN))!;
 
     before(async () => {
-      world = await startFleetWorld(dialect, 'hb-hp-web-', { web: 1, mail: 1, dns: 0, combo: 0, pdns: false }, { HOSTBRIDGE_POLL_MS: '50' });
-      ({ tdb, daemon, fleet, reg } = world);
-      for (const job of ['check-servers', 'sync-usage', 'ssl-check', 'ssl-custom-expiry']) await writeSetting(tdb.db, `scheduler.${job}.interval_s`, '86400');
-      await daemon.core.settings.refresh();
-      await daemon.core.scheduler.pass(() => {});
-      const plan = await call(daemon.url, 'POST', '/v1/hosting-plans', { name: 'web-two-aliases', web: { aliases: 2 } });
-      assert.equal(plan.status, 201, JSON.stringify(plan.body));
-      const r = await call(daemon.url, 'POST', '/v1/services', createBody(WHMCS_ID, reg.groupId, { domain: DOMAIN }, { configoption16: String(plan.body.id) }));
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      const svc = await waitFor('the service active', async () => {
-        const s = await serviceByWhmcsId(tdb.db, WHMCS_ID);
-        assert.notEqual(s?.state, 'failed');
-        return s?.state === 'active' ? s : null;
-      }, 60_000, 50);
+      world = await startPanelWorld(dialect, 'hb-hp-web-', { web: 1, mail: 1, dns: 0, combo: 0, pdns: false }, WHMCS_ID, {
+        service: { domain: DOMAIN }, hostingPlan: { name: 'web-two-aliases', web: { aliases: 2 } }, configOptions: (plan) => ({ configoption16: String(plan) }),
+      });
+      ({ tdb, daemon } = world);
+      const { svc, fleet, reg } = world;
       serviceId = svc.id;
       user = svc.plan!.names.users.web!;
       web = fleet.node(reg.names[svc.plan!.placement.web!]!);
@@ -144,11 +105,8 @@ for (const dialect of DIALECTS) {
       // What a HestiaCP install with nginx + apache2 + PHP-FPM offers.
       setWebTemplates(web.dir, 'backend', TYPICAL_WEB_TEMPLATES.backend);
       setWebTemplates(web.dir, 'proxy', TYPICAL_WEB_TEMPLATES.proxy);
-      access = new FleetAccess(daemon.core.db, daemon.core.config.masterKey);
-      deps = { queue: daemon.core.queue, masterKey: daemon.core.config.masterKey, hestia: async (id) => (await access.hestia(id, {})).driver };
     });
     after(async () => {
-      await access?.close();
       await world?.close();
     });
 

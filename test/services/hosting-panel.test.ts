@@ -8,11 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { T } from '../../daemon/common/tables.ts';
-import { serviceByWhmcsId } from '../../daemon/services/store.ts';
-import { call, createBody } from '../helpers/api.ts';
-import { DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
+import { call } from '../helpers/api.ts';
+import { DIALECTS, type TestDb } from '../helpers/db.ts';
 import { commandsSince, type EmulatedNode } from '../helpers/fleet.ts';
-import { quietScheduledNodeWork, startFleetWorld, type FleetWorld } from '../helpers/world.ts';
+import { panelHelpers, startPanelWorld, type PanelWorld } from '../helpers/hosting-panel.ts';
 import { paths, runHestia } from '../emulator/hestia/index.ts';
 import { passwordHash } from '../emulator/hestia/commands/users.ts';
 
@@ -24,29 +23,21 @@ const PASSWORD2 = 'Chang3d-Secret-47';
 
 for (const dialect of DIALECTS) {
   describe(`hosting panel: dispatcher and mailboxes (${dialect})`, () => {
-    let world: FleetWorld;
+    let world: PanelWorld;
     let tdb: TestDb;
     let node: EmulatedNode;
     let user: string;
     let serviceId: number;
 
+    const { chainCount, chainEnds } = panelHelpers(() => world, WHMCS_ID, CLIENT);
     const act = (action: string, fields: Record<string, string> = {}, clientId = CLIENT, id = WHMCS_ID) =>
       call(world.daemon.url, 'POST', `/v1/services/${id}/hosting-panel/actions`, { client_id: clientId, action, fields });
-    const chainCount = async () => Number(((await tdb.db(T.chains).where('service_id', serviceId).count({ n: '*' }).first()) as { n: number }).n);
     const mailboxes = () => {
       const r = runHestia(node.dir, 'v-list-mail-accounts', [user, DOMAIN, 'json']);
       assert.equal(r.code, 0, r.stdout);
       return JSON.parse(r.stdout) as Record<string, Record<string, string>>;
     };
     const mailConf = () => fs.readFileSync(paths.userFile(node.dir, user, `mail/${DOMAIN}.conf`), 'utf8');
-    const chainEnds = async (chainId: number) => {
-      const c = await waitFor(`chain ${chainId}`, async () => {
-        const row = await tdb.db(T.chains).where('id', chainId).first('state');
-        return row && !['running', 'waiting'].includes(row.state) ? row : null;
-      }, 30_000);
-      const errors = (await tdb.db(T.tasks).where('chain_id', chainId).pluck('last_error')).filter(Boolean);
-      return `${c.state}${errors.length ? `: ${errors.join('; ')}` : ''}`;
-    };
     const queued = async (action: string, fields: Record<string, string> = {}) => {
       const r = await act(action, fields);
       assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -67,16 +58,9 @@ for (const dialect of DIALECTS) {
     };
 
     before(async () => {
-      world = await startFleetWorld(dialect, 'hb-hpanel-', { web: 1, mail: 1, dns: 0, combo: 0, pdns: false }, { HOSTBRIDGE_POLL_MS: '50' });
+      world = await startPanelWorld(dialect, 'hb-hpanel-', { web: 1, mail: 1, dns: 0, combo: 0, pdns: false }, WHMCS_ID, { service: { domain: DOMAIN, client_id: CLIENT }, configOptions: { configoption11: '2' }, quiet: 'node-work' });
       tdb = world.tdb;
-      await quietScheduledNodeWork(world.daemon, tdb);
-      const r = await call(world.daemon.url, 'POST', '/v1/services', createBody(WHMCS_ID, world.reg.groupId, { domain: DOMAIN, client_id: CLIENT }, { configoption11: '2' }));
-      assert.equal(r.status, 200, JSON.stringify(r.body));
-      const svc = await waitFor('the service active', async () => {
-        const s = await serviceByWhmcsId(tdb.db, WHMCS_ID);
-        assert.notEqual(s?.state, 'failed');
-        return s?.state === 'active' ? s : null;
-      }, 60_000, 50);
+      const { svc } = world;
       serviceId = svc.id;
       user = svc.plan!.names.users.mail!;
       node = world.fleet.node(world.reg.names[svc.plan!.placement.mail!]!);
