@@ -52,6 +52,16 @@ final class HostingPanelTest extends TestCase
         $_POST = ['token' => self::TOKEN, 'hb_action' => $action] + $fields;
     }
 
+    public function testTheTabIsPassedOnWhenShapedLikeAKeyElseTheOverview(): void
+    {
+        foreach (['dns', 'web', 'backups', 'cron', 'Databases'] as $tab) {
+            self::assertSame(strtolower($tab), HostingPanel::tab($tab));
+        }
+        foreach (['../etc', '', null, 'dns tab', str_repeat('a', 40), '<script>'] as $bad) {
+            self::assertSame('overview', HostingPanel::tab($bad));
+        }
+    }
+
     public function testTheHostingFunctionsAreAllowedInTheClientArea(): void
     {
         self::assertContains('HostingAction', hostbridge_ClientAreaAllowedFunctions());

@@ -14,7 +14,6 @@ namespace WHMCS\Module\Server\Hostbridge;
 
 final class HostingPanel
 {
-    public const TABS = ['overview', 'mailboxes', 'databases', 'ftp', 'cron'];
     /**
      * The service states in which the panel follows the status (a failed deployment: its Overview
      * offers Try again); while deploying, the deploy progress page stays alone.
@@ -22,11 +21,15 @@ final class HostingPanel
     public const STATES = ['active', 'suspended', 'failed'];
     public const UNAVAILABLE = 'Your hosting panel cannot be shown right now. Please try again in a few minutes, or contact support if this persists.';
 
-    /** The tab asked for ($_GET['hbtab']), or the overview. */
+    /**
+     * The tab asked for ($_GET['hbtab']) when it is shaped like a tab's key, else the overview. Which
+     * tabs exist is the daemon's to say (it shows the first one for a key it does not know), so a
+     * new tab needs no change here.
+     */
     public static function tab($value): string
     {
         $t = strtolower(Text::str($value));
-        return in_array($t, self::TABS, true) ? $t : 'overview';
+        return preg_match('/^[a-z][a-z0-9-]{0,31}$/', $t) === 1 ? $t : 'overview';
     }
 
     /**
