@@ -153,13 +153,18 @@ export async function setFlash(db: PageDeps['db'], s: Session, text: string, kin
   await recordAdminAction(db, s, text, kind);
 }
 
-/** Runs an admin action from a form: its message (or its refusal) is shown on the next page. */
-export async function act(deps: PageDeps, s: Session, res: Response, backTo: string, fn: () => Promise<string>): Promise<void> {
+/**
+ * Runs an admin action from a form: its message (or its refusal) is shown on the next page, and
+ * written to the Operation Log — unless `logged` says the action records itself (the hosting
+ * panel's dispatcher does, with its actor), so it is not there twice.
+ */
+export async function act(deps: PageDeps, s: Session, res: Response, backTo: string, fn: () => Promise<string>, opts: { logged?: boolean } = {}): Promise<void> {
+  const flash = opts.logged ? (text: string, kind: 'ok' | 'error') => setFlashOf(deps.db, s, text, kind) : (text: string, kind: 'ok' | 'error') => setFlash(deps.db, s, text, kind);
   try {
-    await setFlash(deps.db, s, await fn(), 'ok');
+    await flash(await fn(), 'ok');
   } catch (err) {
     if (!(err instanceof InputError || err instanceof AdminError || err instanceof SettingError || err instanceof UiError)) throw err;
-    await setFlash(deps.db, s, err.message, 'error');
+    await flash(err.message, 'error');
   }
   back(res, backTo);
 }

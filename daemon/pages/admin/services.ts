@@ -1,7 +1,8 @@
 // The admin's service pages: the list of services (with queue and fleet counts), and the service
 // panel with its Deploy tab (status, progress, the latest chain's timeline with a bar per step on
 // one time axis, the latest chains, Redeploy) and its
-// Tasks tab (every task of the service, each opening its attempt logs) and its SSL tab (ssl.ts).
+// Tasks tab (every task of the service, each opening its attempt logs), its SSL tab (ssl.ts) and,
+// for a hosting service, its Hosting tab (hosting.ts).
 import type { Router } from 'express';
 import { serviceOperation } from '../../services/lifecycle.ts';
 import { act, idParam, page, requireAdmin, wrap } from '../http.ts';
@@ -11,6 +12,7 @@ import { progressOf } from '../progress.ts';
 import { AXIS, timelineOf } from '../timeline.ts';
 import { SERVICE_STATES, SERVICES_PAGE, serviceHistory, servicesPage } from '../reads/services.ts';
 import { addSslPages, sslTab } from './ssl.ts';
+import { addHostingPages, hostingAdminTab, pageHestia } from './hosting.ts';
 
 /** The page number asked for (1 when it is not a sensible one). */
 export function pageNo(v: unknown): number {
@@ -20,6 +22,11 @@ export function pageNo(v: unknown): number {
 
 export function addServicePages(r: Router, deps: PageDeps): void {
   const { db } = deps;
+  const hestia = pageHestia(deps);
+  const hostingData = async (id: number, htab: string) => {
+    const hosting = await hostingAdminTab(deps, hestia, id, htab);
+    return { hosting, action: hosting.action };
+  };
 
   r.get('/admin', wrap(async (req, res) => {
     requireAdmin(req);
@@ -37,16 +44,19 @@ export function addServicePages(r: Router, deps: PageDeps): void {
     requireAdmin(req);
     const id = idParam(req.params.id, 'service');
     const v = await viewOf(db, id);
-    const tab = req.query.tab === 'tasks' ? 'tasks' : req.query.tab === 'ssl' ? 'ssl' : 'deploy';
+    const hasHosting = v.mode !== 'kvm';
+    const tab = req.query.tab === 'tasks' ? 'tasks' : req.query.tab === 'ssl' ? 'ssl' : req.query.tab === 'hosting' && hasHosting ? 'hosting' : 'deploy';
     const history = await serviceHistory(db, id, tab === 'tasks');
     await page(deps, req, res, 'admin-service', {
       title: `Service ${id}`, nav: 'overview', id, v, prog: progressOf(v), tab, deployTab: tab === 'deploy', tasksTab: tab === 'tasks', sslTab: tab === 'ssl',
       ...history, timeline: timelineOf(v.progress?.steps ?? [], Date.now()), axis: AXIS,
       ...(tab === 'ssl' ? { ssl: await sslTab(db, id) } : {}), hasSsl: v.mode !== 'kvm',
+      hasHosting, hostingTab: tab === 'hosting', ...(tab === 'hosting' ? await hostingData(id, String(req.query.htab ?? '')) : {}),
     });
   }));
 
   addSslPages(r, deps);
+  addHostingPages(r, deps, hestia);
 
   for (const op of ['redeploy', 'verify-repair'] as const) {
     r.post(`/admin/services/:id/${op}`, wrap(async (req, res) => {
