@@ -153,3 +153,29 @@ function vanityWebNode(group: GroupFleet, vanity: { name: string; parent: string
     `Fix: add to the group a web node that holds neither ${vanity.parent}'s mail domain nor its zone, or move them to servers that are not web nodes of the group. ` +
     `hostbridge cannot read a node's ENFORCE_SUBDOMAIN_OWNERSHIP, so it assumes the default (see docs/drivers.md)`);
 }
+
+/**
+ * A Split service's placement after a package change that switches roles: the roles it keeps stay
+ * where they are, a removed role's server is dropped, and an added role is placed as at order time
+ * (least-loaded node with the capability; mail apart from the web node). A Split service keeps one
+ * account per role, so an added role that could only share the web or mail node is refused.
+ */
+export function placeSwitchedRoles(before: Placement, plan: ProductPlan, group: GroupFleet): Placement {
+  const m = group.members;
+  const out: Placement = { ...before, dns: [...before.dns] };
+  if (!plan.roles.web) out.web = null;
+  if (!plan.roles.mail) out.mail = null;
+  if (!plan.roles.dns) out.dns = [];
+  if (plan.roles.web && out.web === null) {
+    const web = leastLoaded(m, (s) => hestia(s) && s.caps.web && s.id !== out.mail);
+    if (!web) throw new InputError('product', `the web role cannot be added: server group "${group.name}" has no active HestiaCP web node with room other than the service's mail node (a Split service keeps web and mail under separate accounts on separate nodes)`, 409);
+    out.web = web.id;
+  }
+  if (plan.roles.mail && out.mail === null) {
+    const mail = leastLoaded(m, (s) => hestia(s) && s.caps.mail && s.id !== out.web);
+    if (!mail) throw new InputError('product', `the mail role cannot be added: server group "${group.name}" has no active HestiaCP mail node with room other than the service's web node (a Split service keeps web and mail under separate accounts on separate nodes)`, 409);
+    out.mail = mail.id;
+  }
+  if (plan.roles.dns && out.dns.length === 0) out.dns = group.dns.filter((s) => s.caps.dns && s.status === 'active').map((s) => s.id).sort((a, b) => a - b);
+  return out;
+}

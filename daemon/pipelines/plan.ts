@@ -259,6 +259,41 @@ function packageSteps(plan: ServicePlan): PlannedStep[] {
   return out;
 }
 
+/** A role a package change switches on or off. */
+export type SwitchedRole = 'web' | 'mail' | 'dns';
+
+/** The roles the new package switches on and off, compared with the stored plan's. */
+export function roleChanges(before: ServicePlan, after: ServicePlan): { added: SwitchedRole[]; removed: SwitchedRole[] } {
+  const roles: SwitchedRole[] = ['web', 'mail', 'dns'];
+  return {
+    added: roles.filter((r) => !before.product.roles[r] && after.product.roles[r]),
+    removed: roles.filter((r) => before.product.roles[r] && !after.product.roles[r]),
+  };
+}
+
+/**
+ * A package change that switches roles (Split only, one account per role): the new limits on the
+ * accounts kept, each added role deployed as at order time, the zone republished on every DNS
+ * server the new plan keeps (its MX/mail or web records follow the roles), then the accounts of the
+ * removed roles deleted, and the holdings rewritten from the new plan once all of that worked.
+ */
+function roleChangeSteps(before: ServicePlan, after: ServicePlan, servers: ServerRefs): PlannedStep[] {
+  const { added, removed } = roleChanges(before, after);
+  const kept: ServicePlan = { ...after, placement: { ...after.placement, ...Object.fromEntries(added.map((r) => [r, r === 'dns' ? [] : null])) } };
+  const addedStep = (s: PlannedStep): boolean => {
+    if (s.type === 'dns.zone') return true;
+    const role = s.step.split('.')[0] === 'ssl' ? (s.step === 'ssl.seed.mail' ? 'mail' : 'web') : s.step.split('.')[0];
+    return added.includes(role as SwitchedRole);
+  };
+  const deploy = deploySteps(after).filter(addedStep);
+  const dropped: ServicePlan = {
+    ...before,
+    placement: { web: removed.includes('web') ? before.placement.web : null, mail: removed.includes('mail') ? before.placement.mail : null, unified: null, dns: removed.includes('dns') ? before.placement.dns : [] },
+  };
+  const removal = perHolding(dropped, servers, 'delete').map((s) => ({ ...s, step: `drop.${s.step}` }));
+  return [...packageSteps(kept), ...deploy, ...removal, step('service.roles-applied', 'roles.applied', null, {})];
+}
+
 function usageSteps(plan: ServicePlan): PlannedStep[] {
   const seen = new Set<number>();
   const out: PlannedStep[] = [];
@@ -278,6 +313,8 @@ export interface PlanState {
   suspended?: boolean;
   /** A password changed while suspended waits to be set on the accounts. */
   passwordPending?: boolean;
+  /** A package change that switches roles: the plan before it (the chain's plan is the new one). */
+  before?: ServicePlan;
 }
 
 /** Unsuspend, then the password changed meanwhile on every account the password change sets. */
@@ -305,7 +342,11 @@ function chainOf(op: Operation, plan: ServicePlan, servers: ServerRefs, state: P
     case 'unsuspend': return { steps: unsuspendSteps(plan, servers, state.passwordPending === true), successState: 'active', failureState: null };
     case 'terminate': return { steps: [...perHolding(plan, servers, 'delete'), close(false)], successState: 'terminated', failureState: 'terminate-failed' };
     case 'force-terminate': return { steps: forceSteps(plan, servers), successState: 'terminated', failureState: null };
-    case 'change-package': return { steps: packageSteps(plan), successState: null, failureState: null };
+    case 'change-package': {
+      const switched = state.before ? roleChanges(state.before, plan) : { added: [], removed: [] };
+      if (state.before && (switched.added.length || switched.removed.length)) return { steps: roleChangeSteps(state.before, plan, servers), successState: null, failureState: null };
+      return { steps: packageSteps(plan), successState: null, failureState: null };
+    }
     case 'change-password': {
       // No remote call while suspended: the password is kept (sealed) and the Unsuspend sets it.
       if (state.suspended) return { steps: [step('service.password-pending', 'password.pending', null, {})], successState: null, failureState: null };

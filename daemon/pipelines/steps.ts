@@ -114,6 +114,9 @@ export const STEPS = {
   // A password changed while the service is suspended (HestiaCP refuses it then): kept, set on unsuspend.
   'service.password-pending': { label: 'New password saved: it is set when the service is unsuspended', args: {} },
   'service.password-applied': { label: 'New password set on every account', args: {} },
+  // A package change that switched roles: once every added role is deployed and every removed one deleted,
+  // the service's holdings are rewritten from its plan and the automatic SSL rows of removed roles dropped.
+  'service.roles-applied': { label: 'Recording the service\'s roles', args: {} },
   // Not planned per service: a server group's managed hestia.conf keys pushed to one of its servers (hestia-config-plan.ts).
   'hestia.config': { label: 'Applying Hestia config', args: { server: id, group: id, role: oneOf('all', 'web', 'mail', 'dns') } },
   // The service's zone on one DNS server served or not (suspend/unsuspend); `user` as for dns.zone.

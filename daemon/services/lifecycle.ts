@@ -12,9 +12,9 @@ import type { Queue } from '../engine/queue.ts';
 import { InputError } from '../common/errors.ts';
 import { checkBody } from '../common/bodies.ts';
 import { loadGroupFleet, serverRefs } from '../fleet/inventory.ts';
-import type { GroupFleet } from '../pipelines/placement.ts';
+import { placeSwitchedRoles, type GroupFleet } from '../pipelines/placement.ts';
 import { orderDomain, planOrder } from '../pipelines/order.ts';
-import { planChain, planServerIds, zoneSteps, type Operation, type PlanState, type PlannedChain, type ServicePlan } from '../pipelines/plan.ts';
+import { holdings, planChain, planServerIds, zoneSteps, type Holding, type Operation, type PlanState, type PlannedChain, type ServicePlan } from '../pipelines/plan.ts';
 import type { ProductInput, ProductPlan } from '../pipelines/product.ts';
 import { resolveHostingProduct } from '../fleet/hosting-plans.ts';
 import {
@@ -35,7 +35,9 @@ async function enqueue(trx: Knex.Transaction, serviceId: number, op: Operation, 
 
 /** An existing service's chain: one read of the servers its plan names, then pure planning. */
 async function planFor(trx: Knex.Transaction, op: Operation, plan: ServicePlan, state: PlanState = {}): Promise<PlannedChain> {
-  return planChain(op, plan, await serverRefs(trx, planServerIds(plan)), state);
+  // A role switched off is removed from the servers of the plan before the change.
+  const ids = state.before ? [...new Set([...planServerIds(plan), ...planServerIds(state.before)])] : planServerIds(plan);
+  return planChain(op, plan, await serverRefs(trx, ids), state);
 }
 
 /**
@@ -127,6 +129,8 @@ export async function serviceOperation(queue: Queue, masterKey: Buffer, op: Excl
   const newProduct = op === 'change-package'
     ? await resolveHostingProduct(db, { product: body.product, config_options: body.config_options ?? {}, custom_fields: body.custom_fields ?? {} })
     : null;
+  // A package change that switches a role on places it: the group is read as at order time.
+  const group = newProduct && known.plan && switchesRoles(known.plan.product, newProduct) ? await loadGroupFleet(db, known.plan.groupId) : null;
   const sealed = op === 'change-password' ? encryptSecret(masterKey, body.password) : null;
 
   if (op === 'force-terminate') {
@@ -146,17 +150,27 @@ export async function serviceOperation(queue: Queue, masterKey: Buffer, op: Excl
       throw new InputError('', `service ${whmcsServiceId} is terminated; run CreateAccount to provision it again`, 409);
     }
     let plan = planOf(svc);
+    const state: PlanState = { passwordPending: svc.passwordPending };
     if (newProduct) {
-      if (newProduct.mode !== svc.mode) throw new InputError('product.configoption1', `the deployment mode is locked at creation: service ${whmcsServiceId} is ${svc.mode}, the new package says ${newProduct.mode}`, 409);
-      const before = plan.product.roles;
-      const after = newProduct.roles;
-      if (before.web !== after.web || before.mail !== after.mail || (before.dns !== after.dns)) {
-        throw new InputError('product', `the new package changes which roles the service has (web ${before.web}→${after.web}, mail ${before.mail}→${after.mail}, dns ${before.dns}→${after.dns}); roles are fixed at creation`, 409);
+      if (newProduct.mode !== svc.mode) throw new InputError('product.configoption1', `the deployment mode is locked at creation: service ${whmcsServiceId} is ${svc.mode}, the new package says ${newProduct.mode}; nothing was changed`, 409);
+      if (switchesRoles(plan.product, newProduct)) {
+        const next = switchedPlan(plan, newProduct, group, whmcsServiceId);
+        // The switch is planned against what the service holds now: not while other work may change it.
+        const busy: Row | undefined = await trx(T.chains).where('service_id', svc.id).whereIn('state', ACTIVE_CHAIN).orderBy('id').first('id', 'operation');
+        if (svc.state !== 'active' || busy) {
+          const why = busy ? `its ${busy.operation} (chain ${busy.id}) has not finished` : `it is ${svc.state}`;
+          throw new InputError('product', `the new package switches roles of service ${whmcsServiceId}, which is done only on an active service with nothing running: ${why}; send the package change again when it is done; nothing was changed`, 409);
+        }
+        state.before = plan;
+        plan = next;
+        // Added roles count as held from now (a failed chain leaves them for Verify & Repair or Terminate);
+        // removed ones stay held until their accounts are gone (service.roles-applied rewrites the rows).
+        await writeHoldings(trx, svc.id, unionHoldings(holdings(plan), holdings(state.before)));
+      } else {
+        plan = { ...plan, product: newProduct };
       }
-      plan = { ...plan, product: newProduct };
       await updatePlan(trx, svc.id, plan, body.product_id ?? svc.productId);
     }
-    const state: PlanState = { passwordPending: svc.passwordPending };
     if (sealed) {
       // HestiaCP refuses to change a suspended user's password: the new one waits for the Unsuspend.
       state.suspended = await suspendedWhenQueued(trx, svc);
@@ -169,6 +183,35 @@ export async function serviceOperation(queue: Queue, masterKey: Buffer, op: Excl
     if (state.suspended) return answer(r.chainId, r.created, svc.state, 'the service is suspended: the new password is kept and set on its accounts when it is unsuspended');
     return answer(r.chainId, r.created, svc.state);
   });
+}
+
+function switchesRoles(before: ProductPlan, after: ProductPlan): boolean {
+  return before.roles.web !== after.roles.web || before.roles.mail !== after.roles.mail || before.roles.dns !== after.roles.dns;
+}
+
+/**
+ * The plan after a package change that switches roles on or off. Only a Split service with one
+ * account per role can: a Unified (or one-account Split) service's account holds web and mail
+ * together, and a Vanity service's mailbox and record live in the provider's accounts.
+ */
+function switchedPlan(plan: ServicePlan, product: ProductPlan, group: GroupFleet | null, whmcsServiceId: number): ServicePlan {
+  const b = plan.product.roles;
+  const a = product.roles;
+  const what = `web ${b.web}→${a.web}, mail ${b.mail}→${a.mail}, dns ${b.dns}→${a.dns}`;
+  if (plan.product.mode !== 'split' || plan.placement.unified !== null) {
+    const why = plan.product.mode === 'vanity' ? 'a Vanity service\'s roles are fixed at creation'
+      : 'its web and mail share one Hestia account, so roles are fixed at creation (only a Split service with one account per role switches roles)';
+    throw new InputError('product', `the new package switches roles of service ${whmcsServiceId} (${what}): ${why}; nothing was changed`, 409);
+  }
+  if (!a.web && !a.mail) throw new InputError('product', `the new package leaves service ${whmcsServiceId} neither web nor mail (${what}); nothing was changed`, 422);
+  if (!group) throw new InputError('product', `server group ${plan.groupId} of service ${whmcsServiceId} no longer exists in hostbridge; nothing was changed`, 409);
+  return { ...plan, product, placement: placeSwitchedRoles(plan.placement, product, group) };
+}
+
+function unionHoldings(a: Holding[], b: Holding[]): Holding[] {
+  const key = (h: Holding) => `${h.role}:${h.serverId}`;
+  const seen = new Set(a.map(key));
+  return [...a, ...b.filter((h) => !seen.has(key(h)))];
 }
 
 async function knownService(db: Knex | Knex.Transaction, whmcsServiceId: number): Promise<ServiceRecord> {

@@ -1,10 +1,11 @@
 // What WHMCS can do to a service that failed or was terminated, and to one whose package would
-// switch a role on or off, through the PHP module against the emulated fleet:
+// switch a role of a Unified service on or off, through the PHP module against the emulated fleet:
 // - CreateAccount again on a service whose deployment failed deploys it again, on the same plan;
 // - a terminated service refuses every operation but terminate (409, naming CreateAccount), and
 //   CreateAccount provisions it afresh;
-// - a package change that switches Web or Mail on or off is refused (roles are fixed at creation)
-//   and changes nothing.
+// - a package change that switches Web or Mail on or off of a Unified service is refused (its web
+//   and mail share one account) and changes nothing; a Split service switches roles
+//   (test/e2e/role-change.test.ts).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { call } from '../helpers/api.ts';
@@ -141,23 +142,21 @@ describe('failed and terminated services, and role switches, end to end', () => 
     assert.equal((await e.waitState(o.serviceId, ['suspended', 'active'], 60_000)).state, 'suspended', await dump(o));
   });
 
-  test('a package change that switches Mail off, or on, is refused and changes nothing on the service or the nodes', async () => {
+  test('a package change that switches roles of a Unified service is refused and changes nothing on the service or the nodes', async () => {
     const both: Order = { serviceId: 6203, mode: 'split', domain: 'two-roles.example.com' };
-    const webOnly: Order = { serviceId: 6204, mode: 'split', domain: 'web-only.example.com', product: { configoption4: '' } };
-    for (const o of [both, webOnly]) ok(await e.module('CreateAccount', o), `CreateAccount ${o.serviceId}`);
-    for (const o of [both, webOnly]) await deployed(o);
-    assert.ok(!(await placement(webOnly)).some((p) => p.startsWith('mail@')), 'the web-only service has no mail account');
+    const uni: Order = { serviceId: 6205, mode: 'unified', domain: 'uni.example.com' };
+    for (const o of [both, uni]) ok(await e.module('CreateAccount', o), `CreateAccount ${o.serviceId}`);
+    for (const o of [both, uni]) await deployed(o);
 
     const cases: Array<[Order, Record<string, string>, string]> = [
-      [both, { configoption4: '' }, 'web true→true, mail true→false, dns true→true'],
-      [both, { configoption7: '0' }, 'web true→true, mail true→false, dns true→true'],
-      [webOnly, { configoption4: 'on' }, 'web true→true, mail false→true, dns true→true'],
-      [both, { configoption3: '' }, 'web true→false, mail true→true, dns true→true'],
+      [uni, { configoption4: '' }, 'web true→true, mail true→false, dns true→true'],
+      [uni, { configoption7: '0' }, 'web true→true, mail true→false, dns true→true'],
+      [uni, { configoption3: '' }, 'web true→false, mail true→true, dns true→true'],
     ];
     for (const [o, change, roles] of cases) {
       const params = async () => e.db('mod_hostbridge_services').where('whmcs_service_id', o.serviceId).first('params', 'product_id', 'state');
       const before = { row: await params(), chains: (await chainsOf(e.db, o.serviceId)).length, nodes: nodeSummary(e.fleet) };
-      const text = `the new package changes which roles the service has (${roles}); roles are fixed at creation`;
+      const text = `the new package switches roles of service ${o.serviceId} (${roles}): its web and mail share one Hestia account, so roles are fixed at creation (only a Split service with one account per role switches roles); nothing was changed`;
       const product = { ...productOf(e, o), ...change };
       const r = await call(e.url, 'POST', `/v1/services/${o.serviceId}/change-package`, { product_id: 9, product, config_options: {}, custom_fields: {} });
       assert.equal(r.status, 409, JSON.stringify(r.body));

@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveProduct, type ProductInput } from '../../daemon/pipelines/product.ts';
-import type { FleetServer, GroupFleet } from '../../daemon/pipelines/placement.ts';
+import { placeSwitchedRoles, type FleetServer, type GroupFleet } from '../../daemon/pipelines/placement.ts'; // HR: placeSwitchedRoles
 import { planChain, type Operation } from '../../daemon/pipelines/plan.ts';
 import { groupRefs, orderDomain, planOrder } from '../../daemon/pipelines/order.ts';
 import { STEPS, stepArgsProblem, stepLabel, type StepType } from '../../daemon/pipelines/steps.ts';
@@ -196,6 +196,22 @@ describe('step declarations', () => {
       for (const s of [planWebStep(at, { kind: 'backend', template: 'PHP-8_3' }), planWebStep(at, { kind: 'proxy', template: 'caching' }), planWebStep(at, { kind: 'alias-add', alias: 'blog.shop.example.com' }), planWebStep(at, { kind: 'alias-delete', alias: 'blog.shop.example.com' })]) {
         seen.add(s.type);
         assert.equal(stepArgsProblem(s.type, s.args, true), null, `web: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+      }
+    }
+    // HR: a package change that switches roles on and off (mail added to a web-only Split service, then removed; DNS too).
+    {
+      const group = fleet([server(10, { web: true }), server(12, { mail: true })]);
+      const webOnly = resolveProduct(input('split', { product: { ...input('split').product, configoption4: '', configoption5: '' } }), null);
+      const full = resolveProduct(input('split'), null);
+      const lean = planOrder({ whmcsServiceId: 42, domain: 'shop.example.com', email: '' }, webOnly, group).plan;
+      const rich = { ...lean, product: full, placement: placeSwitchedRoles(lean.placement, full, group) };
+      for (const [name, before, after] of [['roles on', lean, rich], ['roles off', rich, lean]] as const) {
+        const steps = planChain('change-package', after, groupRefs(group), { before }).steps;
+        assert.ok(steps.some((s) => s.type === 'service.roles-applied'), `${name}: the roles are recorded at the end`);
+        for (const s of steps) {
+          seen.add(s.type);
+          assert.equal(stepArgsProblem(s.type, s.args, true), null, `${name}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+        }
       }
     }
     // Every type the planner may emit was planned at least once above (server.check is the scheduler's).

@@ -18,6 +18,7 @@ import { registerCronPanelHandlers } from './panel-cron.ts';
 import { registerPanelDnsHandlers } from './panel-dns.ts';
 import { registerPanelWebHandlers } from './panel-web.ts';
 import { registerPanelBackupHandlers } from './panel-backups.ts';
+import { registerRoleChangeHandlers } from './role-change.ts';
 import type { HostingDeps } from './context.ts';
 
 export type { HostingDeps } from './context.ts';
@@ -41,5 +42,6 @@ export function registerHostingHandlers(registry: TaskRegistry, deps: HostingDep
   registerPanelDnsHandlers(registry, deps);
   registerPanelWebHandlers(registry, deps);
   registerPanelBackupHandlers(registry, deps);
+  registerRoleChangeHandlers(registry, deps);
   return registry;
 }
