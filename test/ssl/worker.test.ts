@@ -81,10 +81,11 @@ for (const dialect of DIALECTS) {
       const chains = await t.db(T.chains).where('service_id', svc.a!).orderBy('id');
       // One request per role; the two are checked at once, so either may be queued first.
       assert.deepEqual(chains.map((c) => c.operation).sort(), ['ssl-issue-mail', 'ssl-issue-web']);
-      const task = await t.db(T.tasks).where('chain_id', chains[0].id).first();
+      const chainOf = (op: string) => chains.find((c) => c.operation === op)!;
+      const task = await t.db(T.tasks).where('chain_id', chainOf('ssl-issue-web').id).first();
       assert.equal(task.type, 'ssl.issue');
       assert.deepEqual(JSON.parse(task.args), { server, user: 'a-user', domain: 'a.example.com', role: 'web', names: 'a.example.com,www.a.example.com' });
-      const mailTask = await t.db(T.tasks).where('chain_id', chains[1].id).first();
+      const mailTask = await t.db(T.tasks).where('chain_id', chainOf('ssl-issue-mail').id).first();
       assert.equal(JSON.parse(mailTask.args).domain, 'a.example.com', 'mail: the HestiaCP mail domain, the row is mail.<d>');
       assert.equal((await sslRow(t.db, svc.a!, 'a.example.com'))!.state, 'issuing');
       await run(later + 61_000);
