@@ -3,12 +3,9 @@
 // handles, plus the store of signature nonces.
 import type { PageDeps } from '../pages/deps.ts';
 import type { NonceStore } from './signature.ts';
-import type { FleetAccess } from '../fleet/access.ts';
 
 export interface ApiDeps extends PageDeps {
   nonces?: NonceStore;
   /** The console's public base URL (POST /v1/services/{id}/console); null or absent: the console listener is off. */
   consoleUrl?: string | null;
-  /** The daemon's server access, for the hosting panel's live reads of HestiaCP; absent: the routes open their own. */
-  fleet?: FleetAccess;
 }

@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import type { Logger } from '../log/logger.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { Queue } from '../engine/queue.ts';
+import type { FleetAccess } from '../fleet/access.ts';
 
 export interface PageDeps {
   db: Knex;
@@ -16,4 +17,6 @@ export interface PageDeps {
   logger: Logger;
   /** Called when an action has made work due (a retry, a repair): wakes the engine. */
   onTick?: () => void;
+  /** The daemon's server access (its SSH pool), for the hosting panels' live reads of HestiaCP; absent (tests that build the app alone): the readers open their own. */
+  fleet?: FleetAccess;
 }

@@ -31,7 +31,8 @@ type Gauge = { key: string };
 export function pageHestia(deps: PageDeps): HestiaOpener {
   let fleet: FleetAccess | null = null;
   return async (serverId) => {
-    fleet ??= new FleetAccess(deps.db, deps.masterKey, deps.logger);
+    // The daemon's own SSH pool; a second one only where the app was built without it (tests).
+    fleet ??= deps.fleet ?? new FleetAccess(deps.db, deps.masterKey, deps.logger);
     const io = { log: (line: string) => deps.logger.debug(`admin hosting tab read: ${line}`), signal: AbortSignal.timeout(PAGE_READ_MS) };
     return (await fleet.hestia(serverId, io)).driver;
   };
