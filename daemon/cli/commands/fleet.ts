@@ -4,9 +4,9 @@ import type { Knex } from 'knex';
 import { checkBody } from '../../common/bodies.ts';
 import { addServer, listGroups, listServers, saveGroup, type GroupInput, type ServerInput } from '../../fleet/inventory.ts';
 import { noMore } from '../args.ts';
-import { UsageError, type Command, type CommandGroup } from '../command.ts';
+import type { Command, CommandGroup } from '../command.ts';
 import { withCore, report } from '../core.ts';
-import { out, readStdin } from '../io.ts';
+import { out, readStdinJson } from '../io.ts';
 
 /** `<what> add < body.json`: the body checked against the API's schema, then saved. */
 function addCommand(what: 'server' | 'group', describe: string, save: (db: Knex, masterKey: Buffer, body: unknown) => Promise<number>): Command {
@@ -15,13 +15,7 @@ function addCommand(what: 'server' | 'group', describe: string, save: (db: Knex,
     name, usage: `${name} < ${what}.json`, describe,
     async run(args, ctx) {
       noMore(args, name);
-      const text = await readStdin();
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch (err) {
-        throw new UsageError(`${name} reads a JSON object on standard input; that was not JSON (${(err as Error).message})`);
-      }
+      const body = await readStdinJson(name);
       return report(ctx.config(), async (core) => {
         const newId = await save(core.db, core.config.masterKey, body);
         return `${what === 'server' ? 'server' : 'server group'} ${newId} added`;

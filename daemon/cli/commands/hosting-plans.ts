@@ -5,19 +5,16 @@
 import { InputError } from '../../common/errors.ts';
 import { addHostingPlan, getHostingPlan, listHostingPlans, removeHostingPlan, updateHostingPlan } from '../../fleet/hosting-plans.ts';
 import type { HostingPlanInput } from '../../pipelines/hosting-plan.ts';
-import { id, noMore, positional } from '../args.ts';
+import { noMore } from '../args.ts';
 import { UsageError, type CommandGroup } from '../command.ts';
-import { report, withCore } from '../core.ts';
-import { out, readStdin } from '../io.ts';
+import { report } from '../core.ts';
+import { readStdinJson as stdinJson } from '../io.ts';
+import { listCommand, profileId, removeCommand, showCommand, type ProfileKind } from './profile-commands.ts';
 
-async function stdinJson(command: string): Promise<unknown> {
-  const text = await readStdin();
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`${command} reads a JSON object on standard input; that was not JSON (${(err as Error).message})`);
-  }
-}
+const kind: ProfileKind = {
+  command: 'hosting-plan', noun: 'hosting plan', plural: 'hosting plans', removeVerb: 'delete',
+  list: listHostingPlans, get: getHostingPlan, remove: removeHostingPlan,
+};
 
 /** `section.field=value` pairs applied to a copy of the profile; a number stays a number, the rest is text (checked on save). */
 function applyPairs(profile: Record<string, unknown>, pairs: string[]): Record<string, unknown> {
@@ -43,36 +40,13 @@ export const hostingPlanCommands: CommandGroup = {
         return report(ctx.config(), async (core) => `hosting plan ${await addHostingPlan(core.db, body as HostingPlanInput)} added`);
       },
     },
-    {
-      name: 'hosting-plan list', usage: 'hosting-plan list', describe: 'list hosting plan profiles, one JSON line each',
-      async run(args, ctx) {
-        noMore(args, 'hosting-plan list');
-        return withCore(ctx.config(), async (core) => {
-          const rows = await listHostingPlans(core.db);
-          for (const r of rows) out(JSON.stringify(r));
-          if (rows.length === 0) out('no hosting plans yet');
-          return 0;
-        });
-      },
-    },
-    {
-      name: 'hosting-plan show', usage: 'hosting-plan show <id>', describe: 'print one hosting plan profile as JSON',
-      async run(args, ctx) {
-        const planId = id(positional(args, 'a hosting plan id', 'hosting-plan show'), 'the hosting plan id');
-        noMore(args, 'hosting-plan show');
-        return withCore(ctx.config(), async (core) => {
-          const p = await getHostingPlan(core.db, planId);
-          if (!p) throw new InputError('', `hosting plan ${planId} does not exist`, 404);
-          out(JSON.stringify(p, null, 2));
-          return 0;
-        });
-      },
-    },
+    listCommand(kind),
+    showCommand(kind),
     {
       name: 'hosting-plan set', usage: 'hosting-plan set <id> [<section>.<field>=<value>…] (or < plan.json)',
       describe: 'change fields of a hosting plan profile (e.g. web.backend_template=PHP-8_3 mail.accounts=unlimited); without any, replace it with the JSON on standard input',
       async run(args, ctx) {
-        const planId = id(positional(args, 'a hosting plan id', 'hosting-plan set'), 'the hosting plan id');
+        const planId = profileId(args, kind, 'set');
         const pairs = args.splice(0);
         const body = pairs.length ? null : await stdinJson('hosting-plan set');
         return report(ctx.config(), async (core) => {
@@ -88,16 +62,6 @@ export const hostingPlanCommands: CommandGroup = {
         });
       },
     },
-    {
-      name: 'hosting-plan delete', usage: 'hosting-plan delete <id>', describe: 'delete a hosting plan profile no live service was built from',
-      async run(args, ctx) {
-        const planId = id(positional(args, 'a hosting plan id', 'hosting-plan delete'), 'the hosting plan id');
-        noMore(args, 'hosting-plan delete');
-        return report(ctx.config(), async (core) => {
-          await removeHostingPlan(core.db, planId);
-          return `hosting plan ${planId} deleted`;
-        });
-      },
-    },
+    removeCommand(kind),
   ],
 };

@@ -8,9 +8,9 @@ import {
 } from '../../fleet/ip-pools.ts';
 import { countText } from '../../pipelines/ip-ranges.ts';
 import { id, noMore, positional, takeFlag, takeOption } from '../args.ts';
-import { UsageError, type CommandGroup } from '../command.ts';
+import type { CommandGroup } from '../command.ts';
 import { withCore, report } from '../core.ts';
-import { out, readStdin } from '../io.ts';
+import { out, readStdinJson } from '../io.ts';
 
 /** One line: `#3 public-v4  cluster 1 · node any · vmbr0 · untagged · 192.0.2.0/24 gw 192.0.2.1 · 12 used, 241 free`. */
 function poolLine(p: PoolView): string {
@@ -28,13 +28,7 @@ export const ipPoolCommands: CommandGroup = {
       describe: 'add an IP pool: name, cluster_id, node, bridge, vlan, network, ranges, gateway, prefix, resolvers (see docs/ip-pools.md)',
       async run(args, ctx) {
         noMore(args, 'ip-pool add');
-        const text = await readStdin();
-        let body: unknown;
-        try {
-          body = JSON.parse(text);
-        } catch (err) {
-          throw new UsageError(`ip-pool add reads a JSON object on standard input; that was not JSON (${(err as Error).message})`);
-        }
+        const body = await readStdinJson('ip-pool add');
         return report(ctx.config(), async (core) => {
           const newId = await addPool(core.db, checkBody<PoolInput>('IpPool', body));
           const p = (await getPool(core.db, newId))!;

@@ -10,16 +10,7 @@ import {
 import { noMore, positional, takeFlag, takeOption } from '../args.ts';
 import { UsageError, type Command, type CommandGroup } from '../command.ts';
 import { report, withCore } from '../core.ts';
-import { out, readStdin } from '../io.ts';
-
-async function jsonFromStdin(name: string): Promise<unknown> {
-  const text = await readStdin();
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new UsageError(`${name} reads a JSON object on standard input; that was not JSON (${(err as Error).message})`);
-  }
-}
+import { out, readStdinJson } from '../io.ts';
 
 function onOff(value: string | undefined, option: string): boolean | undefined {
   if (value === undefined) return undefined;
@@ -55,7 +46,7 @@ const add: Command = {
   details: ['One pinned call checks the fingerprint and the credential first; when it fails nothing is saved.'],
   async run(args, ctx) {
     noMore(args, 'proxmox add');
-    const body = await jsonFromStdin('proxmox add');
+    const body = await readStdinJson('proxmox add');
     return report(ctx.config(), async (core) => {
       const r = await addCluster(core.db, core.config.masterKey, checkBody<ClusterInput>('ProxmoxCluster', body));
       const s = await syncCluster(core.db, core.config.masterKey, r.id);
@@ -107,7 +98,7 @@ const update: Command = {
   async run(args, ctx) {
     const ref = positional(args, 'a cluster id or name', 'proxmox update');
     noMore(args, 'proxmox update');
-    const body = await jsonFromStdin('proxmox update');
+    const body = await readStdinJson('proxmox update');
     return report(ctx.config(), async (core) => {
       const id = await findClusterId(core.db, ref);
       await updateCluster(core.db, core.config.masterKey, id, body as Partial<ClusterInput>);
@@ -211,7 +202,7 @@ const template: Command = {
     const ref = positional(args, 'a cluster id or name', `${name} ${sub}`);
     const tref = sub === 'remove' ? positional(args, 'a template slug or id', `${name} remove`) : '';
     noMore(args, `${name} ${sub}`);
-    const body = sub === 'add' ? await jsonFromStdin(`${name} add`) : null;
+    const body = sub === 'add' ? await readStdinJson(`${name} add`) : null;
     return withCore(ctx.config(), async (core) => {
       const id = await findClusterId(core.db, ref);
       if (sub === 'add') {
