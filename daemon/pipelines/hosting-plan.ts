@@ -9,7 +9,7 @@ import { printable } from './validate.ts';
 // product.ts imports this module; the shapes it needs from there are stated here, so there is no cycle.
 type Quota = number | 'unlimited';
 type ProductInput = { product: Record<string, string> };
-type ProductPlan = { hostingPlan?: HostingPlanExtras };
+type ProductPlan = { hostingPlan?: HostingPlanExtras; optionExtras?: HostingPlanExtras };
 
 /** Where a hosting product names its profile (Module Settings position 16). */
 export const HOSTING_PLAN_OPTION = 'configoption16';
@@ -157,8 +157,9 @@ export function hostingPlanRef(input: ProductInput): { id: number } | { name: st
 
 /**
  * The profile's values a plan carries beyond ProductPlan's own limits (which hold the merged disk,
- * bandwidth, domains, databases and accounts). Stored with the service: its package changes and
- * re-deploys use the values it was built with until a package change reads the profile again.
+ * bandwidth, domains, databases and accounts), with the product's configurable options over them
+ * (PLAN_OPTIONS). Stored with the service: its package changes and re-deploys use the values it was
+ * built with until a package change reads the profile and the options again.
  */
 export interface HostingPlanExtras {
   id: number;
@@ -192,9 +193,76 @@ export const PROFILE_OVERLAP = {
   mailAccounts: (p: HostingPlanProfile) => p.mail.accounts,
 } as const;
 
-/** The extras of a plan: its profile's, or the built-in defaults for a plan without one (every plan stored before profiles). */
+// --- configurable options over the profile ----------------------------------------------------
+
+type OptionRule =
+  | { kind: 'limit'; set: (x: HostingPlanExtras, v: Quota) => void }
+  | { kind: 'backups'; set: (x: HostingPlanExtras, n: number) => void }
+  | { kind: 'template'; set: (x: HostingPlanExtras, t: string) => void };
+
+/**
+ * The configurable options (WHMCS system names) that override one of the profile's further limits
+ * or templates, as web_disk_quota… override the merged ones (product.ts OVERRIDES). Applied in this
+ * order: "backups" sets every backup quota, then web_backups / mail_backups a Split role's own.
+ */
+export const PLAN_OPTIONS: Readonly<Record<string, OptionRule>> = {
+  web_aliases: { kind: 'limit', set: (x, v) => { x.web.aliases = v; } },
+  cron_jobs: { kind: 'limit', set: (x, v) => { x.web.cronJobs = v; } },
+  ftp_accounts: { kind: 'limit', set: (x, v) => { x.web.ftpAccounts = v; } },
+  dns_records: { kind: 'limit', set: (x, v) => { x.dns.records = v; } },
+  mail_domains: { kind: 'limit', set: (x, v) => { x.mail.domains = v; } },
+  backups: { kind: 'backups', set: (x, n) => { x.web.backups = n; x.mail.backups = n; x.unified.backups = n; } },
+  web_backups: { kind: 'backups', set: (x, n) => { x.web.backups = n; } },
+  mail_backups: { kind: 'backups', set: (x, n) => { x.mail.backups = n; } },
+  web_template: { kind: 'template', set: (x, t) => { x.web.template = t; } },
+  backend_template: { kind: 'template', set: (x, t) => { x.web.backendTemplate = t; } },
+  proxy_template: { kind: 'template', set: (x, t) => { x.web.proxyTemplate = t; } },
+  dns_template: { kind: 'template', set: (x, t) => { x.dns.template = t; } },
+};
+
+/** A configurable option as the product carries it: its key as WHMCS sent it and its value's system part. */
+export type FoundOption = { key: string; raw: string };
+
+/**
+ * The extras with the product's configurable options applied (PLAN_OPTIONS), each checked by the
+ * profile's own rules and refused naming config_options.<key>; changed says whether any applied.
+ * Templates are the profile's to set: without one (profile false) a template option is refused,
+ * since the customer then picks the site's templates in the panel and the deploy sets none.
+ */
+export function withPlanOptions(base: HostingPlanExtras, find: (name: string) => FoundOption | null, profile: boolean): { extras: HostingPlanExtras; changed: boolean } {
+  const x = structuredClone(base);
+  let changed = false;
+  for (const [name, rule] of Object.entries(PLAN_OPTIONS)) {
+    const o = find(name);
+    if (!o) continue;
+    const field = `config_options.${o.key}`;
+    if (rule.kind === 'limit') rule.set(x, checkLimit(field, o.raw));
+    else if (rule.kind === 'backups') rule.set(x, checkBackups(field, o.raw));
+    else {
+      if (!profile) throw new InputError(field, `sets a template of the hosting plan, and this product has none: choose a hosting plan in its Module Settings (Hosting plan) or remove the option`);
+      rule.set(x, checkTemplate(field, o.raw));
+    }
+    changed = true;
+  }
+  return { extras: x, changed };
+}
+
+/** The built-in extras of a plan without a profile (every plan stored before profiles). */
+export function defaultExtras(): HostingPlanExtras {
+  return planExtras({ id: 0, name: '', created_at: 0, updated_at: 0, ...HOSTING_PLAN_DEFAULTS });
+}
+
+/**
+ * The extras of a plan: its profile's (with its configurable options), else the built-in defaults
+ * with its configurable options, else the built-in defaults.
+ */
 export function extrasOf(product: ProductPlan): HostingPlanExtras {
-  return product.hostingPlan ?? planExtras({ id: 0, name: '', created_at: 0, updated_at: 0, ...HOSTING_PLAN_DEFAULTS });
+  return product.hostingPlan ?? product.optionExtras ?? defaultExtras();
+}
+
+/** The extras a plan states (a profile or configurable options), null for one that states none: shown as "—". */
+export function statedExtras(product: ProductPlan): HostingPlanExtras | null {
+  return product.hostingPlan ?? product.optionExtras ?? null;
 }
 
 /** The three web templates a web domain of this plan should have; null when the plan has no profile (nothing to apply). */

@@ -3,7 +3,9 @@
 // Pure: the same input always gives the same plan or the same InputError naming the field.
 import { InputError } from '../common/errors.ts';
 import { checkDomain, checkVanityName, printable } from './validate.ts';
-import { HOSTING_PLAN_OPTION, hostingPlanRef, planExtras, PROFILE_OVERLAP, type HostingPlanExtras, type HostingPlanProfile } from './hosting-plan.ts';
+import {
+  defaultExtras, HOSTING_PLAN_OPTION, hostingPlanRef, planExtras, PROFILE_OVERLAP, withPlanOptions, type FoundOption, type HostingPlanExtras, type HostingPlanProfile,
+} from './hosting-plan.ts';
 
 export type Mode = 'split' | 'unified' | 'vanity';
 export const MODES: readonly Mode[] = ['split', 'unified', 'vanity'];
@@ -22,8 +24,13 @@ export interface ProductPlan {
   web: { diskMb: Quota; bandwidthMb: Quota; domains: Quota; databases: Quota };
   mail: { diskMb: Quota; accounts: Quota };
   vanity: { parent: string; name: string; siteQuotaMb: Quota; mailboxQuotaMb: Quota } | null;
-  /** The hosting plan profile's further limits and templates (configoption16); absent without a profile, so older plans read as before. */
+  /**
+   * The hosting plan profile's further limits and templates (configoption16), with the configurable
+   * options over them (hosting-plan.ts PLAN_OPTIONS); absent without a profile, so older plans read as before.
+   */
   hostingPlan?: HostingPlanExtras;
+  /** Without a profile: the built-in further limits with the configurable options over them; absent when the product has none of those options. */
+  optionExtras?: HostingPlanExtras;
 }
 
 // Module Settings positions, fixed for good by WHMCS (see the PHP module's ConfigOptions).
@@ -59,6 +66,17 @@ function lookup(map: Record<string, string | number | boolean>, name: string): {
   return null;
 }
 
+/** As lookup, the value's case kept: a HestiaCP template name is case-sensitive (PHP-8_3). */
+function lookupRaw(map: Record<string, string | number | boolean>, name: string): FoundOption | null {
+  for (const [k, v] of Object.entries(map)) {
+    if (systemName(k) !== name) continue;
+    const raw = String(v);
+    const bar = raw.indexOf('|');
+    return { key: k, raw: (bar >= 0 ? raw.slice(0, bar) : raw).trim() };
+  }
+  return null;
+}
+
 export function parseQuota(field: string, raw: string): Quota {
   const v = raw.trim().toLowerCase();
   if (v === 'unlimited') return 'unlimited';
@@ -75,7 +93,9 @@ function ticked(raw: string | undefined): boolean {
  * fleet/hosting-plans.ts), each limit comes from the configurable option, else the profile: the
  * Module Settings it overlaps (6–11) are not read, since WHMCS pre-fills them with its defaults and
  * they would silently beat the plan the admin chose. Without a profile: the configurable option,
- * else the Module Setting, else the built-in default, as before.
+ * else the Module Setting, else the built-in default, as before. The profile's further limits
+ * (aliases, cron jobs, FTP, backups, DNS records, mail domains) likewise: the configurable option,
+ * else the profile, else the built-in default; its templates only with a profile.
  */
 export function resolveProduct(input: ProductInput, profile: HostingPlanProfile | null = null): ProductPlan {
   const p = input.product;
@@ -98,6 +118,8 @@ export function resolveProduct(input: ProductInput, profile: HostingPlanProfile 
   if (ref && !profile) {
     throw new InputError(`product.${HOSTING_PLAN_OPTION}`, `the product names hosting plan ${'id' in ref ? `#${ref.id}` : `"${ref.name}"`}, which was not looked up (it does not exist, or this caller reads no profiles)`);
   }
+  // The profile's further limits and templates, each overridable by a configurable option (checked before anything is planned).
+  const opts = withPlanOptions(profile ? planExtras(profile) : defaultExtras(), (name) => lookupRaw(input.config_options, name), profile !== null);
 
   const webBox = ticked(p[OPT.web]);
   const mailBox = ticked(p[OPT.mail]);
@@ -131,6 +153,6 @@ export function resolveProduct(input: ProductInput, profile: HostingPlanProfile 
     web: { diskMb: quota('webDisk'), bandwidthMb: quota('webBandwidth'), domains: quota('webDomains'), databases: quota('databases') },
     mail: { diskMb: quota('mailDisk'), accounts: quota('mailAccounts') },
     vanity,
-    ...(profile ? { hostingPlan: planExtras(profile) } : {}),
+    ...(profile ? { hostingPlan: opts.extras } : opts.changed ? { optionExtras: opts.extras } : {}),
   };
 }

@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { InputError } from '../../common/errors.ts';
 import { T } from '../../common/tables.ts';
 import { serverRefs } from '../../fleet/inventory.ts';
+import { statedExtras } from '../../pipelines/hosting-plan.ts';
 import { planChain, planServerIds } from '../../pipelines/plan.ts';
 import type { Quota } from '../../pipelines/product.ts';
 import { mailHome } from './mailboxes.ts';
@@ -57,7 +58,7 @@ export const overviewTab: HostingTab = {
     const webServer = plan.placement.unified ?? plan.placement.web;
     const webUser = plan.placement.unified !== null ? plan.names.users.all : plan.names.users.web;
     const mail = mailHome(plan);
-    const extras = p.hostingPlan;
+    const extras = statedExtras(p);
     const [mailboxes, databases, ftp, cron] = await Promise.all([
       mail && p.roles.mail ? count(async () => Object.keys(await (await ctx.hestia(mail.server)).listMailAccounts(mail.user, mail.domain)).length) : null,
       webServer !== null && webUser && p.roles.web ? count(async () => (await (await ctx.hestia(webServer)).listDatabases(webUser)).length) : null,

@@ -24,7 +24,9 @@ final class HostingPlans
                 . '(web domains, aliases, databases, cron jobs, FTP accounts, bandwidth, disk, DNS records, mail domains and accounts, backups) '
                 . 'and the web, backend (PHP) and proxy templates; create profiles with hostbridge hosting-plan add or on the daemon\'s admin pages. '
                 . 'With a profile the Module Settings 6 to 11 above are not read (the plan decides); the configurable options web_disk_quota, '
-                . 'mail_disk_quota, web_bandwidth, web_domains, databases and mail_accounts still override it. Leave it at none to keep the Module Settings.',
+                . 'mail_disk_quota, web_bandwidth, web_domains, databases and mail_accounts still override it, as do web_aliases, cron_jobs, ftp_accounts, '
+                . 'dns_records, mail_domains, backups, web_backups, mail_backups and the *_template options (docs/hosting-plans.md). '
+                . 'Leave it at none to keep the Module Settings.',
             'SimpleMode' => true,
         ];
     }
