@@ -56,6 +56,8 @@ export const T = {
   // per-service deploy state and usage
   dnsZones: 'mod_hostbridge_dns_zones',
   ssl: 'mod_hostbridge_ssl',
+  // the Web settings tab: the customer's PHP/proxy choice, the aliases published in DNS
+  webSettings: 'mod_hostbridge_web_settings',
   // the customer's own DNS records (the hosting panel's DNS tab), joined to the managed ones on every zone converge
   zoneRecords: 'mod_hostbridge_zone_records',
   // the hosting panel's sealed secrets (passwords the customer typed), until their chain ends

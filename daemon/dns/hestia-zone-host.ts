@@ -243,8 +243,12 @@ export class HestiaZoneHost implements ZoneHost {
   }
 
   private async add(z: string, r: ZoneRecord, id: number | undefined, restart = true): Promise<void> {
+    // v-add-dns-record refuses "weight port target" whenever the weight is not 0 (its validator takes
+    // a first field that passes as a host name for the target); "priority weight port target" it
+    // reads as meant, storing the priority apart and the value as "weight port target.".
+    const value = r.type === 'SRV' ? `${r.priority ?? 10} ${r.value}` : r.value;
     try {
-      await this.driver.addDnsRecord(this.opts.user, z, r.name, r.type, r.value, {
+      await this.driver.addDnsRecord(this.opts.user, z, r.name, r.type, value, {
         restart, ...(id !== undefined ? { id } : {}), ...(r.priority !== undefined ? { priority: r.priority } : {}), ...(r.ttl !== undefined ? { ttl: r.ttl } : {}),
       });
     } catch (err) {

@@ -19,6 +19,11 @@ export interface ZoneFacts {
   nameservers: string[];
   /** The mail domain's DKIM public record (`v=DKIM1; k=rsa; p=…`), when the service has mail. */
   dkim: string | null;
+  /**
+   * The web aliases (names relative to the zone) the customer added in the Web settings tab: each
+   * gets the web server's address, as the apex does. A name the zone already holds is left as it is.
+   */
+  aliases?: string[];
 }
 
 export const DMARC = 'v=DMARC1; p=quarantine; pct=100';
@@ -38,6 +43,10 @@ export function zoneRecords(f: ZoneFacts): WantedRecord[] {
     out.push({ name: '@', type: 'TXT', value: `v=spf1 a mx ${ips} -all` });
     out.push({ name: '_dmarc', type: 'TXT', value: DMARC });
     if (f.dkim) out.push({ name: 'mail._domainkey', type: 'TXT', value: f.dkim });
+  }
+  if (f.webIp) {
+    const taken = new Set(out.map((r) => r.name));
+    for (const name of new Set(f.aliases ?? [])) if (!taken.has(name)) out.push({ name, type: 'A', value: f.webIp });
   }
   return out;
 }

@@ -162,6 +162,10 @@ export const STEPS = {
   // The customer's panel (issue 16): the VM's CD-ROM and firewall rules made equal to what the daemon keeps for it.
   'kvm.iso': { label: 'Changing the VM\'s CD-ROM', args: vmNode },
   'kvm.firewall-rules': { label: 'Applying the VM\'s firewall rules', args: vmNode },
+  // A web alias's A record (the web server's address) in the service's zone, on one DNS server (converged
+  // on the managed records with the alias added or removed), then saved once every DNS server holds it.
+  'web.alias-dns': { label: 'Publishing the alias in DNS', args: { server: id, user: textOrNull, domain: text, alias: text, change: oneOf('add', 'delete') } },
+  'web.alias-dns-save': { label: 'Saving the alias\'s DNS record', args: { domain: text, alias: text, change: oneOf('add', 'delete') } },
   // Not planned per service: the scheduler's health check of one server.
   'server.check': { label: 'Checking the server', args: { server: id } },
 } as const satisfies Record<string, { label: string; args: Shape | readonly Shape[] }>;

@@ -7,6 +7,7 @@
 //  - add, edit and delete land on every DNS server of the group (ns1 and PowerDNS), the managed
 //    records untouched, and a redeploy of the zone keeps the customer's records;
 //  - a suspended service refuses, unsuspended it accepts; the plan's limit refuses a fourth record;
+//  - an SRV record with a non-zero weight is published on ns1 and answered by PowerDNS;
 //  - a publish that fails (ns1's HestiaCP refuses the value) saves nothing: the panel lists the record
 //    as it was and the next converge undoes it where it was published; with ns1 down, ns1's state
 //    is pending and the change waits; once ns1 is back the retry converges and the record is saved;
@@ -15,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Resolver } from 'node:dns/promises';
 import Handlebars from 'handlebars';
 import type { Daemon } from '../../daemon/runtime.ts';
 import { T } from '../../daemon/common/tables.ts';
@@ -215,29 +217,33 @@ describe('the DNS tab on an emulated HestiaCP DNS node and the real PowerDNS', (
     } finally {
       await tdb.db(T.services).where('id', serviceId).update({ state: 'active' });
     }
-    const r = await act('dns-record-add', { name: '_sip._tcp', type: 'SRV', value: '0 5060 sip.other.example', priority: '10' });
+    // A non-zero weight: HestiaCP takes it only as "priority weight port target" (issue 13).
+    const r = await act('dns-record-add', { name: '_sip._tcp', type: 'SRV', value: '5 5060 sip.other.example', priority: '10' });
     assert.equal(await chainEnds(r.chainId), 'succeeded');
-    assert.ok(has(await onPdns(), /^_sip\._tcp SRV 10 0 5060 sip\.other\.example\.$/));
-    assert.ok(has(onNs1(), /^_sip\._tcp SRV 0 5060 sip\.other\.example\.$/), onNs1().join('\n'));
+    assert.ok(has(await onPdns(), /^_sip\._tcp SRV 10 5 5060 sip\.other\.example\.$/));
+    assert.ok(has(onNs1(), /^_sip\._tcp SRV 5 5060 sip\.other\.example\.$/), onNs1().join('\n'));
+    const resolver = new Resolver({ timeout: 2000, tries: 1 });
+    resolver.setServers([`127.0.0.1:${fleet.pdns!.server.dnsPort}`]);
+    assert.deepEqual(await resolver.resolveSrv(`_sip._tcp.${DOMAIN}`), [{ name: 'sip.other.example', port: 5060, priority: 10, weight: 5 }]);
   });
 
   test('a publish that fails saves nothing; with ns1 down its state is pending and the retry converges once it is back', async () => {
     const ns1 = fleet.node('ns1');
     const id = await idOf('_sip._tcp', 'SRV');
-    // HestiaCP refuses this SRV (its validator reads a 3-field value whose first field is a non-zero
-    // number as "target port weight"): the publish fails for good on ns1 after PowerDNS took it.
-    const r = await act('dns-record-edit', { record: id, name: '_sip._tcp', type: 'SRV', value: '5 5060 sip.other.example', priority: '10' });
-    assert.match(await chainEnds(r.chainId), /^failed: ns1 .*refused _sip\._tcp SRV/);
-    assert.ok(has(await onPdns(), /^_sip\._tcp SRV 10 5 5060/), 'PowerDNS published it before the chain failed');
-    assert.deepEqual(await stored(), ['app A 192.0.2.78', '@ TXT google-site-verification=xyz', '_sip._tcp SRV 10 0 5060 sip.other.example'], 'nothing saved');
+    // HestiaCP refuses an SRV target with fewer than three dots (is_dns_fqnd counts the trailing
+    // one), which PowerDNS takes: the publish fails for good on ns1 after PowerDNS took it.
+    const r = await act('dns-record-edit', { record: id, name: '_sip._tcp', type: 'SRV', value: '5 5060 other.example', priority: '10' });
+    assert.match(await chainEnds(r.chainId), /^failed: ns1 .*refused _sip\._tcp SRV.*fully qualified domain name/);
+    assert.ok(has(await onPdns(), /^_sip\._tcp SRV 10 5 5060 other\.example\.$/), 'PowerDNS published it before the chain failed');
+    assert.deepEqual(await stored(), ['app A 192.0.2.78', '@ TXT google-site-verification=xyz', '_sip._tcp SRV 10 5 5060 sip.other.example'], 'nothing saved');
     const failed = await view();
     assert.match(failed.change, /could not be published on every DNS server and was not saved/);
-    assert.deepEqual(failed.records.filter((x: { type: string }) => x.type === 'SRV').map((x: { value: string }) => x.value), ['0 5060 sip.other.example'], 'the panel lists the record as it was');
+    assert.deepEqual(failed.records.filter((x: { type: string }) => x.type === 'SRV').map((x: { value: string }) => x.value), ['5 5060 sip.other.example'], 'the panel lists the record as it was');
     assert.equal(failed.servers.find((s: { server: string }) => s.server === 'ns1').state, 'failed');
     // The next converge (a redeploy) brings PowerDNS back to what is stored.
     const rd = await redeployZone(tdb.db, WHMCS_ID);
     assert.equal(await chainEnds(rd.chain_id), 'succeeded');
-    assert.ok(!has(await onPdns(), /^_sip\._tcp SRV 10 5 /) && has(await onPdns(), /^_sip\._tcp SRV 10 0 5060/));
+    assert.ok(!has(await onPdns(), /^_sip\._tcp SRV 10 5 5060 other\./) && has(await onPdns(), /^_sip\._tcp SRV 10 5 5060 sip\.other\.example\.$/));
 
     // Retries on: the change waits for ns1, which shows pending; back, it converges and is saved.
     await setting('retry.max_attempts', '0');
@@ -251,7 +257,7 @@ describe('the DNS tab on an emulated HestiaCP DNS node and the real PowerDNS', (
         return t && (await tdb.db(T.attempts).where('task_id', t.id).first('attempt')) ? t : null;
       }, 20_000, 50);
       const waiting = await view();
-      assert.match(waiting.change, /^Deleting _sip\._tcp SRV 10 0 5060 sip\.other\.example: waiting for every DNS server/);
+      assert.match(waiting.change, /^Deleting _sip\._tcp SRV 10 5 5060 sip\.other\.example: waiting for every DNS server/);
       assert.equal(waiting.servers.find((s: { server: string }) => s.server === 'ns1').state, 'pending');
       assert.ok(waiting.records.some((x: { name: string }) => x.name === '_sip._tcp'), 'still listed until every server holds the change');
     } finally {

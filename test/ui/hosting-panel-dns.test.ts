@@ -9,7 +9,8 @@
 //  - types hostile values: a --flag, markup, an IDN look-alike and a 300-character name, quotes and
 //    a 300-character address as values; each is refused naming the field and changes nothing, and
 //    markup in a TXT value (which DNS allows) is kept and shown as inert text: no script runs; a
-//    300-character TXT value is kept whole and, like the DKIM key, stays inside the panel.
+//    300-character TXT value is kept whole and, like the DKIM key, stays inside the panel;
+//  - adds an SRV record with a non-zero weight: on ns1 and answered by PowerDNS.
 // Screenshots go to test-artifacts/screenshots/hosting-panel-dns-*.png.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -198,6 +199,19 @@ describe('the customer\'s DNS tab in the WHMCS client area, on ns1 and PowerDNS 
     assert.deepEqual((await resolver.resolveTxt(`long.${DOMAIN}`)).map((parts) => parts.join('')), [long]);
     assert.equal(await pwned(), undefined);
     await shot('inert');
+  });
+
+  test('an SRV record with a non-zero weight is published on ns1 and answered by PowerDNS', async () => {
+    // HestiaCP refuses "weight port target" whenever the weight is not 0; hostbridge sends it "priority weight port target".
+    assert.equal(await add({ name: '_sip._tcp', type: 'SRV', value: '5 5060 sip.other.example', priority: '10' }), 'Action completed successfully');
+    await settled();
+    await page.goto(dnsTab());
+    const row = ownRow('_sip._tcp', 'SRV');
+    assert.equal(await row.locator('td.hp-dns-value').textContent(), '5 5060 sip.other.example');
+    assert.deepEqual((await row.locator('td.hp-dns-state span').allTextContents()).sort(), ['ns1: published', 'pdns: published']);
+    assert.ok(onNs1().includes('_sip._tcp SRV 5 5060 sip.other.example.'), onNs1().join('\n'));
+    assert.deepEqual(await resolver.resolveSrv(`_sip._tcp.${DOMAIN}`), [{ name: 'sip.other.example', port: 5060, priority: 10, weight: 5 }]);
+    await shot('srv');
   });
 
   test('the browser only talked to WHMCS', () => {

@@ -4,7 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolveProduct, type ProductInput } from '../../daemon/pipelines/product.ts';
-import { placeSwitchedRoles, type FleetServer, type GroupFleet } from '../../daemon/pipelines/placement.ts'; // HR: placeSwitchedRoles
+import { placeSwitchedRoles, type FleetServer, type GroupFleet } from '../../daemon/pipelines/placement.ts'; // placeSwitchedRoles
 import { planChain, type Operation } from '../../daemon/pipelines/plan.ts';
 import { groupRefs, orderDomain, planOrder } from '../../daemon/pipelines/order.ts';
 import { STEPS, stepArgsProblem, stepLabel, type StepType } from '../../daemon/pipelines/steps.ts';
@@ -15,13 +15,13 @@ import { planExtrasChain } from '../../daemon/pipelines/vm-extras-plan.ts';
 import { APPLY_ROLES, planApply } from '../../daemon/pipelines/hestia-config-plan.ts';
 import { normaliseHostingPlan, type HostingPlanProfile } from '../../daemon/pipelines/hosting-plan.ts';
 import { customCertStep, sslIssueStep } from '../../daemon/pipelines/ssl-plan.ts';
-import { planDbCreate, planDbDelete, planDbPassword } from '../../daemon/services/hosting-panel/databases.ts'; // HD: the Databases tab's planning
-import { planFtpStep } from '../../daemon/services/hosting-panel/ftp.ts'; // HT: the FTP tab's planning
-import { planCronStep, type CronPlan } from '../../daemon/services/hosting-panel/cron.ts'; // HC: the Cron jobs tab's planning
-import { planBackupCreate, planBackupDelete, planBackupRestore, type BackupAccount } from '../../daemon/services/hosting-panel/backups.ts'; // HB: the Backups tab's planning
-import { planMailboxStep } from '../../daemon/services/hosting-panel/mailboxes.ts'; // HF: the Mailboxes tab's planning
-import { planWebStep } from '../../daemon/services/hosting-panel/web.ts'; // HW: the Web settings tab's planning
-import { planRecordChange, type RecordChange } from '../../daemon/services/hosting-panel/dns.ts'; // HN: the DNS tab's planning
+import { planDbCreate, planDbDelete, planDbPassword } from '../../daemon/services/hosting-panel/databases.ts'; // the Databases tab's planning
+import { planFtpStep } from '../../daemon/services/hosting-panel/ftp.ts'; // the FTP tab's planning
+import { planCronStep, type CronPlan } from '../../daemon/services/hosting-panel/cron.ts'; // the Cron jobs tab's planning
+import { planBackupCreate, planBackupDelete, planBackupRestore, type BackupAccount } from '../../daemon/services/hosting-panel/backups.ts'; // the Backups tab's planning
+import { planMailboxStep } from '../../daemon/services/hosting-panel/mailboxes.ts'; // the Mailboxes tab's planning
+import { planAliasDns, planWebStep } from '../../daemon/services/hosting-panel/web.ts'; // the Web settings tab's planning, and an alias's DNS record
+import { planRecordChange, type RecordChange } from '../../daemon/services/hosting-panel/dns.ts'; // the DNS tab's planning
 
 const OPERATIONS: Operation[] = ['deploy', 'suspend', 'unsuspend', 'terminate', 'change-package', 'change-password', 'redeploy', 'verify-repair', 'force-terminate', 'sync-usage'];
 
@@ -122,7 +122,7 @@ describe('step declarations', () => {
         assert.equal(stepArgsProblem(s.type, s.args, true), null, `ssl, ${role}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
       }
     }
-    // HF: the hosting panel's Mailboxes tab (services/hosting-panel/mailboxes.ts): create, delete, password, quota.
+    // The hosting panel's Mailboxes tab (services/hosting-panel/mailboxes.ts): create, delete, password, quota.
     {
       const at = { server: 11, user: 'shop-42-mail', domain: 'shop.example.com' };
       for (const kind of ['create', 'delete', 'password', 'quota'] as const) {
@@ -132,7 +132,7 @@ describe('step declarations', () => {
         }
       }
     }
-    // HD: the hosting panel's Databases tab (services/hosting-panel/databases.ts): create, delete, change password.
+    // The hosting panel's Databases tab (services/hosting-panel/databases.ts): create, delete, change password.
     {
       const at = { server: 10, user: 'shop-42-web' };
       for (const s of [...planDbCreate(at, { database: 'blog', dbUser: 'blog', engine: 'mysql', charset: 'UTF8MB4' }), ...planDbDelete(at, 'shop-42-web_blog'), ...planDbPassword(at, 'shop-42-web_blog')]) {
@@ -140,7 +140,7 @@ describe('step declarations', () => {
         assert.equal(stepArgsProblem(s.type, s.args, true), null, `databases: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
       }
     }
-    // HT: the hosting panel's FTP tab (services/hosting-panel/ftp.ts): create (in a folder and in the domain directory), delete, password, folder.
+    // The hosting panel's FTP tab (services/hosting-panel/ftp.ts): create (in a folder and in the domain directory), delete, password, folder.
     {
       const at = { server: 10, user: 'shop-42-web', domain: 'shop.example.com' };
       const account = 'shop-42-web_uploads';
@@ -149,7 +149,7 @@ describe('step declarations', () => {
         assert.equal(stepArgsProblem(s.type, s.args, true), null, `ftp: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
       }
     }
-    // HC: the hosting panel's Cron jobs tab (services/hosting-panel/cron.ts): create, change, delete, suspend, unsuspend.
+    // The hosting panel's Cron jobs tab (services/hosting-panel/cron.ts): create, change, delete, suspend, unsuspend.
     {
       const at = { server: 10, user: 'shop-42-web' };
       const schedule = { min: '*/5', hour: '*', day: '1-15', month: '*', wday: '1,3,5' };
@@ -159,7 +159,7 @@ describe('step declarations', () => {
         assert.equal(stepArgsProblem(s.type, s.args, true), null, `cron: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
       }
     }
-    // HB: the hosting panel's Backups tab (services/hosting-panel/backups.ts): create (none listed yet, and with archives listed), delete, restore whole, a part, one item.
+    // The hosting panel's Backups tab (services/hosting-panel/backups.ts): create (none listed yet, and with archives listed), delete, restore whole, a part, one item.
     {
       const web: BackupAccount = { role: 'web', server: 10, user: 'shop-42-web', max: 3, label: 'Web hosting' };
       const mail: BackupAccount = { role: 'mail', server: 11, user: 'shop-42-mail', max: 1, label: 'Mail' };
@@ -173,7 +173,7 @@ describe('step declarations', () => {
         assert.equal(stepArgsProblem(s.type, s.args, true), null, `backups: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
       }
     }
-    // HN: the hosting panel's DNS tab (services/hosting-panel/dns.ts): add (MX with priority 0, a TTL), edit, delete, on a Hestia DNS node and PowerDNS.
+    // The hosting panel's DNS tab (services/hosting-panel/dns.ts): add (MX with priority 0, a TTL), edit, delete, on a Hestia DNS node and PowerDNS.
     {
       const place = { domain: 'shop.example.com', servers: [{ server: 12, user: 'shop-42-dns' }, { server: 13, user: null }] };
       const changes: RecordChange[] = [
@@ -190,7 +190,7 @@ describe('step declarations', () => {
         }
       }
     }
-    // HW: the hosting panel's Web settings tab (services/hosting-panel/web.ts): PHP and proxy template, alias add and remove.
+    // The hosting panel's Web settings tab (services/hosting-panel/web.ts): PHP and proxy template, alias add and remove.
     {
       const at = { server: 10, user: 'shop-42-web', domain: 'shop.example.com' };
       for (const s of [planWebStep(at, { kind: 'backend', template: 'PHP-8_3' }), planWebStep(at, { kind: 'proxy', template: 'caching' }), planWebStep(at, { kind: 'alias-add', alias: 'blog.shop.example.com' }), planWebStep(at, { kind: 'alias-delete', alias: 'blog.shop.example.com' })]) {
@@ -198,7 +198,7 @@ describe('step declarations', () => {
         assert.equal(stepArgsProblem(s.type, s.args, true), null, `web: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
       }
     }
-    // HR: a package change that switches roles on and off (mail added to a web-only Split service, then removed; DNS too).
+    // A package change that switches roles on and off (mail added to a web-only Split service, then removed; DNS too).
     {
       const group = fleet([server(10, { web: true }), server(12, { mail: true })]);
       const webOnly = resolveProduct(input('split', { product: { ...input('split').product, configoption4: '', configoption5: '' } }), null);
@@ -211,6 +211,18 @@ describe('step declarations', () => {
         for (const s of steps) {
           seen.add(s.type);
           assert.equal(stepArgsProblem(s.type, s.args, true), null, `${name}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+        }
+      }
+    }
+    // A web alias's A record published on every DNS server of the zone (after the alias step), then saved.
+    {
+      const zone = { domain: 'shop.example.com', servers: [{ server: 20, user: 'shop-42-dns' }, { server: 21, user: null }] };
+      for (const change of ['add', 'delete'] as const) {
+        const steps = planAliasDns(zone, 'blog.shop.example.com', change, 0);
+        assert.deepEqual(steps.map((s) => s.dependsOn), [[0], [0], [1, 2]], 'the publishes after the alias step, the save after both');
+        for (const s of steps) {
+          seen.add(s.type);
+          assert.equal(stepArgsProblem(s.type, s.args, true), null, `alias dns: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
         }
       }
     }

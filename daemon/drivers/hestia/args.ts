@@ -210,10 +210,12 @@ function recordValue(name: string, type: RecordType, raw: unknown): Arg | string
     case 'NS': case 'CNAME': case 'MX': case 'PTR':
       return Arg.of('hostname', name, v);
     case 'SRV': {
-      // Hestia takes PRIORITY separately; VALUE is "weight port target".
-      const m = /^([0-9]{1,5}) ([0-9]{1,5}) (\S+)$/.exec(v);
-      if (!m) fail(name, 'SRV value must be "weight port target"');
-      return `${m[1]} ${m[2]} ${Arg.of('hostname', name, m[3]).value}`;
+      // "weight port target" (a conf line); v-add-dns-record takes "priority weight port target":
+      // its validator reads a 3-field value whose first field passes as a host name (any non-zero
+      // weight does) as "target port weight" and refuses it.
+      const m = /^(?:([0-9]{1,5}) )?([0-9]{1,5}) ([0-9]{1,5}) (\S+)$/.exec(v);
+      if (!m) fail(name, 'SRV value must be "weight port target" or "priority weight port target"');
+      return `${m[1] !== undefined ? `${m[1]} ` : ''}${m[2]} ${m[3]} ${Arg.of('hostname', name, m[4]).value}`;
     }
     case 'TXT': case 'SPF':
       // TXT may hold spaces, ";" and quotes; single-quoting keeps them inert. Hestia itself

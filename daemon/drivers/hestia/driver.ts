@@ -4,7 +4,7 @@
 // checking the state, whether they mean "already done".
 import { randomBytes } from 'node:crypto';
 import { TerminalError } from '../../common/errors.ts';
-import { Arg, checkPassword, type RecordType } from './args.ts';
+import { Arg, ArgumentError, checkPassword, type RecordType } from './args.ts';
 import { parseHestiaJson, HestiaParseError, type HestiaList, type HestiaObject } from './json.ts';
 import { HestiaRunner, type DriverIO, type HestiaServer } from './runner.ts';
 import { withSslDir, type SslFiles } from './ssl-files.ts';
@@ -741,6 +741,8 @@ export function dnsConfLine(r: DnsConfRecord, field: string, stamp: { time: stri
   const record = Arg.of('recordName', `${field}.record`, r.record).value;
   const type = Arg.of('recordType', `${field}.type`, r.type).value as RecordType;
   let value = Arg.recordValue(`${field}.value`, type, r.value).value;
+  // The file holds SRV as "weight port target", the priority in its own field.
+  if (type === 'SRV' && value.split(' ').length !== 3) throw new ArgumentError(`${field}.value`, 'SRV value must be "weight port target"');
   const priority = type === 'MX' || type === 'SRV' ? Arg.of('number', `${field}.priority`, String(r.priority ?? 10)).value : '';
   if (DOTTED.has(type) && !value.endsWith('.')) value += '.';
   if (type !== 'CAA') {

@@ -11,6 +11,7 @@ import { convergeRecords, missingRecords } from '../../dns/converge.ts';
 import { describeRecord, type ZoneRecord } from '../../dns/records.ts';
 import { recordKey, zoneRecords } from '../../pipelines/records.ts';
 import { storedRecords, toZoneRecord } from '../../services/hosting-panel/dns.ts';
+import { aliasInZone, webSettings } from '../../services/hosting-panel/web-settings.ts';
 import { contactEmail, loadService, saveFacts, type HostingDeps, type LoadedService } from './context.ts';
 import { T } from '../../common/tables.ts';
 import { registerStep } from '../step-args.ts';
@@ -22,21 +23,22 @@ async function upsert(db: Knex, table: string, keys: string[], row: Record<strin
 /**
  * What the service's zone should hold, from where its roles live and what its mail step learnt (its
  * reads at once), and the customer's own records (the panel's DNS tab): the stored ones, or `own`
- * (a change being published).
+ * (a change being published); and the web aliases published in it: the stored ones, or `aliases`.
  */
-export async function wantedRecords(deps: HostingDeps, svc: LoadedService, own?: ZoneRecord[]): Promise<{ records: ZoneRecord[]; apexIp: string; nameservers: string[] }> {
+export async function wantedRecords(deps: HostingDeps, svc: LoadedService, own?: ZoneRecord[], aliases?: string[]): Promise<{ records: ZoneRecord[]; apexIp: string; nameservers: string[] }> {
   const p = svc.plan.placement;
   const webAt = p.unified ?? p.web;
   const mailAt = p.unified ?? p.mail;
   const ipOf = async (wanted: boolean, id: number | null) => (!wanted || id === null ? null : (await deps.fleet.server(id)).ip);
-  const [webIp, mailIp, g, stored] = await Promise.all([
+  const [webIp, mailIp, g, stored, webAliases] = await Promise.all([
     ipOf(svc.plan.product.roles.web, webAt), ipOf(svc.plan.product.roles.mail, mailAt),
     deps.db(T.groups).where('id', svc.plan.groupId).first('nameservers'),
     own ? Promise.resolve(null) : storedRecords(deps.db, svc.id),
+    aliases ? Promise.resolve(aliases) : webSettings(deps.db, svc.id).then((w) => w.dnsAliases),
   ]);
   if (mailIp && !svc.facts.dkim) throw new TerminalError('the mail domain\'s DKIM record is not known yet: the mail step must run before the DNS steps (run Verify & Repair)');
   const nameservers = g?.nameservers ? String(g.nameservers).split(',').filter(Boolean) : [];
-  const records: ZoneRecord[] = [...zoneRecords({ domain: svc.plan.domain, webIp, mailIp, nameservers, dkim: svc.facts.dkim?.value ?? null }), ...(own ?? stored!.map(toZoneRecord))];
+  const records: ZoneRecord[] = [...zoneRecords({ domain: svc.plan.domain, webIp, mailIp, nameservers, dkim: svc.facts.dkim?.value ?? null, aliases: webAliases.map((a) => aliasInZone(svc.plan.domain, a)).filter((n): n is string => n !== null) }), ...(own ?? stored!.map(toZoneRecord))];
   return { records, apexIp: (webIp ?? mailIp)!, nameservers };
 }
 

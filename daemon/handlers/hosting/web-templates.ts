@@ -2,11 +2,15 @@
 // profile's backend (PHP), web and proxy templates. v-add-web-domain already takes them from the
 // user's package; v-change-user-package does not re-template existing domains, so after a package
 // change (or on an old domain) this makes it true, and checks it either way. Looks, changes only
-// what differs, looks again.
+// what differs, looks again. The PHP and proxy templates the customer picked in the panel's Web
+// settings tab (mod_hostbridge_web_settings) are kept instead of the plan's while the web server still
+// offers them (the panel's choices are the node's list: a plan holds one default per kind, not a list);
+// a choice the server no longer lists is forgotten and the plan's default applied, the log says why.
 import type { TaskRegistry } from '../../engine/registry.ts';
 import { TerminalError } from '../../common/errors.ts';
 import type { HestiaDriver, PackageLimits } from '../../drivers/hestia/index.ts';
 import { webTemplates } from '../../pipelines/hosting-plan.ts';
+import { saveTemplateChoice, webSettings } from '../../services/hosting-panel/web-settings.ts';
 import { loadService, type HostingDeps } from './context.ts';
 import { registerStep } from '../step-args.ts';
 
@@ -41,7 +45,7 @@ export async function packageTemplateMissing(driver: HestiaDriver, serverName: s
 }
 
 export function registerWebTemplateHandlers(registry: TaskRegistry, deps: HostingDeps): void {
-  registerStep(registry, 'web.templates', 'Sets the hosting plan profile\'s backend (PHP), web and proxy templates on the service\'s web domain.', async (ctx, a) => {
+  registerStep(registry, 'web.templates', 'Sets the hosting plan profile\'s backend (PHP), web and proxy templates on the service\'s web domain, keeping the PHP and proxy templates the customer picked while the server offers them.', async (ctx, a) => {
     const [svc, { driver, server }] = await Promise.all([loadService(deps, ctx), deps.fleet.hestia(a.server, ctx)]);
     const want = webTemplates(svc.plan.product);
     if (!want) {
@@ -55,8 +59,9 @@ export function registerWebTemplateHandlers(registry: TaskRegistry, deps: Hostin
       if (!d) throw new TerminalError(`web domain ${a.domain} is missing under ${a.user} on ${server.name}; the web step must run first`);
       return d;
     };
-    const before = await read();
+    const [before, chosen] = await Promise.all([read(), webSettings(deps.db, svc.id)]);
     const skipped = new Set<Kind>();
+    const target: Record<Kind, string> = { ...want };
     for (const kind of ORDER) {
       const have = before[FIELD[kind]] ?? '';
       if (have === '' && kind !== 'web') {
@@ -65,21 +70,33 @@ export function registerWebTemplateHandlers(registry: TaskRegistry, deps: Hostin
         skipped.add(kind);
         continue;
       }
-      if (have === want[kind]) {
+      let available: string[] | null = null;
+      const choice = kind === 'web' ? null : chosen[kind];
+      if (choice !== null && kind !== 'web') {
+        available = await driver.listWebTemplates(kind);
+        if (available.includes(choice)) {
+          target[kind] = choice;
+          if (choice !== want[kind]) ctx.log(`${WHAT[kind]}: the customer's choice ${choice} is kept (the plan's default is ${want[kind]})`);
+        } else {
+          ctx.log(`${WHAT[kind]}: the customer's choice ${choice} is no longer offered on ${server.name} (it has: ${available.join(', ') || 'none'}), so the plan's default ${want[kind]} applies`);
+          await saveTemplateChoice(deps.db, svc.id, kind, null);
+        }
+      }
+      if (have === target[kind]) {
         ctx.log(`${WHAT[kind]} of ${a.domain} is ${have}, as wanted`);
         continue;
       }
-      const available = await driver.listWebTemplates(kind);
-      if (!available.includes(want[kind])) throw missing(kind, want[kind], planName, server.name, available);
-      ctx.log(`${WHAT[kind]} of ${a.domain}: ${have || 'none'} → ${want[kind]}`);
+      available ??= await driver.listWebTemplates(kind);
+      if (!available.includes(target[kind])) throw missing(kind, target[kind], planName, server.name, available);
+      ctx.log(`${WHAT[kind]} of ${a.domain}: ${have || 'none'} → ${target[kind]}`);
       // The domain's own proxy extensions are kept; the default list needs no argument (HestiaCP restores it).
       const ext = before.PROXY_EXT ?? '';
-      await driver.changeWebDomainTemplate(a.user, a.domain, kind, want[kind], kind === 'proxy' && ext !== HESTIA_PROXY_EXT && ext !== '' ? { proxyExtensions: ext } : {});
+      await driver.changeWebDomainTemplate(a.user, a.domain, kind, target[kind], kind === 'proxy' && ext !== HESTIA_PROXY_EXT && ext !== '' ? { proxyExtensions: ext } : {});
     }
     const after = await read();
-    const wrong = ORDER.filter((k) => !skipped.has(k) && after[FIELD[k]] !== want[k]);
+    const wrong = ORDER.filter((k) => !skipped.has(k) && after[FIELD[k]] !== target[k]);
     if (wrong.length) {
-      throw new TerminalError(`web domain ${a.domain} on ${server.name} still has ${wrong.map((k) => `${WHAT[k]} ${after[FIELD[k]] || 'none'} (not ${want[k]})`).join(', ')} after the change`);
+      throw new TerminalError(`web domain ${a.domain} on ${server.name} still has ${wrong.map((k) => `${WHAT[k]} ${after[FIELD[k]] || 'none'} (not ${target[k]})`).join(', ')} after the change`);
     }
     return { domain: a.domain, web: after.TPL, backend: after.BACKEND ?? '', proxy: after.PROXY ?? '', skipped: [...skipped] };
   });

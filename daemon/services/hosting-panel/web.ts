@@ -7,11 +7,19 @@
 // plan's web aliases (hosting plan web.aliases = the package's WEB_ALIASES), counted live from the
 // domain's ALIAS list as HestiaCP counts it. The steps are planned by planWebStep (pure) and run by
 // handlers/hosting/panel-web.ts, which also keeps automatic SSL's certificate names in step.
+// An alias in the service's own zone gets an A record (the web server's address) on every DNS server
+// of the service, published after the alias and removed with it (planAliasDns); an alias the zone
+// cannot hold gets none, and the tab tells the customer to point it at the server's address.
 import { InputError } from '../../common/errors.ts';
+import { T } from '../../common/tables.ts';
 import type { HestiaDriver } from '../../drivers/hestia/index.ts';
 import { extrasOf } from '../../pipelines/hosting-plan.ts';
+import { dnsUser } from '../../pipelines/plan.ts';
+import { zoneRecords } from '../../pipelines/records.ts';
 import { plannedStep, type PlannedStep } from '../../pipelines/steps.ts';
 import type { HostingAction, HostingContext, HostingTab, PreparedAction } from './types.ts';
+import { storedRecords } from './dns.ts';
+import { aliasInZone, webSettings } from './web-settings.ts';
 
 /** Where the web settings live: the web (or unified) server, the Hestia user holding the domain, the domain. */
 export interface WebPlace { server: number; user: string; domain: string }
@@ -93,6 +101,36 @@ export function planWebStep(at: WebPlace, p: WebPlan): PlannedStep {
   }
 }
 
+/** The service's zone and its DNS servers (each with the Hestia user holding the zone), or null: a vanity site or a plan without DNS has no zone of its own. */
+export function aliasZone(svc: HostingContext['svc']): { domain: string; servers: Array<{ server: number; user: string | null }> } | null {
+  const plan = svc.plan;
+  if (plan.product.mode === 'vanity') return null;
+  const servers = [...new Set(plan.placement.dns)].map((server) => ({ server, user: dnsUser(plan, server) }));
+  return servers.length ? { domain: plan.domain, servers } : null;
+}
+
+/** Names the zone's managed records already use (www, mail…): an alias there keeps them and gets no A of its own. */
+export const MANAGED_NAMES = new Set(zoneRecords({ domain: 'x.invalid', webIp: '192.0.2.1', mailIp: '192.0.2.1', nameservers: [], dkim: 'x' }).map((r) => r.name));
+
+/**
+ * After the alias step (index `after` in the chain): the alias's A record published on each DNS
+ * server side by side, then saved once all hold it (pure: steps.test.ts plans it too).
+ */
+export function planAliasDns(zone: NonNullable<ReturnType<typeof aliasZone>>, alias: string, change: 'add' | 'delete', after: number): PlannedStep[] {
+  const publish = zone.servers.map(({ server, user }) => ({
+    ...plannedStep('web.alias-dns', `web.alias-dns.${server}`, `server:${server}`, { server, user, domain: zone.domain, alias, change }), dependsOn: [after],
+  }));
+  const save = { ...plannedStep('web.alias-dns-save', 'web.alias-dns-save', null, { domain: zone.domain, alias, change }), dependsOn: publish.map((_, i) => after + 1 + i) };
+  return [...publish, save];
+}
+
+/** Whether the zone publishes an A record for the alias: inside it, and the name neither the zone's own (www) nor holding the customer's records (they decide where it points). */
+async function aliasGetsRecord(ctx: HostingContext, zone: NonNullable<ReturnType<typeof aliasZone>>, alias: string): Promise<boolean> {
+  const name = aliasInZone(zone.domain, alias);
+  if (name === null || MANAGED_NAMES.has(name)) return false;
+  return !(await storedRecords(ctx.db, ctx.svc.id)).some((r) => r.name === name);
+}
+
 // --- live reads ---------------------------------------------------------------------------------
 
 interface LiveWeb {
@@ -122,6 +160,40 @@ async function liveWeb(ctx: HostingContext): Promise<LiveWeb> {
   };
 }
 
+const STATE_WORDS: Record<string, string> = { deployed: 'published', pending: 'pending', failed: 'failed', removed: 'removed', suspended: 'suspended' };
+
+/** Each alias's DNS as the tab shows it: its A record's state per DNS server (as the DNS tab shows the zone's), or where to point it. */
+async function aliasDns(ctx: HostingContext, at: WebPlace, aliases: string[]): Promise<{ of: (alias: string) => Record<string, unknown>; orphans: string[] }> {
+  const zone = aliasZone(ctx.svc);
+  const ids = zone?.servers.map((s) => s.server) ?? [];
+  const [settings, web, zones, servers, own] = await Promise.all([
+    webSettings(ctx.db, ctx.svc.id),
+    ctx.db(T.servers).where('id', at.server).first('ip'),
+    zone ? ctx.db(T.dnsZones).where({ service_id: ctx.svc.id, zone: zone.domain }).select('server_id', 'state') : Promise.resolve([]),
+    ids.length ? ctx.db(T.servers).whereIn('id', ids).select('id', 'name') : Promise.resolve([]),
+    aliases.length && zone ? storedRecords(ctx.db, ctx.svc.id) : Promise.resolve([]),
+  ]);
+  const ip = web?.ip ? String(web.ip) : null;
+  const perServer = ids.map((server) => {
+    const state = String(zones.find((z: { server_id: number }) => Number(z.server_id) === server)?.state ?? 'pending');
+    return { server: String(servers.find((x: { id: number }) => Number(x.id) === server)?.name ?? `server ${server}`), state: STATE_WORDS[state] ?? state };
+  });
+  // Records of aliases the site no longer has (a redeploy starts the web domain afresh): listed so they can be removed or the alias added again.
+  const orphans = settings.dnsAliases.filter((a) => !aliases.includes(a));
+  const of = (alias: string): Record<string, unknown> => {
+    const name = zone ? aliasInZone(zone.domain, alias) : null;
+    if (orphans.includes(alias)) return { dnsState: 'orphan', servers: perServer, pointAt: null, dnsNote: `your site no longer answers on ${alias}: add the alias again, or remove it to drop its DNS record` };
+    if (settings.dnsAliases.includes(alias)) return { dnsState: 'published', servers: perServer, pointAt: null, dnsNote: null };
+    if (name !== null && MANAGED_NAMES.has(name)) return { dnsState: 'zone', servers: [], pointAt: null, dnsNote: 'answered by your domain\'s DNS records' };
+    const why = !zone ? 'your domain\'s DNS is not hosted with your plan'
+      : name === null ? `it is not in your domain ${zone.domain}`
+        : own.some((r) => r.name === name) ? 'it has DNS records of your own'
+          : 'it has no DNS record here';
+    return { dnsState: 'point', servers: [], pointAt: ip, dnsNote: `${why}: point ${alias} at ${ip ?? 'your web server'} (an A record) where its DNS is kept` };
+  };
+  return { of, orphans };
+}
+
 // --- the tab ------------------------------------------------------------------------------------
 
 export const webTab: HostingTab = {
@@ -141,6 +213,7 @@ export const webTab: HostingTab = {
     const vanity = vanityRefusal(ctx.svc);
     const full = vanity ?? aliasLimitRefusal(live.limit, live.aliases.length);
     const opts = (list: string[], have: string) => list.map((t) => ({ value: t, selected: t === have }));
+    const dns = await aliasDns(ctx, live.at, live.aliases);
     return {
       domain: live.at.domain,
       backend: live.backend,
@@ -149,7 +222,7 @@ export const webTab: HostingTab = {
       proxies: opts(live.proxies, live.proxy),
       hasBackend: live.backends.length > 0,
       hasProxy: live.proxies.length > 0,
-      aliases: live.aliases.map((a) => ({ name: a })),
+      aliases: [...live.aliases, ...dns.orphans].map((a) => ({ name: a, ...dns.of(a) })),
       empty: live.aliases.length === 0,
       count: live.aliases.length,
       max: live.limit === 'unlimited' ? null : live.limit,
@@ -197,7 +270,11 @@ const aliasAdd: HostingAction = {
     if (live.aliases.includes(alias)) throw new InputError('alias', `${alias} is already an alias of ${at.domain}`, 409);
     const full = aliasLimitRefusal(live.limit, live.aliases.length);
     if (full) throw new InputError('', full, 409);
-    return { operation: 'web-alias-add', steps: [planWebStep(at, { kind: 'alias-add', alias })], message: `Adding the alias ${alias} to ${at.domain}` };
+    const steps = [planWebStep(at, { kind: 'alias-add', alias })];
+    const zone = aliasZone(ctx.svc);
+    const record = zone !== null && (await aliasGetsRecord(ctx, zone, alias));
+    if (record) steps.push(...planAliasDns(zone, alias, 'add', 0));
+    return { operation: 'web-alias-add', steps, message: `Adding the alias ${alias} to ${at.domain}${record ? ' and its DNS record' : ''}` };
   },
 };
 
@@ -208,8 +285,13 @@ const aliasDelete: HostingAction = {
     const raw = (fields.alias ?? '').trim().toLowerCase();
     if (raw === '') throw new InputError('alias', 'is required');
     const live = await liveWeb(ctx);
-    if (!live.aliases.includes(raw)) throw new InputError('alias', `"${printable(raw)}" is not an alias of ${live.at.domain}`, 404);
-    return { operation: 'web-alias-delete', steps: [planWebStep(live.at, { kind: 'alias-delete', alias: raw })], message: `Removing the alias ${raw} from ${live.at.domain}` };
+    const zone = aliasZone(ctx.svc);
+    const record = zone !== null && (await webSettings(ctx.db, ctx.svc.id)).dnsAliases.includes(raw);
+    // An alias whose DNS record outlived it on the site (a redeploy) can still be removed: its record goes.
+    if (!live.aliases.includes(raw) && !record) throw new InputError('alias', `"${printable(raw)}" is not an alias of ${live.at.domain}`, 404);
+    const steps = [planWebStep(live.at, { kind: 'alias-delete', alias: raw })];
+    if (record) steps.push(...planAliasDns(zone, raw, 'delete', 0));
+    return { operation: 'web-alias-delete', steps, message: `Removing the alias ${raw} from ${live.at.domain}${record ? ' and its DNS record' : ''}` };
   },
 };
 
