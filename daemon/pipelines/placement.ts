@@ -155,14 +155,28 @@ function vanityWebNode(group: GroupFleet, vanity: { name: string; parent: string
 }
 
 /**
- * A Split service's placement after a package change that switches roles: the roles it keeps stay
+ * A service's placement after a package change that switches roles: the roles it keeps stay
  * where they are, a removed role's server is dropped, and an added role is placed as at order time
  * (least-loaded node with the capability; mail apart from the web node). A Split service keeps one
- * account per role, so an added role that could only share the web or mail node is refused.
+ * account per role, so an added role that could only share the web or mail node is refused. A
+ * service with one account for web and mail (Unified) keeps its node: an added web or mail role
+ * goes to that account, so the node must have the role's capability. `was`: the roles before.
  */
-export function placeSwitchedRoles(before: Placement, plan: ProductPlan, group: GroupFleet): Placement {
+export function placeSwitchedRoles(before: Placement, plan: ProductPlan, group: GroupFleet, was?: ProductPlan['roles']): Placement {
   const m = group.members;
   const out: Placement = { ...before, dns: [...before.dns] };
+  if (before.unified !== null) {
+    const node = m.find((s) => s.id === before.unified);
+    for (const role of ['web', 'mail'] as const) {
+      if (!plan.roles[role] || was?.[role]) continue;
+      const cap = role === 'web' ? 'Web' : 'Mail';
+      if (!node) throw new InputError('product', `the ${role} role cannot be added: the service's node (server ${before.unified}) is no longer a member of server group "${group.name}" (a Unified service keeps web and mail under one account on one node)`, 409);
+      if (!node.caps[role]) throw new InputError('product', `the ${role} role cannot be added: the service's node ${node.name} does not have the ${cap} capability (a Unified service keeps web and mail under one account on one node; tick ${cap} on the server or keep the role off)`, 409);
+    }
+    if (!plan.roles.dns) out.dns = [];
+    else if (out.dns.length === 0) out.dns = group.dns.filter((s) => s.caps.dns && s.status === 'active').map((s) => s.id).sort((a, b) => a - b);
+    return out;
+  }
   if (!plan.roles.web) out.web = null;
   if (!plan.roles.mail) out.mail = null;
   if (!plan.roles.dns) out.dns = [];

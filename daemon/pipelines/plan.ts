@@ -88,6 +88,9 @@ function must(value: string | null | undefined, what: string): string {
 const NEEDS: Partial<Record<StepType, StepType[]>> = {
   // The zone publishes the DKIM record the mail domain's step reads from the mail server.
   'dns.zone': ['mail.domain'],
+  // A Unified role switched off: its domain goes once the zone no longer points at it.
+  'web.domain-delete': ['dns.zone'],
+  'mail.domain-delete': ['dns.zone'],
 };
 
 /**
@@ -272,12 +275,14 @@ export function roleChanges(before: ServicePlan, after: ServicePlan): { added: S
 }
 
 /**
- * A package change that switches roles (Split only, one account per role): the new limits on the
- * accounts kept, each added role deployed as at order time, the zone republished on every DNS
- * server the new plan keeps (its MX/mail or web records follow the roles), then the accounts of the
- * removed roles deleted, and the holdings rewritten from the new plan once all of that worked.
+ * A package change that switches roles (one account per role; one account for both: see
+ * unifiedRoleChangeSteps): the new limits on the accounts kept, each added role deployed as at
+ * order time, the zone republished on every DNS server the new plan keeps (its MX/mail or web
+ * records follow the roles), then the accounts of the removed roles deleted, and the holdings
+ * rewritten from the new plan once all of that worked.
  */
 function roleChangeSteps(before: ServicePlan, after: ServicePlan, servers: ServerRefs): PlannedStep[] {
+  if (before.placement.unified !== null) return unifiedRoleChangeSteps(before, after, servers);
   const { added, removed } = roleChanges(before, after);
   const kept: ServicePlan = { ...after, placement: { ...after.placement, ...Object.fromEntries(added.map((r) => [r, r === 'dns' ? [] : null])) } };
   const addedStep = (s: PlannedStep): boolean => {
@@ -288,10 +293,65 @@ function roleChangeSteps(before: ServicePlan, after: ServicePlan, servers: Serve
   const deploy = deploySteps(after).filter(addedStep);
   const dropped: ServicePlan = {
     ...before,
-    placement: { web: removed.includes('web') ? before.placement.web : null, mail: removed.includes('mail') ? before.placement.mail : null, unified: null, dns: removed.includes('dns') ? before.placement.dns : [] },
+    placement: { web: removed.includes('web') ? before.placement.web : null, mail: removed.includes('mail') ? before.placement.mail : null, unified: null, dns: [] },
   };
-  const removal = perHolding(dropped, servers, 'delete').map((s) => ({ ...s, step: `drop.${s.step}` }));
+  const removal = [
+    ...(removed.includes('dns') ? zoneRemovalSteps(before, servers) : []),
+    ...perHolding(dropped, servers, 'delete').map((s) => ({ ...s, step: `drop.${s.step}` })),
+  ];
   return [...packageSteps(kept), ...deploy, ...removal, step('service.roles-applied', 'roles.applied', null, {})];
+}
+
+/**
+ * The same for a service whose one Hestia user holds web and mail (Unified, or Split placed on one
+ * node): the user stays, and only the switched role's domain comes or goes on its node. Adding:
+ * the user's package raised first (HestiaCP refuses a domain over the package's limit), then the
+ * role's domain (mail with DKIM) and the zone on every DNS server, then the role's automatic SSL.
+ * Removing: the zone republished without the role's records, then the role's domain deleted (web:
+ * with the user's databases and cron jobs), then the package lowered (HestiaCP refuses a package
+ * below what the user holds). Both at once: the removal first, so the lowered limits fit.
+ * DNS switched off: the zone deleted from every DNS server (with the DNS-only user where it has one).
+ */
+function unifiedRoleChangeSteps(before: ServicePlan, after: ServicePlan, servers: ServerRefs): PlannedStep[] {
+  const { added, removed } = roleChanges(before, after);
+  const server = after.placement.unified;
+  if (server === null) throw new Error('the service\'s plan has no unified server');
+  const t = target(server);
+  const user = must(after.names.users.all, 'all user');
+  const { domain } = after;
+  const limits: PlannedStep[] = [step('account.package', 'all.package', t, { role: 'all', server, user, package: must(after.names.packages.all, 'all package'), apply: true })];
+  // A kept site keeps its profile's templates; an added one gets them after its domain (below).
+  if (after.product.roles.web && !added.includes('web') && after.product.hostingPlan) limits.push(step('web.templates', 'web.templates', t, { server, user, domain }));
+  const deletes: PlannedStep[] = [];
+  if (removed.includes('web')) deletes.push(step('web.domain-delete', 'drop.web.domain', t, { server, user, domain }));
+  if (removed.includes('mail')) deletes.push(step('mail.domain-delete', 'drop.mail.domain', t, { server, user, domain }));
+  const addedStep = (s: PlannedStep): boolean => {
+    if (s.type === 'dns.zone') return true;
+    if (s.step === 'ssl.seed.mail' || s.type === 'mail.domain') return added.includes('mail');
+    if (s.step === 'ssl.seed' || s.type === 'web.domain' || s.type === 'web.templates') return added.includes('web');
+    return false;
+  };
+  const deploy = deploySteps(after).filter(addedStep);
+  const zonesGone = removed.includes('dns') ? zoneRemovalSteps(before, servers) : [];
+  const applied = step('service.roles-applied', 'roles.applied', null, {});
+  if (added.includes('web') || added.includes('mail')) return [...deletes, ...limits, ...deploy, ...zonesGone, applied];
+  return [...deploy, ...deletes, ...limits, ...zonesGone, applied];
+}
+
+/**
+ * DNS switched off: the zone off every DNS server of the plan before. Where the zone sits under one
+ * of the service's own web/mail accounts on that node (Hestia keeps a domain's roles under one user
+ * per node), only the zone goes and the account stays; elsewhere the DNS-only user goes with it.
+ */
+function zoneRemovalSteps(before: ServicePlan, servers: ServerRefs): PlannedStep[] {
+  const { domain } = before;
+  const own = new Set([before.names.users.all, before.names.users.web, before.names.users.mail].filter((u): u is string => !!u));
+  return before.placement.dns.map((d) => {
+    const holder = dnsUser(before, d);
+    if (driverOf(servers, d) === 'powerdns') return step('dns.zone-delete', 'drop.dns.zone-delete', target(d), { server: d, account: null, domain });
+    if (holder !== null && own.has(holder) && holder !== before.names.users.dns) return step('dns.zone-delete', 'drop.dns.zone-delete', target(d), { server: d, account: holder, domain });
+    return step('account.delete', 'drop.dns.delete', target(d), { role: 'dns', server: d, user: must(holder, 'dns account') });
+  });
 }
 
 function usageSteps(plan: ServicePlan): PlannedStep[] {

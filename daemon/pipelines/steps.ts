@@ -162,6 +162,10 @@ export const STEPS = {
   // The customer's panel (issue 16): the VM's CD-ROM and firewall rules made equal to what the daemon keeps for it.
   'kvm.iso': { label: 'Changing the VM\'s CD-ROM', args: vmNode },
   'kvm.firewall-rules': { label: 'Applying the VM\'s firewall rules', args: vmNode },
+  // A package change that switches web or mail off on a Unified service, whose one Hestia user holds both:
+  // the role's domain is removed from that user (web: with the user's databases and cron jobs), the user kept.
+  'web.domain-delete': { label: 'Removing the website with its databases and cron jobs', args: { server: id, user: text, domain: text } },
+  'mail.domain-delete': { label: 'Removing the mail domain with its mailboxes', args: { server: id, user: text, domain: text } },
   // A web alias's A record (the web server's address) in the service's zone, on one DNS server (converged
   // on the managed records with the alias added or removed), then saved once every DNS server holds it.
   'web.alias-dns': { label: 'Publishing the alias in DNS', args: { server: id, user: textOrNull, domain: text, alias: text, change: oneOf('add', 'delete') } },

@@ -190,22 +190,21 @@ function switchesRoles(before: ProductPlan, after: ProductPlan): boolean {
 }
 
 /**
- * The plan after a package change that switches roles on or off. Only a Split service with one
- * account per role can: a Unified (or one-account Split) service's account holds web and mail
- * together, and a Vanity service's mailbox and record live in the provider's accounts.
+ * The plan after a package change that switches roles on or off. A Split service places an added
+ * role on a node of its own; a Unified service (or a Split one placed with one account) adds or
+ * removes the role's domain on its one account's node. A Vanity service's mailbox and record live
+ * in the provider's accounts: its roles are fixed. (A mode change is refused before this.)
  */
 function switchedPlan(plan: ServicePlan, product: ProductPlan, group: GroupFleet | null, whmcsServiceId: number): ServicePlan {
   const b = plan.product.roles;
   const a = product.roles;
   const what = `web ${b.web}→${a.web}, mail ${b.mail}→${a.mail}, dns ${b.dns}→${a.dns}`;
-  if (plan.product.mode !== 'split' || plan.placement.unified !== null) {
-    const why = plan.product.mode === 'vanity' ? 'a Vanity service\'s roles are fixed at creation'
-      : 'its web and mail share one Hestia account, so roles are fixed at creation (only a Split service with one account per role switches roles)';
-    throw new InputError('product', `the new package switches roles of service ${whmcsServiceId} (${what}): ${why}; nothing was changed`, 409);
+  if (plan.product.mode === 'vanity') {
+    throw new InputError('product', `the new package switches roles of service ${whmcsServiceId} (${what}): a Vanity service's roles are fixed at creation; nothing was changed`, 409);
   }
   if (!a.web && !a.mail) throw new InputError('product', `the new package leaves service ${whmcsServiceId} neither web nor mail (${what}); nothing was changed`, 422);
   if (!group) throw new InputError('product', `server group ${plan.groupId} of service ${whmcsServiceId} no longer exists in hostbridge; nothing was changed`, 409);
-  return { ...plan, product, placement: placeSwitchedRoles(plan.placement, product, group) };
+  return { ...plan, product, placement: placeSwitchedRoles(plan.placement, product, group, b) };
 }
 
 function unionHoldings(a: Holding[], b: Holding[]): Holding[] {

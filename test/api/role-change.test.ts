@@ -1,7 +1,7 @@
 // A package change that switches a role, as the routes plan it (engine stopped, so the chains are
 // read as written): a Split service's removed role is deleted after the change and its zone
 // republished, the holdings keep the removed account until the chain ends; a Unified service's
-// role switch is refused and changes nothing.
+// removed role is its domain on the one account; a mode change is refused and changes nothing.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Daemon } from '../../daemon/runtime.ts';
@@ -71,16 +71,27 @@ for (const dialect of DIALECTS) {
       assert.ok(fleet.mail.includes(plan.placement.mail), `mail placed on a mail node: ${plan.placement.mail}`);
     });
 
-    test('Unified: a role switch is refused and nothing changes', async () => {
+    test('Unified: Mail switched off removes the mail domain from its one account after the zone; Unified → Split is refused and nothing changes', async () => {
       assert.equal((await call(daemon.url, 'POST', '/v1/services', createBody(702, fleet.groupId, {}, { configoption1: 'unified' }))).status, 200);
+      await finish(702);
       const before = await row(702);
       const chains = await tdb.db('mod_hostbridge_chains').where('service_id', before.id).count({ n: '*' });
-      const r = await change(702, { configoption1: 'unified', configoption4: '' });
-      assert.equal(r.status, 409, JSON.stringify(r.body));
-      assert.equal(r.body.field, 'product');
-      assert.match(r.body.error, /mail true→false.*share one Hestia account.*nothing was changed/);
+      const split = await change(702, { configoption1: 'split', configoption4: '' });
+      assert.equal(split.status, 409, JSON.stringify(split.body));
+      assert.equal(split.body.field, 'product.configoption1');
+      assert.match(split.body.error, /service 702 is unified, the new package says split; nothing was changed/);
       assert.deepEqual(await row(702), before);
       assert.deepEqual(await tdb.db('mod_hostbridge_chains').where('service_id', before.id).count({ n: '*' }), chains);
+      const r = await change(702, { configoption1: 'unified', configoption4: '' });
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      const u = JSON.parse(before.params).placement.unified as number;
+      const steps = (await tdb.db('mod_hostbridge_tasks').where('chain_id', r.body.chain_id).orderBy('step_no')).map((t) => `${t.type}@${t.target ?? '-'}`);
+      assert.deepEqual(steps, [
+        `dns.zone@server:${fleet.dns[0]}`, `dns.zone@server:${fleet.dns[1]}`, `mail.domain-delete@server:${u}`, `account.package@server:${u}`, 'service.roles-applied@-',
+      ]);
+      const plan = JSON.parse((await row(702)).params);
+      assert.deepEqual([plan.product.roles.mail, plan.placement.unified], [false, u]);
+      assert.deepEqual((await tdb.db('mod_hostbridge_service_servers').where('service_id', before.id).pluck('role')).sort(), ['all', 'dns', 'dns'], 'still the one account');
     });
   });
 }

@@ -142,26 +142,27 @@ describe('failed and terminated services, and role switches, end to end', () => 
     assert.equal((await e.waitState(o.serviceId, ['suspended', 'active'], 60_000)).state, 'suspended', await dump(o));
   });
 
-  test('a package change that switches roles of a Unified service is refused and changes nothing on the service or the nodes', async () => {
+  test('a package change that switches the mode of a Unified service is refused and changes nothing on the service or the nodes', async () => {
     const both: Order = { serviceId: 6203, mode: 'split', domain: 'two-roles.example.com' };
     const uni: Order = { serviceId: 6205, mode: 'unified', domain: 'uni.example.com' };
     for (const o of [both, uni]) ok(await e.module('CreateAccount', o), `CreateAccount ${o.serviceId}`);
     for (const o of [both, uni]) await deployed(o);
 
-    const cases: Array<[Order, Record<string, string>, string]> = [
-      [uni, { configoption4: '' }, 'web true→true, mail true→false, dns true→true'],
-      [uni, { configoption7: '0' }, 'web true→true, mail true→false, dns true→true'],
-      [uni, { configoption3: '' }, 'web true→false, mail true→true, dns true→true'],
+    // A Unified service's roles switch (test/e2e/role-change-unified.test.ts); its mode does not, with or without a role switch.
+    const cases: Array<[Order, Record<string, string>]> = [
+      [uni, { configoption1: 'split' }],
+      [uni, { configoption1: 'split', configoption4: '' }],
+      [uni, { configoption1: 'split', configoption3: '' }],
     ];
-    for (const [o, change, roles] of cases) {
+    for (const [o, change] of cases) {
       const params = async () => e.db('mod_hostbridge_services').where('whmcs_service_id', o.serviceId).first('params', 'product_id', 'state');
       const before = { row: await params(), chains: (await chainsOf(e.db, o.serviceId)).length, nodes: nodeSummary(e.fleet) };
-      const text = `the new package switches roles of service ${o.serviceId} (${roles}): its web and mail share one Hestia account, so roles are fixed at creation (only a Split service with one account per role switches roles); nothing was changed`;
+      const text = `the deployment mode is locked at creation: service ${o.serviceId} is unified, the new package says split; nothing was changed`;
       const product = { ...productOf(e, o), ...change };
       const r = await call(e.url, 'POST', `/v1/services/${o.serviceId}/change-package`, { product_id: 9, product, config_options: {}, custom_fields: {} });
       assert.equal(r.status, 409, JSON.stringify(r.body));
-      assert.deepEqual([r.body.field, r.body.error], ['product', `product: ${text}`]);
-      assert.equal(await e.module('ChangePackage', { ...o, product: { ...o.product, ...change } }), `hostbridge: the daemon answered HTTP 409: product: ${text}`);
+      assert.deepEqual([r.body.field, r.body.error], ['product.configoption1', `product.configoption1: ${text}`]);
+      assert.equal(await e.module('ChangePackage', { ...o, product: { ...o.product, ...change } }), `hostbridge: the daemon answered HTTP 409: product.configoption1: ${text}`);
       assert.deepEqual(await params(), before.row, 'the stored plan and product are unchanged');
       assert.equal((await chainsOf(e.db, o.serviceId)).length, before.chains, 'nothing was queued');
       assert.deepEqual(nodeSummary(e.fleet), before.nodes, 'no node changed');

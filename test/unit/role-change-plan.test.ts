@@ -12,8 +12,8 @@ const server = (id: number, caps: Partial<FleetServer['caps']>, load = 0): Fleet
   id, name: `s${id}`, driver: 'hestiacp', ip: `192.0.2.${id}`, caps: { web: false, mail: false, dns: false, ...caps }, status: 'active', maxAccounts: 0, load,
 });
 const group = (members: FleetServer[]): GroupFleet => ({ id: 1, name: 'g', nameservers: ['ns1.example.net'], members, dns: [server(20, { dns: true })], vanity: [], reserved: [] });
-const product = (mail: boolean) => {
-  const p: ProductInput = { product: { configoption1: 'split', configoption3: 'on', configoption4: mail ? 'on' : '', configoption5: 'on', configoption6: '1024', configoption7: '512' }, config_options: {}, custom_fields: {} };
+const product = (mail: boolean, dns = true) => {
+  const p: ProductInput = { product: { configoption1: 'split', configoption3: 'on', configoption4: mail ? 'on' : '', configoption5: dns ? 'on' : '', configoption6: '1024', configoption7: '512' }, config_options: {}, custom_fields: {} };
   return resolveProduct(p, null);
 };
 
@@ -42,5 +42,19 @@ describe('role switches', () => {
     assert.deepEqual(off.map((s) => `${s.step}@${s.target ?? '-'}`), ['web.package@server:10', 'dns.zone@server:20', 'drop.mail.delete@server:12', 'roles.applied@-']);
     // Without a role switch the chain is the plain limit change.
     assert.deepEqual(planChain('change-package', rich, groupRefs(g), { before: rich }).steps.map((s) => s.step), ['web.package', 'mail.package']);
+  });
+
+  test('DNS switched off: the zone under the web account on a node that is also a DNS server goes alone; elsewhere the DNS user goes with its zone', () => {
+    const webAndDns = server(10, { web: true, dns: true });
+    const g: GroupFleet = { ...group([webAndDns, server(12, { mail: true })]), dns: [webAndDns, server(20, { dns: true })] };
+    const before = planOrder({ whmcsServiceId: 42, domain: 'shop.example.com', email: '' }, product(true), g).plan;
+    assert.deepEqual(before.placement.dns, [10, 20]);
+    const after = { ...before, product: product(true, false), placement: placeSwitchedRoles(before.placement, product(true, false), g) };
+    const steps = planChain('change-package', after, groupRefs(g), { before }).steps;
+    const drops = steps.filter((s) => s.step.startsWith('drop.')).map((s) => `${s.type}@${s.target}:${JSON.stringify(s.args)}`);
+    assert.deepEqual(drops, [
+      `dns.zone-delete@server:10:${JSON.stringify({ server: 10, account: before.names.users.web, domain: 'shop.example.com' })}`,
+      `account.delete@server:20:${JSON.stringify({ role: 'dns', server: 20, user: before.names.users.dns })}`,
+    ], 'the web user on server 10 is kept; only its zone goes');
   });
 });

@@ -214,6 +214,21 @@ describe('step declarations', () => {
         }
       }
     }
+    // A Unified service's roles switched off and on again (its one user keeps the other role).
+    {
+      const group = fleet([server(11, { web: true, mail: true })]);
+      const full = resolveProduct(input('unified'), null);
+      const plan = planOrder({ whmcsServiceId: 43, domain: 'uni.example.com', email: '' }, full, group).plan;
+      for (const off of ['configoption3', 'configoption4', 'configoption5']) {
+        const lean = { ...plan, product: resolveProduct(input('unified', { product: { ...input('unified').product, [off]: '' } }), null) };
+        for (const [before, after] of [[plan, lean], [lean, plan]] as const) {
+          for (const s of planChain('change-package', after, groupRefs(group), { before }).steps) {
+            seen.add(s.type);
+            assert.equal(stepArgsProblem(s.type, s.args, true), null, `unified ${off}: ${s.step} (${s.type}) ${JSON.stringify(s.args)}`);
+          }
+        }
+      }
+    }
     // A web alias's A record published on every DNS server of the zone (after the alias step), then saved.
     {
       const zone = { domain: 'shop.example.com', servers: [{ server: 20, user: 'shop-42-dns' }, { server: 21, user: null }] };

@@ -19,6 +19,7 @@ import { registerPanelDnsHandlers } from './panel-dns.ts';
 import { registerPanelWebHandlers } from './panel-web.ts';
 import { registerPanelBackupHandlers } from './panel-backups.ts';
 import { registerRoleChangeHandlers } from './role-change.ts';
+import { registerUnifiedRoleChangeHandlers } from './role-change-unified.ts';
 import type { HostingDeps } from './context.ts';
 
 export type { HostingDeps } from './context.ts';
@@ -43,5 +44,6 @@ export function registerHostingHandlers(registry: TaskRegistry, deps: HostingDep
   registerPanelWebHandlers(registry, deps);
   registerPanelBackupHandlers(registry, deps);
   registerRoleChangeHandlers(registry, deps);
+  registerUnifiedRoleChangeHandlers(registry, deps);
   return registry;
 }

@@ -16,7 +16,7 @@ const FQDN_TYPES = /^NS|CNAME|MX|PTR|SRV/; // bash `=~ ^NS|CNAME|MX|PTR|SRV`, pr
 function sortById(objs: Obj[]): Obj[] { return [...objs].sort((a, b) => Number(a.get('ID')) - Number(b.get('ID'))); }
 
 /** update_domain_serial: +1 per change (the emulator keeps it in dns.conf only; no zone .db file). */
-function bumpSerial(c: Ctx, user: string, domain: string): void {
+export function bumpSerial(c: Ctx, user: string, domain: string): void {
   const z = c.find(user, 'dns', 'DOMAIN', domain);
   let serial = Number(z?.get('SERIAL') || 3000000000) + 1;
   if (serial > 4294967295) serial = 1;

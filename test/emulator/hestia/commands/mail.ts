@@ -6,7 +6,7 @@ import { paths } from '../node.ts';
 import { columnT, jsonObjects, pick, plainRows } from '../output.ts';
 import * as v from '../validate.ts';
 import { type Ctx, formatDomain, objFrom } from './ctx.ts';
-import { addRecord } from './dns.ts';
+import { addRecord, bumpSerial } from './dns.ts';
 import { isBaseDomainOwner, isDomainNew, notAnIp } from './domains.ts';
 import type { Command } from './types.ts';
 import { passwordHash } from './users.ts';
@@ -78,10 +78,25 @@ const addMailDomain: Command = {
 const deleteMailDomain: Command = {
   logs: true,
   run(c) {
-    const { user, domain } = mailDomainChecks(c, 2, 'USER DOMAIN [RESTART]', { unsuspended: false });
+    const { user, domain } = mailDomainChecks(c, 2, 'USER DOMAIN', { unsuspended: false });
     c.demoMode();
     const d = c.find(user, 'mail', 'DOMAIN', domain)!;
     const accounts = c.objects(user, `mail/${domain}`).length;
+    // With the zone on this node, its `_domainkey` records go (v-delete-dns-record each, as the script does).
+    if (d.get('DKIM') === 'yes' && c.find(user, 'dns', 'DOMAIN', domain)) {
+      const recs = c.objects(user, `dns/${domain}`);
+      const dkim = recs.filter((r) => /(^|\.)_domainkey(\.|$)/.test(r.get('RECORD') ?? ''));
+      if (dkim.length) {
+        c.writeObjects(user, `dns/${domain}`, recs.filter((r) => !dkim.includes(r)));
+        bumpSerial(c, user, domain);
+        c.bump(user, 'U_DNS_RECORDS', -dkim.length);
+      }
+    }
+    // SSL=yes: v-delete-mail-domain-ssl (the certificate files, U_MAIL_SSL-1).
+    if (d.get('SSL') === 'yes') {
+      for (const ext of ['crt', 'key', 'ca', 'pem']) rmSync(paths.userFile(c.dir, user, `ssl/mail.${domain}.${ext}`), { force: true });
+      c.bump(user, 'U_MAIL_SSL', -1);
+    }
     c.writeObjects(user, 'mail', c.objects(user, 'mail').filter((o) => o.get('DOMAIN') !== domain));
     for (const ext of ['conf', 'pem', 'pub']) rmSync(paths.userFile(c.dir, user, `mail/${domain}.${ext}`), { force: true });
     c.bump(user, 'U_MAIL_DOMAINS', -1);
