@@ -2,7 +2,7 @@
 // deployed on an emulated fleet (one web, one mail, one DNS node and PowerDNS). The admin, through a signed link:
 //  - sees one card per role the service has, with its Hestia user, its server and an SSL state;
 //  - creates a mailbox on the customer's behalf from the customer's Mailboxes tab, and it lands on
-//    the mail node;
+//    the mail node; the page follows the chain the form queued;
 //  - finds the action in the Operation Log under the admin's name (via ui), and the password nowhere.
 // Screenshot: test-artifacts/screenshots/admin-hosting-*.png.
 import { describe, test, before, after } from 'node:test';
@@ -102,7 +102,13 @@ describe('the admin\'s Hosting tab (mysql)', () => {
     await page.fill('#hp-mailbox-quota', '200');
     await page.click('#hp-mailbox-create-btn');
     await page.waitForURL((u) => u.pathname === `/ui/admin/services/${ID}` && u.searchParams.get('htab') === 'mailboxes');
-    assert.match((await page.locator('p.flash.flash-ok').first().textContent()) ?? '', /on the customer's behalf/);
+    const flash = (await page.locator('p.flash.flash-ok').first().textContent()) ?? '';
+    assert.match(flash, /on the customer's behalf/);
+    // The page follows the chain the form queued (its steps live: admin-hosting-live.test.ts).
+    const chain = /chain #(\d+)/.exec(flash)?.[1];
+    assert.equal(new URL(page.url()).searchParams.get('chain'), chain);
+    assert.equal(await page.getAttribute('#hosting-progress', 'data-chain'), chain);
+    assert.equal(await page.locator('#hosting-progress li[data-step]').count(), 1);
     await idle();
     assert.deepEqual(mailboxes(), ['sales']);
     await page.goto(`${world.daemon.url}/ui/admin/services/${ID}?tab=hosting&htab=mailboxes`);

@@ -23,8 +23,8 @@ export function pageNo(v: unknown): number {
 export function addServicePages(r: Router, deps: PageDeps): void {
   const { db } = deps;
   const hestia = pageHestia(deps);
-  const hostingData = async (id: number, htab: string) => {
-    const hosting = await hostingAdminTab(deps, hestia, id, htab);
+  const hostingData = async (id: number, htab: string, chain: unknown) => {
+    const hosting = await hostingAdminTab(deps, hestia, id, htab, chain);
     return { hosting, action: hosting.action };
   };
 
@@ -51,7 +51,7 @@ export function addServicePages(r: Router, deps: PageDeps): void {
       title: `Service ${id}`, nav: 'overview', id, v, prog: progressOf(v), tab, deployTab: tab === 'deploy', tasksTab: tab === 'tasks', sslTab: tab === 'ssl',
       ...history, timeline: timelineOf(v.progress?.steps ?? [], Date.now()), axis: AXIS,
       ...(tab === 'ssl' ? { ssl: await sslTab(db, id) } : {}), hasSsl: v.mode !== 'kvm',
-      hasHosting, hostingTab: tab === 'hosting', ...(tab === 'hosting' ? await hostingData(id, String(req.query.htab ?? '')) : {}),
+      hasHosting, hostingTab: tab === 'hosting', ...(tab === 'hosting' ? await hostingData(id, String(req.query.htab ?? ''), req.query.chain) : {}),
     });
   }));
 
