@@ -12,7 +12,8 @@ import type { HostingAction, HostingContext, HostingTab, PreparedAction } from '
 
 /** HestiaCP's limit on a system user name, which the FTP account's full name must fit. */
 export const FTP_FULL_NAME_MAX = 30;
-const PATH_MAX = 200;
+/** The driver's limit on the FTP_PATH argument (object-args.ts ftpPathArg, a `name`): a longer folder would fail in its step. */
+const PATH_MAX = 100;
 const PASSWORD_MIN = 8;
 const PASSWORD_MAX = 128;
 /** The secret's name in the action's sealed secrets and in its step's args. */
