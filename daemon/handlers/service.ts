@@ -13,7 +13,7 @@ import { serviceById, setPasswordPending } from '../services/store.ts';
 import { registerStep } from './step-args.ts';
 
 export function registerServiceHandlers(registry: TaskRegistry, db: Knex): TaskRegistry {
-  registerStep(registry, 'service.close', 'Removes a terminated service\'s holdings, usage, zone-state, SSL rows, custom certificates and the customer\'s DNS records.', async (ctx, { force }) => {
+  registerStep(registry, 'service.close', 'Removes a terminated service\'s holdings, usage, zone-state, SSL rows, custom certificates, the customer\'s DNS records and web settings.', async (ctx, { force }) => {
     const serviceId = ctx.task.serviceId;
     if (serviceId === null) throw new TerminalError('service.close needs a service');
     await db.transaction(async (trx) => {
@@ -25,7 +25,7 @@ export function registerServiceHandlers(registry: TaskRegistry, db: Knex): TaskR
         // Kept after the service's rows go: the DNS Zones page lists them until marked cleaned up.
         await keepLeftovers(trx, serviceId, left, Date.now());
       }
-      for (const table of [T.holdings, T.usage, T.usageParts, T.dnsZones, T.ssl, T.sslCustom, T.zoneRecords]) {
+      for (const table of [T.holdings, T.usage, T.usageParts, T.dnsZones, T.ssl, T.sslCustom, T.zoneRecords, T.webSettings]) {
         await trx(table).where('service_id', serviceId).del();
       }
     });

@@ -10,7 +10,8 @@
 //    listed and can be removed.
 //  - the PHP template the customer picks stays through a package change (same plan) and a redeploy
 //    (hard reset); when the web server no longer offers it, the plan's default applies and the
-//    web.templates step's log says why.
+//    web.templates step's log says why;
+//  - a terminated service's web settings row is deleted with its other rows.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Resolver } from 'node:dns/promises';
@@ -18,7 +19,7 @@ import { T } from '../../daemon/common/tables.ts';
 import { redeployZone } from '../../daemon/services/zone-redeploy.ts';
 import { serviceByWhmcsId } from '../../daemon/services/store.ts';
 import { webTab } from '../../daemon/services/hosting-panel/web.ts';
-import { webSettings } from '../../daemon/services/hosting-panel/web-settings.ts';
+import { saveTemplateChoice, webSettings } from '../../daemon/services/hosting-panel/web-settings.ts';
 import { call, createBody } from '../helpers/api.ts';
 import { waitFor } from '../helpers/db.ts';
 import { nodeSummary, type EmulatedNode } from '../helpers/fleet.ts';
@@ -177,5 +178,14 @@ describe('web aliases in DNS and the customer\'s PHP template, kept by later cha
     const own = await act('dns-record-add', { name: 'blog', type: 'A', value: '192.0.2.98' });
     assert.equal(await chainEnds(own.chainId), 'succeeded');
     assert.deepEqual(await answer(`blog.${DOMAIN}`), ['192.0.2.98']);
+  });
+
+  test('terminated: the service\'s web settings row goes with its other rows', async () => {
+    await saveTemplateChoice(world.tdb.db, world.svc.id, 'backend', 'PHP-8_3');
+    const r = await call(world.daemon.url, 'POST', `/v1/services/${WHMCS_ID}/terminate`, {});
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    await lastChain('terminate');
+    assert.equal(await world.tdb.db(T.webSettings).where('service_id', world.svc.id).first(), undefined);
+    assert.equal(await world.tdb.db(T.zoneRecords).where('service_id', world.svc.id).first(), undefined);
   });
 });
