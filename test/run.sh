@@ -129,6 +129,7 @@ slow_first=(
   test/install.test.ts
   test/php/bridge.test.ts
   test/e2e/sigkill.test.ts
+  test/ui/hosting-panel-tabs.test.ts
   test/doctor.test.ts
   test/release.test.ts
   test/metrics.test.ts
