@@ -73,6 +73,42 @@ for (const dialect of DIALECTS) {
       assert.deepEqual([Number(held.task_id), held.owner], [Number(live.id), 'alive']);
     });
 
+    test('releaseOrphanSlots leaves alone a slot taken by a claim that commits while it waits for the row', { skip: dialect !== 'mysql' && 'SQLite runs one writer at a time' }, async () => {
+      // A slot scanned first makes the statement read the tasks table before it meets the slot the
+      // open claim holds; once that claim commits, its task runs under the slot's owner and the slot
+      // is not an orphan, whatever the statement read of the tasks before it waited.
+      await createServiceWithChain(t.db, { whmcsServiceId: 904, mode: 'split' }, { operation: 'create', steps: [{ step: 'first', type: 'builtin.noop', target: 'srv-race-a' }] });
+      const first = await claimAs('alive-a', 60_000);
+      const r = await createServiceWithChain(t.db, { whmcsServiceId: 905, mode: 'split' }, { operation: 'create', steps: [{ step: 'raced', type: 'builtin.noop', target: 'srv-race-b' }] });
+      const task = await t.db(T.tasks).where('chain_id', r.chainId).first('id');
+      const claim = await t.db.transaction();
+      let released: Promise<number> | null = null;
+      try {
+        // What claimDue writes for a claim, held open.
+        await claim(T.tasks).where('id', task.id).update({ status: 'running', owner: 'racer', lease_until: Date.now() + 60_000, attempts: 1, started_at: Date.now() });
+        await claim(T.slots).where({ target: 'srv-race-b', slot: 0 }).update({ task_id: task.id, owner: 'racer' });
+        // Started while the claim is open; the claim commits once the statement waits on its row lock
+        // (as an UPDATE over the slots did) or has already answered (as a plain read does).
+        let answered = false;
+        released = releaseOrphanSlots(t.db).finally(() => { answered = true; });
+        let waited = false;
+        for (let i = 0; i < 150 && !waited && !answered; i++) {
+          const [rows] = await t.db.raw('SELECT COUNT(*) AS n FROM information_schema.INNODB_LOCK_WAITS');
+          waited = Number((rows as Array<{ n: number }>)[0].n) > 0;
+          if (!waited) await new Promise((res) => setTimeout(res, 20));
+        }
+        assert.ok(waited || answered, 'releaseOrphanSlots neither waited nor answered in 3 s');
+        await claim.commit();
+      } catch (err) {
+        await claim.rollback().catch(() => {});
+        throw err;
+      }
+      assert.equal(await released, 0, 'no slot was an orphan');
+      const held = await t.db(T.slots).where('target', 'srv-race-b').first();
+      assert.deepEqual([Number(held.task_id), held.owner], [Number(task.id), 'racer'], 'the claimed slot is still held');
+      assert.equal(Number((await t.db(T.slots).where('target', 'srv-race-a').first()).task_id), Number(first.id));
+    });
+
     test('promoteStalledChains starts a waiting chain whose service runs none', async () => {
       const first = await createServiceWithChain(t.db, { whmcsServiceId: 903, mode: 'split' }, { operation: 'create', steps: [{ step: 'a', type: 'builtin.noop' }] });
       const next = await createServiceWithChain(t.db, { whmcsServiceId: 903, mode: 'split' }, { operation: 'suspend', steps: [{ step: 'b', type: 'builtin.noop' }] });

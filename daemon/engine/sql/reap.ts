@@ -38,14 +38,28 @@ export async function reapExpired(queue: Queue, policyFor: (row: TaskRow) => Ret
   });
 }
 
-/** Frees slots whose task no longer runs under that owner (a safety net beside the fenced releases). */
+/**
+ * Frees slots whose task no longer runs under that owner (a safety net beside the fenced releases).
+ * Two statements, not one UPDATE with the check as its subquery: MariaDB reads an UPDATE's subquery
+ * from a snapshot taken before the statement waited for a locked slot row, so a slot that a claim
+ * was committing meanwhile looked orphaned and was freed under it (two tasks then ran on a server
+ * with one slot). One SELECT reads both tables from one snapshot; each slot is then freed only if
+ * it still holds what was read (a claim's owner token is never reused).
+ */
 export async function releaseOrphanSlots(db: Knex): Promise<number> {
-  return db(T.slots).whereNotNull('task_id')
+  const orphans: Array<{ target: string; slot: number; task_id: number; owner: string | null }> = await db(T.slots)
+    .select('target', 'slot', 'task_id', 'owner')
+    .whereNotNull('task_id')
     .whereNotExists(function (this: Knex.QueryBuilder) {
       this.select(db.raw('1')).from(`${T.tasks} as t`)
         .whereRaw(`t.id = ${T.slots}.task_id`).whereRaw(`t.owner = ${T.slots}.owner`).where('t.status', 'running');
-    })
-    .update({ task_id: null, owner: null });
+    });
+  let freed = 0;
+  for (const o of orphans) {
+    const q = db(T.slots).where({ target: o.target, slot: o.slot, task_id: o.task_id });
+    freed += await (o.owner === null ? q.whereNull('owner') : q.where('owner', o.owner)).update({ task_id: null, owner: null });
+  }
+  return freed;
 }
 
 /** Starts waiting chains of services that have no running chain (a safety net; normally done on completion). */
