@@ -8,6 +8,7 @@ import { jsonBody, pathId, wrap } from './route-helpers.ts';
 import { InputError } from '../common/errors.ts';
 import { checkBody } from '../common/bodies.ts';
 import { openApiDocument } from './openapi.ts';
+import { REPLAYED } from './signature.ts';
 import { createService, redeployZones, serviceOperation, zoneStates } from '../services/lifecycle.ts';
 import { resetVmStatus } from '../services/vm-lifecycle.ts';
 import { accounts, serviceView, usage } from '../services/reads.ts';
@@ -43,7 +44,16 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
   };
 
   app.post('/v1/services', wrap(async (req, res) => {
-    res.json(woke(await createService(db, masterKey, jsonBody(req))));
+    // The nonce is spent beside the order's reads (server.ts left it for here); nothing is written before it is.
+    const unspent = req.unspentNonce;
+    const cleared = unspent ? unspent.spend().then((fresh) => { if (!fresh) throw new InputError('', REPLAYED, 401); }) : Promise.resolve();
+    cleared.catch(() => {}); // awaited below, whatever else fails first
+    try {
+      res.json(woke(await createService(db, masterKey, jsonBody(req), cleared)));
+    } catch (err) {
+      await cleared; // a replayed request is answered as one, whatever else is wrong with it
+      throw err;
+    }
   }));
   app.post('/v1/services/:id/actions/reset-status', wrap(async (req, res) => {
     res.json(await resetVmStatus(db, pathId(req.params.id, 'WHMCS service id'), jsonBody(req)));

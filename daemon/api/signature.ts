@@ -50,6 +50,9 @@ export class NonceMemory implements NonceStore {
   }
 }
 
+/** The answer to a replayed request. */
+export const REPLAYED = 'nonce already used: this request was replayed';
+
 export type Verdict = { ok: true } | { ok: false; reason: string };
 
 /** Everything but the nonce: headers present, timestamp inside the window, signature right. */
@@ -81,6 +84,6 @@ export async function verify(
 ): Promise<Verdict> {
   const checked = checkSignature(secret, method, path, headers, body, nowS);
   if (!checked.ok) return checked;
-  if (!(await nonces.remember(checked.nonce, nowS))) return { ok: false, reason: 'nonce already used: this request was replayed' };
+  if (!(await nonces.remember(checked.nonce, nowS))) return { ok: false, reason: REPLAYED };
   return { ok: true };
 }

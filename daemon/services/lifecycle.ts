@@ -2,7 +2,7 @@
 // once, plan (pure, pipelines/), and write the service row with its chain in one transaction.
 // Nothing here talks to a server; the tasks do that later.
 import type { Knex } from 'knex';
-import { inTx, isUniqueViolation } from '../db/connect.ts';
+import { dialectOf, inTx, isUniqueViolation } from '../db/connect.ts';
 import { encryptSecret } from '../crypto/secretbox.ts';
 import { enqueueChainIn, type EnqueueResult } from '../engine/chains.ts';
 import { T } from '../common/tables.ts';
@@ -55,10 +55,17 @@ function planOf(svc: ServiceRecord): ServicePlan {
   return svc.plan;
 }
 
-export async function createService(db: Knex, masterKey: Buffer, raw: unknown): Promise<LifecycleAnswer> {
+/**
+ * CreateAccount. `cleared`: what must succeed before anything is written (the API spends the
+ * request's nonce there); it is awaited beside the order's reads, not before them.
+ */
+export async function createService(db: Knex, masterKey: Buffer, raw: unknown, cleared: Promise<unknown> = Promise.resolve()): Promise<LifecycleAnswer> {
   const body = checkBody<CreateBody>('CreateService', raw);
   // A KVM product (configoption1 "kvm") is a Proxmox VM: its own planning and chains.
-  if (isKvmOrder(body.product)) return createVmService(db, masterKey, body);
+  if (isKvmOrder(body.product)) {
+    await cleared;
+    return createVmService(db, masterKey, body);
+  }
   const input: ProductInput = { product: body.product, config_options: body.config_options ?? {}, custom_fields: body.custom_fields ?? {} };
   const product = await resolveHostingProduct(db, input);
   const groupId = body.server_group_id;
@@ -69,8 +76,14 @@ export async function createService(db: Knex, masterKey: Buffer, raw: unknown): 
     try {
       // The group is read before the transaction, its reads at once on the pool: a plain read
       // either way (the transaction's own would not lock them), and the order waits one round trip.
-      const group = await loadGroupFleet(db, groupId);
-      return await inTx(db, (trx) => createIn(trx, body, product, domain, sealed, group));
+      // On MySQL/MariaDB the service's own claims are read beside them: under READ COMMITTED that
+      // read takes no lock inside the transaction either, and the unique keys settle a race (the
+      // retry below reads again). SQLite reads them inside, where its one writer serialises them.
+      const early = dialectOf(db) === 'mysql';
+      const [group, claims] = await Promise.all([
+        loadGroupFleet(db, groupId), early ? orderClaims(db, body.whmcs_service_id, domain) : null, cleared,
+      ]);
+      return await inTx(db, (trx) => createIn(trx, body, product, domain, sealed, group, claims));
     } catch (err) {
       // Two identical CreateAccounts at once: the loser finds the winner's row on the next pass.
       if (attempt < 3 && isUniqueViolation(err)) continue;
@@ -79,9 +92,12 @@ export async function createService(db: Knex, masterKey: Buffer, raw: unknown): 
   }
 }
 
-async function createIn(trx: Knex.Transaction, body: CreateBody, product: ProductPlan, domain: string, sealed: string, group: GroupFleet | null): Promise<LifecycleAnswer> {
+async function createIn(
+  trx: Knex.Transaction, body: CreateBody, product: ProductPlan, domain: string, sealed: string, group: GroupFleet | null,
+  claims: Awaited<ReturnType<typeof orderClaims>> | null,
+): Promise<LifecycleAnswer> {
   const whmcsServiceId = body.whmcs_service_id;
-  const { existing, domainHolder } = await orderClaims(trx, whmcsServiceId, domain);
+  const { existing, domainHolder } = claims ?? await orderClaims(trx, whmcsServiceId, domain);
   if (existing && existing.state !== 'terminated') {
     if (existing.mode !== product.mode) {
       throw new InputError('product.configoption1', `service ${whmcsServiceId} was created in ${existing.mode} mode; the mode is locked and cannot become ${product.mode}`, 409);
