@@ -35,13 +35,21 @@
 //   peak_rss_mb the daemon's VmHWM from /proc (target ≤ 150).
 // Then it fails (exit 1) unless every service is `active` and no node holds a resource twice.
 // Progress lines start with [bench:fleet]; the last line on stdout is JSON.
+//
+// Where the acknowledgement's time goes, printed after the burst: the daemon's CPU time over it (and
+// per order), its event-loop delay (perf_hooks' monitorEventLoopDelay through /metrics, opened with a
+// token of the bench's), a bare SELECT 1 from here against the daemon's GET /healthz, and MariaDB's
+// row-lock waits (server-wide). BENCH_BURST_ONLY=1 stops after the burst; BENCH_HOLD_ENGINE=1 also
+// holds every server's slot through it, so the engine claims nothing and the orders are acknowledged
+// alone. BENCH_DAEMON_NODE_FLAGS="--import <abs path>/bench/sql-trace.mjs" with BENCH_SQL_TRACE_FILE
+// appends the daemon's statement counts and round trips before and after the burst (sql-trace.mjs).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { benchDatabase } from './bench-db.ts';
 import { scratchDir } from './scratch.ts';
-import { procStatus } from './proc.ts';
+import { procCpuMs, procStatus } from './proc.ts';
 import { call, createBody } from '../test/helpers/api.ts';
 import { BUILT_SERVE, ROOT, TSX, daemonEnv, startDaemonProcess, type DaemonProcess } from '../test/helpers/daemon.ts';
 import { NAMESERVERS, PROVIDER_USER, RESERVED_NAMES } from '../test/helpers/fleet.ts';
@@ -57,6 +65,11 @@ const NODES = whole('BENCH_NODES', 50, 4);
 const GROUPS = whole('BENCH_GROUPS', Math.max(1, Math.floor(NODES / 10)), 1);
 const ACK_CONCURRENCY = whole('BENCH_ACK_CONCURRENCY', 4, 1);
 const TIMEOUT_S = whole('BENCH_TIMEOUT_S', 1800, 10);
+// BENCH_HOLD_ENGINE=1: every server's slot is held by the bench through the burst, so the engine
+// claims nothing and the acknowledgements run alone; the run ends after the burst (no makespan).
+const HOLD_ENGINE = process.env.BENCH_HOLD_ENGINE === '1';
+// BENCH_BURST_ONLY=1: the run ends after the burst too (quick A/B of the acknowledgement alone).
+const BURST_ONLY = HOLD_ENGINE || process.env.BENCH_BURST_ONLY === '1';
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 50);
 if (!Number.isFinite(latencyMs) || latencyMs < 0) throw new Error(`BENCH_LATENCY_MS must be a number of milliseconds, got ${process.env.BENCH_LATENCY_MS}`);
 if (NODES < 4 * GROUPS) throw new Error(`BENCH_NODES (${NODES}) must be at least 4 per group (BENCH_GROUPS ${GROUPS}): each group needs a web, a mail, a Web+Mail and a DNS node`);
@@ -168,14 +181,17 @@ async function main(): Promise<void> {
 
     // The daemon's default of 8 tasks at once caps a 51-server fleet at 8 busy servers (ratio 3.8 at
     // 200 orders, see README): the bench runs it as a provider of this size would configure it.
-    const extra: Record<string, string> = { HOSTBRIDGE_CONCURRENCY: '64' };
-    for (const k of ['HOSTBRIDGE_CONCURRENCY', 'HOSTBRIDGE_POLL_MS', 'HOSTBRIDGE_LEASE_MS']) if (process.env[k]) extra[k] = process.env[k]!;
+    // A metrics token, so the bench can read the daemon's event-loop delay over the burst (/metrics).
+    const metricsToken = `bench-${process.pid}-${Date.now()}`;
+    const extra: Record<string, string> = { HOSTBRIDGE_CONCURRENCY: '64', HOSTBRIDGE_METRICS_TOKEN: metricsToken };
+    for (const k of ['HOSTBRIDGE_CONCURRENCY', 'HOSTBRIDGE_POLL_MS', 'HOSTBRIDGE_LEASE_MS', 'BENCH_SQL_TRACE_FILE']) if (process.env[k]) extra[k] = process.env[k]!;
     const env = daemonEnv(dbUrl, extra);
     await run(process.execPath, [path.join(ROOT, 'dist/daemon/cli.js'), 'migrate'], env);
     const db = mysql(database);
     try {
       // Scheduled node work stays off: its commands would count against the nodes' busy time.
-      for (const name of ['deliver-tickets', 'sync-usage', 'check-servers', 'clean-completed-tasks']) {
+      // With BENCH_HOLD_ENGINE the reaper stays off too: it would free the slots held below.
+      for (const name of ['deliver-tickets', 'sync-usage', 'check-servers', 'clean-completed-tasks', ...(HOLD_ENGINE ? ['reap-expired-leases'] : [])]) {
         await db('mod_hostbridge_jobs').insert({ name, last_slot: Number.MAX_SAFE_INTEGER }).onConflict('name').merge(['last_slot']);
       }
     } finally {
@@ -214,6 +230,31 @@ async function main(): Promise<void> {
     await control(fleet.info.control, 'POST', '/mark');
     say(`${fleet.info.nodes.length + 1} servers and ${GROUPS} group(s) registered through the API`);
 
+    if (HOLD_ENGINE) {
+      const hold = mysql(database);
+      try {
+        const targets = Object.values(ids).map((id) => `server:${id}`);
+        await hold('mod_hostbridge_targets').insert(targets.map((target) => ({ target, max_concurrency: 1, updated_at: Date.now() }))).onConflict('target').ignore();
+        await hold('mod_hostbridge_target_slots').insert(targets.map((target) => ({ target, slot: 0, task_id: 1, owner: 'bench-hold' }))).onConflict(['target', 'slot']).merge(['task_id', 'owner']);
+      } finally {
+        await hold.destroy();
+      }
+      say(`BENCH_HOLD_ENGINE: every server's slot is held, the engine claims nothing during the burst`);
+    }
+    // The daemon's event-loop delay over the burst: prom-client's monitorEventLoopDelay histogram is
+    // reset at every scrape, so a scrape now starts it and the one after the burst reads it.
+    const loopLag = async (): Promise<Record<string, number>> => {
+      const res = await fetch(`${serve!.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+      const text = await res.text();
+      const out: Record<string, number> = {};
+      for (const m of text.matchAll(/^nodejs_eventloop_lag_(p50|p99|max|mean)_seconds (\S+)$/gm)) out[m[1]!] = Math.round(Number(m[2]) * 10000) / 10;
+      return out;
+    };
+    await loopLag();
+    // With BENCH_DAEMON_NODE_FLAGS="--import bench/sql-trace.mjs": its totals before and after the burst.
+    const traceMark = () => { if (process.env.BENCH_SQL_TRACE_FILE) process.kill(serve!.pid, 'SIGUSR2'); };
+    traceMark();
+
     // --- the burst -----------------------------------------------------------------------------
     const orders = Array.from({ length: ORDERS }, (_, i) => {
       const mode = (['split', 'unified', 'vanity'] as const)[i % 3]!;
@@ -242,7 +283,14 @@ async function main(): Promise<void> {
         await sleep(250);
       }
     })();
+    const lockStatus = async (): Promise<{ waits: number; ms: number }> => {
+      const [rows] = await ping.raw(`SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_row_lock_waits', 'Innodb_row_lock_time')`) as [Array<{ Variable_name: string; Value: string }>];
+      const v = Object.fromEntries(rows.map((r) => [r.Variable_name, Number(r.Value)]));
+      return { waits: v.Innodb_row_lock_waits ?? 0, ms: v.Innodb_row_lock_time ?? 0 };
+    };
+    const locksBefore = await lockStatus();
     const tBurst = performance.now();
+    const cpuBefore = procCpuMs(serve.pid);
     let next = 0;
     await Promise.all(Array.from({ length: Math.min(ACK_CONCURRENCY, ORDERS) }, async () => {
       for (let i = next++; i < ORDERS; i = next++) {
@@ -254,16 +302,27 @@ async function main(): Promise<void> {
       }
     }));
     const burstS = secs(performance.now() - tBurst);
+    const burstCpuMs = procCpuMs(serve.pid) - cpuBefore;
+    traceMark();
     burstOn = false;
     await sampler;
+    const locksAfter = await lockStatus();
     await ping.destroy();
     acks.sort((a, b) => a - b);
     const ackP50 = Math.round(percentile(acks, 50) * 10) / 10;
     const ackP99 = Math.round(percentile(acks, 99) * 10) / 10;
     say(`${ORDERS} orders acknowledged in ${burstS} s by ${ACK_CONCURRENCY} senders: p50 ${ackP50} ms, p99 ${ackP99} ms, max ${Math.round(acks.at(-1)!)} ms`);
     const p = (xs: number[], q: number) => (xs.length ? Math.round(percentile([...xs].sort((a, b) => a - b), q) * 10) / 10 : NaN);
+    const lag = await loopLag();
+    say(`the daemon's CPU over the burst: ${secs(burstCpuMs)} s, ${Math.round((burstCpuMs / ORDERS) * 10) / 10} ms per order; load ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}`);
+    say(`InnoDB row lock waits over the burst (whole server): ${locksAfter.waits - locksBefore.waits}, ${locksAfter.ms - locksBefore.ms} ms waited`);
+    say(`the daemon's event-loop delay over the burst: p50 ${lag.p50} ms, p99 ${lag.p99} ms, max ${lag.max} ms, mean ${lag.mean} ms`);
     say(`meanwhile SELECT 1 from the bench took p50 ${p(dbPings, 50)} ms, p99 ${p(dbPings, 99)} ms; the daemon's GET /healthz (one SELECT 1) p50 ${p(healthPings, 50)} ms, p99 ${p(healthPings, 99)} ms (${dbPings.length} samples)`);
 
+    if (BURST_ONLY) {
+      process.stdout.write(JSON.stringify({ orders: ORDERS, hold_engine: HOLD_ENGINE, ack_p50_ms: ackP50, ack_p99_ms: ackP99, loop_lag_p99_ms: lag.p99, cpu_ms_per_order: Math.round((burstCpuMs / ORDERS) * 10) / 10, peak_rss_mb: procStatus(serve.pid, 'VmHWM') }) + '\n');
+      return;
+    }
     // --- until every service is active ---------------------------------------------------------
     const probe = mysql(database);
     let makespanMs = 0;
