@@ -2,6 +2,7 @@
 // same list is published on every DNS server of the group: a Hestia node takes names relative to
 // the zone, PowerDNS absolute ones. Values are kept in one normal form so what a server lists can
 // be compared with what is wanted.
+import crypto from 'node:crypto';
 
 export interface WantedRecord {
   /** Relative to the zone: "@" for the apex. */
@@ -67,4 +68,9 @@ export function normalValue(type: string, value: string): string {
 export function recordKey(r: { name: string; type: string; value: string; priority?: number }): string {
   const prio = r.type === 'MX' ? String(r.priority ?? 0) : '';
   return `${r.name.toLowerCase()}|${r.type}|${prio}|${normalValue(r.type, r.value)}`;
+}
+
+/** A digest of a zone's records, whatever their order (mod_hostbridge_dns_zones.records_sha256). */
+export function recordsDigest(records: ReadonlyArray<{ name: string; type: string; value: string; priority?: number }>): string {
+  return crypto.createHash('sha256').update(records.map(recordKey).sort().join('\n')).digest('hex');
 }

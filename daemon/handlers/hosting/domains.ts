@@ -2,14 +2,13 @@
 // through the server's zone host (daemon/dns: HestiaCP or PowerDNS alike). The zone converges on
 // zoneRecords(): missing records are added, records nobody wants are removed, so a rerun or a
 // repair leaves exactly one of each.
-import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { TaskRegistry } from '../../engine/registry.ts';
 import { TerminalError } from '../../common/errors.ts';
 import { hasHestiaCode } from '../../drivers/hestia/index.ts';
 import { convergeRecords, missingRecords } from '../../dns/converge.ts';
 import { describeRecord, type ZoneRecord } from '../../dns/records.ts';
-import { recordKey, zoneRecords } from '../../pipelines/records.ts';
+import { recordsDigest, zoneRecords } from '../../pipelines/records.ts';
 import { storedRecords, toZoneRecord } from '../../services/hosting-panel/dns.ts';
 import { aliasInZone, webSettings } from '../../services/hosting-panel/web-settings.ts';
 import { contactEmail, loadService, saveFacts, type HostingDeps, type LoadedService } from './context.ts';
@@ -40,10 +39,6 @@ export async function wantedRecords(deps: HostingDeps, svc: LoadedService, own?:
   const nameservers = g?.nameservers ? String(g.nameservers).split(',').filter(Boolean) : [];
   const records: ZoneRecord[] = [...zoneRecords({ domain: svc.plan.domain, webIp, mailIp, nameservers, dkim: svc.facts.dkim?.value ?? null, aliases: webAliases.map((a) => aliasInZone(svc.plan.domain, a)).filter((n): n is string => n !== null) }), ...(own ?? stored!.map(toZoneRecord))];
   return { records, apexIp: (webIp ?? mailIp)!, nameservers };
-}
-
-function digest(records: ZoneRecord[]): string {
-  return crypto.createHash('sha256').update(records.map(recordKey).sort().join('\n')).digest('hex');
 }
 
 export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps): void {
@@ -113,7 +108,7 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
     const missing = await missingRecords(host, a.domain, records);
     if (missing.length) throw new TerminalError(`zone ${a.domain} still lacks ${missing.map((m) => `${m.name} ${m.type}`).join(', ')} after the update`);
     await upsert(deps.db, T.dnsZones, ['service_id', 'server_id', 'zone'], {
-      service_id: svc.id, server_id: a.server, zone: a.domain, state: 'deployed', records_sha256: digest(records), records: records.length, last_error: null, updated_at: Date.now(),
+      service_id: svc.id, server_id: a.server, zone: a.domain, state: 'deployed', records_sha256: recordsDigest(records), records: records.length, last_error: null, updated_at: Date.now(),
     });
     ctx.log(`zone ${a.domain} holds its ${records.length} records (${changed.added} added, ${changed.removed} removed)`);
     return { zone: a.domain, records: records.length, ...changed };

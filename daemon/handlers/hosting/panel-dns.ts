@@ -5,57 +5,28 @@
 // zone's state on that server (pending with the error while it cannot); dns.record-save, once every
 // server holds it, writes the change to mod_hostbridge_zone_records. Until then the store, and so
 // the panel and every later converge, knows nothing of it.
-import crypto from 'node:crypto';
 import type { TaskRegistry } from '../../engine/registry.ts';
 import { TerminalError } from '../../common/errors.ts';
 import { T } from '../../common/tables.ts';
-import { convergeRecords, missingRecords } from '../../dns/converge.ts';
-import { describeRecord, type ZoneRecord } from '../../dns/records.ts';
+import { describeRecord } from '../../dns/records.ts';
 import { recordKey } from '../../pipelines/records.ts';
 import { changeOf, storedRecords, withChange } from '../../services/hosting-panel/dns.ts';
-import { contactEmail, loadService, type HostingDeps } from './context.ts';
-import { wantedRecords } from './domains.ts';
+import { loadService, type HostingDeps } from './context.ts';
+import { publishZoneOn } from './zone-publish.ts';
 import { registerStep } from '../step-args.ts';
-
-function digest(records: ZoneRecord[]): string {
-  return crypto.createHash('sha256').update(records.map(recordKey).sort().join('\n')).digest('hex');
-}
 
 export function registerPanelDnsHandlers(registry: TaskRegistry, deps: HostingDeps): void {
   registerStep(registry, 'dns.record-publish', 'Publishes a change to the customer\'s own DNS records on one DNS server: its zone converged on the managed records and theirs.', async (ctx, a) => {
     const svc = await loadService(deps, ctx);
     const change = changeOf(a);
-    const zoneRow = { service_id: svc.id, server_id: a.server, zone: a.domain };
-    const mark = async (cols: Record<string, unknown>) => {
-      await deps.db(T.dnsZones).insert({ ...zoneRow, records: 0, ...cols, updated_at: Date.now() }).onConflict(['service_id', 'server_id', 'zone']).merge({ ...cols, updated_at: Date.now() });
-    };
-    try {
-      const own = withChange(await storedRecords(deps.db, svc.id), change);
-      const owner = { password: svc.password, email: contactEmail(svc.plan), name: `hostbridge service ${svc.plan.whmcsServiceId} DNS` };
-      const [{ records, apexIp, nameservers }, host] = await Promise.all([wantedRecords(deps, svc, own), deps.fleet.zoneHost(a.server, ctx, { user: a.user, owner })]);
-      if (nameservers.length === 0) throw new TerminalError('the server group has no name servers; a zone needs them (set nameservers on the group)');
-      const { created } = await host.ensureZone(a.domain, { nameservers, apex: apexIp, records });
-      let changed = { added: created ? records.length : 0, removed: 0 };
-      if (!created) {
-        const manageNs = records.some((r) => r.type === 'NS');
-        const c = await convergeRecords(host, a.domain, records, { owns: (r) => manageNs || r.type !== 'NS' });
-        for (const r of c.unwanted) ctx.log(`removed ${describeRecord(r)}`);
-        changed = { added: c.added, removed: c.removed };
-      }
-      const missing = await missingRecords(host, a.domain, records);
-      if (missing.length) throw new TerminalError(`zone ${a.domain} on ${host.label} still lacks ${missing.map((m) => `${m.name} ${m.type}`).join(', ')} after the update`);
-      if (change.change === 'delete') {
-        const left = (await host.listRecords(a.domain)).filter((r) => recordKey(r) === recordKey(change));
-        if (left.length) throw new TerminalError(`zone ${a.domain} on ${host.label} still holds ${describeRecord(change)} after deleting it`);
-      }
-      await mark({ state: 'deployed', records_sha256: digest(records), records: records.length, last_error: null });
-      ctx.log(`${change.change} ${describeRecord(change)}: zone ${a.domain} on ${host.label} holds its ${records.length} records (${changed.added} added, ${changed.removed} removed)`);
-      return { zone: a.domain, records: records.length, ...changed };
-    } catch (err) {
-      // The server did not take the change: pending (shown per server) while a retry may converge it, failed when it refused.
-      await mark({ state: err instanceof TerminalError ? 'failed' : 'pending', last_error: String((err as Error).message ?? err).slice(0, 1000) }).catch(() => {});
-      throw err;
-    }
+    const own = withChange(await storedRecords(deps.db, svc.id), change);
+    const { host, records, added, removed } = await publishZoneOn(deps, ctx, svc, a, { own }, async (zoneHost) => {
+      if (change.change !== 'delete') return;
+      const left = (await zoneHost.listRecords(a.domain)).filter((r) => recordKey(r) === recordKey(change));
+      if (left.length) throw new TerminalError(`zone ${a.domain} on ${zoneHost.label} still holds ${describeRecord(change)} after deleting it`);
+    });
+    ctx.log(`${change.change} ${describeRecord(change)}: zone ${a.domain} on ${host.label} holds its ${records.length} records (${added} added, ${removed} removed)`);
+    return { zone: a.domain, records: records.length, added, removed };
   });
 
   registerStep(registry, 'dns.record-save', 'Saves a change to the customer\'s own DNS records once every DNS server of the service publishes it.', async (ctx, a) => {

@@ -8,12 +8,8 @@
 // server's address): web.alias-dns converges each DNS server's zone with it added or removed, as the
 // DNS tab's publish does (the zone's state per server), and web.alias-dns-save stores it once every
 // server holds it, so every later converge of the zone keeps it.
-import crypto from 'node:crypto';
 import type { TaskContext, TaskRegistry } from '../../engine/registry.ts';
 import { TerminalError } from '../../common/errors.ts';
-import { T } from '../../common/tables.ts';
-import { convergeRecords, missingRecords } from '../../dns/converge.ts';
-import { describeRecord, type ZoneRecord } from '../../dns/records.ts';
 import { recordKey } from '../../pipelines/records.ts';
 import { aliasesWith, aliasInZone, saveDnsAliases, saveTemplateChoice, webSettings } from '../../services/hosting-panel/web-settings.ts';
 import { hasHestiaCode, type HestiaDriver, type HestiaObject } from '../../drivers/hestia/index.ts';
@@ -22,14 +18,11 @@ import { certificateNames } from '../../ssl/cadence.ts';
 import { seedSslRow, sslRow } from '../../ssl/state.ts';
 import { HESTIA_PROXY_EXT } from './web-templates.ts';
 import { registerStep } from '../step-args.ts';
-import { contactEmail, loadService, type HostingDeps } from './context.ts';
-import { wantedRecords } from './domains.ts';
+import { loadService, type HostingDeps } from './context.ts';
+import { publishZoneOn } from './zone-publish.ts';
 
 type Kind = 'backend' | 'proxy';
 
-function digest(records: ZoneRecord[]): string {
-  return crypto.createHash('sha256').update(records.map(recordKey).sort().join('\n')).digest('hex');
-}
 const FIELD: Record<Kind, 'BACKEND' | 'PROXY'> = { backend: 'BACKEND', proxy: 'PROXY' };
 const WHAT: Record<Kind, string> = { backend: 'backend (PHP) template', proxy: 'proxy template' };
 
@@ -128,38 +121,16 @@ export function registerPanelWebHandlers(registry: TaskRegistry, deps: HostingDe
     const svc = await loadService(deps, ctx);
     const name = aliasInZone(a.domain, a.alias);
     if (name === null) throw new TerminalError(`${a.alias} is not inside the zone ${a.domain}: it gets no record there`);
-    const zoneRow = { service_id: svc.id, server_id: a.server, zone: a.domain };
-    const mark = async (cols: Record<string, unknown>) => {
-      await deps.db(T.dnsZones).insert({ ...zoneRow, records: 0, ...cols, updated_at: Date.now() }).onConflict(['service_id', 'server_id', 'zone']).merge({ ...cols, updated_at: Date.now() });
-    };
-    try {
-      const aliases = aliasesWith((await webSettings(deps.db, svc.id)).dnsAliases, a.alias, a.change);
-      const owner = { password: svc.password, email: contactEmail(svc.plan), name: `hostbridge service ${svc.plan.whmcsServiceId} DNS` };
-      const [{ records, apexIp, nameservers }, host] = await Promise.all([wantedRecords(deps, svc, undefined, aliases), deps.fleet.zoneHost(a.server, ctx, { user: a.user, owner })]);
-      if (nameservers.length === 0) throw new TerminalError('the server group has no name servers; a zone needs them (set nameservers on the group)');
-      const { created } = await host.ensureZone(a.domain, { nameservers, apex: apexIp, records });
-      let changed = { added: created ? records.length : 0, removed: 0 };
-      if (!created) {
-        const manageNs = records.some((r) => r.type === 'NS');
-        const c = await convergeRecords(host, a.domain, records, { owns: (r) => manageNs || r.type !== 'NS' });
-        for (const r of c.unwanted) ctx.log(`removed ${describeRecord(r)}`);
-        changed = { added: c.added, removed: c.removed };
-      }
-      const missing = await missingRecords(host, a.domain, records);
-      if (missing.length) throw new TerminalError(`zone ${a.domain} on ${host.label} still lacks ${missing.map((m) => `${m.name} ${m.type}`).join(', ')} after the update`);
-      const mine = records.find((r) => r.name === name && r.type === 'A');
-      if (a.change === 'add' && !mine) ctx.log(`${a.alias} already has records of the zone's own: no A record added for it`);
-      if (a.change === 'delete' && (await host.listRecords(a.domain)).some((r) => r.name === name && r.type === 'A' && !records.some((w) => recordKey(w) === recordKey(r)))) {
-        throw new TerminalError(`zone ${a.domain} on ${host.label} still holds an A record for ${a.alias} after removing it`);
-      }
-      await mark({ state: 'deployed', records_sha256: digest(records), records: records.length, last_error: null });
-      ctx.log(`${a.change === 'add' ? `${a.alias} A ${mine?.value ?? '(none)'} published` : `${a.alias} A removed`}: zone ${a.domain} on ${host.label} holds its ${records.length} records (${changed.added} added, ${changed.removed} removed)`);
-      return { zone: a.domain, alias: a.alias, records: records.length, ...changed };
-    } catch (err) {
-      // As the DNS tab's publish: pending while a retry may converge it, failed when the server refused.
-      await mark({ state: err instanceof TerminalError ? 'failed' : 'pending', last_error: String((err as Error).message ?? err).slice(0, 1000) }).catch(() => {});
-      throw err;
-    }
+    const aliases = aliasesWith((await webSettings(deps.db, svc.id)).dnsAliases, a.alias, a.change);
+    const { host, records, added, removed } = await publishZoneOn(deps, ctx, svc, a, { aliases }, async (zoneHost, wanted) => {
+      if (a.change !== 'delete') return;
+      const stale = (await zoneHost.listRecords(a.domain)).some((r) => r.name === name && r.type === 'A' && !wanted.some((w) => recordKey(w) === recordKey(r)));
+      if (stale) throw new TerminalError(`zone ${a.domain} on ${zoneHost.label} still holds an A record for ${a.alias} after removing it`);
+    });
+    const mine = records.find((r) => r.name === name && r.type === 'A');
+    if (a.change === 'add' && !mine) ctx.log(`${a.alias} already has records of the zone's own: no A record added for it`);
+    ctx.log(`${a.change === 'add' ? `${a.alias} A ${mine?.value ?? '(none)'} published` : `${a.alias} A removed`}: zone ${a.domain} on ${host.label} holds its ${records.length} records (${added} added, ${removed} removed)`);
+    return { zone: a.domain, alias: a.alias, records: records.length, added, removed };
   });
 
   registerStep(registry, 'web.alias-dns-save', 'Saves a web alias\'s A record in the service\'s zone once every DNS server holds the change.', async (ctx, a) => {
