@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import WebSocket from 'ws';
 import { loadConfig } from '../../daemon/config/config.ts';
 import { startDaemon, type Daemon } from '../../daemon/runtime.ts';
@@ -28,7 +28,7 @@ import { TEST_MASTER_KEY, TEST_SECRET } from '../helpers/daemon.ts';
 import { tmpDir, waitFor } from '../helpers/db.ts';
 import { activeProxmoxTasks, kvmOrderBody, startKvmLab, type KvmLab } from '../helpers/kvm.ts';
 import { RFB_COLOURS, RFB_LAYOUT } from '../emulator/proxmox/rfb.ts';
-import { CHROMIUM, SHOTS } from '../ui/harness.ts';
+import { requireChromium, SHOTS, launchChromium } from '../ui/harness.ts';
 
 const SERVICE = 8951;
 const HOSTNAME = 'console.example.org';
@@ -96,7 +96,7 @@ describe('the VM console in Chromium', () => {
   const consoleLink = (body: unknown = { client_id: CLIENT }, id = SERVICE) => call(daemon.url, 'POST', `/v1/services/${id}/console`, body);
 
   before(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (test/run.sh does it)`);
+    requireChromium();
     fs.mkdirSync(SHOTS, { recursive: true });
     dir = tmpDir('hb-console-');
     // Every line the daemon logs, down to the Proxmox client's, is kept to look for secrets in.
@@ -118,7 +118,7 @@ describe('the VM console in Chromium', () => {
       if (s === 'failed') throw new Error(`service ${SERVICE} failed to deploy`);
       return s === 'active';
     }, 60_000, 100);
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close().catch(() => {});

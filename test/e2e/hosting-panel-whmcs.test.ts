@@ -12,7 +12,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { Resolver } from 'node:dns/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { T } from '../../daemon/common/tables.ts';
 import { TEST_SECRET } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/db.ts';
@@ -21,8 +21,8 @@ import { startPanelWorld, type PanelWorld } from '../helpers/hosting-panel.ts';
 import { paths, runHestia } from '../emulator/hestia/index.ts';
 import { readObjects } from '../emulator/hestia/conf.ts';
 import { addDbHost } from '../emulator/hestia/commands/databases.ts';
-import { CHROMIUM } from '../ui/harness.ts';
-import { startWhmcsClientArea, type WhmcsClientArea } from '../ui/whmcs-client-harness.ts';
+import { requireChromium, launchChromium } from '../ui/harness.ts';
+import { loginToClientArea, startWhmcsClientArea, type WhmcsClientArea } from '../ui/whmcs-client-harness.ts';
 
 const ID = 9701;
 const DOMAIN = 'hpwhmcs9701.example';
@@ -76,7 +76,7 @@ describe('the hosting panel through the PHP module: create and delete each objec
   const writes = () => Object.fromEntries(world.fleet.nodes.map((n) => [n.name, commandsSince(n, 0).filter((c) => c.ran && WRITE.test(c.command)).length]));
 
   before(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (test/run.sh does it)`);
+    requireChromium();
     world = await startPanelWorld('mysql', 'hb-hp-whmcs-', { web: 1, mail: 1, dns: 1, combo: 0, pdns: true }, ID, {
       service: { domain: DOMAIN, client_id: 7 },
       hostingPlan: { name: 'small-one', web: { databases: 1, ftp_accounts: 2, cron_jobs: 2 }, dns: { records: 5 } },
@@ -95,15 +95,11 @@ describe('the hosting panel through the PHP module: create and delete each objec
       services: [{ id: ID, userid: 7, packageid: 3, domain: DOMAIN, domainstatus: 'Active' }],
       products: [{ id: 3, name: 'Hosting split', configoption1: 'split' }],
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1300, height: 900 } })).newPage();
     page.setDefaultTimeout(10_000);
     page.on('dialog', (d) => { void d.accept(); });
-    await page.goto(`${whmcs.url}/clientarea.php`);
-    await page.fill('#inputEmail', EMAIL);
-    await page.fill('#inputPassword', LOGIN);
-    await page.click('#login');
-    await page.waitForSelector('#whmcs-client');
+    await loginToClientArea(page, whmcs.url, EMAIL, LOGIN);
   });
   after(async () => {
     await browser?.close().catch(() => {});

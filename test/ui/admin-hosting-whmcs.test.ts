@@ -9,7 +9,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { T } from '../../daemon/common/tables.ts';
 import { serviceByWhmcsId } from '../../daemon/services/store.ts';
 import { call, createBody } from '../helpers/api.ts';
@@ -18,7 +18,7 @@ import { waitFor } from '../helpers/db.ts';
 import { quietScheduledNodeWork, startFleetWorld, type FleetWorld } from '../helpers/world.ts';
 import { runHestia } from '../emulator/hestia/index.ts';
 import type { EmulatedNode } from '../helpers/fleet.ts';
-import { CHROMIUM, SHOTS } from './harness.ts';
+import { requireChromium, SHOTS, launchChromium } from './harness.ts';
 import { startWhmcsAdmin, type WhmcsAdminArea } from './whmcs-admin-harness.ts';
 
 const ID = 9653;
@@ -39,7 +39,7 @@ describe('the admin\'s Hosting tab inside WHMCS follows a form\'s chain (mysql)'
   const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `admin-hosting-whmcs-${name}.png`), fullPage: true });
 
   before(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (test/run.sh does it)`);
+    requireChromium();
     fs.mkdirSync(SHOTS, { recursive: true });
     world = await startFleetWorld('mysql', 'hb-admin-hosting-whmcs-', { web: 1, mail: 1, dns: 1, combo: 0, pdns: true }, { HOSTBRIDGE_POLL_MS: '50' });
     await quietScheduledNodeWork(world.daemon, world.tdb);
@@ -54,7 +54,7 @@ describe('the admin\'s Hosting tab inside WHMCS follows a form\'s chain (mysql)'
     mailUser = svc.plan!.names.users.mail!;
     mailNode = world.fleet.node(world.reg.names[svc.plan!.placement.mail!]!);
     w = await startWhmcsAdmin({ daemonUrl: world.daemon.url, secret: TEST_SECRET, admins: [JANE], access: [1] });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
     page.setDefaultTimeout(20_000);
     page.on('request', (req) => requested.push(`${req.method()} ${req.url()}`));

@@ -9,14 +9,14 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { T } from '../../daemon/common/tables.ts';
 import { serviceByWhmcsId } from '../../daemon/services/store.ts';
 import { call, createBody } from '../helpers/api.ts';
 import { waitFor } from '../helpers/db.ts';
 import { quietScheduledNodeWork, startFleetWorld, type FleetWorld } from '../helpers/world.ts';
 import { runHestia } from '../emulator/hestia/index.ts';
-import { CHROMIUM, SHOTS } from './harness.ts';
+import { requireChromium, SHOTS, launchChromium } from './harness.ts';
 
 const ID = 9651;
 const DOMAIN = 'adminhosting9651.example';
@@ -46,7 +46,7 @@ describe('the admin\'s Hosting tab (mysql)', () => {
   };
 
   before(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (test/run.sh does it)`);
+    requireChromium();
     fs.mkdirSync(SHOTS, { recursive: true });
     world = await startFleetWorld('mysql', 'hb-admin-hosting-', { web: 1, mail: 1, dns: 1, combo: 0, pdns: true }, { HOSTBRIDGE_POLL_MS: '50' });
     await quietScheduledNodeWork(world.daemon, world.tdb);
@@ -62,7 +62,7 @@ describe('the admin\'s Hosting tab (mysql)', () => {
     dnsServers = plan.placement.dns.map((id) => names.get(id)!).sort();
     assert.equal(dnsServers.length, 2, 'the zone is on the DNS node and PowerDNS');
     mailDir = world.fleet.node(world.reg.names[plan.placement.mail!]!).dir;
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 1000 } })).newPage();
     page.setDefaultTimeout(10_000);
     const link = await call(world.daemon.url, 'POST', '/v1/ui-links', { audience: 'admin', page: 'overview' });

@@ -31,8 +31,19 @@ export interface UiHarness {
   close(): Promise<void>;
 }
 
-export async function startUi(dialect: TestDialect): Promise<UiHarness> {
+/** Fails with what to install when Debian's Chromium is missing (a browser test calls it before its set-up). */
+export function requireChromium(): void {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (test/run.sh does it)`);
+}
+
+/** Debian's Chromium, headless, as every browser test runs it. */
+export async function launchChromium(): Promise<Browser> {
+  requireChromium();
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+}
+
+export async function startUi(dialect: TestDialect): Promise<UiHarness> {
+  const browser = await launchChromium();
   fs.mkdirSync(SHOTS, { recursive: true });
   const dir = tmpDir('hb-ui-');
   const tdb = await createTestDb(dialect, { migrate: false });
@@ -40,7 +51,6 @@ export async function startUi(dialect: TestDialect): Promise<UiHarness> {
   // The pages tests queue builtin.flaky and builtin.sleep tasks.
   const daemon = await startTestDaemon(dir, tdb.url, { HOSTBRIDGE_POLL_MS: '50' }, registerTestTaskTypes);
   const reg = await registerFleet(daemon.url, fleet);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
   const h: UiHarness = {
     dir, tdb, daemon, url: daemon.url, fleet, reg, browser,
     context: (opts = {}) => browser.newContext(opts.phone

@@ -17,14 +17,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Resolver } from 'node:dns/promises';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { T } from '../../daemon/common/tables.ts';
 import { TEST_SECRET } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/db.ts';
 import { nodeSummary } from '../helpers/fleet.ts';
 import { startPanelWorld, type PanelWorld } from '../helpers/hosting-panel.ts';
-import { CHROMIUM, SHOTS } from './harness.ts';
-import { startWhmcsClientArea, type WhmcsClientArea } from './whmcs-client-harness.ts';
+import { requireChromium, SHOTS, launchChromium } from './harness.ts';
+import { loginToClientArea, startWhmcsClientArea, type WhmcsClientArea } from './whmcs-client-harness.ts';
 
 const ID = 9601;
 const DOMAIN = 'hpdns9601.example';
@@ -69,7 +69,7 @@ describe('the customer\'s DNS tab in the WHMCS client area, on ns1 and PowerDNS 
   };
 
   before(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (test/run.sh does it)`);
+    requireChromium();
     fs.mkdirSync(SHOTS, { recursive: true });
     world = await startPanelWorld('mysql', 'hb-hpanel-dns-ui-', { web: 1, mail: 1, dns: 1, combo: 0, pdns: true }, ID, {
       service: { domain: DOMAIN, client_id: 7 }, hostingPlan: { name: 'dns-five', dns: { records: 5 } }, configOptions: { configoption16: 'dns-five' },
@@ -82,15 +82,11 @@ describe('the customer\'s DNS tab in the WHMCS client area, on ns1 and PowerDNS 
       services: [{ id: ID, userid: 7, packageid: 3, domain: DOMAIN, domainstatus: 'Active' }],
       products: [{ id: 3, name: 'Hosting split', configoption1: 'split' }],
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1300, height: 900 } })).newPage();
     page.setDefaultTimeout(10_000);
     page.on('request', (req) => seen.push(req.url()));
-    await page.goto(`${whmcs.url}/clientarea.php`);
-    await page.fill('#inputEmail', EMAIL);
-    await page.fill('#inputPassword', LOGIN);
-    await page.click('#login');
-    await page.waitForSelector('#whmcs-client');
+    await loginToClientArea(page, whmcs.url, EMAIL, LOGIN);
   });
   after(async () => {
     await browser?.close().catch(() => {});
@@ -123,7 +119,7 @@ describe('the customer\'s DNS tab in the WHMCS client area, on ns1 and PowerDNS 
     try {
       assert.equal(await add({ name: 'app', type: 'A', value: '192.0.2.77', ttl: '600' }), 'Action completed successfully');
       assert.equal(await page.getAttribute('.hp-panel', 'data-busy'), '1', 'the change still runs when the page comes back');
-      assert.match((await page.locator('#hb-lock').textContent()) ?? '', /a DNS record being added/);
+      assert.match((await page.locator('#hb-progress').textContent()) ?? '', /a DNS record being added/);
       assert.equal(await page.locator('#hb-progress').count(), 1);
       assert.match((await page.locator('#hp-dns-change').textContent()) ?? '', /^Adding app A 192\.0\.2\.77: waiting for every DNS server/);
       assert.equal(await page.locator('fieldset.hp-forms').getAttribute('disabled'), '');

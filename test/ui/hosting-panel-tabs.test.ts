@@ -22,7 +22,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { T } from '../../daemon/common/tables.ts';
 import { TEST_SECRET } from '../helpers/daemon.ts';
 import { tmpDir, waitFor } from '../helpers/db.ts';
@@ -33,8 +33,8 @@ import { readObjects } from '../emulator/hestia/conf.ts';
 import { addDbHost } from '../emulator/hestia/commands/databases.ts';
 import { passwordHash } from '../emulator/hestia/commands/users.ts';
 import { setWebTemplates, TYPICAL_WEB_TEMPLATES } from '../emulator/hestia/commands/web-templates.ts';
-import { CHROMIUM, SHOTS } from './harness.ts';
-import { startWhmcsClientArea, type WhmcsClientArea } from './whmcs-client-harness.ts';
+import { requireChromium, SHOTS, launchChromium } from './harness.ts';
+import { loginToClientArea, startWhmcsClientArea, type WhmcsClientArea } from './whmcs-client-harness.ts';
 
 const ID = 9701;
 const DOMAIN = 'hptabs9701.example';
@@ -177,7 +177,7 @@ describe('the customer\'s Databases, FTP, Cron, Web settings and Backups tabs in
   const archives = (node: EmulatedNode, u: string) => readObjects(paths.userFile(node.dir, u, 'backup.conf')).map((o) => o.get('BACKUP')!);
 
   before(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (test/run.sh does it)`);
+    requireChromium();
     fs.mkdirSync(SHOTS, { recursive: true });
     world = await startPanelWorld('mysql', 'hb-hpanel-tabs-ui-', { web: 1, mail: 1, dns: 0, combo: 0, pdns: false }, ID, {
       service: { domain: DOMAIN, client_id: 7 },
@@ -200,16 +200,12 @@ describe('the customer\'s Databases, FTP, Cron, Web settings and Backups tabs in
       services: [{ id: ID, userid: 7, packageid: 3, domain: DOMAIN, domainstatus: 'Active' }],
       products: [{ id: 3, name: 'Hosting split', configoption1: 'split' }],
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1300, height: 900 } })).newPage();
     page.setDefaultTimeout(15_000);
     page.on('request', (req) => seen.push(req.url()));
     page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
-    await page.goto(`${whmcs.url}/clientarea.php`);
-    await page.fill('#inputEmail', EMAIL);
-    await page.fill('#inputPassword', LOGIN);
-    await page.click('#login');
-    await page.waitForSelector('#whmcs-client');
+    await loginToClientArea(page, whmcs.url, EMAIL, LOGIN);
   });
   after(async () => {
     await browser?.close().catch(() => {});
@@ -241,7 +237,7 @@ describe('the customer\'s Databases, FTP, Cron, Web settings and Backups tabs in
       await page.click('#hp-databases-submit');
       assert.equal(await result(), OK);
       assert.equal(await page.getAttribute('.hp-panel', 'data-busy'), '1', 'the creation still runs when the page comes back');
-      assert.match((await page.locator('#hb-lock').textContent()) ?? '', /a database being created/);
+      assert.match((await page.locator('#hb-progress').textContent()) ?? '', /a database being created/);
       assert.equal(await page.locator('#hb-progress').count(), 1);
       assert.equal(await page.locator('fieldset.hp-forms').getAttribute('disabled'), '');
       await shot('databases-progress');
@@ -527,7 +523,7 @@ describe('the customer\'s Databases, FTP, Cron, Web settings and Backups tabs in
       await page.click('#hp-backups-create-both button');
       assert.equal(await result(), OK);
       assert.equal(await page.getAttribute('.hp-panel', 'data-busy'), '1', 'the backup still runs when the page comes back');
-      assert.match((await page.locator('#hb-lock').textContent()) ?? '', /a backup being made/);
+      assert.match((await page.locator('#hb-progress').textContent()) ?? '', /a backup being made/);
       assert.equal(await page.locator('#hb-progress').count(), 1);
       assert.equal(await page.locator('fieldset.hp-forms').getAttribute('disabled'), '');
       await shot('backups-progress');

@@ -13,7 +13,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { T } from '../../daemon/common/tables.ts';
 import { serviceByWhmcsId } from '../../daemon/services/store.ts';
 import { call, createBody } from '../helpers/api.ts';
@@ -21,8 +21,8 @@ import { TEST_SECRET } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/db.ts';
 import { quietScheduledNodeWork, startFleetWorld, type FleetWorld } from '../helpers/world.ts';
 import { runHestia } from '../emulator/hestia/index.ts';
-import { CHROMIUM, SHOTS } from './harness.ts';
-import { startWhmcsClientArea, type WhmcsClientArea } from './whmcs-client-harness.ts';
+import { requireChromium, SHOTS, launchChromium } from './harness.ts';
+import { loginToClientArea, startWhmcsClientArea, type WhmcsClientArea } from './whmcs-client-harness.ts';
 
 const ID = 9501;
 const NOMAIL = 9502;
@@ -64,7 +64,7 @@ describe('the customer\'s hosting panel in the WHMCS client area (mysql)', () =>
   };
 
   before(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (test/run.sh does it)`);
+    requireChromium();
     fs.mkdirSync(SHOTS, { recursive: true });
     world = await startFleetWorld('mysql', 'hb-hpanel-ui-', { web: 1, mail: 1, dns: 0, combo: 0, pdns: false }, { HOSTBRIDGE_POLL_MS: '50' });
     await quietScheduledNodeWork(world.daemon, world.tdb);
@@ -82,15 +82,11 @@ describe('the customer\'s hosting panel in the WHMCS client area (mysql)', () =>
       services: [{ id: ID, userid: 7, packageid: 3, domain: DOMAIN, domainstatus: 'Active' }, { id: NOMAIL, userid: 7, packageid: 3, domain: `nomail${NOMAIL}.example`, domainstatus: 'Active' }],
       products: [{ id: 3, name: 'Hosting split', configoption1: 'split' }],
     });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1200, height: 900 } })).newPage();
     page.setDefaultTimeout(10_000);
     page.on('request', (req) => seen.push(req.url()));
-    await page.goto(`${whmcs.url}/clientarea.php`);
-    await page.fill('#inputEmail', EMAIL);
-    await page.fill('#inputPassword', LOGIN);
-    await page.click('#login');
-    await page.waitForSelector('#whmcs-client');
+    await loginToClientArea(page, whmcs.url, EMAIL, LOGIN);
   });
   after(async () => {
     await browser?.close().catch(() => {});
@@ -120,8 +116,9 @@ describe('the customer\'s hosting panel in the WHMCS client area (mysql)', () =>
     assert.equal(await result(), 'Action completed successfully');
     if ((await page.getAttribute('.hp-panel', 'data-busy')) === '1') {
       // The chain still runs: the progress is shown, the forms are off, and the page follows it.
-      assert.match((await page.locator('#hb-lock').textContent()) ?? '', /a mailbox being created/);
+      assert.match((await page.locator('#hb-progress').textContent()) ?? '', /a mailbox being created/);
       assert.ok(await page.locator('#hb-progress').count() === 1);
+      assert.equal(await page.locator('#hb-lock').count(), 0, 'the busy reason is said once, in the progress box');
       assert.equal(await page.locator('fieldset.hp-forms').getAttribute('disabled'), '');
       await shot('progress');
       await waitFor('a progress poll through HostingLive', async () => seen.some((u) => u.includes('a=HostingLive')), 15_000, 100);

@@ -5,6 +5,7 @@
 // server record's params. The file is re-read on every request, so a test can change a service.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Page } from 'playwright-core';
 import { tmpDir } from '../helpers/db.ts';
 import { phpPasswordHash, serverParams, startPhpServer } from '../helpers/php-stand-in.ts';
 
@@ -62,4 +63,13 @@ export async function startWhmcsClientArea(o: { daemonUrl: string; secret: strin
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Logs a client in through the stand-in's login form, as the customer would, and waits for the client home. */
+export async function loginToClientArea(page: Page, url: string, email: string, password: string): Promise<void> {
+  await page.goto(`${url}/clientarea.php`);
+  await page.fill('#inputEmail', email);
+  await page.fill('#inputPassword', password);
+  await page.click('#login');
+  await page.waitForSelector('#whmcs-client');
 }

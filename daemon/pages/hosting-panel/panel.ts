@@ -42,7 +42,8 @@ export async function renderHostingPanel(deps: HostingPanelDeps, whmcsServiceId:
   const base = typeof req.base === 'string' && /^clientarea\.php\?action=productdetails&id=\d+$/.test(req.base) ? req.base : `clientarea.php?action=productdetails&id=${whmcsServiceId}`;
   const token = typeof req.token === 'string' ? req.token.replace(/[^A-Za-z0-9]/g, '') : '';
   const busy = await hostingBusy(deps.db, svc);
-  const lock = hostingStateRefusal(svc.state) ?? (busy.busy ? `${busy.message} The actions are available again when it ends.` : null);
+  // The forms are off while suspended or busy; the busy reason is the progress box's own title.
+  const lockNote = hostingStateRefusal(svc.state);
   let view: Record<string, unknown> = {};
   let readError = false;
   try {
@@ -53,7 +54,7 @@ export async function renderHostingPanel(deps: HostingPanelDeps, whmcsServiceId:
   const data: Record<string, unknown> = {
     tab: tab.key, partial: `hp-${tab.key}`, view, readError, domain: svc.plan.domain,
     tabs: tabs.map((t) => ({ key: t.key, title: t.title, active: t.key === tab.key, href: `${base}&hbtab=${t.key}` })),
-    lock, busy: busy.busy, busyMessage: busy.message, prog: busy.prog, failed: svc.state === 'failed' && !busy.busy,
+    lock: lockNote !== null || busy.busy, lockNote, busy: busy.busy, busyMessage: busy.message, prog: busy.prog, failed: svc.state === 'failed' && !busy.busy,
     token, base, action: `${base}&hbtab=${tab.key}&modop=custom&a=HostingAction`, liveUrl: `${base}&modop=custom&a=HostingLive`, tabUrl: `${base}&hbtab=${tab.key}`,
   };
   const html = render('whmcs/hosting-panel', data).trim() + '\n';

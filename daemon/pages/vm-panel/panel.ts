@@ -88,12 +88,11 @@ function labelOfOperation(op: string | null): string {
   return op ? words[op] ?? `The action "${op}"` : 'An action';
 }
 
-/** Why the forms are off, or null when the customer may act. */
-function lockOf(state: string, busy: { busy: boolean; message: string | null }): string | null {
+/** Why the service's state keeps the forms off, or null (an action in progress says so in its own box). */
+function stateLockOf(state: string): string | null {
   if (state === 'suspended') return 'This service is suspended, so its virtual server cannot be changed. Please contact us or pay the open invoice to reactivate it.';
   if (state === 'deploying') return 'Your virtual server is still being set up.';
   if (state !== 'active') return `This service is ${state}; its virtual server cannot be changed.`;
-  if (busy.busy) return `${busy.message} The actions are available again when it ends.`;
   return null;
 }
 
@@ -120,14 +119,14 @@ export async function renderVmPanel(deps: { db: Knex; masterKey: Buffer }, whmcs
   const tabId = tabs.some((t) => t.id === req.tab) ? req.tab : 'overview';
   const base = req.base ?? `clientarea.php?action=productdetails&id=${whmcsServiceId}`;
   const busy = await busyOf(db, svc);
-  const lock = lockOf(svc.state, busy);
+  const lockNote = stateLockOf(svc.state);
   const vm = busy.view.vm!;
   const row = await vmRecord(db, svc.id);
   const spec = svc.vmPlan!.spec;
   const reads = row?.vmid ? new VmReads(db, masterKey, { clusterId: row.clusterId, vmid: row.vmid, node: row.node }) : null;
   const data: Record<string, unknown> = {
     tab: tabId, tabs: tabs.map((t) => ({ ...t, active: t.id === tabId, href: `${base}&hbtab=${t.id}` })),
-    is: { [tabId]: true }, vm, lock, busy: busy.busy, busyMessage: busy.message, prog: busy.prog,
+    is: { [tabId]: true }, vm, lock: lockNote !== null || busy.busy, lockNote, busy: busy.busy, busyMessage: busy.message, prog: busy.prog,
     token: req.token ?? '', action: `${base}&modop=custom&a=VmAction`, liveUrl: `${base}&modop=custom&a=VmLive`,
     consoleUrl: `${base}&modop=custom&a=VmConsole`, tabUrl: `${base}&hbtab=${tabId}`,
     can: Object.fromEntries(CLIENT_FEATURES.map((f) => [f, settings.features.includes(f)])), noVm: !reads,
