@@ -58,7 +58,7 @@ for (const v of spec.vanity) {
 }
 
 let latencyMs = 0;
-let mark: { logs: Record<string, number>; pdns: number } = { logs: {}, pdns: 0 };
+let mark: { logs: Record<string, number>; pdns: number; at: number } = { logs: {}, pdns: 0, at: Date.now() };
 
 function duplicates(list: string[]): string[] {
   const seen = new Map<string, number>();
@@ -102,6 +102,35 @@ function holdings(): { totals: Record<string, number>; duplicates: string[] } {
   return { totals, duplicates: dups };
 }
 
+/**
+ * Where PowerDNS (the busiest server) waited between the mark and its last call, in 10 s windows:
+ * a makespan above the bound is this idle time plus what ran after its last call.
+ */
+function idleOf(calls: Array<{ startedAt: number; endedAt: number }>, from: number): { first_ms: number; gaps_ms: number; windows: number[] } {
+  if (!calls.length) return { first_ms: 0, gaps_ms: 0, windows: [] };
+  const sorted = [...calls].sort((a, b) => a.startedAt - b.startedAt);
+  const windows: number[] = [];
+  const addIdle = (a: number, b: number) => {
+    for (let t = a; t < b;) {
+      const w = Math.floor((t - from) / 10_000);
+      const end = Math.min(b, from + (w + 1) * 10_000);
+      windows[w] = (windows[w] ?? 0) + (end - t);
+      t = end;
+    }
+  };
+  addIdle(from, sorted[0]!.startedAt);
+  let gaps = 0;
+  let busyUntil = sorted[0]!.endedAt;
+  for (const c of sorted.slice(1)) {
+    if (c.startedAt > busyUntil) {
+      gaps += c.startedAt - busyUntil;
+      addIdle(busyUntil, c.startedAt);
+    }
+    busyUntil = Math.max(busyUntil, c.endedAt);
+  }
+  return { first_ms: sorted[0]!.startedAt - from, gaps_ms: gaps, windows: Array.from(windows, (x) => Math.round(x ?? 0)) };
+}
+
 async function report(): Promise<unknown> {
   const nodes: Record<string, { commands: number; busy_ms: number; not_run: number }> = {};
   for (const n of fleet.nodes) {
@@ -118,7 +147,10 @@ async function report(): Promise<unknown> {
   const pdnsZones = await fleet.pdns!.zones();
   return {
     latency_ms: latencyMs, nodes,
-    pdns: { calls: calls.length, busy_ms: calls.reduce((s, c) => s + (c.endedAt - c.startedAt), 0), errors: calls.filter((c) => c.status >= 400).length, zones: pdnsZones.length, duplicate_zones: duplicates(pdnsZones) },
+    pdns: {
+      calls: calls.length, busy_ms: calls.reduce((s, c) => s + (c.endedAt - c.startedAt), 0), errors: calls.filter((c) => c.status >= 400).length,
+      zones: pdnsZones.length, duplicate_zones: duplicates(pdnsZones), idle: idleOf(calls, mark.at),
+    },
     ...holdings(),
   };
 }
@@ -135,7 +167,7 @@ const control = http.createServer((req, res) => {
       return answer(200, { latency_ms: ms });
     }
     if (req.method === 'POST' && url.pathname === '/mark') {
-      mark = { logs: Object.fromEntries(fleet.nodes.map((n) => [n.name, n.ssh.commandLog().length])), pdns: fleet.pdns!.calls().length };
+      mark = { logs: Object.fromEntries(fleet.nodes.map((n) => [n.name, n.ssh.commandLog().length])), pdns: fleet.pdns!.calls().length, at: Date.now() };
       return answer(200, mark);
     }
     if (req.method === 'GET' && url.pathname === '/report') return answer(200, await report());
