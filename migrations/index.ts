@@ -27,6 +27,7 @@ import * as m20261207_3 from './20261207000300_hosting_plans.ts';
 import * as m20261207_4 from './20261207000400_panel_secrets.ts';
 import * as m20261207_5 from './20261207000500_zone_records.ts';
 import * as m20261208_1 from './20261208000100_web_settings.ts';
+import * as m20261209_1 from './20261209000100_tasks_claim_order.ts';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -58,4 +59,5 @@ export const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261207000400_panel_secrets', m20261207_4],
   ['20261207000500_zone_records', m20261207_5],
   ['20261208000100_web_settings', m20261208_1],
+  ['20261209000100_tasks_claim_order', m20261209_1],
 ];

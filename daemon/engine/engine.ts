@@ -40,6 +40,8 @@ interface Running {
 }
 
 const MAX_LINES_BYTES = 256 * 1024;
+/** The longest a freed worker waits for other tasks to end, so that one claim takes them together. */
+const CLAIM_GAP_MS = 20;
 
 export class Engine {
   readonly stats = { claimed: 0, succeeded: 0, retried: 0, failed: 0, lost: 0 };
@@ -100,11 +102,16 @@ export class Engine {
       this.woken = false;
       const free = this.opts.concurrency - this.running.size;
       // Under load, claim in batches worth a transaction; when idle, claim at once (chain latency).
-      // A smaller free count is still claimed once a poll interval has passed, so long tasks leave no slot idle.
+      // A smaller free count is claimed CLAIM_GAP_MS after the last claim: with more workers than
+      // servers the free count may never reach a batch, and a server whose task just ended would
+      // otherwise sit idle until the next poll (bench:fleet: PowerDNS, the busiest, idle for
+      // up to 250 ms between its tasks while the other servers were busy).
       const worthIt = this.running.size === 0 ? 1 : Math.max(1, Math.floor(this.opts.concurrency / 4));
+      const gap = Math.min(this.opts.pollMs, CLAIM_GAP_MS);
+      const since = Date.now() - lastClaim;
       let asked = 0;
       let got = 0;
-      if (free >= worthIt || (free > 0 && Date.now() - lastClaim >= this.opts.pollMs)) {
+      if (free >= worthIt || (free > 0 && since >= gap)) {
         lastClaim = Date.now();
         asked = Math.min(free, batch);
         try {
@@ -121,7 +128,9 @@ export class Engine {
         }
       }
       if (got > 0 && got === asked) continue; // there may be more due work
-      if (!this.woken) await this.waitForWake(this.opts.pollMs);
+      // Woken by an ending task inside the gap: claim when the gap is over rather than at the next poll.
+      if (this.woken && asked === 0 && free > 0) await sleep(gap - since);
+      else if (!this.woken) await this.waitForWake(this.opts.pollMs);
     }
   }
 

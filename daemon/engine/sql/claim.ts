@@ -25,7 +25,12 @@ export async function claimDue(db: Knex, opts: { owner: string; limit: number; l
         .where((b) => {
           b.whereNull('target').orWhereIn('target', trx(T.slots).distinct('target').whereNull('task_id'));
         })
-        .orderBy([{ column: 'run_at' }, { column: 'id' }])
+        // Oldest first by id, the order the chains were placed in: a step that became ready as the
+        // one before it ended keeps its order's place rather than going behind every first step
+        // queued since (a burst's first services go live first, and a step another server waits
+        // for, such as the mail domain whose DKIM key the zone publishes, does not wait for the
+        // whole burst's first steps).
+        .orderBy('id')
         // Over-fetch: several candidates may wait on one target's single slot.
         .limit(opts.limit * 4),
       trx,
