@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-node-deps.sh
+# esbuild's synchronous calls without its helper thread (test/run.sh says why).
+export ESBUILD_WORKER_THREADS="${ESBUILD_WORKER_THREADS:-0}"
 exec node --import tsx scripts/demo.ts "$@"

@@ -4,6 +4,11 @@
 # provide; it never skips a test for want of a component.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# tsx compiles each file through esbuild's synchronous API, which by default waits in Atomics.wait
+# for a helper thread; a CI run saw one test process wait there for good (14 minutes, no CPU, its
+# esbuild service idle). "0" makes esbuild run each synchronous call on its own service instead
+# (esbuild's own switch; same speed here with tsx's cache). Every process the tests start inherits it.
+export ESBUILD_WORKER_THREADS=0
 
 say() { printf '\n== %s\n' "$*"; }
 die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
