@@ -37,8 +37,12 @@ export function makeKey(bits = 2048): TestKey {
 }
 
 function serial(): string {
-  // Positive: a leading 0 nibble keeps the DER integer's sign bit clear.
-  return '0' + randomBytes(15).toString('hex');
+  // A first byte of 0x40-0x7f: positive (sign bit clear) and never zero, so the DER integer is
+  // minimal. The old '0' + random hex gave 00 00 xx… when the random began with 0x00, which forge
+  // wrote as 00 xx… and OpenSSL refuses ("illegal padding"): 1 certificate in about 500.
+  const b = randomBytes(16);
+  b[0] = 0x40 | (b[0]! & 0x3f);
+  return b.toString('hex');
 }
 
 /** forge writes PEM with CRLF; openssl and HestiaCP write LF. */
