@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import type { Knex } from 'knex';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/db.ts';
 import { recordingHooks } from '../helpers/engine.ts';
-import { createServiceWithChain } from '../../daemon/engine/chains.ts';
+import { createServiceWithChain, enqueueChain } from '../../daemon/engine/chains.ts';
 import { claimDue } from '../../daemon/engine/sql/claim.ts';
-import { finishSucceeded } from '../../daemon/engine/sql/finish-succeeded.ts';
+import { finishSucceeded, finishSucceededBatch } from '../../daemon/engine/sql/finish-succeeded.ts';
 import { finishFailed } from '../../daemon/engine/sql/finish-failed.ts';
 import { cancelChain } from '../../daemon/engine/sql/cancel.ts';
 import { forceFailTask } from '../../daemon/engine/sql/force-fail.ts';
@@ -109,6 +109,33 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(hooks.chainEnds.map((e) => [e.chain.id, e.outcome]), [[cancelled.chainId, 'cancelled'], [failed.chainId, 'failed']]);
       assert.deepEqual(hooks.failures, []);
       assert.equal((await t.db(T.chains).where('id', failed.chainId).first()).error, 'first: node gone');
+    });
+
+    test('successes recorded together end their chains together: each closes once, with its hook and its log entry, and its service\'s next chain starts', async () => {
+      const oneStep = (target: string) => createServiceWithChain(t.db, { whmcsServiceId: ++nextService, mode: 'split' }, {
+        operation: 'create', successState: 'active', failureState: 'failed', steps: [{ step: 'only', type: 'builtin.noop', target }],
+      });
+      const a = await oneStep('srv-batch-a');
+      const next = await enqueueChain(t.db, { serviceId: a.serviceId, operation: 'suspend', successState: 'suspended', steps: [{ step: 'lock', type: 'builtin.noop' }] });
+      assert.equal(next.state, 'waiting');
+      const b = await oneStep('srv-batch-b');
+      const longer = await createServiceWithChain(t.db, { whmcsServiceId: ++nextService, mode: 'split' }, {
+        operation: 'create', steps: [{ step: 'first', type: 'builtin.noop', target: 'srv-batch-c' }, { step: 'second', type: 'builtin.noop' }],
+      });
+      const ours = new Set([a.chainId, b.chainId, longer.chainId]);
+      const claims = (await claimDue(t.db, { owner: 'batch', limit: 50, leaseMs: 60_000, types: ['builtin.noop'] })).filter((c) => ours.has(Number(c.chain_id)));
+      assert.equal(claims.length, 3);
+
+      const hooks = recordingHooks();
+      const held = await finishSucceededBatch({ db: t.db, hooks }, claims.map((claim) => ({ claim, output: '', durationMs: 1 })));
+      assert.deepEqual(held, [true, true, true]);
+      assert.deepEqual([await state(a.chainId), await state(b.chainId), await state(longer.chainId), await state(next.chainId)], ['succeeded', 'succeeded', 'running', 'running']);
+      assert.deepEqual(hooks.chainEnds.map((e) => [e.chain.id, e.chain.successState, e.outcome]).sort(), [[a.chainId, 'active', 'succeeded'], [b.chainId, 'active', 'succeeded']].sort());
+      assert.equal((await t.db(T.tasks).where({ chain_id: next.chainId, step_no: 0 }).first()).status, 'queued', "the service's waiting chain started");
+      assert.equal((await t.db(T.tasks).where({ chain_id: longer.chainId, step_no: 1 }).first()).status, 'queued');
+      const logged = await t.db(T.oplog).whereIn('chain_id', [...ours]).select('kind', 'chain_id', 'result', 'domain');
+      assert.deepEqual(logged.filter((l) => l.kind === 'chain').map((l) => [Number(l.chain_id), l.result]).sort(), [[a.chainId, 'succeeded'], [b.chainId, 'succeeded']].sort());
+      assert.equal(logged.filter((l) => l.kind === 'attempt').length, 3);
     });
   });
 }

@@ -12,7 +12,7 @@ import { T } from '../../common/tables.ts';
 import type { ChainOutcome, QueueHooks } from '../hooks.ts';
 import { MAX_ERROR, type ChainRow } from '../rows.ts';
 import { dependentsOf, hasOpenSteps, readySteps, type StepNode } from '../graph.ts';
-import { chainEntry, recordOperations } from './oplog.ts';
+import { chainEntry, recordOperations, type OplogEntry } from './oplog.ts';
 
 /** Serialises chain bookkeeping per service: enqueue and chain completion both take this lock. */
 export async function lockService(trx: Knex.Transaction, serviceId: number): Promise<void> {
@@ -35,16 +35,16 @@ async function startReady(trx: Knex.Transaction, chainId: number, steps: StepNod
  * Ends the chain once no step can run any more: succeeded when every step did, else failed with
  * the failed steps' reasons (independent steps of one operation each finish before it ends).
  */
-async function settleChain(trx: Knex.Transaction, hooks: QueueHooks, chainId: number, steps: Array<StepNode & { step: string; last_error: string | null }>): Promise<void> {
+async function settleChain(trx: Knex.Transaction, hooks: QueueHooks, chainId: number, steps: Array<StepNode & { step: string; last_error: string | null }>, oplog?: OplogEntry[]): Promise<void> {
   if (hasOpenSteps(steps)) return;
   const chain = await trx(T.chains).where('id', chainId).first();
   if (!chain || (chain.state !== 'running' && chain.state !== 'waiting')) return;
   const failed = steps.filter((s) => s.status === 'failed');
-  if (failed.length === 0 && steps.every((s) => s.status === 'succeeded')) return finishChain(trx, hooks, chain, 'succeeded', null);
+  if (failed.length === 0 && steps.every((s) => s.status === 'succeeded')) return finishChain(trx, hooks, chain, 'succeeded', null, oplog);
   const error = failed.length
     ? failed.map((s) => `${s.step}: ${s.last_error ?? 'failed'}`).join('; ')
     : 'a step was cancelled';
-  return finishChain(trx, hooks, chain, 'failed', error);
+  return finishChain(trx, hooks, chain, 'failed', error, oplog);
 }
 
 /**
@@ -65,36 +65,56 @@ export async function lockChainsOf(trx: Knex.Transaction, steps: ReadonlyArray<{
 
 /**
  * advanceChain for many steps of chains in sequence at once (depends_on NULL, each chain's length
- * known): every next step starts in one statement, and the chains whose last step this was end.
+ * known): every next step starts in one statement, and the chains whose last step this was end
+ * together (closeChains). Their Operation Log entries go to `oplog`, for the caller's one insert.
  */
-export async function advanceSequences(trx: Knex.Transaction, hooks: QueueHooks, steps: ReadonlyArray<{ chain_id: number; step_no: number; step_count: number }>): Promise<void> {
+export async function advanceSequences(trx: Knex.Transaction, hooks: QueueHooks,
+  steps: ReadonlyArray<{ chain_id: number; service_id: number | null; step_no: number; step_count: number }>, oplog: OplogEntry[]): Promise<void> {
   const next = steps.filter((s) => s.step_no + 1 < s.step_count);
   if (next.length) {
     await trx(T.tasks).where('status', 'waiting')
       .where((b) => { for (const s of next) b.orWhere({ chain_id: s.chain_id, step_no: s.step_no + 1 }); })
       .update({ status: 'queued', run_at: nowMs(trx) });
   }
-  for (const s of steps) {
-    if (s.step_no + 1 < s.step_count) continue;
-    const chain = await trx(T.chains).where('id', s.chain_id).first();
-    if (chain) await finishChain(trx, hooks, chain, 'succeeded', null);
+  const ended = steps.filter((s) => s.step_no + 1 >= s.step_count);
+  if (ended.length) await closeChains(trx, hooks, ended, oplog);
+}
+
+/**
+ * Closes these chains as succeeded in three statements however many they are (bench:queue: a
+ * batch of successes ends several chains, and each statement is a round trip inside the commit
+ * the next steps wait for). The services' rows are locked first and then the chains', in id
+ * order, as finishChain and the admin's cancel take them; a chain no longer running (an admin
+ * cancelled it) is left as it is.
+ */
+async function closeChains(trx: Knex.Transaction, hooks: QueueHooks, ends: ReadonlyArray<{ chain_id: number; service_id: number | null }>, oplog: OplogEntry[]): Promise<void> {
+  const mysql = dialectOf(trx) === 'mysql';
+  const services = [...new Set(ends.filter((e) => e.service_id !== null).map((e) => Number(e.service_id)))].sort((a, b) => a - b);
+  if (mysql && services.length) await trx(T.services).whereIn('id', services).orderBy('id').forUpdate().select('id');
+  const open = trx(T.chains).whereIn('id', ends.map((e) => e.chain_id)).whereIn('state', ['running', 'waiting']).orderBy('id');
+  const chains: ChainRow[] = mysql ? await open.forUpdate() : await open;
+  if (chains.length === 0) return;
+  await trx(T.chains).whereIn('id', chains.map((c) => c.id)).update({ state: 'succeeded', active_key: null, finished_at: nowMs(trx), error: null });
+  for (const chain of chains) {
+    oplog.push(chainEntry(chain, 'succeeded', null));
+    await afterClose(trx, hooks, chain, 'succeeded');
   }
 }
 
 /** After a step succeeded: the steps that waited only for it (and others done) start at once, or the chain ends. */
-export async function advanceChain(trx: Knex.Transaction, hooks: QueueHooks, step: { chain_id: number | null; step_no: number; depends_on?: string | null }): Promise<void> {
+export async function advanceChain(trx: Knex.Transaction, hooks: QueueHooks, step: { chain_id: number | null; step_no: number; depends_on?: string | null }, oplog?: OplogEntry[]): Promise<void> {
   if (step.chain_id === null) return;
   if (step.depends_on === null) {
     // A chain in sequence: the next step starts, or after the last the chain succeeds.
     const started = await trx(T.tasks).where({ chain_id: step.chain_id, step_no: step.step_no + 1, status: 'waiting' }).update({ status: 'queued', run_at: nowMs(trx) });
     if (started > 0) return;
     const chain = await trx(T.chains).where('id', step.chain_id).first();
-    if (chain && step.step_no + 1 >= chain.step_count) await finishChain(trx, hooks, chain, 'succeeded', null);
+    if (chain && step.step_no + 1 >= chain.step_count) await finishChain(trx, hooks, chain, 'succeeded', null, oplog);
     return;
   }
   const steps = await chainSteps(trx, step.chain_id);
   if (await startReady(trx, step.chain_id, steps) > 0) return;
-  await settleChain(trx, hooks, step.chain_id, steps);
+  await settleChain(trx, hooks, step.chain_id, steps, oplog);
 }
 
 /**
@@ -115,13 +135,25 @@ export async function failChain(trx: Knex.Transaction, hooks: QueueHooks, step: 
   await settleChain(trx, hooks, step.chain_id, steps);
 }
 
-/** Closes a chain, lets the hook say what that means for its service, and starts the service's next chain. */
-export async function finishChain(trx: Knex.Transaction, hooks: QueueHooks, chain: ChainRow, outcome: ChainOutcome, error: string | null): Promise<void> {
+/**
+ * Closes a chain, lets the hook say what that means for its service, and starts the service's next
+ * chain. Its Operation Log entry is written now, or added to `oplog` for the caller's one insert.
+ */
+export async function finishChain(trx: Knex.Transaction, hooks: QueueHooks, chain: ChainRow, outcome: ChainOutcome, error: string | null, oplog?: OplogEntry[]): Promise<void> {
   if (chain.service_id !== null) await lockService(trx, chain.service_id);
   const closed = await trx(T.chains).where('id', chain.id).whereIn('state', ['running', 'waiting'])
     .update({ state: outcome, active_key: null, finished_at: nowMs(trx), error: error?.slice(0, MAX_ERROR) ?? null });
   // The Operation Log keeps the chain's end once the queue's clean-up has deleted it.
-  if (closed > 0) await recordOperations(trx, [chainEntry(chain, outcome, error?.slice(0, MAX_ERROR) ?? null)]);
+  if (closed > 0) {
+    const entry = chainEntry(chain, outcome, error?.slice(0, MAX_ERROR) ?? null);
+    if (oplog) oplog.push(entry);
+    else await recordOperations(trx, [entry]);
+  }
+  await afterClose(trx, hooks, chain, outcome);
+}
+
+/** What follows a chain's close: the hook, then the service's next chain. */
+async function afterClose(trx: Knex.Transaction, hooks: QueueHooks, chain: ChainRow, outcome: ChainOutcome): Promise<void> {
   await hooks.onChainEnd(trx, {
     id: Number(chain.id), serviceId: chain.service_id === null ? null : Number(chain.service_id), operation: chain.operation,
     successState: chain.success_state, failureState: chain.failure_state,

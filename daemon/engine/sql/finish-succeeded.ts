@@ -13,7 +13,7 @@ import type { Queue } from '../queue.ts';
 import type { AttemptRecord, Claim } from '../rows.ts';
 import { attemptRow } from './attempt-log.ts';
 import { advanceChain, advanceSequences, lockChainsOf } from './chain-end.ts';
-import { attemptEntry, recordOperations } from './oplog.ts';
+import { attemptEntry, recordOperations, type OplogEntry } from './oplog.ts';
 
 export interface Success extends AttemptRecord {
   claim: Claim;
@@ -56,13 +56,16 @@ async function markSucceeded(trx: Knex.Transaction, items: Success[], fence: boo
 }
 
 /** The chains move on: those in sequence together, graphs each on its own (they read their steps). */
-async function advance(trx: Knex.Transaction, queue: Queue, ok: Success[], stepCounts: Map<number, number> | null): Promise<void> {
+async function advance(trx: Knex.Transaction, queue: Queue, ok: Success[], stepCounts: Map<number, number> | null, oplog: OplogEntry[]): Promise<void> {
   const chained = ok.filter((i) => i.claim.chain_id !== null);
   const sequences = stepCounts ? chained.filter((i) => i.claim.depends_on === null && stepCounts.has(Number(i.claim.id))) : [];
   if (sequences.length) {
-    await advanceSequences(trx, queue.hooks, sequences.map((i) => ({ chain_id: Number(i.claim.chain_id), step_no: i.claim.step_no, step_count: stepCounts!.get(Number(i.claim.id))! })));
+    await advanceSequences(trx, queue.hooks, sequences.map((i) => ({
+      chain_id: Number(i.claim.chain_id), service_id: i.claim.service_id === null ? null : Number(i.claim.service_id), step_no: i.claim.step_no,
+      step_count: stepCounts!.get(Number(i.claim.id))!,
+    })), oplog);
   }
-  for (const i of chained) if (!sequences.includes(i)) await advanceChain(trx, queue.hooks, i.claim);
+  for (const i of chained) if (!sequences.includes(i)) await advanceChain(trx, queue.hooks, i.claim, oplog);
 }
 
 /** Returns false, writing nothing, when the lease was lost. */
@@ -99,8 +102,10 @@ export async function finishSucceededBatch(queue: Queue, items: Success[]): Prom
     if (ok.length === 0) return held;
     if (items.length > 1) await markSucceeded(trx, ok, false);
     await trx(T.attempts).insert(ok.map((i) => attemptRow(trx, i.claim, i, 'succeeded')));
-    await recordOperations(trx, ok.map((i) => attemptEntry(i.claim, i, 'succeeded')));
-    await advance(trx, queue, ok, stepCounts);
+    // The attempts' entries and those of the chains that end here, in one statement after the chains moved.
+    const oplog = ok.map((i) => attemptEntry(i.claim, i, 'succeeded'));
+    await advance(trx, queue, ok, stepCounts, oplog);
+    await recordOperations(trx, oplog);
     return held;
   });
 }
