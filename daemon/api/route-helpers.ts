@@ -25,3 +25,35 @@ export function pathId(value: unknown, what: string): number {
   if (!/^[1-9][0-9]{0,9}$/.test(s) || Number(s) > 2147483647) throw new InputError('', `the ${what} in the path must be a positive whole number, got "${s.slice(0, 40)}"`, 400);
   return Number(s);
 }
+
+/** Rows per page of a listing written with sendPages. */
+const PAGE = 1000;
+
+/**
+ * Writes `{"ok":true,"<key>":[…]}` a page at a time (keyset pages by WHMCS service id), so a
+ * listing of every service never holds all its rows, nor their JSON, at once. A page that fails
+ * once the answer has begun cuts the connection: the client reads an incomplete body, never a
+ * short list that looks whole.
+ */
+export async function sendPages<R extends { whmcs_service_id: number }>(res: Response, key: string, page: (after: number, limit: number) => Promise<R[]>): Promise<void> {
+  let rows = await page(0, PAGE);
+  res.status(200).type('application/json');
+  res.write(`{"ok":true,${JSON.stringify(key)}:[`);
+  let first = true;
+  try {
+    for (;;) {
+      const text = rows.map((r) => JSON.stringify(r)).join(',');
+      if (text) {
+        if (!res.write(first ? text : `,${text}`)) await new Promise((r) => { res.once('drain', r); res.once('close', r); });
+        if (res.destroyed) return; // the client went away
+        first = false;
+      }
+      if (rows.length < PAGE) break;
+      rows = await page(rows[rows.length - 1]!.whmcs_service_id, PAGE);
+    }
+  } catch (err) {
+    res.destroy(err as Error);
+    return;
+  }
+  res.end(']}');
+}

@@ -4,14 +4,14 @@
 // (schemas.ts) before it touches anything; lifecycle routes only write rows and answer.
 import type express from 'express';
 import type { ApiDeps } from './deps.ts';
-import { jsonBody, pathId, wrap } from './route-helpers.ts';
+import { jsonBody, pathId, sendPages, wrap } from './route-helpers.ts';
 import { InputError } from '../common/errors.ts';
 import { checkBody } from '../common/bodies.ts';
 import { openApiDocument } from './openapi.ts';
 import { REPLAYED } from './signature.ts';
 import { createService, redeployZones, serviceOperation, zoneStates } from '../services/lifecycle.ts';
 import { resetVmStatus } from '../services/vm-lifecycle.ts';
-import { accounts, serviceView, usage } from '../services/reads.ts';
+import { accountsPage, serviceView, usagePage } from '../services/reads.ts';
 import { addServer, getServer, listGroups, listServers, removeServer, saveGroup, updateServer, type GroupInput, type ServerInput } from '../fleet/inventory.ts';
 import { renderAdminFragment, renderServiceFragment, type Audience } from '../pages/whmcs.ts';
 import type { Operation } from '../pipelines/plan.ts';
@@ -90,10 +90,10 @@ export function addRoutes(app: express.Router, deps: ApiDeps): void {
       if (list.length > 10000) throw new InputError('whmcs_service_ids', 'may list at most 10000 ids', 400);
       ids = list.map((s) => pathId(s, 'whmcs_service_ids entry'));
     }
-    res.json({ ok: true, services: await usage(db, ids) });
+    await sendPages(res, 'services', (after, limit) => usagePage(db, ids, after, limit));
   }));
   app.get('/v1/accounts', wrap(async (_req, res) => {
-    res.json({ ok: true, accounts: await accounts(db) });
+    await sendPages(res, 'accounts', (after, limit) => accountsPage(db, after, limit));
   }));
 
   app.get('/v1/server-groups', wrap(async (_req, res) => {

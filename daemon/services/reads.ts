@@ -144,11 +144,16 @@ export interface UsageView {
   traffic?: { period: string; in_bytes: number; out_bytes: number; total_bytes: number };
 }
 
-export async function usage(db: Knex, whmcsServiceIds: number[] | null): Promise<UsageView[]> {
+/**
+ * One page of the usage list: the services after `after` (a WHMCS service id), in that order, at
+ * most `limit` of them. The API writes the list a page at a time (routes.ts), so 10,000 services
+ * never sit in memory at once.
+ */
+export async function usagePage(db: Knex, whmcsServiceIds: number[] | null, after: number, limit: number): Promise<UsageView[]> {
   let q = db(T.services).leftJoin(`${T.usage} as u`, 'u.service_id', `${T.services}.id`)
-    .whereNot(`${T.services}.state`, 'terminated')
+    .whereNot(`${T.services}.state`, 'terminated').where(`${T.services}.whmcs_service_id`, '>', after)
     .select(`${T.services}.whmcs_service_id`, `${T.services}.username`, `${T.services}.domain`, 'u.*', `${T.services}.mode as service_mode`, `${T.services}.id as service_row_id`)
-    .orderBy(`${T.services}.whmcs_service_id`);
+    .orderBy(`${T.services}.whmcs_service_id`).limit(limit);
   if (whmcsServiceIds) q = q.whereIn(`${T.services}.whmcs_service_id`, whmcsServiceIds);
   const rows: Row[] = await q;
   const n = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
@@ -188,17 +193,19 @@ function sqlDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
-export async function accounts(db: Knex): Promise<AccountView[]> {
-  const [rows, web] = await Promise.all([
-    // Only the listed columns: a service's plan (params) is kilobytes, and this lists every service.
-    db(T.services).whereIn('state', ['active', 'suspended', 'deploying']).orderBy('whmcs_service_id')
-      .select('id', 'whmcs_service_id', 'domain', 'username', 'email', 'product_id', 'state', 'created_at'),
-    db(T.holdings).join(T.servers, `${T.servers}.id`, `${T.holdings}.server_id`).whereIn(`${T.holdings}.role`, ['web', 'all']).select(`${T.holdings}.service_id`, `${T.servers}.ip`),
-  ]);
-  const ipOf = new Map<number, string>(web.map((w: Row) => [Number(w.service_id), String(w.ip)]));
+/** One page of the accounts list for Server Sync, as usagePage pages the usage. */
+export async function accountsPage(db: Knex, after: number, limit: number): Promise<AccountView[]> {
+  // The web server's address comes with each row from a subquery rather than from a second list
+  // of every holding matched in memory.
+  const primaryIp = db(`${T.holdings} as h`).join(`${T.servers} as s`, 's.id', 'h.server_id')
+    .whereRaw(`h.service_id = ${T.services}.id`).whereIn('h.role', ['web', 'all']).orderBy('h.server_id').limit(1).select('s.ip');
+  // Only the listed columns: a service's plan (params) is kilobytes, and this lists every service.
+  const rows: Row[] = await db(T.services).whereIn('state', ['active', 'suspended', 'deploying']).where('whmcs_service_id', '>', after)
+    .orderBy('whmcs_service_id').limit(limit)
+    .select('whmcs_service_id', 'domain', 'username', 'email', 'product_id', 'state', 'created_at', primaryIp.as('primary_ip'));
   return rows.map((r: Row) => ({
     whmcs_service_id: Number(r.whmcs_service_id), domain: r.domain, username: r.username, email: r.email,
-    product_id: r.product_id === null ? null : Number(r.product_id), state: r.state, primary_ip: ipOf.get(Number(r.id)) ?? null,
+    product_id: r.product_id === null ? null : Number(r.product_id), state: r.state, primary_ip: r.primary_ip === null || r.primary_ip === undefined ? null : String(r.primary_ip),
     created_at: sqlDate(Number(r.created_at)),
   }));
 }

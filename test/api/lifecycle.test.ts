@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import type { Daemon } from '../../daemon/runtime.ts';
 import { startTestDaemon } from '../helpers/inprocess.ts';
+import { accountsPage, usagePage } from '../../daemon/services/reads.ts';
 import { createTestDb, DIALECTS, tmpDir, type TestDb } from '../helpers/db.ts';
 import { call, createBody, type TestFleet } from '../helpers/api.ts';
 import { startRoutesWorld, type RoutesWorld } from '../helpers/world.ts';
@@ -245,6 +246,13 @@ for (const dialect of DIALECTS) {
       const mine = a.body.accounts.find((x: { whmcs_service_id: number }) => x.whmcs_service_id === 101);
       assert.deepEqual([mine.domain, mine.email, mine.primary_ip], ['shop101.example.com', 'owner@example.com', '192.0.2.11']);
       assert.match(mine.created_at, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+      // The pages the API writes them in: after a WHMCS id, in order, at most `limit`.
+      const whole = (await usagePage(db(), null, 0, 10_000)).map((r) => r.whmcs_service_id);
+      assert.ok(whole.length >= 2);
+      const paged: number[] = [];
+      for (let after = 0, page; (page = await usagePage(db(), null, after, 1)).length; after = page[0]!.whmcs_service_id) paged.push(page[0]!.whmcs_service_id);
+      assert.deepEqual(paged, whole);
+      assert.deepEqual((await accountsPage(db(), 101, 1)).map((r) => r.whmcs_service_id), [a.body.accounts.map((x: { whmcs_service_id: number }) => x.whmcs_service_id).find((id: number) => id > 101)]);
       const g = await call(url, 'GET', '/v1/server-groups');
       assert.deepEqual(g.body.groups.map((x: { name: string }) => x.name), ['main']);
       const servers = await call(url, 'GET', '/v1/servers');
