@@ -25,8 +25,8 @@ export async function unwantedRecords(host: ZoneHost, zone: string, wanted: Zone
 }
 
 /** The wanted records the zone does not hold (suspended ones count as held). */
-export async function missingRecords(host: ZoneHost, zone: string, wanted: ZoneRecord[]): Promise<ZoneRecord[]> {
-  const have = new Set((await host.listRecords(zone)).map(recordKey));
+export async function missingRecords(host: ZoneHost, zone: string, wanted: ZoneRecord[], listed?: ListedRecord[]): Promise<ZoneRecord[]> {
+  const have = new Set((listed ?? await host.listRecords(zone)).map(recordKey));
   return checkRecords(checkZoneName(zone), wanted).filter((w) => !have.has(recordKey(w)));
 }
 

@@ -46,7 +46,7 @@ export class HestiaZoneHost implements ZoneHost {
    * repeated here (SRV, CAA) are added one by one before that last add. Killed after the move,
    * the zone lacks only its A: the next dns.zone adds it, which rebuilds and reloads the zone.
    */
-  async ensureZone(zone: string, opts: EnsureZoneOptions): Promise<{ created: boolean }> {
+  async ensureZone(zone: string, opts: EnsureZoneOptions): Promise<{ created: boolean; listed?: ListedRecord[] }> {
     const z = checkZoneName(zone);
     const ns = checkNameservers(opts.nameservers);
     if (ns.length > 8) throw new InputError('nameservers', 'HestiaCP takes at most 8 name servers');
@@ -70,8 +70,8 @@ export class HestiaZoneHost implements ZoneHost {
       if (hasHestiaCode(err, 'E_INVALID', 'E_ARGS') || err instanceof ArgumentError) throw new RecordRefusedError(z, `zone ${z}`, this.label, reason(err), { cause: err });
       throw err;
     }
-    await this.publish(z, wanted);
-    return { created: true };
+    const held = await this.publish(z, wanted);
+    return { created: true, ...(held ? { listed: held.map(({ id: _id, ...r }) => r) } : {}) };
   }
 
   async listRecords(zone: string): Promise<ListedRecord[]> {
@@ -176,8 +176,12 @@ export class HestiaZoneHost implements ZoneHost {
     }
   }
 
-  /** Brings a zone that holds the template's records to exactly `wanted` (which holds an A): see ensureZone. */
-  private async publish(z: string, wanted: ZoneRecord[]): Promise<void> {
+  /**
+   * Brings a zone that holds the template's records to exactly `wanted` (which holds an A): see
+   * ensureZone. Returns the listing that showed it exact, or null when records had to be fixed
+   * one by one after it (the listing is then stale).
+   */
+  private async publish(z: string, wanted: ZoneRecord[]): Promise<Held[] | null> {
     const last = wanted.find((r) => r.type === 'A')!;
     const oneByOne = wanted.filter((r) => HESTIA_CHECKED.has(r.type));
     const moved = wanted.filter((r) => r !== last && !HESTIA_CHECKED.has(r.type));
@@ -192,7 +196,9 @@ export class HestiaZoneHost implements ZoneHost {
     await this.add(z, last, undefined);
     // Verified from the node: a file the script did not find is ignored with exit 0.
     const held = await this.held(z);
-    if (!exactly(held, wanted)) await this.converge(z, wanted, held);
+    if (exactly(held, wanted)) return held;
+    await this.converge(z, wanted, held);
+    return null;
   }
 
   /** One record at a time from `held` to `wanted`, adding before removing (Hestia keeps a zone's last A and NS). */

@@ -25,9 +25,12 @@ export interface ZoneHost {
   /**
    * Creates the zone when missing, with its SOA and NS from the name servers, `@ A apex` when given
    * and the given records, and nothing else; an existing zone is left as it is. Idempotent. A zone
-   * held by someone else is a ZoneConflictError.
+   * held by someone else is a ZoneConflictError. `listed`, when given, is the new zone's records
+   * (SOA aside) as the backend read them back in the exchange that created it (PowerDNS answers
+   * the creation with the zone; a HestiaCP node's zone is listed to check the publish): the same
+   * as listRecords right after, without another call.
    */
-  ensureZone(zone: string, opts: EnsureZoneOptions): Promise<{ created: boolean }>;
+  ensureZone(zone: string, opts: EnsureZoneOptions): Promise<{ created: boolean; listed?: ListedRecord[] }>;
   /** The zone's records (SOA aside); a missing zone is a ZoneMissingError. */
   listRecords(zone: string): Promise<ListedRecord[]>;
   /**

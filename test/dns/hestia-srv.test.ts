@@ -76,7 +76,7 @@ describe('an SRV record with a non-zero weight is published on a HestiaCP node a
     const zone = `srv-${randomBytes(3).toString('hex')}.example.org`;
     const driver = new HestiaDriver(pool, { id: 'ns-srv', host: '127.0.0.1', port: node.port, username: 'root', password, hostKeySha256: node.hostKeySha256, commandTimeoutMs: 20_000 });
     const host = new HestiaZoneHost(driver, { user: OWNER, nodeIp: NODE_IP, server: 'ns-srv' });
-    assert.deepEqual(await host.ensureZone(zone, { nameservers: NS, apex: '192.0.2.80', records: [{ name: '_xmpp._tcp', type: 'SRV', value: '30 5222 xmpp.example.net', priority: 0 }] }), { created: true });
+    assert.equal((await host.ensureZone(zone, { nameservers: NS, apex: '192.0.2.80', records: [{ name: '_xmpp._tcp', type: 'SRV', value: '30 5222 xmpp.example.net', priority: 0 }] })).created, true);
     assert.deepEqual(await host.ensureRecords(zone, [srv]), { added: 1, removed: 0 });
     assert.deepEqual(srvOnNode(zone), ['_sip._tcp 10 5 5060 sip.example.net.', '_xmpp._tcp 0 30 5222 xmpp.example.net.']);
     const listed = (await host.listRecords(zone)).filter((r) => r.type === 'SRV').map((r) => `${r.name} ${r.priority} ${r.value}`).sort();

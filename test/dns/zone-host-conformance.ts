@@ -58,13 +58,31 @@ export function zoneHostConformance(backend: string, fixture: () => ZoneHostFixt
     it('ensureZone twice makes one zone holding its NS and apex A, and nothing from a template', async () => {
       const z = zoneName('twice');
       assert.equal(await f().host.zoneExists(z), false);
-      assert.deepEqual(await f().host.ensureZone(z, { nameservers: NS, apex: '192.0.2.80' }), { created: true });
+      assert.equal((await f().host.ensureZone(z, { nameservers: NS, apex: '192.0.2.80' })).created, true);
       assert.deepEqual(await f().host.ensureZone(z, { nameservers: NS, apex: '192.0.2.80' }), { created: false });
       assert.equal(await f().zoneCount(z), 1);
       assert.equal(await f().host.zoneExists(z), true);
       const want = keys([...nsOf(), { name: '@', type: 'A', value: '192.0.2.80' }]);
       assert.deepEqual(keys(await raw(z)), want, 'the backend holds the NS and the apex A only');
       assert.deepEqual(keys(await f().host.listRecords(z)), want, 'and lists them so');
+    });
+
+    it('a new zone comes back with its records as the backend read them, equal to a listing, in no more calls than before', async () => {
+      const z = zoneName('listed');
+      const records: ZoneRecord[] = [
+        { name: 'www', type: 'CNAME', value: z },
+        { name: '@', type: 'MX', value: `mail.${z}`, priority: 10 },
+        { name: 'mail', type: 'A', value: '192.0.2.95' },
+        { name: '@', type: 'TXT', value: 'v=spf1 a mx -all' },
+      ];
+      const made = await f().host.ensureZone(z, { nameservers: NS, apex: '192.0.2.94', records });
+      assert.equal(made.created, true);
+      assert.ok(made.listed, 'the creation says what the zone holds');
+      const canon = (rs: ListedRecord[]) => rs.map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
+      assert.deepEqual(canon(made.listed!), canon(await f().host.listRecords(z)));
+      const want = keys([...nsOf(), { name: '@', type: 'A', value: '192.0.2.94' }, ...records]);
+      assert.deepEqual(keys(made.listed!), want);
+      assert.deepEqual(keys(await raw(z)), want);
     });
 
     it('ensureRecords twice leaves exactly one of each and reports what it added', async () => {
@@ -212,7 +230,7 @@ export function zoneHostConformance(backend: string, fixture: () => ZoneHostFixt
       const a = reverseName(`198.51.${Math.floor(Math.random() * 250)}.10`, 24);
       const b = reverseName(a.fqdn.split('.').slice(1, 4).reverse().join('.') + '.11', 24);
       assert.equal(b.zone, a.zone);
-      assert.deepEqual(await f().host.ensureZone(a.zone, { nameservers: NS }), { created: true });
+      assert.equal((await f().host.ensureZone(a.zone, { nameservers: NS })).created, true);
       const ptrs: ZoneRecord[] = [{ name: a.name, type: 'PTR', value: 'host10.example.org' }, { name: `${b.fqdn}.`, type: 'PTR', value: 'host11.example.org.' }];
       assert.deepEqual(await f().host.ensureRecords(a.zone, ptrs), { added: 2, removed: 0 });
       assert.deepEqual(await f().host.ensureRecords(a.zone, ptrs), { added: 0, removed: 0 });

@@ -139,7 +139,7 @@ describe('HestiaCP zone host: the account that holds the zones', () => {
     await assert.rejects(bare.ensureZone('owned.example.org', { nameservers: NS }), new RegExp(`user ${user}, who should hold the zones, does not exist on ns-emu`));
     assert.equal(readNode(hestiaDir).users[user], undefined);
     const owned = new HestiaZoneHost(hestiaDriver(), { user, nodeIp: NODE_IP, server: 'ns-emu', owner: { password: 'Svc-pw-12345', email: 'svc@example.org' } });
-    assert.deepEqual(await owned.ensureZone('owned.example.org', { nameservers: NS, apex: '192.0.2.7' }), { created: true });
+    assert.equal((await owned.ensureZone('owned.example.org', { nameservers: NS, apex: '192.0.2.7' })).created, true);
     assert.deepEqual(readNode(hestiaDir).users[user]!.dns.map((d) => d.zone.DOMAIN), ['owned.example.org']);
     assert.ok(!JSON.stringify(node.commandLog()).includes('Svc-pw-12345'), 'the password stays off the command line');
   });
@@ -228,7 +228,7 @@ describe('HestiaCP zone host: publishing a new zone', () => {
         const from = node.commandLog().length;
         const errorsBefore = readFileSync(paths.errorLog(hestiaDir), 'utf8');
         const countBefore = readNode(hestiaDir).users[OWNER]!.counters.U_DNS_RECORDS!;
-        assert.deepEqual(await host.ensureZone(z, zone), { created: true });
+        assert.equal((await host.ensureZone(z, zone)).created, true);
         assert.deepEqual(programs(from), PUBLISH, `${size} zone (${wantedKeys(zone).length} records)`);
         assert.ok(node.commandLog().slice(from).every((e) => e.code === 0 && (e.runAs === 'root' || e.argv?.[0] === 'install' || e.argv?.[0] === 'id')), 'every command ran, the v-* ones as root');
         assert.deepEqual(rawKeys(OWNER, z), wantedKeys(zone), 'the node holds exactly the wanted records');

@@ -145,7 +145,8 @@ export class PowerDnsClient {
     if (kind !== 'Native' && kind !== 'Master') throw new TerminalError(`zone kind must be Native or Master, not ${String(kind)}`);
     const body = { name: zone, kind, nameservers: nameservers.map(canonical), ...(rrsets.length ? { rrsets } : {}) };
     try {
-      return (await this.request('POST', '/zones?rrsets=false', body)) as Zone;
+      // 201 with the zone, its rrsets read back from the backend: callers use them to verify.
+      return (await this.request('POST', '/zones', body)) as Zone;
     } catch (err) {
       if (err instanceof PowerDnsTerminalError && err.status === 409) throw new ZoneExistsError(zone, err.serverMessage);
       throw err;
