@@ -120,7 +120,7 @@ interface FleetInfo {
 interface FleetReport {
   latency_ms: number;
   nodes: Record<string, { commands: number; busy_ms: number; not_run: number }>;
-  pdns: { calls: number; busy_ms: number; errors: number; zones: number; duplicate_zones: string[]; idle: { first_ms: number; gaps_ms: number; windows: number[] } };
+  pdns: { calls: number; busy_ms: number; errors: number; zones: number; duplicate_zones: string[]; kinds: Record<string, number>; idle: { first_ms: number; gaps_ms: number; windows: number[] } };
   totals: Record<string, number>;
   duplicates: string[];
 }
@@ -370,6 +370,7 @@ async function main(): Promise<void> {
     const idle = rep.pdns.idle;
     say(`pdns idle: ${secs(idle.first_ms)} s before its first call, ${secs(idle.gaps_ms)} s between calls; ms idle per 10 s from the first order: ${idle.windows.join(' ')}`);
     const total = busy.reduce((s, b) => s + b.commands, 0);
+    say(`pdns calls: ${Object.entries(rep.pdns.kinds).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} × ${k}`).join(', ')}`);
     say(`busiest: ${busy.slice(0, 3).map((b) => `${b.name} ${secs(b.ms)} s (${b.commands})`).join(', ')}; ${total} remote commands in all`);
     say(`nodes hold ${JSON.stringify(rep.totals)}`);
     const makespanS = secs(makespanMs);

@@ -9,19 +9,30 @@ export interface ConvergeOptions {
   owns?: (r: ListedRecord) => boolean;
 }
 
-/** Adds the wanted records that are missing and removes the owned records nobody wants. */
-export async function convergeRecords(host: ZoneHost, zone: string, wanted: ZoneRecord[], opts: ConvergeOptions = {}): Promise<{ added: number; removed: number; unwanted: ListedRecord[] }> {
+/**
+ * Adds the wanted records that are missing and removes the owned records nobody wants. `listed`
+ * is the zone as read after the last change when nothing had to be removed (the listing that
+ * looked for unwanted records came after the adds): a caller verifies against it instead of
+ * listing once more.
+ */
+export async function convergeRecords(host: ZoneHost, zone: string, wanted: ZoneRecord[], opts: ConvergeOptions = {}): Promise<{ added: number; removed: number; unwanted: ListedRecord[]; listed?: ListedRecord[] }> {
   const norm = checkRecords(checkZoneName(zone), wanted);
   const { added, removed } = await host.ensureRecords(zone, norm);
-  const unwanted = await unwantedRecords(host, zone, norm, opts);
-  const gone = unwanted.length ? await host.deleteRecords(zone, selectorsFor(unwanted, norm)) : 0;
+  const listed = await host.listRecords(zone);
+  const unwanted = unwantedOf(listed, norm, opts);
+  if (unwanted.length === 0) return { added, removed, unwanted, listed };
+  const gone = await host.deleteRecords(zone, selectorsFor(unwanted, norm));
   return { added, removed: removed + gone, unwanted };
 }
 
 /** The owned records of the zone that are not wanted. */
 export async function unwantedRecords(host: ZoneHost, zone: string, wanted: ZoneRecord[], opts: ConvergeOptions = {}): Promise<ListedRecord[]> {
-  const keep = new Set(checkRecords(checkZoneName(zone), wanted).map(recordKey));
-  return (await host.listRecords(zone)).filter((r) => (opts.owns ?? (() => true))(r) && !keep.has(recordKey(r)));
+  return unwantedOf(await host.listRecords(zone), checkRecords(checkZoneName(zone), wanted), opts);
+}
+
+function unwantedOf(listed: ListedRecord[], wanted: ZoneRecord[], opts: ConvergeOptions): ListedRecord[] {
+  const keep = new Set(wanted.map(recordKey));
+  return listed.filter((r) => (opts.owns ?? (() => true))(r) && !keep.has(recordKey(r)));
 }
 
 /** The wanted records the zone does not hold (suspended ones count as held). */

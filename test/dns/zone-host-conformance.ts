@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { classifyError, InputError } from '../../daemon/common/errors.ts';
 import { reverseName } from '../../daemon/dns/reverse.ts';
+import { convergeRecords, missingRecords } from '../../daemon/dns/converge.ts';
 import { RecordRefusedError, ZoneMissingError, type ZoneHost } from '../../daemon/dns/zone-host.ts';
 import type { ListedRecord, ZoneRecord } from '../../daemon/dns/records.ts';
 
@@ -83,6 +84,22 @@ export function zoneHostConformance(backend: string, fixture: () => ZoneHostFixt
       const want = keys([...nsOf(), { name: '@', type: 'A', value: '192.0.2.94' }, ...records]);
       assert.deepEqual(keys(made.listed!), want);
       assert.deepEqual(keys(await raw(z)), want);
+    });
+
+    it('convergeRecords hands on the listing it read after its adds, equal to a fresh one, and none once it removed something', async () => {
+      const z = zoneName('converge');
+      await f().host.ensureZone(z, { nameservers: NS, apex: '192.0.2.96' });
+      const want: ZoneRecord[] = [{ name: 'site', type: 'A', value: '192.0.2.97' }];
+      const owns = (r: ListedRecord) => r.name === 'site';
+      const added = await convergeRecords(f().host, z, want, { owns });
+      assert.equal(added.added, 1);
+      assert.ok(added.listed);
+      const canon = (rs: ListedRecord[]) => rs.map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
+      assert.deepEqual(canon(added.listed!), canon(await f().host.listRecords(z)));
+      assert.deepEqual(await missingRecords(f().host, z, want, added.listed), []);
+      const moved = await convergeRecords(f().host, z, [{ name: 'site', type: 'A', value: '192.0.2.98' }], { owns });
+      assert.deepEqual([moved.added, moved.removed, moved.listed], [1, 1, undefined], 'after a removal the caller lists again');
+      assert.deepEqual(keys((await raw(z)).filter((r) => r.name === 'site')), ['site A 192.0.2.98']);
     });
 
     it('ensureRecords twice leaves exactly one of each and reports what it added', async () => {

@@ -94,8 +94,10 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
     const owner = { password: svc.password, email: contactEmail(svc.plan), name: `hostbridge service ${svc.plan.whmcsServiceId} DNS` };
     const [{ records, apexIp, nameservers }, host] = await Promise.all([wantedRecords(deps, svc), deps.fleet.zoneHost(a.server, ctx, { user: a.user, owner })]);
     if (nameservers.length === 0) throw new TerminalError('the server group has no name servers; a zone needs them (set nameservers on the group)');
-    const { created, listed } = await host.ensureZone(a.domain, { nameservers, apex: apexIp, records });
+    const { created, listed: made } = await host.ensureZone(a.domain, { nameservers, apex: apexIp, records });
     let changed = { added: created ? records.length : 0, removed: 0 };
+    // The zone as read after the last change, when a step on the way read it (else listed again below).
+    let listed = made;
     if (created) {
       ctx.log(`zone ${a.domain} created on ${host.label} with its ${records.length} records`);
     } else {
@@ -104,9 +106,9 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
       const c = await convergeRecords(host, a.domain, records, { owns: (r) => manageNs || r.type !== 'NS' });
       for (const r of c.unwanted) ctx.log(`removed ${describeRecord(r)}`);
       changed = { added: c.added, removed: c.removed };
+      listed = c.listed;
     }
-    // A new zone is checked against what its creation read back; a converged one is listed again.
-    const missing = await missingRecords(host, a.domain, records, created ? listed : undefined);
+    const missing = await missingRecords(host, a.domain, records, listed);
     if (missing.length) throw new TerminalError(`zone ${a.domain} still lacks ${missing.map((m) => `${m.name} ${m.type}`).join(', ')} after the update`);
     await upsert(deps.db, T.dnsZones, ['service_id', 'server_id', 'zone'], {
       service_id: svc.id, server_id: a.server, zone: a.domain, state: 'deployed', records_sha256: recordsDigest(records), records: records.length, last_error: null, updated_at: Date.now(),

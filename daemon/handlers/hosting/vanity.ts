@@ -107,7 +107,7 @@ export function registerVanityHandlers(registry: TaskRegistry, deps: HostingDeps
       // Anything else under the service's own name (an old address, a duplicate) goes; no other name is touched.
       const c = await convergeRecords(host, a.zone, [want], { owns: (r) => r.name === a.record.toLowerCase() });
       for (const r of c.unwanted) ctx.log(`removed stale ${describeRecord(r)}`);
-      if ((await missingRecords(host, a.zone, [want])).length) throw new TerminalError(`${a.record}.${a.zone} A ${ip} is missing after the update`);
+      if ((await missingRecords(host, a.zone, [want], c.listed)).length) throw new TerminalError(`${a.record}.${a.zone} A ${ip} is missing after the update`);
       ctx.log(`${a.record}.${a.zone} A ${ip}${c.added ? ' added' : ''}`);
       return { record: `${a.record}.${a.zone}` };
     }, opening);

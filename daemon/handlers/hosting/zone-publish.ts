@@ -36,16 +36,18 @@ export async function publishZoneOn(
       wantedRecords(deps, svc, wanted.own, wanted.aliases), deps.fleet.zoneHost(at.server, ctx, { user: at.user, owner }),
     ]);
     if (nameservers.length === 0) throw new TerminalError('the server group has no name servers; a zone needs them (set nameservers on the group)');
-    const { created, listed } = await host.ensureZone(at.domain, { nameservers, apex: apexIp, records });
+    const { created, listed: made } = await host.ensureZone(at.domain, { nameservers, apex: apexIp, records });
     let changed = { added: created ? records.length : 0, removed: 0 };
+    // The zone as read after the last change, when a step on the way read it (else listed again below).
+    let listed = made;
     if (!created) {
       const manageNs = records.some((r) => r.type === 'NS');
       const c = await convergeRecords(host, at.domain, records, { owns: (r) => manageNs || r.type !== 'NS' });
       for (const r of c.unwanted) ctx.log(`removed ${describeRecord(r)}`);
       changed = { added: c.added, removed: c.removed };
+      listed = c.listed;
     }
-    // A new zone is checked against what its creation read back; a converged one is listed again.
-    const missing = await missingRecords(host, at.domain, records, created ? listed : undefined);
+    const missing = await missingRecords(host, at.domain, records, listed);
     if (missing.length) throw new TerminalError(`zone ${at.domain} on ${host.label} still lacks ${missing.map((m) => `${m.name} ${m.type}`).join(', ')} after the update`);
     if (verify) await verify(host, records);
     await mark({ state: 'deployed', records_sha256: recordsDigest(records), records: records.length, last_error: null });
