@@ -70,6 +70,10 @@ export function connect(cfg: DatabaseConfig, opts: ConnectOptions = {}): Db {
       charset: 'utf8mb4',
       connectTimeout: 5000,
       supportBigNumbers: true,
+      // knex sends every statement as a plain query, never a prepared one; mysql2's cache of
+      // prepared statements is still made per connection at its default size (16,000 entries,
+      // about 0.5 MB of heap each): 35 MB for bench:fleet's 70 connections, 1 MB at 16.
+      maxPreparedStatements: 16,
     },
     pool: {
       min: 0,
