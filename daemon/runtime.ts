@@ -143,7 +143,9 @@ export async function startDaemon(config: Config, opts: DaemonOptions = {}): Pro
   const engine = new Engine(queue, registry, {
     concurrency: config.concurrency, leaseMs: config.leaseMs, pollMs: config.pollMs, logger,
     retryDefaults: () => settings.retryPolicy(),
-    onLine: (task, line) => logger.debug(`task ${task.id} ${task.step}: ${line}`),
+    // Asked first: winston masks, stamps and serialises a line before its transport drops it for
+    // its level, and every line of every command passes here (bench:fleet: 0.7 s of CPU in 100 s).
+    onLine: (task, line) => { if (logger.isDebugEnabled()) logger.debug(`task ${task.id} ${task.step}: ${line}`); },
     onFinished: (task, outcome, durationMs) => core.metrics.attemptEnded(task, outcome, durationMs),
   });
   core.engine = engine;

@@ -233,6 +233,7 @@ export class Engine {
     else this.stats.lost++;
     this.opts.onFinished?.(task, outcome, durationMs);
     const level = outcome === 'failed' ? 'warn' : 'debug';
+    if (!this.opts.logger.isLevelEnabled(level)) return;
     this.opts.logger.log(level, `task ${claim.id} ${claim.operation}/${claim.step} (${claim.type}) attempt ${claim.attempts}: ${outcome}`,
       { duration_ms: Math.round(durationMs), ...(ok ? {} : { error: masker.mask(errorMessage(error)) }) });
   }
