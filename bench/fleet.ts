@@ -337,7 +337,11 @@ async function main(): Promise<void> {
           const t = await probe('mod_hostbridge_tasks').where('status', 'failed').first('id', 'type', 'target', 'last_error');
           throw new Error(`${states.failed} service(s) failed; first failed task ${t?.id} ${t?.type} on ${t?.target}: ${String(t?.last_error ?? '').slice(0, 800)}`);
         }
-        if ((states.active ?? 0) === ORDERS && open === 0) { makespanMs = now - tBurst; break; }
+        if ((states.active ?? 0) === ORDERS && open === 0) {
+          makespanMs = now - tBurst;
+          traceMark(); // the third mark: what the chains' work cost after the burst
+          break;
+        }
         if (now - lastSay >= 10_000) {
           const tasks = Object.fromEntries((await probe('mod_hostbridge_tasks').select('status').count({ n: '*' }).groupBy('status') as Array<{ status: string; n: number }>)
             .map((r) => [r.status, Number(r.n)]));

@@ -3,7 +3,8 @@
 // call to its callback: the database's time plus the wait for the event loop to run the callback),
 // and times each HTTP request from its arrival to its answer (node's http diagnostics channels).
 // On SIGUSR2 it appends the totals so far as one JSON line to BENCH_SQL_TRACE_FILE; the bench
-// signals before and after the burst, so the difference is the burst's.
+// signals before and after the burst and when every service is active: the differences are the
+// burst's and the rest of the run's.
 import dc from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';

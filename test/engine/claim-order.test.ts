@@ -50,3 +50,32 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('a claim on MariaDB with a long history', () => {
+  let t: TestDb;
+  before(async () => { t = await createTestDb('mysql', { poolMax: 1 }); });
+  after(async () => t.drop());
+
+  test('reads the queued tasks through the (status, id) index, not every finished task before them', async () => {
+    // 10,000 finished tasks, then 20,000 queued: with most rows queued, MariaDB's optimizer takes
+    // the primary key for "ORDER BY id LIMIT", which walks every finished task first.
+    const now = Date.now();
+    for (let i = 0; i < 30; i++) {
+      await t.db(T.tasks).insert(Array.from({ length: 1000 }, (_, j) => ({
+        operation: 'history', step: `s${i * 1000 + j}`, type: 'builtin.noop', target: null, status: i < 10 ? 'succeeded' : 'queued',
+        active_key: null, attempts: i < 10 ? 1 : 0, run_at: now, created_at: now,
+      })));
+    }
+    await t.db.raw(`ANALYZE TABLE ${T.tasks}`);
+    // One connection (poolMax 1): the session's handler counters are the claim's own reads.
+    const reads = async () => {
+      const [rows] = await t.db.raw("SHOW SESSION STATUS LIKE 'Handler_read%'");
+      return (rows as Array<{ Variable_name: string; Value: string }>).reduce((s, r) => s + Number(r.Value), 0);
+    };
+    const before = await reads();
+    const [c] = await claimDue(t.db, { owner: 'w', limit: 1, leaseMs: 60_000, types: ['builtin.noop'] });
+    const read = (await reads()) - before;
+    assert.equal(c?.step, 's10000', 'the oldest queued task');
+    assert.ok(read < 200, `the claim read ${read} index entries and rows`);
+  });
+});

@@ -3,10 +3,24 @@
 // IMMEDIATE transaction, and a task on a target is taken only with a free slot of that target,
 // locked the same way, so per-target limits hold however many daemons claim at once.
 import type { Knex } from 'knex';
-import { inTx, nowSql } from '../../db/connect.ts';
+import { dialectOf, inTx, nowSql } from '../../db/connect.ts';
 import { T } from '../../common/tables.ts';
 import { TASK_COLUMNS, type Claim, type TaskRow } from '../rows.ts';
 import { skipLocked } from './fence.ts';
+
+/** The (status, id) index of migration 20261209000100_tasks_claim_order. */
+const QUEUED_ID_INDEX = 'mod_hostbridge_tasks_queued_id';
+
+/**
+ * The tasks table, read through its (status, id) index on MySQL. Left to itself MariaDB 10.11
+ * answers "queued … ORDER BY id LIMIT n" by walking the primary key from the first task ever
+ * queued, finished ones included: the claim then grew with the table's history (bench:fleet: 5.3 ms
+ * a claim by the end of 1,000 orders, against 1.2 ms through the index on a copy of that table).
+ * SQLite's planner takes the index by itself.
+ */
+function queuedInIdOrder(trx: Knex.Transaction): Knex.QueryBuilder {
+  return dialectOf(trx) === 'mysql' ? trx.from(trx.raw('?? FORCE INDEX (??)', [T.tasks, QUEUED_ID_INDEX])) : trx(T.tasks);
+}
 
 export async function claimDue(db: Knex, opts: { owner: string; limit: number; leaseMs: number; types: string[] }): Promise<Claim[]> {
   if (opts.limit <= 0 || opts.types.length === 0) return [];
@@ -17,7 +31,7 @@ export async function claimDue(db: Knex, opts: { owner: string; limit: number; l
     // The database's clock comes back with the candidates, and a target qualifies if it has a free
     // slot (a plain subquery read: the slot rows themselves are locked below, before use).
     const candidates: Array<TaskRow & { now_ms: number | string }> = await skipLocked(
-      trx(T.tasks)
+      queuedInIdOrder(trx)
         .select(...TASK_COLUMNS, trx.raw(`${nowSql(trx)} as now_ms`))
         .where('status', 'queued')
         .where('run_at', '<=', now)
