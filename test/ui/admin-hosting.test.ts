@@ -109,8 +109,13 @@ describe('the admin\'s Hosting tab (mysql)', () => {
     assert.equal(new URL(page.url()).searchParams.get('chain'), chain);
     assert.equal(await page.getAttribute('#hosting-progress', 'data-chain'), chain);
     assert.equal(await page.locator('#hosting-progress li[data-step]').count(), 1);
+    await page.evaluate(() => { (window as unknown as { hbFollowing: boolean }).hbFollowing = true; });
     await idle();
     assert.deepEqual(mailboxes(), ['sales']);
+    // Once the chain has ended the page loads the tab again by itself (location.replace): a
+    // navigation of ours before that is aborted by it, so wait for that new page first.
+    await page.waitForFunction(() => !(window as unknown as { hbFollowing?: boolean }).hbFollowing && document.readyState === 'complete'
+      && document.querySelector('#hosting-progress')?.getAttribute('data-active') === '0');
     await page.goto(`${world.daemon.url}/ui/admin/services/${ID}?tab=hosting&htab=mailboxes`);
     assert.equal(await page.locator('tr[data-row="sales"] .hp-address').textContent(), `sales@${DOMAIN}`);
     assert.equal(await page.locator('.hosting-card[data-role="mail"] [data-gauge="mailboxes"] .hp-used').textContent(), '1');
