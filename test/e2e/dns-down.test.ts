@@ -27,6 +27,9 @@ describe('a DNS server going down mid-deployment', () => {
     const attempts = task ? await e.db('mod_hostbridge_task_attempts').where('task_id', task.id).orderBy('attempt').select('attempt', 'result', 'error', 'output') : [];
     return { task, attempts: attempts as Array<{ attempt: number; result: string; error: string | null; output: string | null }> };
   };
+  /** The service's zone row (mod_hostbridge_dns_zones) for one server. */
+  const zoneRow = async (serviceId: number, serverId: number) =>
+    e.db('mod_hostbridge_dns_zones').where({ service_id: await internalId(serviceId), server_id: serverId }).first('state', 'last_error') as Promise<{ state: string; last_error: string | null } | undefined>;
   /** The service's records on PowerDNS as "name TYPE content", one per record. */
   const pdnsRecords = async (domain: string) => {
     const z = await e.fleet.pdns!.zone(domain);
@@ -72,6 +75,10 @@ describe('a DNS server going down mid-deployment', () => {
       for (const a of failing.attempts.filter((x) => x.result === 'retry')) {
         assert.match(String(a.error), /ECONNREFUSED|ECONNRESET|connect|closed|reset|ended|lost/i, `the task log says why: ${a.error}`);
       }
+      // The zone's state on ns1 says it waits for a retry, and why (the DNS tab and DNS Zones page show it).
+      const row = await zoneRow(o.serviceId, ns1Id);
+      assert.equal(row?.state, 'pending', JSON.stringify(row));
+      assert.match(String(row?.last_error), /ECONNREFUSED|ECONNRESET|connect|closed|reset|ended|lost/i);
     } finally {
       ns1.ssh.setLatency(0);
       await ns1.setDown(false);
@@ -93,9 +100,9 @@ describe('a DNS server going down mid-deployment', () => {
     assert.ok(zones.ns1!.some((r) => /^@ A 192\.0\.2\./.test(r)), `the apex A record is there: ${zones.ns1!.join(' | ')}`);
     const pdns = await pdnsRecords(o.domain);
     assert.deepEqual(duplicates(pdns), []);
-    const state = await e.db('mod_hostbridge_dns_zones').where({ service_id: await internalId(o.serviceId) }).orderBy('server_id').select('server_id', 'state', 'records');
+    const state = await e.db('mod_hostbridge_dns_zones').where({ service_id: await internalId(o.serviceId) }).orderBy('server_id').select('server_id', 'state', 'records', 'last_error');
     assert.equal(state.length, 3, JSON.stringify(state));
-    assert.ok(state.every((s) => s.state === 'deployed'), JSON.stringify(state));
+    assert.ok(state.every((s) => s.state === 'deployed' && s.last_error === null), `every server's zone deployed, the error of ns1's retries cleared: ${JSON.stringify(state)}`);
   });
 
   test('PowerDNS stops while the deployment runs: its zone step retries, PowerDNS returns, the service completes', async () => {
@@ -120,6 +127,9 @@ describe('a DNS server going down mid-deployment', () => {
       for (const a of failing.attempts.filter((x) => x.result === 'retry')) {
         assert.match(String(a.error), /PowerDNS|502|ECONNREFUSED|connect/i, `the task log says why: ${a.error}`);
       }
+      const row = await zoneRow(o.serviceId, pdnsId);
+      assert.equal(row?.state, 'pending', JSON.stringify(row));
+      assert.match(String(row?.last_error), /PowerDNS|502|ECONNREFUSED|connect/i);
       // The Hestia DNS zone steps do not depend on PowerDNS: they complete while it is down.
       for (const ns of e.fleet.dns) {
         await waitFor(`the zone step on ${ns.name}`, async () => (await zoneTask(o.serviceId, e.reg.ids[ns.name]!)).task?.status === 'succeeded', 30_000, 20);

@@ -1,17 +1,40 @@
-// The customer's changes to a zone (a DNS record from the DNS tab, an alias's A record from the Web
-// settings tab), published on one DNS server: its zone converged on exactly what it should hold with
-// the change applied, as dns.zone converges it, so a retry after a crash, or a server back from
-// down, ends in the same zone. The zone's state on that server is recorded either way: deployed,
-// pending while a retry may converge it, failed when the server refused.
+// The service's zone published on one DNS server: by a deployment's dns.zone step, and with the
+// customer's changes (a DNS record from the DNS tab, an alias's A record from the Web settings tab)
+// applied. The zone is converged on exactly what it should hold, so a retry after a crash, or a
+// server back from down, ends in the same zone. The zone's state on that server is recorded either
+// way: deployed, pending while a retry may converge it, failed when the server refused.
 import { TerminalError } from '../../common/errors.ts';
 import { T } from '../../common/tables.ts';
 import { convergeRecords, missingRecords } from '../../dns/converge.ts';
 import { describeRecord, type ZoneRecord } from '../../dns/records.ts';
 import type { ZoneHost } from '../../dns/zone-host.ts';
 import type { TaskContext } from '../../engine/registry.ts';
-import { recordsDigest } from '../../pipelines/records.ts';
+import { recordsDigest, zoneRecords } from '../../pipelines/records.ts';
+import { storedRecords, toZoneRecord } from '../../services/hosting-panel/dns.ts';
+import { aliasInZone, webSettings } from '../../services/hosting-panel/web-settings.ts';
 import { contactEmail, type HostingDeps, type LoadedService } from './context.ts';
-import { wantedRecords } from './domains.ts';
+
+/**
+ * What the service's zone should hold, from where its roles live and what its mail step learnt (its
+ * reads at once), and the customer's own records (the panel's DNS tab): the stored ones, or `own`
+ * (a change being published); and the web aliases published in it: the stored ones, or `aliases`.
+ */
+export async function wantedRecords(deps: HostingDeps, svc: LoadedService, own?: ZoneRecord[], aliases?: string[]): Promise<{ records: ZoneRecord[]; apexIp: string; nameservers: string[] }> {
+  const p = svc.plan.placement;
+  const webAt = p.unified ?? p.web;
+  const mailAt = p.unified ?? p.mail;
+  const ipOf = async (wanted: boolean, id: number | null) => (!wanted || id === null ? null : (await deps.fleet.server(id)).ip);
+  const [webIp, mailIp, g, stored, webAliases] = await Promise.all([
+    ipOf(svc.plan.product.roles.web, webAt), ipOf(svc.plan.product.roles.mail, mailAt),
+    deps.db(T.groups).where('id', svc.plan.groupId).first('nameservers'),
+    own ? Promise.resolve(null) : storedRecords(deps.db, svc.id),
+    aliases ? Promise.resolve(aliases) : webSettings(deps.db, svc.id).then((w) => w.dnsAliases),
+  ]);
+  if (mailIp && !svc.facts.dkim) throw new TerminalError('the mail domain\'s DKIM record is not known yet: the mail step must run before the DNS steps (run Verify & Repair)');
+  const nameservers = g?.nameservers ? String(g.nameservers).split(',').filter(Boolean) : [];
+  const records: ZoneRecord[] = [...zoneRecords({ domain: svc.plan.domain, webIp, mailIp, nameservers, dkim: svc.facts.dkim?.value ?? null, aliases: webAliases.map((a) => aliasInZone(svc.plan.domain, a)).filter((n): n is string => n !== null) }), ...(own ?? stored!.map(toZoneRecord))];
+  return { records, apexIp: (webIp ?? mailIp)!, nameservers };
+}
 
 export interface ZoneOnServer { server: number; user: string | null; domain: string }
 
@@ -40,7 +63,10 @@ export async function publishZoneOn(
     let changed = { added: created ? records.length : 0, removed: 0 };
     // The zone as read after the last change, when a step on the way read it (else listed again below).
     let listed = made;
-    if (!created) {
+    if (created) {
+      ctx.log(`zone ${at.domain} created on ${host.label} with its ${records.length} records`);
+    } else {
+      // NS records are the service's only when it publishes some (a group with name servers always does).
       const manageNs = records.some((r) => r.type === 'NS');
       const c = await convergeRecords(host, at.domain, records, { owns: (r) => manageNs || r.type !== 'NS' });
       for (const r of c.unwanted) ctx.log(`removed ${describeRecord(r)}`);

@@ -1,7 +1,7 @@
 // The hosting panel's DNS tab: the customer's own records in the service's zone (A, AAAA, CNAME,
 // MX, TXT, SRV, CAA), added, changed and deleted. The daemon keeps them (mod_hostbridge_zone_records)
 // and every converge of the zone on a DNS server publishes them beside the records the deployment
-// manages (handlers/hosting/domains.ts wantedRecords), so a redeploy or a repair keeps them.
+// manages (handlers/hosting/zone-publish.ts wantedRecords), so a redeploy or a repair keeps them.
 // A change is a queued chain: one dns.record-publish per DNS server of the service, carrying the
 // change in its args (the server's zone converged on managed + stored records with the change
 // applied), then dns.record-save, which writes the row only once every server holds the record.
