@@ -79,3 +79,56 @@ describe('a claim on MariaDB with a long history', () => {
     assert.ok(read < 200, `the claim read ${read} index entries and rows`);
   });
 });
+
+describe('a claim on MariaDB while most queued tasks wait for busy servers', () => {
+  let t: TestDb;
+  before(async () => { t = await createTestDb('mysql', { poolMax: 1 }); });
+  after(async () => t.drop());
+
+  test('reads only the due tasks of the servers with a free slot, as many as their free slots, oldest first', async () => {
+    // 20 busy servers (their one slot held) with 250 queued tasks each; then, newer, 3 tasks on each
+    // of three free servers, two of which allow 2 tasks at once. Walking the queued tasks in id order
+    // read the 5,000 of the busy servers before reaching any of these.
+    const now = Date.now();
+    const busy = Array.from({ length: 20 }, (_, i) => `server:busy${i}`);
+    const free = ['server:free-a', 'server:free-b', 'server:free-c'];
+    const limits: Record<string, number> = { 'server:free-a': 2, 'server:free-b': 1, 'server:free-c': 2 };
+    await t.db(T.targets).insert([...busy, ...free].map((target) => ({ target, max_concurrency: limits[target] ?? 1, updated_at: now })));
+    await t.db(T.slots).insert([
+      ...busy.map((target) => ({ target, slot: 0, task_id: 1, owner: 'elsewhere' })),
+      ...free.flatMap((target) => Array.from({ length: limits[target]! }, (_, slot) => ({ target, slot, task_id: null, owner: null }))),
+    ]);
+    const row = (target: string, step: string, runAt = now) => ({
+      operation: 'busy-fleet', step, type: 'builtin.noop', target, status: 'queued', active_key: null, attempts: 0, run_at: runAt, created_at: now,
+    });
+    for (let i = 0; i < 5; i++) {
+      await t.db(T.tasks).insert(Array.from({ length: 1000 }, (_, j) => row(busy[(i * 1000 + j) % 20]!, `b${i * 1000 + j}`)));
+    }
+    // free-c's oldest task is in back-off: its next one is due, and goes first there.
+    await t.db(T.tasks).insert([
+      row('server:free-c', 'c0', now + 3_600_000),
+      ...[0, 1, 2].flatMap((n) => [row('server:free-a', `a${n}`), row('server:free-b', `b-${n}`), row('server:free-c', `c${n + 1}`)]),
+    ]);
+    await t.db.raw(`ANALYZE TABLE ${T.tasks}`);
+    const reads = async () => {
+      const [rows] = await t.db.raw("SHOW SESSION STATUS LIKE 'Handler_read%'");
+      return (rows as Array<{ Variable_name: string; Value: string }>).reduce((s, r) => s + Number(r.Value), 0);
+    };
+    const before = await reads();
+    const claims = await claimDue(t.db, { owner: 'w', limit: 8, leaseMs: 60_000, types: ['builtin.noop'] });
+    const read = (await reads()) - before;
+    assert.deepEqual(claims.map((c) => `${c.target} ${c.step}`), [
+      'server:free-a a0', 'server:free-b b-0', 'server:free-c c1', 'server:free-a a1', 'server:free-c c2',
+    ], 'each free slot took its server\'s oldest due task, in id order');
+    assert.ok(read < 300, `the claim read ${read} index entries and rows`);
+    const held = await t.db(T.slots).whereIn('target', free).whereNotNull('task_id').orderBy(['target', 'slot']).select('target', 'task_id');
+    assert.equal(held.length, 5, 'every free slot is now held');
+    assert.deepEqual(new Set(held.map((h: { task_id: number }) => Number(h.task_id))), new Set(claims.map((c) => Number(c.id))));
+
+    // With room for two tasks only, the two servers whose oldest due task is oldest get them.
+    await t.db(T.tasks).whereIn('id', claims.map((c) => c.id)).update({ status: 'succeeded' });
+    await t.db(T.slots).whereIn('target', free).update({ task_id: null, owner: null });
+    const two = await claimDue(t.db, { owner: 'w', limit: 2, leaseMs: 60_000, types: ['builtin.noop'] });
+    assert.deepEqual(two.map((c) => `${c.target} ${c.step}`), ['server:free-b b-1', 'server:free-a a2'], 'free-c\'s oldest due task, c3, is the newest of the three');
+  });
+});
