@@ -13,6 +13,7 @@ import { T } from '../common/tables.ts';
 import type { ZoneHost } from '../dns/zone-host.ts';
 import { HestiaZoneHost, type HestiaZoneHostOptions } from '../dns/hestia-zone-host.ts';
 import { PowerDnsZoneHost } from '../dns/powerdns-zone-host.ts';
+import { ServerRows, serverRowsChanged } from './server-rows.ts';
 
 export interface ZoneHostOptions {
   /** The HestiaCP user whose zones these are (a service's DNS user, a vanity parent's dns_user); PowerDNS has no accounts. */
@@ -38,21 +39,24 @@ export interface ServerRow {
 
 export class FleetAccess {
   readonly pool: SshPool;
+  private readonly rows: ServerRows;
 
   /** opts.pinOnFirstUse false: an unpinned host key is only reported (SessionInfo), never stored (hostbridge doctor). */
   constructor(private readonly db: Knex, private readonly masterKey: Buffer, private readonly logger?: Logger, opts: { pinOnFirstUse?: boolean } = {}) {
+    this.rows = new ServerRows(db);
     this.pool = new SshPool(opts.pinOnFirstUse === false ? {} : {
       onUnpinnedHostKey: (serverId, host, fingerprint) => {
         this.logger?.warn(`pinned the host key of server ${serverId} (${host}) on first use: ${fingerprint}`);
         void this.db(T.servers).where('id', Number(serverId)).whereNull('host_key_sha256').update({ host_key_sha256: fingerprint })
+          .then(serverRowsChanged)
           .catch((err) => this.logger?.warn(`could not store the host key of server ${serverId}: ${(err as Error).message}`));
       },
     });
   }
 
+  /** The server's inventory row (reused for a moment: fleet/server-rows.ts). */
   async server(id: number): Promise<ServerRow> {
-    const row = await this.db(T.servers).where('id', id).first();
-    if (!row) throw new TerminalError(`server ${id} is no longer in the inventory`);
+    const row = await this.rows.get(id);
     return { ...row, id: Number(row.id), port: Number(row.port) } as ServerRow;
   }
 

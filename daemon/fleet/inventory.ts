@@ -9,6 +9,7 @@ import { InputError } from '../common/errors.ts';
 import { checkDomain } from '../pipelines/validate.ts';
 import type { Driver, FleetServer, GroupFleet } from '../pipelines/placement.ts';
 import { T } from '../common/tables.ts';
+import { serverRowsChanged } from './server-rows.ts';
 
 export interface ServerInput {
   name: string;
@@ -109,6 +110,7 @@ export async function addServer(db: Knex, key: Buffer, input: ServerInput): Prom
   const row: Row = { ...serverRow(input), ...sealCredential(input, key) };
   if (await db(T.servers).where('name', row.name).first('id')) throw new InputError('name', `a server named "${row.name}" already exists`, 409);
   const [id] = await db(T.servers).insert({ ...row, created_at: nowMs(db), updated_at: nowMs(db) });
+  serverRowsChanged();
   return Number(id);
 }
 
@@ -126,6 +128,7 @@ export async function updateServer(db: Knex, key: Buffer, serverId: number, inpu
   const clash = await db(T.servers).where('name', row.name).whereNot('id', serverId).first('id');
   if (clash) throw new InputError('name', `another server is named "${row.name}"`, 409);
   await db(T.servers).where('id', serverId).update({ ...row, updated_at: nowMs(db) });
+  serverRowsChanged();
 }
 
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -203,6 +206,7 @@ export async function removeServer(db: Knex, serverId: number): Promise<void> {
     await trx(T.groupDns).where('server_id', serverId).del();
     await trx(T.servers).where('id', serverId).del();
   });
+  serverRowsChanged();
 }
 
 export interface GroupInput {
