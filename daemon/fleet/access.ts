@@ -13,7 +13,7 @@ import { T } from '../common/tables.ts';
 import type { ZoneHost } from '../dns/zone-host.ts';
 import { HestiaZoneHost, type HestiaZoneHostOptions } from '../dns/hestia-zone-host.ts';
 import { PowerDnsZoneHost } from '../dns/powerdns-zone-host.ts';
-import { ServerRows, serverRowsChanged } from './server-rows.ts';
+import { ServerRows, inventoryChanged } from './inventory-reuse.ts';
 
 export interface ZoneHostOptions {
   /** The HestiaCP user whose zones these are (a service's DNS user, a vanity parent's dns_user); PowerDNS has no accounts. */
@@ -48,13 +48,13 @@ export class FleetAccess {
       onUnpinnedHostKey: (serverId, host, fingerprint) => {
         this.logger?.warn(`pinned the host key of server ${serverId} (${host}) on first use: ${fingerprint}`);
         void this.db(T.servers).where('id', Number(serverId)).whereNull('host_key_sha256').update({ host_key_sha256: fingerprint })
-          .then(serverRowsChanged)
+          .then(inventoryChanged)
           .catch((err) => this.logger?.warn(`could not store the host key of server ${serverId}: ${(err as Error).message}`));
       },
     });
   }
 
-  /** The server's inventory row (reused for a moment: fleet/server-rows.ts). */
+  /** The server's inventory row (reused for a moment: fleet/inventory-reuse.ts). */
   async server(id: number): Promise<ServerRow> {
     const row = await this.rows.get(id);
     return { ...row, id: Number(row.id), port: Number(row.port) } as ServerRow;

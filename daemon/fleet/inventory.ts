@@ -9,7 +9,7 @@ import { InputError } from '../common/errors.ts';
 import { checkDomain } from '../pipelines/validate.ts';
 import type { Driver, FleetServer, GroupFleet } from '../pipelines/placement.ts';
 import { T } from '../common/tables.ts';
-import { serverRowsChanged } from './server-rows.ts';
+import { INVENTORY_REUSE_MS, inventoryChanged, Reused } from './inventory-reuse.ts';
 
 export interface ServerInput {
   name: string;
@@ -110,7 +110,7 @@ export async function addServer(db: Knex, key: Buffer, input: ServerInput): Prom
   const row: Row = { ...serverRow(input), ...sealCredential(input, key) };
   if (await db(T.servers).where('name', row.name).first('id')) throw new InputError('name', `a server named "${row.name}" already exists`, 409);
   const [id] = await db(T.servers).insert({ ...row, created_at: nowMs(db), updated_at: nowMs(db) });
-  serverRowsChanged();
+  inventoryChanged();
   return Number(id);
 }
 
@@ -128,7 +128,7 @@ export async function updateServer(db: Knex, key: Buffer, serverId: number, inpu
   const clash = await db(T.servers).where('name', row.name).whereNot('id', serverId).first('id');
   if (clash) throw new InputError('name', `another server is named "${row.name}"`, 409);
   await db(T.servers).where('id', serverId).update({ ...row, updated_at: nowMs(db) });
-  serverRowsChanged();
+  inventoryChanged();
 }
 
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -206,7 +206,7 @@ export async function removeServer(db: Knex, serverId: number): Promise<void> {
     await trx(T.groupDns).where('server_id', serverId).del();
     await trx(T.servers).where('id', serverId).del();
   });
-  serverRowsChanged();
+  inventoryChanged();
 }
 
 export interface GroupInput {
@@ -222,7 +222,7 @@ export interface GroupInput {
 export async function saveGroup(db: Knex, input: GroupInput, groupId?: number): Promise<number> {
   const vanity = (input.vanity_domains ?? []).map((v, i) => ({ ...v, domain: checkDomain(`vanity_domains.${i}.domain`, v.domain) }));
   const nameservers = (input.nameservers ?? []).map((n) => n.toLowerCase().replace(/\.$/, ''));
-  return db.transaction(async (trx) => {
+  const saved = await db.transaction(async (trx) => {
     const ids = [...(input.servers ?? []), ...(input.dns_servers ?? []), ...vanity.flatMap((v) => (v.mail_server_id ? [v.mail_server_id] : []))];
     const known = new Map<number, Row>((await trx(T.servers).whereIn('id', ids).select('id', 'driver', 'cap_dns')).map((r: Row) => [Number(r.id), r]));
     for (const [field, list] of [['servers', input.servers], ['dns_servers', input.dns_servers]] as const) {
@@ -265,6 +265,8 @@ export async function saveGroup(db: Knex, input: GroupInput, groupId?: number): 
     }
     return id;
   });
+  inventoryChanged();
+  return saved;
 }
 
 function fleetServer(r: Row, load: Map<number, number>): FleetServer {
@@ -279,31 +281,58 @@ function fleetServer(r: Row, load: Map<number, number>): FleetServer {
  * is keyed by the group's id alone, so on a pool they go out at once (an order's acknowledgement
  * waits for one round trip here, not six); a transaction or SQLite's one connection runs them in turn.
  */
-export async function loadGroupFleet(db: Knex | Knex.Transaction, groupId: number): Promise<GroupFleet | null> {
-  const groupServers = (q: Knex.QueryBuilder) => q.select('server_id').from(T.members).where('group_id', groupId)
-    .union((u) => u.select('server_id').from(T.groupDns).where('group_id', groupId));
-  const [group, members, dns, vanity, reserved, load] = await Promise.all([
+/** A group's inventory as placement reads it, without the accounts on each server (read live). */
+interface GroupRows { group: Row; members: Row[]; dns: Row[]; vanity: Row[]; reserved: string[]; extra: Row[] }
+
+/** Per database (its connection settings), as engine/sql/targets.ts keeps its known targets. */
+const reusedGroups = new WeakMap<object, Reused<number, GroupRows | null>>();
+
+function groupRowsOf(db: Knex | Knex.Transaction, groupId: number): Promise<GroupRows | null> {
+  const key = (db.client as { config: object }).config;
+  const reused = reusedGroups.get(key) ?? reusedGroups.set(key, new Reused<number, GroupRows | null>(INVENTORY_REUSE_MS, (g) => g !== null)).get(key)!;
+  return reused.get(groupId, () => readGroupRows(db, groupId));
+}
+
+async function readGroupRows(db: Knex | Knex.Transaction, groupId: number): Promise<GroupRows | null> {
+  const [group, members, dns, vanity, reserved] = await Promise.all([
     db(T.groups).where('id', groupId).first(),
     db(T.servers).join(T.members, `${T.members}.server_id`, `${T.servers}.id`).where(`${T.members}.group_id`, groupId).select(`${T.servers}.*`),
     db(T.servers).join(T.groupDns, `${T.groupDns}.server_id`, `${T.servers}.id`).where(`${T.groupDns}.group_id`, groupId).select(`${T.servers}.*`),
     db(T.vanity).where('group_id', groupId).orderBy('domain'),
     db(T.reserved).where('group_id', groupId).pluck('name'),
-    loads(db, groupServers),
   ]);
   if (!group) return null;
   const ids = [...members, ...dns].map((r: Row) => Number(r.id));
   // Vanity mail servers may sit outside the group's members; the planner needs them too.
-  const extra = vanity.map((v: Row) => Number(v.mail_server_id)).filter((sid: number) => sid && !ids.includes(sid));
-  let extraRows: Row[] = [];
-  if (extra.length) {
-    [extraRows] = await Promise.all([db(T.servers).whereIn('id', extra), loads(db, extra).then((m) => { for (const [k, v] of m) load.set(k, v); })]);
-  }
+  const extraIds = vanity.map((v: Row) => Number(v.mail_server_id)).filter((sid: number) => sid && !ids.includes(sid));
+  const extra: Row[] = extraIds.length ? await db(T.servers).whereIn('id', extraIds) : [];
+  return { group, members, dns, vanity, reserved, extra };
+}
+
+/** The group's servers, DNS servers, vanity parents and reserved names (reused: fleet/inventory-reuse.ts), with each server's accounts now. */
+export async function loadGroupFleet(db: Knex | Knex.Transaction, groupId: number): Promise<GroupFleet | null> {
+  const groupServers = (q: Knex.QueryBuilder) => q.select('server_id').from(T.members).where('group_id', groupId)
+    .union((u) => u.select('server_id').from(T.groupDns).where('group_id', groupId));
+  const [rows, load] = await Promise.all([groupRowsOf(db, groupId), loads(db, groupServers)]);
+  if (!rows) return null;
+  if (rows.extra.length) for (const [k, v] of await loads(db, rows.extra.map((r) => Number(r.id)))) load.set(k, v);
+  const { group, members, dns, vanity, reserved, extra } = rows;
   return {
-    id: Number(group.id), name: group.name, nameservers: group.nameservers ? String(group.nameservers).split(',').filter(Boolean) : [],
-    members: [...members, ...extraRows].map((r: Row) => fleetServer(r, load)), dns: dns.map((r: Row) => fleetServer(r, load)),
-    vanity: vanity.map((v: Row) => ({ domain: v.domain, mailServerId: v.mail_server_id === null ? null : Number(v.mail_server_id), mailUser: v.mail_user, dnsUser: v.dns_user })),
-    reserved,
+    id: Number(group.id), name: String(group.name), nameservers: nameserversOf(group),
+    members: [...members, ...extra].map((r: Row) => fleetServer(r, load)), dns: dns.map((r: Row) => fleetServer(r, load)),
+    vanity: vanity.map((v: Row) => ({ domain: String(v.domain), mailServerId: v.mail_server_id === null ? null : Number(v.mail_server_id), mailUser: v.mail_user as string | null, dnsUser: v.dns_user as string | null })),
+    reserved: [...reserved],
   };
+}
+
+/** The group's name servers (reused as loadGroupFleet's rows are); none for a group that is gone. */
+export async function groupNameservers(db: Knex | Knex.Transaction, groupId: number): Promise<string[]> {
+  const rows = await groupRowsOf(db, groupId);
+  return rows ? nameserversOf(rows.group) : [];
+}
+
+function nameserversOf(group: Row): string[] {
+  return group.nameservers ? String(group.nameservers).split(',').filter(Boolean) : [];
 }
 
 export interface GroupView { id: number; name: string; nameservers: string[]; servers: number[]; dns_servers: number[]; vanity_domains: string[]; reserved_names: number }

@@ -9,13 +9,13 @@ import { contactEmail, hestiaQuota, loadService, type HostingDeps } from './cont
 import { T } from '../../common/tables.ts';
 import { setPasswordPending } from '../../services/store.ts';
 import { registerStep } from '../step-args.ts';
+import { groupNameservers } from '../../fleet/inventory.ts';
 import { packageTemplateMissing } from './web-templates.ts';
 
 type Role = 'web' | 'mail' | 'all';
 
 async function nameservers(deps: HostingDeps, plan: ServicePlan): Promise<string[]> {
-  const g = await deps.db(T.groups).where('id', plan.groupId).first('nameservers');
-  return g?.nameservers ? String(g.nameservers).split(',').filter(Boolean) : [];
+  return groupNameservers(deps.db, plan.groupId);
 }
 
 /**

@@ -12,6 +12,7 @@ import type { TaskContext } from '../../engine/registry.ts';
 import { recordsDigest, zoneRecords } from '../../pipelines/records.ts';
 import { storedRecords, toZoneRecord } from '../../services/hosting-panel/dns.ts';
 import { aliasInZone, webSettings } from '../../services/hosting-panel/web-settings.ts';
+import { groupNameservers } from '../../fleet/inventory.ts';
 import { contactEmail, type HostingDeps, type LoadedService } from './context.ts';
 
 /**
@@ -24,14 +25,13 @@ export async function wantedRecords(deps: HostingDeps, svc: LoadedService, own?:
   const webAt = p.unified ?? p.web;
   const mailAt = p.unified ?? p.mail;
   const ipOf = async (wanted: boolean, id: number | null) => (!wanted || id === null ? null : (await deps.fleet.server(id)).ip);
-  const [webIp, mailIp, g, stored, webAliases] = await Promise.all([
+  const [webIp, mailIp, nameservers, stored, webAliases] = await Promise.all([
     ipOf(svc.plan.product.roles.web, webAt), ipOf(svc.plan.product.roles.mail, mailAt),
-    deps.db(T.groups).where('id', svc.plan.groupId).first('nameservers'),
+    groupNameservers(deps.db, svc.plan.groupId),
     own ? Promise.resolve(null) : storedRecords(deps.db, svc.id),
     aliases ? Promise.resolve(aliases) : webSettings(deps.db, svc.id).then((w) => w.dnsAliases),
   ]);
   if (mailIp && !svc.facts.dkim) throw new TerminalError('the mail domain\'s DKIM record is not known yet: the mail step must run before the DNS steps (run Verify & Repair)');
-  const nameservers = g?.nameservers ? String(g.nameservers).split(',').filter(Boolean) : [];
   const records: ZoneRecord[] = [...zoneRecords({ domain: svc.plan.domain, webIp, mailIp, nameservers, dkim: svc.facts.dkim?.value ?? null, aliases: webAliases.map((a) => aliasInZone(svc.plan.domain, a)).filter((n): n is string => n !== null) }), ...(own ?? stored!.map(toZoneRecord))];
   return { records, apexIp: (webIp ?? mailIp)!, nameservers };
 }

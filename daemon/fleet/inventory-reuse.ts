@@ -1,0 +1,65 @@
+// Inventory rows (servers, server groups) reused for a moment instead of read for every use. Every
+// task step reads the row of the server it runs on, a zone step those of the web and mail servers
+// and its group's name servers too, and every order its group's servers, DNS servers, vanity
+// parents and reserved names (bench:fleet's SQL trace: the daemon's most frequent statements).
+// A change made in this process (the API, the admin pages, a host key pinned on first use) is seen
+// by the next read; one made by another process (a second daemon's API) within
+// INVENTORY_REUSE_MS, as if the step or order had come that much earlier. What changes with every
+// order (the accounts on each server) is never reused.
+import type { Knex } from 'knex';
+import { TerminalError } from '../common/errors.ts';
+import { T } from '../common/tables.ts';
+
+export const INVENTORY_REUSE_MS = 2_000;
+
+/** Bumped by every write to the inventory (servers, groups) made in this process. */
+let generation = 0;
+
+/** Call after writing the inventory: this process reads it again at the next use. */
+export function inventoryChanged(): void {
+  generation++;
+}
+
+/**
+ * Values read from the inventory, each kept for up to `ttlMs` and until the inventory changes in
+ * this process. Concurrent readers of one key share one read; a failed read, or a value `keep`
+ * refuses (say, a row not there yet), is read again next time.
+ */
+export class Reused<K, V> {
+  private readonly entries = new Map<K, { value: Promise<V>; at: number; generation: number }>();
+
+  constructor(private readonly ttlMs = INVENTORY_REUSE_MS, private readonly keep: (v: V) => boolean = () => true) {}
+
+  get(key: K, read: () => Promise<V>): Promise<V> {
+    const now = Date.now();
+    const hit = this.entries.get(key);
+    if (hit && hit.generation === generation && now - hit.at < this.ttlMs) return hit.value;
+    const value = read();
+    this.entries.set(key, { value, at: now, generation });
+    const forget = () => { if (this.entries.get(key)?.value === value) this.entries.delete(key); };
+    value.then((v) => { if (!this.keep(v)) forget(); }, forget);
+    return value;
+  }
+}
+
+type Row = Record<string, unknown>;
+
+/** Servers' rows for task handlers (fleet/access.ts), each caller given its own copy. */
+export class ServerRows {
+  private readonly rows: Reused<number, Row>;
+
+  constructor(private readonly db: Knex, ttlMs = INVENTORY_REUSE_MS) {
+    this.rows = new Reused(ttlMs);
+  }
+
+  /** The server's row; a server no longer in the inventory is a terminal error (and not remembered). */
+  async get(id: number): Promise<Row> {
+    return { ...(await this.rows.get(id, () => this.read(id))) };
+  }
+
+  private async read(id: number): Promise<Row> {
+    const row = await this.db(T.servers).where('id', id).first();
+    if (!row) throw new TerminalError(`server ${id} is no longer in the inventory`);
+    return row;
+  }
+}
