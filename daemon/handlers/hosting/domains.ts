@@ -7,6 +7,8 @@ import { TerminalError } from '../../common/errors.ts';
 import { hasHestiaCode } from '../../drivers/hestia/index.ts';
 import { loadService, saveFacts, type HostingDeps } from './context.ts';
 import { publishZoneOn } from './zone-publish.ts';
+import { storedRecords, toZoneRecord } from '../../services/hosting-panel/dns.ts';
+import { webSettings } from '../../services/hosting-panel/web-settings.ts';
 import { T } from '../../common/tables.ts';
 import { registerStep } from '../step-args.ts';
 
@@ -58,9 +60,15 @@ export function registerDomainHandlers(registry: TaskRegistry, deps: HostingDeps
   });
 
   registerStep(registry, 'dns.zone', 'Publishes the service\'s zone on one DNS server and converges its records.', async (ctx, a) => {
-    const svc = await loadService(deps, ctx);
+    const id = ctx.task.serviceId;
+    // The customer's records and the site's aliases are read beside the service's row, not after it.
+    const [svc, own, aliases] = await Promise.all([
+      loadService(deps, ctx),
+      id === null ? [] : storedRecords(deps.db, id).then((rs) => rs.map(toZoneRecord)),
+      id === null ? [] : webSettings(deps.db, id).then((w) => w.dnsAliases),
+    ]);
     // A DNS-only Hestia user is made for the zone when the service has no account on that node yet.
-    const { records, added, removed } = await publishZoneOn(deps, ctx, svc, { server: a.server, user: a.user, domain: a.domain }, {});
+    const { records, added, removed } = await publishZoneOn(deps, ctx, svc, { server: a.server, user: a.user, domain: a.domain }, { own, aliases });
     ctx.log(`zone ${a.domain} holds its ${records.length} records (${added} added, ${removed} removed)`);
     return { zone: a.domain, records: records.length, added, removed };
   });
