@@ -132,3 +132,36 @@ describe('a claim on MariaDB while most queued tasks wait for busy servers', () 
     assert.deepEqual(two.map((c) => `${c.target} ${c.step}`), ['server:free-b b-1', 'server:free-a a2'], 'free-c\'s oldest due task, c3, is the newest of the three');
   });
 });
+
+describe('a claim on MariaDB, in statements', () => {
+  let t: TestDb;
+  before(async () => { t = await createTestDb('mysql'); });
+  after(async () => t.drop());
+
+  test('one read and one write inside its transaction, whatever the batch, when each server takes one task at a time', async () => {
+    const now = Date.now();
+    const servers = ['server:one-a', 'server:one-b', 'server:one-c'];
+    await t.db(T.targets).insert(servers.map((target) => ({ target, max_concurrency: 1, updated_at: now })));
+    await t.db(T.slots).insert(servers.map((target) => ({ target, slot: 0, task_id: null, owner: null })));
+    await t.db(T.tasks).insert([...servers, ...servers, null, null].map((target, i) => ({
+      operation: 'statements', step: `s${i}`, type: 'builtin.noop', target, status: 'queued', active_key: null, attempts: 0, run_at: now, created_at: now,
+    })));
+    const sent: string[] = [];
+    const count = (q: { sql: string }) => { if (!/^(BEGIN|COMMIT|ROLLBACK)/i.test(q.sql.trim())) sent.push(q.sql); };
+    t.db.on('query', count);
+    const claims = await claimDue(t.db, { owner: 'w', limit: 8, leaseMs: 60_000, types: ['builtin.noop'] });
+    t.db.off('query', count);
+    assert.deepEqual(claims.map((c) => c.step), ['s0', 's1', 's2', 's6', 's7'], 'each server\'s oldest task and the untargeted ones');
+    assert.equal(sent.length, 2, sent.join('\n---\n'));
+    const slots = await t.db(T.slots).whereIn('target', servers).orderBy('target').select('target', 'task_id', 'owner');
+    assert.deepEqual(slots.map((s: { task_id: number; owner: string }) => [Number(s.task_id), s.owner]),
+      claims.filter((c) => c.target !== null).sort((a, b) => String(a.target).localeCompare(String(b.target))).map((c) => [Number(c.id), 'w']));
+    const rows = await t.db(T.tasks).whereIn('id', claims.map((c) => c.id)).select('status', 'owner', 'attempts', 'lease_until', 'started_at');
+    for (const r of rows) {
+      assert.equal(r.status, 'running');
+      assert.equal(r.owner, 'w');
+      assert.equal(Number(r.attempts), 1);
+      assert.equal(Number(r.lease_until) - Number(r.started_at), 60_000);
+    }
+  });
+});
