@@ -276,11 +276,6 @@ function fleetServer(r: Row, load: Map<number, number>): FleetServer {
   };
 }
 
-/**
- * A group as the planner sees it, with current loads; null when there is no such group. Every read
- * is keyed by the group's id alone, so on a pool they go out at once (an order's acknowledgement
- * waits for one round trip here, not six); a transaction or SQLite's one connection runs them in turn.
- */
 /** A group's inventory as placement reads it, without the accounts on each server (read live). */
 interface GroupRows { group: Row; members: Row[]; dns: Row[]; vanity: Row[]; reserved: string[]; extra: Row[] }
 
@@ -293,6 +288,11 @@ function groupRowsOf(db: Knex | Knex.Transaction, groupId: number): Promise<Grou
   return reused.get(groupId, () => readGroupRows(db, groupId));
 }
 
+/**
+ * Every read is keyed by the group's id alone, so on a pool they go out at once (when the rows are
+ * not reused, an order waits for one round trip here, not five); a transaction or SQLite's one
+ * connection runs them in turn.
+ */
 async function readGroupRows(db: Knex | Knex.Transaction, groupId: number): Promise<GroupRows | null> {
   const [group, members, dns, vanity, reserved] = await Promise.all([
     db(T.groups).where('id', groupId).first(),
@@ -309,7 +309,10 @@ async function readGroupRows(db: Knex | Knex.Transaction, groupId: number): Prom
   return { group, members, dns, vanity, reserved, extra };
 }
 
-/** The group's servers, DNS servers, vanity parents and reserved names (reused: fleet/inventory-reuse.ts), with each server's accounts now. */
+/**
+ * A group as the planner sees it: its servers, DNS servers, vanity parents and reserved names
+ * (reused: fleet/inventory-reuse.ts) with the accounts on each server now; null when there is no such group.
+ */
 export async function loadGroupFleet(db: Knex | Knex.Transaction, groupId: number): Promise<GroupFleet | null> {
   const rows = await groupRowsOf(db, groupId);
   if (!rows) return null;
