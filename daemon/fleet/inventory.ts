@@ -177,7 +177,7 @@ function view(r: Row, accounts: number, groups: string[], health?: Row): ServerV
 }
 
 /** Services holding an account on each server (the load placement balances). */
-async function loads(db: Knex | Knex.Transaction, serverIds?: number[]): Promise<Map<number, number>> {
+async function loads(db: Knex | Knex.Transaction, serverIds?: number[] | ((q: Knex.QueryBuilder) => void)): Promise<Map<number, number>> {
   let q = db(T.holdings).select('server_id').countDistinct({ n: 'service_id' }).groupBy('server_id');
   if (serverIds) q = q.whereIn('server_id', serverIds);
   const rows = await q;
@@ -314,12 +314,12 @@ async function readGroupRows(db: Knex | Knex.Transaction, groupId: number): Prom
  * (reused: fleet/inventory-reuse.ts) with the accounts on each server now; null when there is no such group.
  */
 export async function loadGroupFleet(db: Knex | Knex.Transaction, groupId: number): Promise<GroupFleet | null> {
-  const rows = await groupRowsOf(db, groupId);
+  const groupServers = (q: Knex.QueryBuilder) => q.select('server_id').from(T.members).where('group_id', groupId)
+    .union((u) => u.select('server_id').from(T.groupDns).where('group_id', groupId));
+  const [rows, load] = await Promise.all([groupRowsOf(db, groupId), loads(db, groupServers)]);
   if (!rows) return null;
+  if (rows.extra.length) for (const [k, v] of await loads(db, rows.extra.map((r) => Number(r.id)))) load.set(k, v);
   const { group, members, dns, vanity, reserved, extra } = rows;
-  // By the servers' ids: a subquery of the group's servers made MariaDB count every holding of every server.
-  const ids = [...new Set([...members, ...dns, ...extra].map((r) => Number(r.id)))];
-  const load = ids.length ? await loads(db, ids) : new Map<number, number>();
   return {
     id: Number(group.id), name: String(group.name), nameservers: nameserversOf(group),
     members: [...members, ...extra].map((r: Row) => fleetServer(r, load)), dns: dns.map((r: Row) => fleetServer(r, load)),
