@@ -348,7 +348,7 @@ export async function listGroups(db: Knex): Promise<GroupView[]> {
   return groups.map((g: Row) => {
     const gid = Number(g.id);
     return {
-      id: gid, name: g.name, nameservers: g.nameservers ? String(g.nameservers).split(',').filter(Boolean) : [],
+      id: gid, name: g.name, nameservers: nameserversOf(g),
       servers: by(members, gid, (r) => Number(r.server_id)), dns_servers: by(dns, gid, (r) => Number(r.server_id)),
       vanity_domains: by(vanity, gid, (r) => String(r.domain)), reserved_names: Number(by(reserved, gid, (r) => r.n)[0] ?? 0),
     };
