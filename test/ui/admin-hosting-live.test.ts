@@ -48,6 +48,9 @@ describe('the admin\'s Hosting tab follows the chain a form started (mysql)', ()
     return Object.keys(JSON.parse(r.stdout) as Record<string, unknown>).sort();
   };
   const chains = async () => (await world.tdb.db(T.chains).where('service_id', serviceId).orderBy('id').select('id', 'operation', 'state')) as Array<{ id: number; operation: string; state: string }>;
+  // The page's script marks the chain ended (data-active="0") and then replaces itself with the tab
+  // rendered afresh; wait for that page, known by what the server rendered: no following note.
+  const reloaded = () => page.waitForFunction(() => document.readyState === 'complete' && !document.querySelector('#hosting-following'), undefined, { timeout: 30_000 });
   const embedded = (query: string, pageName = `services/${ID}`) => call(world.daemon.url, 'POST', '/v1/admin/pages', { admin: { id: 3, username: 'wendy' }, page: pageName, query });
   /** Submits the Create mailbox form; answers the chain id the page now follows. */
   const create = async (name: string) => {
@@ -122,6 +125,7 @@ describe('the admin\'s Hosting tab follows the chain a form started (mysql)', ()
       assert.ok(!html.includes(PASSWORD));
       // The page, by its own polling, reaches done and loads the tab again (the test does not navigate).
       await page.locator('#hosting-progress[data-state="succeeded"][data-active="0"]').waitFor({ timeout: 30_000 });
+      await reloaded();
     } finally {
       mailNode.ssh.setLatency(0);
     }
@@ -152,6 +156,7 @@ describe('the admin\'s Hosting tab follows the chain a form started (mysql)', ()
       await page.locator('#hosting-progress li[data-step="1"][data-status="running"]').waitFor();
       await shot('failing');
       await page.locator('#hosting-progress[data-active="0"]').waitFor({ timeout: 30_000 });
+      await reloaded();
     } finally {
       mailNode.ssh.setLatency(0);
       await mailNode.ssh.setFault(null);

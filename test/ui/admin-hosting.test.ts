@@ -109,12 +109,14 @@ describe('the admin\'s Hosting tab (mysql)', () => {
     assert.equal(new URL(page.url()).searchParams.get('chain'), chain);
     assert.equal(await page.getAttribute('#hosting-progress', 'data-chain'), chain);
     assert.equal(await page.locator('#hosting-progress li[data-step]').count(), 1);
-    await page.evaluate(() => { (window as unknown as { hbFollowing: boolean }).hbFollowing = true; });
     await idle();
     assert.deepEqual(mailboxes(), ['sales']);
     // Once the chain has ended the page loads the tab again by itself (location.replace): a
-    // navigation of ours before that is aborted by it, so wait for that new page first.
-    await page.waitForFunction(() => !(window as unknown as { hbFollowing?: boolean }).hbFollowing && document.readyState === 'complete'
+    // navigation of ours before that is aborted by it, so wait for that new page first. It is
+    // known by what the server rendered: a page rendered while the chain ran carries the
+    // following note (#hosting-following) and will replace itself; one rendered after does not.
+    // (The replace may already have happened by now: the step can end before the first poll.)
+    await page.waitForFunction(() => document.readyState === 'complete' && !document.querySelector('#hosting-following')
       && document.querySelector('#hosting-progress')?.getAttribute('data-active') === '0');
     await page.goto(`${world.daemon.url}/ui/admin/services/${ID}?tab=hosting&htab=mailboxes`);
     assert.equal(await page.locator('tr[data-row="sales"] .hp-address').textContent(), `sales@${DOMAIN}`);
