@@ -9,9 +9,9 @@ import { convergeRecords, missingRecords } from '../../dns/converge.ts';
 import { describeRecord, type ZoneRecord } from '../../dns/records.ts';
 import type { ZoneHost } from '../../dns/zone-host.ts';
 import type { TaskContext } from '../../engine/registry.ts';
-import { recordsDigest, zoneRecords } from '../../pipelines/records.ts';
-import { storedRecords, toZoneRecord } from '../../services/hosting-panel/dns.ts';
-import { aliasInZone, webSettings } from '../../services/hosting-panel/web-settings.ts';
+import { recordsDigest } from '../../pipelines/records.ts';
+import { managedRecords, storedRecords, toZoneRecord } from '../../services/hosting-panel/dns.ts';
+import { webSettings } from '../../services/hosting-panel/web-settings.ts';
 import { groupNameservers } from '../../fleet/inventory.ts';
 import { contactEmail, type HostingDeps, type LoadedService } from './context.ts';
 
@@ -32,7 +32,7 @@ export async function wantedRecords(deps: HostingDeps, svc: LoadedService, own?:
     aliases ? Promise.resolve(aliases) : webSettings(deps.db, svc.id).then((w) => w.dnsAliases),
   ]);
   if (mailIp && !svc.facts.dkim) throw new TerminalError('the mail domain\'s DKIM record is not known yet: the mail step must run before the DNS steps (run Verify & Repair)');
-  const records: ZoneRecord[] = [...zoneRecords({ domain: svc.plan.domain, webIp, mailIp, nameservers, dkim: svc.facts.dkim?.value ?? null, aliases: webAliases.map((a) => aliasInZone(svc.plan.domain, a)).filter((n): n is string => n !== null) }), ...(own ?? stored!.map(toZoneRecord))];
+  const records: ZoneRecord[] = [...managedRecords(svc, { web: webIp, mail: mailIp }, nameservers, svc.facts.dkim?.value ?? null, webAliases), ...(own ?? stored!.map(toZoneRecord))];
   return { records, apexIp: (webIp ?? mailIp)!, nameservers };
 }
 

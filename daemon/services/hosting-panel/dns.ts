@@ -14,6 +14,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { InputError } from '../../common/errors.ts';
 import { T } from '../../common/tables.ts';
 import { normalValue, relativeName, type ZoneRecord } from '../../dns/records.ts';
+import { groupNameservers } from '../../fleet/inventory.ts';
 import { extrasOf } from '../../pipelines/hosting-plan.ts';
 import { dnsUser } from '../../pipelines/plan.ts';
 import { zoneRecords, type WantedRecord } from '../../pipelines/records.ts';
@@ -125,8 +126,8 @@ export function checkCustomerRecord(zone: string, fields: Readonly<Record<string
   return out;
 }
 
-/** The records the deployment manages in this zone (names, types and values), from what the service is. */
-export function managedRecords(svc: HostingContext['svc'], ips: { web: string | null; mail: string | null }, nameservers: string[], dkim: string | null, webAliases: string[] = []): WantedRecord[] {
+/** The records the deployment manages in this zone (names, types and values), from what the service is: the dns.zone step's (wantedRecords) and the DNS tab's. */
+export function managedRecords(svc: { plan: { domain: string } }, ips: { web: string | null; mail: string | null }, nameservers: string[], dkim: string | null, webAliases: string[] = []): WantedRecord[] {
   const aliases = webAliases.map((a) => aliasInZone(svc.plan.domain, a)).filter((n): n is string => n !== null);
   return zoneRecords({ domain: svc.plan.domain, webIp: ips.web, mailIp: ips.mail, nameservers, dkim, aliases });
 }
@@ -202,14 +203,13 @@ async function live(ctx: HostingContext): Promise<Live> {
   const webAt = plan.product.roles.web ? p.unified ?? p.web : null;
   const mailAt = plan.product.roles.mail ? p.unified ?? p.mail : null;
   const ids = [webAt, mailAt].filter((x): x is number => x !== null);
-  const [servers, group, stored, web] = await Promise.all([
+  const [servers, nameservers, stored, web] = await Promise.all([
     ids.length ? ctx.db(T.servers).whereIn('id', ids).select('id', 'ip') : Promise.resolve([]),
-    ctx.db(T.groups).where('id', plan.groupId).first('nameservers'),
+    groupNameservers(ctx.db, plan.groupId),
     storedRecords(ctx.db, ctx.svc.id),
     webSettings(ctx.db, ctx.svc.id),
   ]);
   const ip = (id: number | null) => (id === null ? null : String(servers.find((s: { id: number }) => Number(s.id) === id)?.ip ?? '') || null);
-  const nameservers = group?.nameservers ? String(group.nameservers).split(',').filter(Boolean) : [];
   const dkim = ctx.svc.facts.dkim?.value ?? null;
   const managed = managedRecords(ctx.svc, { web: ip(webAt), mail: ip(mailAt) }, nameservers, dkim, web.dnsAliases);
   const max = extrasOf(plan.product).dns.records;
