@@ -4,8 +4,10 @@
 // parents and reserved names (bench:fleet's SQL trace: the daemon's most frequent statements).
 // A change made in this process (the API, the admin pages, a host key pinned on first use) is seen
 // by the next read; one made by another process (a second daemon's API) within
-// INVENTORY_REUSE_MS, as if the step or order had come that much earlier. What changes with every
-// order (the accounts on each server) is never reused.
+// INVENTORY_REUSE_MS, as if the step or order had come that much earlier. The accounts on each
+// server, which change with every order, are reused the same way with this process's own orders
+// counted at once (ReusedLoads): counting them in the database took every order a scan of its
+// group's accounts, a cost that grew with the fleet.
 import type { Knex } from 'knex';
 import { TerminalError } from '../common/errors.ts';
 import { T } from '../common/tables.ts';
@@ -39,6 +41,40 @@ export class Reused<K, V> {
     const forget = () => { if (this.entries.get(key)?.value === value) this.entries.delete(key); };
     value.then((v) => { if (!this.keep(v)) forget(); }, forget);
     return value;
+  }
+}
+
+/**
+ * Accounts per server as placement balances them, per server group: read at most every `ttlMs`
+ * (and again after an inventory change in this process), with the services this process creates
+ * meanwhile counted at once (`placed`), so a burst of orders spreads as if each had read the
+ * database. Another daemon's orders, a role a package change adds and accounts removed are seen at
+ * the next read; so are orders that commit while the counts are being read.
+ */
+export class ReusedLoads {
+  private readonly entries = new Map<number, { value: Promise<Map<number, number>>; at: number; generation: number }>();
+
+  constructor(private readonly ttlMs = INVENTORY_REUSE_MS) {}
+
+  /** The group's counts (a copy), read with `read` when there are none to reuse. */
+  async get(groupId: number, read: () => Promise<Map<number, number>>): Promise<Map<number, number>> {
+    const now = Date.now();
+    let hit = this.entries.get(groupId);
+    if (!hit || hit.generation !== generation || now - hit.at >= this.ttlMs) {
+      hit = { value: read(), at: now, generation };
+      this.entries.set(groupId, hit);
+      const value = hit.value;
+      value.catch(() => { if (this.entries.get(groupId)?.value === value) this.entries.delete(groupId); });
+    }
+    return new Map(await hit.value);
+  }
+
+  /** One more account on each of these servers (a service placed on them), in every group's counts that hold it. */
+  placed(serverIds: Iterable<number>): void {
+    const ids = [...new Set(serverIds)];
+    for (const { value } of this.entries.values()) {
+      void value.then((counts) => { for (const id of ids) if (counts.has(id)) counts.set(id, counts.get(id)! + 1); }, () => {});
+    }
   }
 }
 

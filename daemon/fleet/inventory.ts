@@ -9,7 +9,7 @@ import { InputError } from '../common/errors.ts';
 import { checkDomain } from '../pipelines/validate.ts';
 import type { Driver, FleetServer, GroupFleet } from '../pipelines/placement.ts';
 import { T } from '../common/tables.ts';
-import { INVENTORY_REUSE_MS, inventoryChanged, Reused } from './inventory-reuse.ts';
+import { INVENTORY_REUSE_MS, inventoryChanged, Reused, ReusedLoads } from './inventory-reuse.ts';
 
 export interface ServerInput {
   name: string;
@@ -276,7 +276,7 @@ function fleetServer(r: Row, load: Map<number, number>): FleetServer {
   };
 }
 
-/** A group's inventory as placement reads it, without the accounts on each server (read live). */
+/** A group's inventory as placement reads it, without the accounts on each server (ReusedLoads). */
 interface GroupRows { group: Row; members: Row[]; dns: Row[]; vanity: Row[]; reserved: string[]; extra: Row[] }
 
 /** Per database (its connection settings), as engine/sql/targets.ts keeps its known targets. */
@@ -310,22 +310,42 @@ async function readGroupRows(db: Knex | Knex.Transaction, groupId: number): Prom
 }
 
 /**
- * A group as the planner sees it: its servers, DNS servers, vanity parents and reserved names
- * (reused: fleet/inventory-reuse.ts) with the accounts on each server now; null when there is no such group.
+ * A group as the planner sees it: its servers, DNS servers, vanity parents and reserved names with
+ * the accounts on each server (both reused: fleet/inventory-reuse.ts; the accounts this process
+ * places are counted at once, accountsPlaced); null when there is no such group.
  */
 export async function loadGroupFleet(db: Knex | Knex.Transaction, groupId: number): Promise<GroupFleet | null> {
-  const groupServers = (q: Knex.QueryBuilder) => q.select('server_id').from(T.members).where('group_id', groupId)
-    .union((u) => u.select('server_id').from(T.groupDns).where('group_id', groupId));
-  const [rows, load] = await Promise.all([groupRowsOf(db, groupId), loads(db, groupServers)]);
+  const rows = await groupRowsOf(db, groupId);
   if (!rows) return null;
-  if (rows.extra.length) for (const [k, v] of await loads(db, rows.extra.map((r) => Number(r.id)))) load.set(k, v);
   const { group, members, dns, vanity, reserved, extra } = rows;
+  const load = await loadsOf(db).get(groupId, async () => {
+    // Every server of the group counted, none left out as empty: placed() adds to the ones there.
+    const ids = [...new Set([...members, ...dns, ...extra].map((r: Row) => Number(r.id)))];
+    const counted = ids.length ? await loads(db, ids) : new Map<number, number>();
+    return new Map(ids.map((id) => [id, counted.get(id) ?? 0]));
+  });
   return {
     id: Number(group.id), name: String(group.name), nameservers: nameserversOf(group),
     members: [...members, ...extra].map((r: Row) => fleetServer(r, load)), dns: dns.map((r: Row) => fleetServer(r, load)),
     vanity: vanity.map((v: Row) => ({ domain: String(v.domain), mailServerId: v.mail_server_id === null ? null : Number(v.mail_server_id), mailUser: v.mail_user as string | null, dnsUser: v.dns_user as string | null })),
     reserved: [...reserved],
   };
+}
+
+/** Per database, as the group rows are. */
+const reusedLoads = new WeakMap<object, ReusedLoads>();
+
+function loadsOf(db: Knex | Knex.Transaction): ReusedLoads {
+  const key = (db.client as { config: object }).config;
+  return reusedLoads.get(key) ?? reusedLoads.set(key, new ReusedLoads()).get(key)!;
+}
+
+/**
+ * A service was placed on these servers in this process (its new accounts): the next orders'
+ * placement counts it at once, before the accounts are read again (ReusedLoads).
+ */
+export function accountsPlaced(db: Knex | Knex.Transaction, serverIds: Iterable<number>): void {
+  loadsOf(db).placed(serverIds);
 }
 
 /** The group's name servers (reused as loadGroupFleet's rows are); none for a group that is gone. */

@@ -11,7 +11,7 @@ import { lockService } from '../engine/sql/chain-end.ts';
 import type { Queue } from '../engine/queue.ts';
 import { InputError } from '../common/errors.ts';
 import { checkBody } from '../common/bodies.ts';
-import { loadGroupFleet, serverRefs } from '../fleet/inventory.ts';
+import { accountsPlaced, loadGroupFleet, serverRefs } from '../fleet/inventory.ts';
 import { placeSwitchedRoles, type GroupFleet } from '../pipelines/placement.ts';
 import { orderDomain, planOrder } from '../pipelines/order.ts';
 import { holdings, planChain, planServerIds, zoneSteps, type Holding, type Operation, type PlanState, type PlannedChain, type ServicePlan } from '../pipelines/plan.ts';
@@ -83,7 +83,11 @@ export async function createService(db: Knex, masterKey: Buffer, raw: unknown, c
       const [group, claims] = await Promise.all([
         loadGroupFleet(db, groupId), early ? orderClaims(db, body.whmcs_service_id, domain) : null, cleared,
       ]);
-      return await inTx(db, (trx) => createIn(trx, body, product, domain, sealed, group, claims));
+      const placed: number[] = [];
+      const answer = await inTx(db, (trx) => createIn(trx, body, product, domain, sealed, group, claims, placed));
+      // Committed: the next orders' placement counts these accounts before it reads them again.
+      accountsPlaced(db, placed);
+      return answer;
     } catch (err) {
       // Two identical CreateAccounts at once: the loser finds the winner's row on the next pass.
       if (attempt < 3 && isUniqueViolation(err)) continue;
@@ -94,8 +98,9 @@ export async function createService(db: Knex, masterKey: Buffer, raw: unknown, c
 
 async function createIn(
   trx: Knex.Transaction, body: CreateBody, product: ProductPlan, domain: string, sealed: string, group: GroupFleet | null,
-  claims: Awaited<ReturnType<typeof orderClaims>> | null,
+  claims: Awaited<ReturnType<typeof orderClaims>> | null, placed: number[],
 ): Promise<LifecycleAnswer> {
+  placed.length = 0; // a transaction run again starts over
   const whmcsServiceId = body.whmcs_service_id;
   const { existing, domainHolder } = claims ?? await orderClaims(trx, whmcsServiceId, domain);
   if (existing && existing.state !== 'terminated') {
@@ -123,6 +128,7 @@ async function createIn(
   // A row this transaction inserted holds nothing yet and has no chain: both checks are skipped.
   const fresh = existing === null;
   await writeHoldings(trx, serviceId, order.holdings, fresh);
+  placed.push(...order.holdings.map((h) => h.serverId));
   const r = await enqueue(trx, serviceId, 'deploy', order.chain, fresh);
   return { ok: true, whmcs_service_id: whmcsServiceId, chain_id: r?.chainId ?? null, state: 'deploying', created: true };
 }

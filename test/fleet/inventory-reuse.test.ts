@@ -1,13 +1,13 @@
 // Task handlers and orders reuse inventory rows (servers, server groups) for a moment instead of
 // reading them for every step and every order (daemon/fleet/inventory-reuse.ts): a change made in
 // this process is seen by the next read, another process's within the reuse time, and a server or
-// group that is gone, or not there yet, is never served from memory. The accounts on each server,
-// which every order changes, are read every time.
+// group that is gone, or not there yet, is never served from memory. The accounts on each server
+// are counted the same way, with the services this process creates added at once.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDb, DIALECTS, type TestDb } from '../helpers/db.ts';
 import { TEST_MASTER_KEY } from '../helpers/daemon.ts';
-import { addServer, groupNameservers, loadGroupFleet, removeServer, saveGroup, updateServer, type ServerInput } from '../../daemon/fleet/inventory.ts';
+import { accountsPlaced, addServer, groupNameservers, loadGroupFleet, removeServer, saveGroup, updateServer, type ServerInput } from '../../daemon/fleet/inventory.ts';
 import { FleetAccess } from '../../daemon/fleet/access.ts';
 import { INVENTORY_REUSE_MS, ServerRows } from '../../daemon/fleet/inventory-reuse.ts';
 import { TerminalError } from '../../daemon/common/errors.ts';
@@ -82,7 +82,7 @@ for (const dialect of DIALECTS) {
       assert.equal((await rows.get(next)).ip, '192.0.2.40');
     });
 
-    test("a group's servers and names are read once for many orders; each order reads the accounts on them", async () => {
+    test("a group's servers, names and the accounts on its servers are read once for many orders", async () => {
       const web = await addServer(t.db, KEY, input('rows-g-web', '192.0.2.50'));
       const gid = await saveGroup(t.db, { name: 'rows-group', nameservers: ['ns1.rows.test', 'ns2.rows.test'], servers: [web], reserved_names: ['www'] });
       const g0 = readsOf('mod_hostbridge_server_groups');
@@ -91,7 +91,7 @@ for (const dialect of DIALECTS) {
       const again = await loadGroupFleet(t.db, gid);
       assert.deepEqual(await groupNameservers(t.db, gid), ['ns1.rows.test', 'ns2.rows.test']);
       assert.equal(readsOf('mod_hostbridge_server_groups') - g0, 1, 'the group row: one read for three loads and a name-server lookup');
-      assert.equal(readsOf('mod_hostbridge_service_servers') - h0, 3, 'the accounts on its servers: read by every load');
+      assert.equal(readsOf('mod_hostbridge_service_servers') - h0, 1, 'the accounts on its servers: one count for three loads');
       for (const f of [...fleets, again]) {
         assert.equal(f?.name, 'rows-group');
         assert.deepEqual(f?.members.map((m) => m.id), [web]);
@@ -116,6 +116,37 @@ for (const dialect of DIALECTS) {
       assert.deepEqual(await groupNameservers(t.db, gid), ['ns9.rows.test'], 'within the reuse time the rows read before serve');
       await sleep(INVENTORY_REUSE_MS + 100);
       assert.deepEqual(await groupNameservers(t.db, gid), ['ns7.rows.test']);
+    });
+
+    test('the services this process places are counted at once; accounts written by another process at the next count', async () => {
+      const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((n, i) => addServer(t.db, KEY, input(`rows-l-${n}`, `192.0.2.${70 + i}`))));
+      const gid = await saveGroup(t.db, { name: 'rows-group-l', nameservers: ['ns1.rows.test'], servers: [a!, b!, c!] });
+      // Another group holding b: a count there moves with the same placements.
+      const gid2 = await saveGroup(t.db, { name: 'rows-group-l2', nameservers: ['ns1.rows.test'], servers: [b!] });
+      await t.db(T.holdings).insert([{ service_id: 9_000_001, role: 'web', server_id: a, account: 'u1' }, { service_id: 9_000_001, role: 'mail', server_id: a, account: 'u1' }]);
+      const loadOf = async (g: number) => new Map((await loadGroupFleet(t.db, g))!.members.map((m) => [m.id, m.load]));
+      const h0 = readsOf('mod_hostbridge_service_servers');
+      assert.deepEqual([...(await loadOf(gid))].sort(), [[a!, 1], [b!, 0], [c!, 0]].sort(), 'a service with two roles on one server is one account there');
+      assert.deepEqual([...(await loadOf(gid2))], [[b!, 0]]);
+      // A service created here on b and c (its web and mail), another on b: counted before any read.
+      accountsPlaced(t.db, [b!, c!, c!]);
+      accountsPlaced(t.db, [b!]);
+      assert.deepEqual([...(await loadOf(gid))].sort(), [[a!, 1], [b!, 2], [c!, 1]].sort());
+      assert.deepEqual([...(await loadOf(gid2))], [[b!, 2]]);
+      assert.equal(readsOf('mod_hostbridge_service_servers') - h0, 2, 'one count per group, none after the placements');
+      // Written past this process, as a second daemon's order would be: in the next count.
+      await t.db(T.holdings).insert([
+        { service_id: 9_000_002, role: 'web', server_id: c, account: 'u2' }, { service_id: 9_000_003, role: 'web', server_id: c, account: 'u3' },
+        { service_id: 9_000_004, role: 'web', server_id: b, account: 'u4' }, { service_id: 9_000_005, role: 'web', server_id: b, account: 'u5' },
+      ]);
+      assert.equal((await loadOf(gid)).get(c!), 1, 'within the reuse time the count read before serves');
+      await sleep(INVENTORY_REUSE_MS + 100);
+      // Only the rows in the database now: the two placements above were never written.
+      assert.deepEqual([...(await loadOf(gid))].sort(), [[a!, 1], [b!, 2], [c!, 2]].sort());
+      // An inventory change in this process: counted again at once.
+      await t.db(T.holdings).where('service_id', 9_000_005).del();
+      await updateServer(t.db, KEY, c!, input('rows-l-c', '192.0.2.79'));
+      assert.equal((await loadOf(gid)).get(b!), 1);
     });
 
     test('a group not there yet is not remembered as missing', async () => {
