@@ -6,8 +6,8 @@
 // by the next read; one made by another process (a second daemon's API) within
 // INVENTORY_REUSE_MS, as if the step or order had come that much earlier. The accounts on each
 // server, which change with every order, are reused the same way with this process's own orders
-// counted at once (ReusedLoads): counting them in the database took every order a scan of its
-// group's accounts, a cost that grew with the fleet.
+// counted at once (ReusedLoads): counting them in the database took every order a scan of every
+// account in the fleet, a cost that grew with it.
 import type { Knex } from 'knex';
 import { TerminalError } from '../common/errors.ts';
 import { T } from '../common/tables.ts';
@@ -47,12 +47,13 @@ export class Reused<K, V> {
 /**
  * Accounts per server as placement balances them, per server group: read at most every `ttlMs`
  * (and again after an inventory change in this process), with the services this process creates
- * meanwhile counted at once (`placed`), so a burst of orders spreads as if each had read the
- * database. Another daemon's orders, a role a package change adds and accounts removed are seen at
- * the next read; so are orders that commit while the counts are being read.
+ * meanwhile counted at once (`placed`), so a burst of orders spreads as when each order counted in
+ * the database. Another daemon's orders, a role a package change adds and accounts removed are seen
+ * at the next read; so is an order that commits while the counts are being read, if the read
+ * missed it (never counted twice).
  */
 export class ReusedLoads {
-  private readonly entries = new Map<number, { value: Promise<Map<number, number>>; at: number; generation: number }>();
+  private readonly entries = new Map<number, { value: Promise<Map<number, number>>; at: number; generation: number; counts?: Map<number, number> }>();
 
   constructor(private readonly ttlMs = INVENTORY_REUSE_MS) {}
 
@@ -61,19 +62,23 @@ export class ReusedLoads {
     const now = Date.now();
     let hit = this.entries.get(groupId);
     if (!hit || hit.generation !== generation || now - hit.at >= this.ttlMs) {
-      hit = { value: read(), at: now, generation };
-      this.entries.set(groupId, hit);
-      const value = hit.value;
-      value.catch(() => { if (this.entries.get(groupId)?.value === value) this.entries.delete(groupId); });
+      const entry: { value: Promise<Map<number, number>>; at: number; generation: number; counts?: Map<number, number> } = { value: read(), at: now, generation };
+      this.entries.set(groupId, entry);
+      entry.value.then((counts) => { entry.counts = counts; }, () => { if (this.entries.get(groupId) === entry) this.entries.delete(groupId); });
+      hit = entry;
     }
-    return new Map(await hit.value);
+    return new Map(hit.counts ?? await hit.value);
   }
 
-  /** One more account on each of these servers (a service placed on them), in every group's counts that hold it. */
+  /**
+   * One more account on each of these servers (a service placed on them), in every group's counts
+   * read so far that hold it; a read still under way has either seen the service or misses it
+   * until the next one.
+   */
   placed(serverIds: Iterable<number>): void {
     const ids = [...new Set(serverIds)];
-    for (const { value } of this.entries.values()) {
-      void value.then((counts) => { for (const id of ids) if (counts.has(id)) counts.set(id, counts.get(id)! + 1); }, () => {});
+    for (const { counts } of this.entries.values()) {
+      if (counts) for (const id of ids) if (counts.has(id)) counts.set(id, counts.get(id)! + 1);
     }
   }
 }
