@@ -28,7 +28,7 @@ export function inventoryChanged(): void {
  * refuses (say, a row not there yet), is read again next time.
  */
 export class Reused<K, V> {
-  private readonly entries = new Map<K, { value: Promise<V>; at: number; generation: number }>();
+  private readonly entries = new Map<K, { value: Promise<V>; at: number; generation: number; settled?: { v: V } }>();
 
   constructor(private readonly ttlMs = INVENTORY_REUSE_MS, private readonly keep: (v: V) => boolean = () => true) {}
 
@@ -36,11 +36,16 @@ export class Reused<K, V> {
     const now = Date.now();
     const hit = this.entries.get(key);
     if (hit && hit.generation === generation && now - hit.at < this.ttlMs) return hit.value;
-    const value = read();
-    this.entries.set(key, { value, at: now, generation });
-    const forget = () => { if (this.entries.get(key)?.value === value) this.entries.delete(key); };
-    value.then((v) => { if (!this.keep(v)) forget(); }, forget);
-    return value;
+    const entry: { value: Promise<V>; at: number; generation: number; settled?: { v: V } } = { value: read(), at: now, generation };
+    this.entries.set(key, entry);
+    const forget = () => { if (this.entries.get(key) === entry) this.entries.delete(key); };
+    entry.value.then((v) => { if (this.keep(v)) entry.settled = { v }; else forget(); }, forget);
+    return entry.value;
+  }
+
+  /** The values kept whose read has ended (a read still under way is not among them). */
+  *settled(): Iterable<V> {
+    for (const e of this.entries.values()) if (e.settled) yield e.settled.v;
   }
 }
 
@@ -53,21 +58,15 @@ export class Reused<K, V> {
  * missed it (never counted twice).
  */
 export class ReusedLoads {
-  private readonly entries = new Map<number, { value: Promise<Map<number, number>>; at: number; generation: number; counts?: Map<number, number> }>();
+  private readonly counts: Reused<number, Map<number, number>>;
 
-  constructor(private readonly ttlMs = INVENTORY_REUSE_MS) {}
+  constructor(ttlMs = INVENTORY_REUSE_MS) {
+    this.counts = new Reused(ttlMs);
+  }
 
   /** The group's counts (a copy), read with `read` when there are none to reuse. */
   async get(groupId: number, read: () => Promise<Map<number, number>>): Promise<Map<number, number>> {
-    const now = Date.now();
-    let hit = this.entries.get(groupId);
-    if (!hit || hit.generation !== generation || now - hit.at >= this.ttlMs) {
-      const entry: { value: Promise<Map<number, number>>; at: number; generation: number; counts?: Map<number, number> } = { value: read(), at: now, generation };
-      this.entries.set(groupId, entry);
-      entry.value.then((counts) => { entry.counts = counts; }, () => { if (this.entries.get(groupId) === entry) this.entries.delete(groupId); });
-      hit = entry;
-    }
-    return new Map(hit.counts ?? await hit.value);
+    return new Map(await this.counts.get(groupId, read));
   }
 
   /**
@@ -77,8 +76,8 @@ export class ReusedLoads {
    */
   placed(serverIds: Iterable<number>): void {
     const ids = [...new Set(serverIds)];
-    for (const { counts } of this.entries.values()) {
-      if (counts) for (const id of ids) if (counts.has(id)) counts.set(id, counts.get(id)! + 1);
+    for (const counts of this.counts.settled()) {
+      for (const id of ids) if (counts.has(id)) counts.set(id, counts.get(id)! + 1);
     }
   }
 }
