@@ -177,7 +177,7 @@ function view(r: Row, accounts: number, groups: string[], health?: Row): ServerV
 }
 
 /** Services holding an account on each server (the load placement balances). */
-async function loads(db: Knex | Knex.Transaction, serverIds?: number[] | ((q: Knex.QueryBuilder) => void)): Promise<Map<number, number>> {
+async function loads(db: Knex | Knex.Transaction, serverIds?: number[]): Promise<Map<number, number>> {
   let q = db(T.holdings).select('server_id').countDistinct({ n: 'service_id' }).groupBy('server_id');
   if (serverIds) q = q.whereIn('server_id', serverIds);
   const rows = await q;
