@@ -14,10 +14,6 @@ import { packageTemplateMissing } from './web-templates.ts';
 
 type Role = 'web' | 'mail' | 'all';
 
-async function nameservers(deps: HostingDeps, plan: ServicePlan): Promise<string[]> {
-  return groupNameservers(deps.db, plan.groupId);
-}
-
 /**
  * The Hestia package of one role of a service, from the product's merged limits and its hosting
  * plan profile (pipelines/hosting-plan.ts; a plan without one takes the built-in defaults).
@@ -59,7 +55,7 @@ function differs(want: PackageLimits, have: Record<string, string>): string[] {
 export function registerAccountHandlers(registry: TaskRegistry, deps: HostingDeps): void {
   registerStep(registry, 'account.package', 'Creates or rewrites the Hestia package of one role of a service (and applies it to the user on a package change).', async (ctx, a) => {
     const [svc, { driver, server }] = await Promise.all([loadService(deps, ctx), deps.fleet.hestia(a.server, ctx)]);
-    const want = packageLimits(svc.plan, a.role, await nameservers(deps, svc.plan));
+    const want = packageLimits(svc.plan, a.role, await groupNameservers(deps.db, svc.plan.groupId));
     // A hosting plan's template the node lacks: HestiaCP says only "doesn't exist"; say which and what the node has.
     const templateCheck = async (err: unknown) => {
       if (hasHestiaCode(err, 'E_NOTEXIST')) {
