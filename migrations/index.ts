@@ -28,6 +28,7 @@ import * as m20261207_4 from './20261207000400_panel_secrets.ts';
 import * as m20261207_5 from './20261207000500_zone_records.ts';
 import * as m20261208_1 from './20261208000100_web_settings.ts';
 import * as m20261209_1 from './20261209000100_tasks_claim_order.ts';
+import * as m20261210_1 from './20261210000100_tasks_queued_target.ts';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -60,4 +61,5 @@ export const MIGRATIONS: ReadonlyArray<[string, Migration]> = [
   ['20261207000500_zone_records', m20261207_5],
   ['20261208000100_web_settings', m20261208_1],
   ['20261209000100_tasks_claim_order', m20261209_1],
+  ['20261210000100_tasks_queued_target', m20261210_1],
 ];

@@ -14,7 +14,7 @@ import type { Queue } from './queue.ts';
 import type { Claim } from './rows.ts';
 import { claimDue } from './sql/claim.ts';
 import { renewLeases } from './sql/renew.ts';
-import { finishSucceededBatch, type Success } from './sql/finish-succeeded.ts';
+import { finishAndHandOff, type Success } from './sql/finish-succeeded.ts';
 import { finishFailed } from './sql/finish-failed.ts';
 
 export interface EngineOptions {
@@ -50,6 +50,8 @@ export class Engine {
   /** Successes waiting to be written; those that finish while a write is under way share the next one. */
   private pendingSuccesses: Array<{ item: Success; done: (ok: boolean) => void; fail: (err: unknown) => void }> = [];
   private writing = false;
+  /** The last claim took all it asked for: due work may be waiting beyond the servers just freed. */
+  private backlog = false;
   private wakeUp: (() => void) | null = null;
   private woken = false;
   private stopping = false;
@@ -118,6 +120,7 @@ export class Engine {
           const claims = await claimDue(this.queue.db, { owner: crypto.randomUUID(), limit: asked, leaseMs: this.opts.leaseMs, types });
           errorStreak = 0;
           got = claims.length;
+          this.backlog = got > 0 && got === asked;
           for (const c of claims) this.launch(c);
         } catch (err) {
           errorStreak++;
@@ -252,8 +255,17 @@ export class Engine {
   private async writeSuccesses(): Promise<void> {
     while (this.pendingSuccesses.length > 0) {
       const batch = this.pendingSuccesses.splice(0, 200);
+      // The finishing workers take their next tasks in the same transaction. A freed server's next
+      // task only while no claim has left due work behind: it is then what a claim would take, and
+      // under a backlog the oldest due task elsewhere comes first.
+      const handOff = this.stopping ? null : {
+        owner: crypto.randomUUID(), limit: batch.length, leaseMs: this.opts.leaseMs, types: this.registry.names(), servers: !this.backlog,
+      };
       try {
-        const held = await finishSucceededBatch(this.queue, batch.map((b) => b.item));
+        const { held, next } = await finishAndHandOff(this.queue, batch.map((b) => b.item), handOff);
+        // Launched before the finished ones leave `running`: for a moment both count, so a claim
+        // under way asks for less, never more, than the engine's concurrency.
+        for (const c of next) this.launch(c);
         batch.forEach((b, i) => b.done(held[i]));
       } catch (err) {
         // Each task's own loop decides whether to try again.

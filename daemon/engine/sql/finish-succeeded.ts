@@ -5,7 +5,8 @@
 // its lease matches no row, writes nothing and is told so (false).
 // Every statement is a round trip inside the transaction and the chain's next step waits for the
 // commit (bench:queue, bench:deploy): on MySQL the task and its slot change in one statement, and
-// the next steps of chains in sequence start in one statement for the whole batch.
+// the next steps of chains in sequence start in one statement for the whole batch. With a hand-off
+// the same transaction claims the finishing workers' next tasks (takeDue), under the claim's fences.
 import type { Knex } from 'knex';
 import { dialectOf, inTx, nowMs, nowSql } from '../../db/connect.ts';
 import { T } from '../../common/tables.ts';
@@ -14,6 +15,7 @@ import type { AttemptRecord, Claim } from '../rows.ts';
 import { attemptRow } from './attempt-log.ts';
 import { advanceChain, advanceSequences, lockChainsOf } from './chain-end.ts';
 import { attemptEntry, recordOperations, type OplogEntry } from './oplog.ts';
+import { takeDue, type ClaimOptions } from './claim.ts';
 
 export interface Success extends AttemptRecord {
   claim: Claim;
@@ -78,8 +80,29 @@ export async function finishSucceeded(queue: Queue, c: Claim, a: AttemptRecord &
  * Each is fenced on its own (id, owner) pair: returns, per item, whether it was still ours.
  */
 export async function finishSucceededBatch(queue: Queue, items: Success[]): Promise<boolean[]> {
-  if (items.length === 0) return [];
-  return inTx(queue.db, async (trx) => {
+  return (await finishAndHandOff(queue, items, null)).held;
+}
+
+/**
+ * What the workers that finished take next, claimed in their finishing transaction: the steps
+ * their chains just started and, with `servers`, the next tasks on the servers they freed. Up to
+ * one task per success (`limit` lowers it), so the engine never runs more than it did.
+ */
+export interface HandOff extends Omit<ClaimOptions, 'limit'> {
+  limit: number;
+  servers: boolean;
+}
+
+/**
+ * finishSucceededBatch, and in the same transaction the hand-off: a worker that would otherwise
+ * wait for the dispatcher's next claim (its own transaction, up to CLAIM_GAP_MS later) starts its
+ * chain's next step, or its server's next task, as soon as this commits.
+ */
+export async function finishAndHandOff(queue: Queue, items: Success[], handOff: HandOff | null): Promise<{ held: boolean[]; next: Claim[] }> {
+  if (items.length === 0) return { held: [], next: [] };
+  let next: Claim[] = [];
+  const held = await inTx(queue.db, async (trx) => {
+    next = [];
     await lockChainsOf(trx, items.map((i) => i.claim));
     let held: boolean[];
     let stepCounts: Map<number, number> | null = null;
@@ -106,6 +129,12 @@ export async function finishSucceededBatch(queue: Queue, items: Success[]): Prom
     const oplog = ok.map((i) => attemptEntry(i.claim, i, 'succeeded'));
     await advance(trx, queue, ok, stepCounts, oplog);
     await recordOperations(trx, oplog);
+    if (handOff) {
+      const chains = [...new Set(ok.filter((i) => i.claim.chain_id !== null).map((i) => Number(i.claim.chain_id)))];
+      const targets = handOff.servers ? [...new Set(ok.filter((i) => i.claim.target !== null).map((i) => i.claim.target!))] : [];
+      next = await takeDue(trx, { ...handOff, limit: Math.min(handOff.limit, ok.length) }, { chains, targets });
+    }
     return held;
   });
+  return { held, next };
 }
