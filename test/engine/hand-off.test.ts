@@ -4,8 +4,11 @@
 // whose lease was lost takes nothing.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestDb, DIALECTS, type TestDb } from '../helpers/db.ts';
-import { recordingHooks } from '../helpers/engine.ts';
+import path from 'node:path';
+import { createTestDb, DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
+import { recordingHooks, testEngine } from '../helpers/engine.ts';
+import { openLedger } from '../helpers/task-types.ts';
+import { maxOverlap } from '../helpers/intervals.ts';
 import { enqueueChain } from '../../daemon/engine/chains.ts';
 import { claimDue } from '../../daemon/engine/sql/claim.ts';
 import { finishAndHandOff, type HandOff } from '../../daemon/engine/sql/finish-succeeded.ts';
@@ -85,15 +88,16 @@ for (const dialect of DIALECTS) {
       assert.equal(two.status, 'queued', "the chain's next step waits for its server");
     });
 
-    test('at most one task per success, never past the limit; a lost lease takes nothing', async () => {
-      for (const op of ['c1', 'c2', 'c3']) await enqueueChain(t.db, { operation: op, steps: [{ step: 'one', type: 'builtin.noop', target: 'hc-srv' }] });
+    test('never more than its limit; all it may take, up to the limit; a lost lease takes nothing', async () => {
+      for (const op of ['c1', 'c2', 'c3', 'c4']) await enqueueChain(t.db, { operation: op, steps: [{ step: 'one', type: 'builtin.noop', target: 'hc-srv' }] });
       await t.db(T.slots).insert([{ target: 'hc-srv', slot: 1, task_id: null, owner: null }, { target: 'hc-srv', slot: 2, task_id: null, owner: null }]);
       const c1 = await claim('c1');
-      assert.equal((await finish(c1, handOff())).next.length, 1, 'one success, one task, though two more wait with free slots');
-      const [c2] = await t.db(T.tasks).where('operation', 'c2').select('id', 'status');
-      assert.equal(c2.status, 'running');
+      assert.deepEqual((await finish(c1, handOff({ limit: 1 }))).next.map((c) => c.operation), ['c2'], 'one, the oldest, though two more wait with free slots');
       const c3 = await claim('c3');
-      assert.deepEqual((await finish(c3, handOff({ limit: 0 }))).next, []);
+      assert.deepEqual((await finish(c3, handOff({ limit: 8 }))).next.map((c) => c.operation), ['c4'], 'every task that has a free slot, under the limit');
+      const c4 = await t.db(T.tasks).where('operation', 'c4').first();
+      assert.equal(c4.status, 'running');
+      assert.deepEqual((await finish({ ...c4, owner: 'next' }, handOff({ limit: 0 }))).next, []);
 
       await enqueueChain(t.db, { operation: 'lost', steps: [{ step: 'one', type: 'builtin.noop', target: 'hc-lost' }, { step: 'two', type: 'builtin.noop', target: 'hc-lost' }] });
       const lost = await claim('lost');
@@ -101,6 +105,27 @@ for (const dialect of DIALECTS) {
       const r = await finish(lost, handOff());
       assert.deepEqual(r, { held: [false], next: [] });
       assert.equal((await t.db(T.tasks).where({ operation: 'lost', step: 'two' }).first()).status, 'waiting');
+    });
+
+    test('an engine that hands off never runs more than its concurrency, nor two tasks at once on one server', async () => {
+      const ledger = path.join(t.dir, 'hand-off-ledger.sqlite');
+      // Chains of three steps over four servers, more chains than workers: finishing steps hand
+      // their workers both their chains' next steps and their servers' next tasks.
+      for (let c = 0; c < 12; c++) {
+        await enqueueChain(t.db, { operation: `he-${c}`, steps: [0, 1, 2].map((i) => ({
+          step: `s${i}`, type: 'builtin.ledger', target: `he-srv-${(c + i) % 4}`, args: { ledger, key: `he-${c}-${i}`, holdMs: 10, trace: true },
+        })) });
+      }
+      const { engine } = testEngine(queue(), { concurrency: 3 });
+      engine.start();
+      await waitFor('every chain done', async () => Number(((await t.db(T.tasks).where('operation', 'like', 'he-%').whereNot('status', 'succeeded').count({ n: '*' }).first()) as { n: number }).n) === 0);
+      await engine.stop();
+      const runs = openLedger(ledger).prepare('SELECT target, started, ended FROM runs').all() as Array<{ target: string; started: number; ended: number }>;
+      assert.equal(runs.length, 36);
+      assert.ok(engine.stats.handedOff > 0, 'some tasks were handed off');
+      assert.ok(maxOverlap(runs) <= 3, `at most 3 tasks at once, saw ${maxOverlap(runs)}`);
+      for (let i = 0; i < 4; i++) assert.equal(maxOverlap(runs.filter((r) => r.target === `he-srv-${i}`)), 1, `he-srv-${i}`);
+      assert.equal(Number(((await t.db(T.slots).where('target', 'like', 'he-srv-%').whereNotNull('task_id').count({ n: '*' }).first()) as { n: number }).n), 0, 'every slot free');
     });
   });
 }

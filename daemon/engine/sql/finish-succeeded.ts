@@ -86,10 +86,10 @@ export async function finishSucceededBatch(queue: Queue, items: Success[]): Prom
 /**
  * What the workers that finished take next, claimed in their finishing transaction: the steps
  * their chains just started and, with `servers`, the next tasks on the servers they freed. Up to
- * one task per success (`limit` lowers it), so the engine never runs more than it did.
+ * `limit` tasks: the engine gives one for each task finishing and one for each idle worker, so it
+ * never runs more than its concurrency.
  */
-export interface HandOff extends Omit<ClaimOptions, 'limit'> {
-  limit: number;
+export interface HandOff extends ClaimOptions {
   servers: boolean;
 }
 
@@ -132,7 +132,7 @@ export async function finishAndHandOff(queue: Queue, items: Success[], handOff: 
     if (handOff) {
       const chains = [...new Set(ok.filter((i) => i.claim.chain_id !== null).map((i) => Number(i.claim.chain_id)))];
       const targets = handOff.servers ? [...new Set(ok.filter((i) => i.claim.target !== null).map((i) => i.claim.target!))] : [];
-      next = await takeDue(trx, { ...handOff, limit: Math.min(handOff.limit, ok.length) }, { chains, targets });
+      next = await takeDue(trx, handOff, { chains, targets });
     }
     return held;
   });
