@@ -130,21 +130,25 @@ export class Engine {
         lastClaim = Date.now();
         asked = Math.min(free, batch);
         this.claiming += asked;
+        let claims: Claim[] | null = null;
+        let claimError: unknown;
         try {
-          const claims = await claimDue(this.queue.db, { owner: crypto.randomUUID(), limit: asked, leaseMs: this.opts.leaseMs, types });
-          errorStreak = 0;
-          got = claims.length;
-          this.backlog = got > 0 && got === asked;
-          this.claiming -= asked;
-          for (const c of claims) this.launch(c);
+          claims = await claimDue(this.queue.db, { owner: crypto.randomUUID(), limit: asked, leaseMs: this.opts.leaseMs, types });
         } catch (err) {
-          this.claiming -= asked;
+          claimError = err;
+        }
+        this.claiming -= asked;
+        if (claims === null) {
           errorStreak++;
           const wait = Math.min(5000, 100 * 2 ** Math.min(errorStreak, 6));
-          this.opts.logger.warn(`cannot claim tasks: ${errorMessage(err)}; trying again in ${wait} ms`, { code: (err as { code?: string }).code });
+          this.opts.logger.warn(`cannot claim tasks: ${errorMessage(claimError)}; trying again in ${wait} ms`, { code: (claimError as { code?: string }).code });
           await sleep(wait);
           continue;
         }
+        errorStreak = 0;
+        got = claims.length;
+        this.backlog = got > 0 && got === asked;
+        for (const c of claims) this.launch(c);
       }
       if (got > 0 && got === asked) continue; // there may be more due work
       // Woken by an ending task inside the gap: claim when the gap is over rather than at the next poll.
@@ -286,22 +290,25 @@ export class Engine {
       const handOff = this.stopping ? null : {
         owner: crypto.randomUUID(), limit: batch.length + idle, leaseMs: this.opts.leaseMs, types: this.registry.names(), servers: !this.backlog,
       };
+      let written: Awaited<ReturnType<typeof finishAndHandOff>>;
       try {
-        const { held, next } = await finishAndHandOff(this.queue, batch.map((b) => b.item), handOff);
-        this.claiming -= idle;
-        // Launched before the finished ones leave `running`, whose handlers have ended: for a
-        // moment both count, so a claim under way asks for less, never more.
-        this.stats.handedOff += next.length;
-        for (const c of next) this.launch(c);
-        // Fewer than it could take: it took every task the batch's end made ready, so these
-        // workers' ends need not wake the dispatcher to look again.
-        const covered = handOff !== null && handOff.servers && next.length < handOff.limit;
-        batch.forEach((b, i) => b.done({ held: held[i], covered }));
+        written = await finishAndHandOff(this.queue, batch.map((b) => b.item), handOff);
       } catch (err) {
-        this.claiming -= idle;
         // Each task's own loop decides whether to try again.
         for (const b of batch) b.fail(err);
+        continue;
+      } finally {
+        this.claiming -= idle;
       }
+      const { held, next } = written;
+      // Launched before the finished ones leave `running`, whose handlers have ended: for a
+      // moment both count, so a claim under way asks for less, never more.
+      this.stats.handedOff += next.length;
+      for (const c of next) this.launch(c);
+      // Fewer than it could take: it took every task the batch's end made ready, so these
+      // workers' ends need not wake the dispatcher to look again.
+      const covered = handOff !== null && handOff.servers && next.length < handOff.limit;
+      batch.forEach((b, i) => b.done({ held: held[i], covered }));
     }
     this.writers--;
   }
