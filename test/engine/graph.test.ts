@@ -5,6 +5,7 @@
 // finish) so every transition is deterministic, and once through the real worker for overlap.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Knex } from 'knex';
 import { createTestDb, DIALECTS, waitFor, type TestDb } from '../helpers/db.ts';
 import { testEngine } from '../helpers/engine.ts';
 import { createServiceWithChain, EnqueueError, type StepSpec } from '../../daemon/engine/chains.ts';
@@ -205,6 +206,69 @@ for (const dialect of DIALECTS) {
         assert.equal((await chain(r.chainId)).state, 'succeeded', `chain ${r.chainId} did not end`);
       }
     });
+
+    if (dialect === 'mysql') {
+      // A step's finish takes its service's row lock before it writes its task (lockChainsOf), as
+      // an admin's cancel or force-fail takes them: the other order could deadlock with those.
+      const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const adminHolding = async (serviceId: number, whileHeld: (admin: Knex.Transaction) => Promise<void>) => {
+        const admin = await t.db.transaction();
+        try {
+          await admin(T.services).where('id', serviceId).forUpdate().first('id');
+          await whileHeld(admin);
+          await admin.commit();
+        } catch (err) {
+          await admin.rollback().catch(() => {});
+          throw err;
+        }
+      };
+
+      // Targets of their own, so that no other test's running step holds their slots.
+      // A graph (two roots and their join): a chain in sequence runs one step at a time and takes no lock.
+      const twoSteps = (n: number): StepSpec[] => [
+        { step: 'a', type: 'builtin.noop', target: `lk-a-${n}`, dependsOn: [] },
+        { step: 'b', type: 'builtin.noop', target: `lk-b-${n}`, dependsOn: [] },
+        { step: 'c', type: 'builtin.noop', target: `lk-c-${n}`, dependsOn: [0, 1] },
+      ];
+
+      test("a step's finish waits for its service's lock before it writes, then goes through", async () => {
+        const r = await enqueue(twoSteps(1));
+        const roots = await claimAll(r.chainId);
+        const a = roots.find((c) => c.step === 'a')!;
+        assert.ok(a, 'step a is claimed');
+        assert.notEqual(a.depends_on, null, 'a step of a graph');
+        let finishing!: Promise<boolean>;
+        await adminHolding(r.serviceId, async () => {
+          finishing = succeed(a);
+          await pause(300);
+          assert.equal((await t.db(T.tasks).where('id', a.id).first()).status, 'running', 'nothing written while the service is held');
+        });
+        assert.equal(await finishing, true);
+        assert.deepEqual(await statuses(r.chainId), ['a:succeeded', 'b:running', 'c:waiting']);
+        await succeed(roots.find((c) => c.step === 'b')!);
+        for (const c of await claimAll(r.chainId)) await succeed(c);
+        assert.equal((await chain(r.chainId)).state, 'succeeded');
+      });
+
+      test("an admin who holds the service and then changes the running step never deadlocks with the step's finish", async () => {
+        const r = await enqueue(twoSteps(2));
+        const roots = await claimAll(r.chainId);
+        const a = roots.find((c) => c.step === 'a')!;
+        assert.ok(a, 'step a is claimed');
+        let finishing!: Promise<boolean>;
+        await adminHolding(r.serviceId, async (admin) => {
+          finishing = succeed(a);
+          await pause(300);
+          // As a cancel does it. The finish waits for the service and holds nothing else, so the
+          // task's row is free (in the other order each would wait for the other: a deadlock).
+          await admin(T.tasks).where('id', a.id).update({ status: 'cancelled', owner: null, lease_until: null });
+          await admin(T.slots).where('task_id', a.id).update({ task_id: null, owner: null });
+        });
+        assert.equal(await finishing, false, 'the step is no longer this worker\'s: its finish writes nothing');
+        assert.deepEqual(await statuses(r.chainId), ['a:cancelled', 'b:running', 'c:waiting']);
+        await succeed(roots.find((c) => c.step === 'b')!); // frees lk-b-2's slot
+      });
+    }
 
     test('a reset starts every step that waits for nothing again', async () => {
       const r = await enqueue();
