@@ -34,6 +34,8 @@
 //   ack_p99_ms  CreateAccount's acknowledgement time, 99th percentile over the burst (target ≤ 50);
 //   peak_rss_mb the daemon's VmHWM from /proc (target ≤ 150).
 // Then it fails (exit 1) unless every service is `active` and no node holds a resource twice.
+// Where PowerDNS's idle time went (the ratio's excess): its idle time per 10 s window, and its
+// tasks by 20 s window (their attempts: handler, handler's end to finish, finish to next claim).
 // Progress lines start with [bench:fleet]; the last line on stdout is JSON.
 //
 // Where the acknowledgement's time goes, printed after the burst: the daemon's CPU time over it (and
@@ -142,6 +144,33 @@ function startFleetProcess(spec: unknown, logFile: string): Promise<{ child: Chi
       reject(new Error(`the emulated fleet exited ${code} before it was up: ${fs.readFileSync(logFile, 'utf8').slice(-2000)}`));
     });
   });
+}
+
+/**
+ * Where a server's time went between its tasks, from their attempts (the database's clock), in
+ * 20 s windows from its first claim: per task, the handler's time; from the handler's end to its
+ * finish being written (the success writer and its transaction); from that finish to the next
+ * task's claim. PowerDNS runs one task at a time, so these add up to its span.
+ */
+async function taskGaps(db: ReturnType<typeof mysql>, target: string): Promise<string[]> {
+  const rows = (await db('mod_hostbridge_task_attempts as a').join('mod_hostbridge_tasks as t', 't.id', 'a.task_id')
+    .where('t.target', target).whereNotNull('a.started_at').orderBy('a.started_at')
+    .select('a.started_at', 'a.finished_at', 'a.duration_ms')).map((r: Record<string, unknown>) => ({
+    start: Number(r.started_at), end: Number(r.finished_at), handler: Number(r.duration_ms ?? 0),
+  }));
+  if (!rows.length) return [];
+  const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : 0);
+  const windows = new Map<number, { handler: number[]; record: number[]; next: number[] }>();
+  rows.forEach((r, i) => {
+    const w = Math.floor((r.start - rows[0]!.start) / 20_000);
+    const win = windows.get(w) ?? windows.set(w, { handler: [], record: [], next: [] }).get(w)!;
+    win.handler.push(r.handler);
+    win.record.push(Math.max(0, r.end - r.start - r.handler));
+    if (i + 1 < rows.length) win.next.push(Math.max(0, rows[i + 1]!.start - r.end));
+  });
+  const sum = (xs: number[]) => secs(xs.reduce((a, b) => a + b, 0));
+  return [...windows].map(([w, v]) => `${w * 20}–${w * 20 + 20} s: ${v.handler.length} tasks, handler ${median(v.handler)} ms, ` +
+    `to its finish ${median(v.record)} ms (${sum(v.record)} s), finish to next claim ${median(v.next)} ms (${sum(v.next)} s), medians (sums)`);
 }
 
 async function control(port: number, method: string, p: string): Promise<any> {
@@ -389,6 +418,7 @@ async function main(): Promise<void> {
       const count = Number(((await finalDb('mod_hostbridge_services').count({ n: '*' }).first()) as { n: number }).n);
       if (count !== ORDERS) problems.push(`${count} services exist for ${ORDERS} orders`);
       if (notActive.length) problems.push(`${notActive.length} service(s) not active: ${notActive.slice(0, 10).map((s: { whmcs_service_id: number; state: string }) => `${s.whmcs_service_id} ${s.state}`).join(', ')}`);
+      for (const line of await taskGaps(finalDb, `server:${ids.pdns}`)) say(`pdns tasks ${line}`);
     } finally {
       await finalDb.destroy();
     }
