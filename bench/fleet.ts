@@ -159,7 +159,7 @@ async function taskGaps(db: ReturnType<typeof mysql>, target: string): Promise<s
     start: Number(r.started_at), end: Number(r.finished_at), handler: Number(r.duration_ms ?? 0),
   }));
   if (!rows.length) return [];
-  const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : 0);
+  const median = (xs: number[]) => (xs.length ? percentile([...xs].sort((a, b) => a - b), 50) : 0);
   const windows = new Map<number, { handler: number[]; record: number[]; next: number[] }>();
   rows.forEach((r, i) => {
     const w = Math.floor((r.start - rows[0]!.start) / 20_000);
