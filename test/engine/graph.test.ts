@@ -223,16 +223,16 @@ for (const dialect of DIALECTS) {
         }
       };
 
-      // Targets of their own, so that no other test's running step holds their slots.
-      // A graph (two roots and their join): a chain in sequence runs one step at a time and takes no lock.
-      const twoSteps = (n: number): StepSpec[] => [
+      // Two roots and their join (a chain in sequence runs one step at a time and takes no lock),
+      // on targets of their own, so that no other test's running step holds their slots.
+      const joinGraph = (n: number): StepSpec[] => [
         { step: 'a', type: 'builtin.noop', target: `lk-a-${n}`, dependsOn: [] },
         { step: 'b', type: 'builtin.noop', target: `lk-b-${n}`, dependsOn: [] },
         { step: 'c', type: 'builtin.noop', target: `lk-c-${n}`, dependsOn: [0, 1] },
       ];
 
       test("a step's finish waits for its service's lock before it writes, then goes through", async () => {
-        const r = await enqueue(twoSteps(1));
+        const r = await enqueue(joinGraph(1));
         const roots = await claimAll(r.chainId);
         const a = roots.find((c) => c.step === 'a')!;
         assert.ok(a, 'step a is claimed');
@@ -251,7 +251,7 @@ for (const dialect of DIALECTS) {
       });
 
       test("an admin who holds the service and then changes the running step never deadlocks with the step's finish", async () => {
-        const r = await enqueue(twoSteps(2));
+        const r = await enqueue(joinGraph(2));
         const roots = await claimAll(r.chainId);
         const a = roots.find((c) => c.step === 'a')!;
         assert.ok(a, 'step a is claimed');

@@ -1,7 +1,7 @@
 // A finishing worker takes its next task in the finishing transaction: its chain's next step and
-// the next task on the server it freed, or (under a backlog) the oldest due task anywhere. It takes only what a claim could take (due,
-// of a type it runs, on a server with a free slot), at most one task per success, and a worker
-// whose lease was lost takes nothing.
+// the next task on the server it freed, or (under a backlog) the oldest due task anywhere. It takes
+// only what a claim could take (due, of a type it runs, on a server with a free slot), at most one
+// task per success, and a worker whose lease was lost takes nothing.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
