@@ -14,7 +14,7 @@ import type { Queue } from './queue.ts';
 import type { Claim } from './rows.ts';
 import { claimDue } from './sql/claim.ts';
 import { renewLeases } from './sql/renew.ts';
-import { finishAndHandOff, type HandOff, type Success } from './sql/finish-succeeded.ts';
+import { finishAndHandOff, type Success } from './sql/finish-succeeded.ts';
 import { finishFailed } from './sql/finish-failed.ts';
 
 export interface EngineOptions {
@@ -72,15 +72,12 @@ export class Engine {
   private loop: Promise<void> | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   private readonly idle = new Set<() => void>();
-  /** The task types this daemon runs, as registered when it started: what its claims may take. */
-  private types: string[] = [];
 
   constructor(private readonly queue: Queue, private readonly registry: TaskRegistry, private readonly opts: EngineOptions) {}
 
   start(): void {
     if (this.loop) return;
     this.stopping = false;
-    this.types = this.registry.names();
     this.loop = this.dispatch();
     this.renewTimer = setInterval(() => void this.renew(), Math.max(100, Math.floor(this.opts.leaseMs / 3)));
     this.renewTimer.unref();
@@ -115,7 +112,7 @@ export class Engine {
   private async dispatch(): Promise<void> {
     let errorStreak = 0;
     let lastClaim = 0;
-    const types = this.types;
+    const types = this.registry.names();
     const batch = this.opts.claimBatch ?? this.opts.concurrency;
     while (!this.stopping) {
       this.woken = false;
@@ -286,14 +283,13 @@ export class Engine {
     while (this.pendingSuccesses.length > 0) {
       const batch = this.pendingSuccesses.splice(0, 200);
       // The finishing workers, and the idle ones, take their next tasks in the same transaction
-      // (several steps of a chain may start together). While no claim has left due work behind,
-      // what the batch freed is all there is to take (its chains' steps, its servers' next tasks:
-      // every other due task waits for a busy server), read by index; under a backlog, the oldest
-      // due tasks anywhere, as the dispatcher's claim would take them, without waiting for it.
+      // (several steps of a chain may start together). A freed server's next task only while no
+      // claim has left due work behind: it is then what a claim would take, and under a backlog
+      // the oldest due task elsewhere comes first.
       const idle = this.stopping ? 0 : Math.max(0, this.opts.concurrency - this.running.size - this.claiming);
       this.claiming += idle;
-      const handOff: HandOff | null = this.stopping ? null : {
-        owner: crypto.randomUUID(), limit: batch.length + idle, leaseMs: this.opts.leaseMs, types: this.types, take: this.backlog ? 'due' : 'freed',
+      const handOff = this.stopping ? null : {
+        owner: crypto.randomUUID(), limit: batch.length + idle, leaseMs: this.opts.leaseMs, types: this.registry.names(), servers: !this.backlog,
       };
       let written: Awaited<ReturnType<typeof finishAndHandOff>>;
       try {
@@ -312,9 +308,7 @@ export class Engine {
       for (const c of next) this.launch(c);
       // Fewer than it could take: it took every task the batch's end made ready, so these
       // workers' ends need not wake the dispatcher to look again.
-      const covered = handOff !== null && next.length < handOff.limit;
-      // A look at every due task that took fewer than it could: the backlog is gone.
-      if (handOff?.take === 'due' && covered) this.backlog = false;
+      const covered = handOff !== null && handOff.servers && next.length < handOff.limit;
       batch.forEach((b, i) => b.done({ held: held[i], covered }));
     }
     this.writers--;

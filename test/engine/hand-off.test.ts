@@ -1,7 +1,7 @@
-// A finishing worker takes its next task in the finishing transaction: its chain's next step and
-// the next task on the server it freed, or (under a backlog) the oldest due task anywhere. It takes
-// only what a claim could take (due, of a type it runs, on a server with a free slot), at most one
-// task per success, and a worker whose lease was lost takes nothing.
+// A finishing worker takes its next task in the finishing transaction: its chain's next step, and
+// (when asked) the next task on the server it freed. It takes only what a claim could take (due,
+// of a type it runs, on a server with a free slot), at most one task per success, and a worker
+// whose lease was lost takes nothing.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -24,7 +24,7 @@ for (const dialect of DIALECTS) {
     after(async () => t.drop());
 
     const queue = () => ({ db: t.db, hooks: recordingHooks() });
-    const handOff = (over: Partial<HandOff> = {}): HandOff => ({ owner: 'next', limit: 8, leaseMs: 60_000, types: TYPES, take: 'freed', ...over });
+    const handOff = (over: Partial<HandOff> = {}): HandOff => ({ owner: 'next', limit: 8, leaseMs: 60_000, types: TYPES, servers: true, ...over });
     const claim = async (operation: string): Promise<Claim> => {
       const claims = await claimDue(t.db, { owner: 'first', limit: 50, leaseMs: 60_000, types: TYPES });
       const c = claims.find((x) => x.operation === operation);
@@ -60,21 +60,17 @@ for (const dialect of DIALECTS) {
       assert.equal(slot?.owner, 'next');
     });
 
-    test("'freed' takes the freed server's next task from another chain; 'due' the oldest due task anywhere, as a claim would", async () => {
-      await enqueueChain(t.db, { operation: 'a0', steps: [{ step: 'one', type: 'builtin.noop', target: 'ho-else' }] });
+    test("the freed server's next task, from another chain, only when servers are asked for", async () => {
       await enqueueChain(t.db, { operation: 'a1', steps: [{ step: 'one', type: 'builtin.noop', target: 'ho-srv' }] });
       await enqueueChain(t.db, { operation: 'a2', steps: [{ step: 'one', type: 'builtin.noop', target: 'ho-srv' }] });
       await enqueueChain(t.db, { operation: 'a3', steps: [{ step: 'one', type: 'builtin.noop', target: 'ho-srv' }] });
       const first = await finish(await claim('a1'), handOff());
-      assert.deepEqual(first.next.map((c) => c.operation), ['a2'], 'the oldest task waiting for the freed server, not an older one elsewhere');
-      const second = await finish(first.next[0], handOff({ take: 'due', limit: 1 }));
+      assert.deepEqual(first.next.map((c) => c.operation), ['a2'], 'the oldest task waiting for the freed server');
+      const second = await finish(first.next[0], handOff({ servers: false }));
       assert.deepEqual(second.held, [true]);
-      assert.deepEqual(second.next.map((c) => c.operation), ['a0'], 'the oldest due task, on another server');
-      assert.equal((await slotOf(second.next[0].id))?.target, 'ho-else');
+      assert.deepEqual(second.next, [], 'without servers, only the chain is looked at');
       const a3 = await t.db(T.tasks).where('operation', 'a3').first();
       assert.equal(a3.status, 'queued');
-      const third = await finish(second.next[0], handOff({ take: 'due' }));
-      assert.deepEqual(third.next.map((c) => c.operation), ['a3'], 'and the freed server\'s next task when it is the oldest');
     });
 
     test('takes nothing on a server whose slot another task holds, nothing not yet due, nothing of a type it does not run', async () => {

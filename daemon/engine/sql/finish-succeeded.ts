@@ -84,15 +84,13 @@ export async function finishSucceededBatch(queue: Queue, items: Success[]): Prom
 }
 
 /**
- * What the workers that finished take next, claimed in their finishing transaction. `freed`: the
- * steps their chains just started and the next tasks on the servers they freed, read by index;
- * `due`: any due task, oldest first, as the dispatcher's claim takes them (for a backlog, where a
- * freed server's next task may not be the oldest waiting). Up to `limit` tasks: the engine gives
- * one for each task finishing and one for each idle worker, so it never runs more than its
- * concurrency.
+ * What the workers that finished take next, claimed in their finishing transaction: the steps
+ * their chains just started and, with `servers`, the next tasks on the servers they freed. Up to
+ * `limit` tasks: the engine gives one for each task finishing and one for each idle worker, so it
+ * never runs more than its concurrency.
  */
 export interface HandOff extends ClaimOptions {
-  take: 'freed' | 'due';
+  servers: boolean;
 }
 
 /**
@@ -131,11 +129,9 @@ export async function finishAndHandOff(queue: Queue, items: Success[], handOff: 
     const oplog = ok.map((i) => attemptEntry(i.claim, i, 'succeeded'));
     await advance(trx, queue, ok, stepCounts, oplog);
     await recordOperations(trx, oplog);
-    if (handOff?.take === 'due') {
-      next = await takeDue(trx, handOff);
-    } else if (handOff) {
+    if (handOff) {
       const chains = [...new Set(ok.filter((i) => i.claim.chain_id !== null).map((i) => Number(i.claim.chain_id)))];
-      const targets = [...new Set(ok.filter((i) => i.claim.target !== null).map((i) => i.claim.target!))];
+      const targets = handOff.servers ? [...new Set(ok.filter((i) => i.claim.target !== null).map((i) => i.claim.target!))] : [];
       next = await takeDue(trx, handOff, { chains, targets });
     }
     return held;
