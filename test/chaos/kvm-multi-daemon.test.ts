@@ -57,7 +57,11 @@ describe('two daemons on one MariaDB database deploying 30 KVM services', () => 
     t = await createTestDb('mysql');
     for (const [k, v] of [['retry.base_ms', '200'], ['retry.cap_ms', '1000'], ['retry.jitter', '0']] as const) await writeSetting(t.db, k, v);
     const started = Date.now();
-    const env = daemonEnv(t.url, { HOSTBRIDGE_LEASE_MS: '15000', HOSTBRIDGE_SCHEDULER_INTERVAL: '1', HOSTBRIDGE_CONCURRENCY: '8', HOSTBRIDGE_POLL_MS: '50', HOSTBRIDGE_METRICS_TOKEN: METRICS_TOKEN });
+    // Two workers each, fewer than the nodes' four slots together: a daemon whose step ends takes
+    // its chain's next step in the same transaction (the hand-off), so with 8 workers one daemon
+    // could keep every slot and the other would never get one (seen: 300 attempts to 0). With 2,
+    // neither fills the nodes alone, and both compete for the same slots under the per-node limit.
+    const env = daemonEnv(t.url, { HOSTBRIDGE_LEASE_MS: '15000', HOSTBRIDGE_SCHEDULER_INTERVAL: '1', HOSTBRIDGE_CONCURRENCY: '2', HOSTBRIDGE_POLL_MS: '50', HOSTBRIDGE_METRICS_TOKEN: METRICS_TOKEN });
     for (let i = 0; i < 2; i++) daemons.push(await startDaemonProcess(env, path.join(t.dir, `daemon-${i}.log`)));
     lab = await startKvmLab(daemons[0]!.url, { emulator: KVM_CHAOS_EMULATOR });
     limit = Number((await t.db(T.pveClusters).where('id', lab.clusterId).first('max_tasks_per_node')).max_tasks_per_node);
